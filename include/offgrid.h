@@ -1,0 +1,184 @@
+/*
+ * offgrid.h - the one public header of the offgrid on-device AI runtime.
+ *
+ * Conventions:
+ *  - Every handle is opaque; whoever creates one frees it with the matching
+ *    og_*_free function. Freeing NULL is a no-op.
+ *  - Functions that can fail return an og_status (OG_OK == 0) and, when the
+ *    caller passes a non-NULL og_error, fill it with the code and a readable
+ *    message. There is no global state: two models or contexts never share
+ *    anything mutable.
+ *  - Text is UTF-8 with an explicit length; nothing needs NUL termination
+ *    unless a parameter says so.
+ */
+#ifndef OFFGRID_H
+#define OFFGRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OG_VERSION_MAJOR 0
+#define OG_VERSION_MINOR 1
+#define OG_VERSION_PATCH 0
+
+typedef enum og_status {
+    OG_OK = 0,
+    OG_ERR_ARG,          /* a caller-supplied argument is invalid */
+    OG_ERR_IO,           /* a file could not be opened, read or mapped */
+    OG_ERR_FORMAT,       /* a file is malformed or truncated */
+    OG_ERR_UNSUPPORTED,  /* valid input that this build cannot handle */
+    OG_ERR_NOMEM,        /* an allocation failed or a size limit was hit */
+    OG_ERR_CONTEXT_FULL, /* the context window has no room left */
+    OG_ERR_CANCELLED     /* a callback asked to stop */
+} og_status;
+
+typedef struct og_error {
+    og_status code;
+    char message[512];
+} og_error;
+
+/* A static, human-readable name for a status code. */
+const char *og_status_name(og_status code);
+
+typedef int32_t og_token;
+
+typedef struct og_model og_model;
+typedef struct og_context og_context;
+typedef struct og_sampler og_sampler;
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct og_model_params {
+    bool vocab_only; /* load only the tokenizer (a vocab-only GGUF is valid) */
+} og_model_params;
+
+og_model_params og_model_default_params(void);
+
+/* Opens a GGUF file (memory-mapped, weights are not copied). On success
+ * *out owns the mapping; free it with og_model_free. */
+og_status og_model_load(const char *path, const og_model_params *params,
+                        og_model **out, og_error *err);
+void og_model_free(og_model *model);
+
+typedef struct og_model_info {
+    const char *arch;       /* "llama", "bert", ... (owned by the model) */
+    const char *name;       /* general.name or "" */
+    int64_t n_params;
+    uint64_t n_bytes;       /* bytes of tensor data */
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    float rope_freq_base;
+    const char *file_type;  /* dominant tensor type, e.g. "Q4_1" */
+} og_model_info;
+
+void og_model_get_info(const og_model *model, og_model_info *info);
+
+/* Writes a short multi-line description (metadata, tensor types) into buf,
+ * NUL-terminated and truncated to cap; returns the length it needed. */
+size_t og_model_describe(const og_model *model, char *buf, size_t cap);
+
+/* Bytes a context of n_ctx tokens needs beyond the mapped weights
+ * (KV cache plus work buffers). */
+uint64_t og_model_context_bytes(const og_model *model, int32_t n_ctx, int32_t n_batch);
+
+/* -------------------------------------------------------------- tokenizer */
+
+int32_t og_vocab_size(const og_model *model);
+og_token og_token_bos(const og_model *model);   /* -1 when the model has none */
+og_token og_token_eos(const og_model *model);
+og_token og_token_eot(const og_model *model);   /* end of turn, or -1 */
+bool og_token_is_eog(const og_model *model, og_token t); /* end of generation */
+bool og_vocab_adds_bos(const og_model *model);  /* tokenizer.ggml.add_bos_token */
+
+/* Tokenizes text[0..len). add_special adds BOS/EOS (or CLS/SEP) as the
+ * model asks; parse_special lets control tokens such as <|im_start|> in the
+ * text map to their ids. Writes at most max_tokens ids and returns how many
+ * the text needs: when that exceeds max_tokens, call again with more room.
+ * Returns a negative og_status on error. */
+int32_t og_tokenize(const og_model *model, const char *text, size_t len,
+                    og_token *tokens, int32_t max_tokens,
+                    bool add_special, bool parse_special);
+
+/* Writes the UTF-8 bytes of one token (not NUL-terminated) and returns their
+ * count; when it exceeds cap, nothing useful was written. Control tokens
+ * render as empty unless special is true. */
+int32_t og_token_to_piece(const og_model *model, og_token t, char *buf,
+                          int32_t cap, bool special);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct og_context_params {
+    int32_t n_ctx;      /* tokens of KV cache; 0 = min(model's, 4096) */
+    int32_t n_batch;    /* tokens evaluated per forward step; 0 = 512 */
+    int32_t n_threads;  /* 0 = number of online CPUs */
+} og_context_params;
+
+og_context_params og_context_default_params(void);
+
+og_status og_context_new(og_model *model, const og_context_params *params,
+                         og_context **out, og_error *err);
+void og_context_free(og_context *ctx);
+
+int32_t og_context_n_ctx(const og_context *ctx);
+int32_t og_context_n_past(const og_context *ctx);  /* tokens in the KV cache */
+
+/* Forgets every cached token from position n_keep on. */
+void og_context_truncate(og_context *ctx, int32_t n_keep);
+
+/* Appends tokens to the sequence and runs the model over them. When
+ * all_logits is true, logits for every token are kept (perplexity);
+ * otherwise only those of the last token. */
+og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens,
+                    bool all_logits, og_error *err);
+
+/* Logits (n_vocab floats) of the i-th token of the last og_decode call,
+ * or of its last token when i < 0. Valid until the next og_decode. */
+const float *og_get_logits(const og_context *ctx, int32_t i);
+
+/* --------------------------------------------------------------- sampling */
+
+typedef struct og_sampler_params {
+    float temperature;     /* <= 0: greedy */
+    int32_t top_k;         /* <= 0: off */
+    float top_p;           /* >= 1: off */
+    float min_p;           /* <= 0: off */
+    float repeat_penalty;  /* 1: off */
+    int32_t repeat_last_n; /* how many recent tokens the penalty looks at */
+    uint64_t seed;
+} og_sampler_params;
+
+og_sampler_params og_sampler_default_params(void);
+
+og_status og_sampler_new(const og_sampler_params *params, int32_t n_vocab,
+                         og_sampler **out, og_error *err);
+void og_sampler_free(og_sampler *s);
+/* Picks a token from logits (not modified). */
+og_token og_sampler_sample(og_sampler *s, const float *logits);
+/* Records a token so the repetition penalty sees it. */
+void og_sampler_accept(og_sampler *s, og_token t);
+void og_sampler_reset(og_sampler *s);
+
+/* ------------------------------------------------------------------- chat */
+
+typedef struct og_chat_message {
+    const char *role;    /* "system", "user", "assistant" (NUL-terminated) */
+    const char *content; /* NUL-terminated */
+} og_chat_message;
+
+/* Renders messages with the model's chat template (ChatML, Llama 2,
+ * Llama 3, Phi-3, ... chosen from tokenizer.chat_template). When
+ * add_assistant is true the prompt ends ready for the assistant's reply.
+ * Writes a NUL-terminated string truncated to cap and returns the length it
+ * needed, or a negative og_status when the template is not supported. */
+int32_t og_chat_apply_template(const og_model *model, const og_chat_message *msgs,
+                               size_t n_msgs, bool add_assistant,
+                               char *buf, int32_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

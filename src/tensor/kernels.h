@@ -1,0 +1,51 @@
+/*
+ * kernels.h - the numeric kernels of the core: quantized dot products,
+ * activation quantization and dequantization, chosen at run time for the
+ * CPU (scalar reference, AVX2, AVX-512, NEON).
+ *
+ * A matrix-vector product W·x with W of type T works as in ggml: x is
+ * first converted to T's "vec_dot type" (Q8_0, Q8_1, Q8_K, F16, BF16 or
+ * F32), then each output element is vec_dot(n, &out, W_row, x_converted).
+ * Doing it the same way as ggml keeps results numerically close to
+ * llama.cpp's.
+ */
+#ifndef OG_TENSOR_KERNELS_H
+#define OG_TENSOR_KERNELS_H
+
+#include "tensor/types.h"
+
+/* out[0] = dot(w_row, act) over n elements; w_row is of the weight type,
+ * act of og_vec_dot_type(weight type). n is a multiple of the block. */
+typedef void (*og_vec_dot_fn)(int64_t n, float *out, const void *w_row, const void *act);
+/* Converts n floats into one row of a type (n a multiple of its block). */
+typedef void (*og_from_float_fn)(const float *x, void *dst, int64_t n);
+/* Converts one row of a type back into n floats. */
+typedef void (*og_to_float_fn)(const void *src, float *dst, int64_t n);
+
+typedef struct og_kernels {
+    const char *isa;                            /* "scalar", "avx2", "avx512", "neon" */
+    og_vec_dot_fn vec_dot[OG_TYPE_COUNT];       /* by weight type; NULL if unsupported */
+    og_from_float_fn from_float[OG_TYPE_COUNT]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
+    og_to_float_fn to_float[OG_TYPE_COUNT];     /* every supported weight type */
+} og_kernels;
+
+/* The activation type a weight type is multiplied with (ggml's choice). */
+og_type og_vec_dot_type(og_type weight_type);
+
+/* The portable reference kernels; always available. */
+const og_kernels *og_kernels_scalar(void);
+
+/* The best kernels this CPU runs, probed once (thread-safe). The
+ * environment variable OG_ISA=scalar|avx2|avx512|neon caps the choice. */
+const og_kernels *og_kernels_best(void);
+
+/* Kernels of a named ISA if this build has them and this CPU runs them,
+ * else NULL. Lets tests compare every fast path with the scalar one. */
+const og_kernels *og_kernels_for(const char *isa);
+
+/* Reference quantizers that produce weights (tests, synthetic models,
+ * conversion): F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. Returns false
+ * for other types. */
+bool og_quantize_row_ref(og_type type, const float *x, void *dst, int64_t n);
+
+#endif

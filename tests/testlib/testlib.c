@@ -1,0 +1,69 @@
+/*
+ * testlib.c - shared test helpers (see testlib.h).
+ */
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int og_test_failures;
+int og_test_checks;
+
+int og_test_finish(const char *name)
+{
+    printf("%s: %d passed, %d failed\n", name, og_test_checks - og_test_failures, og_test_failures);
+    return og_test_failures ? 1 : 0;
+}
+
+char *og_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        cap *= 2;
+        char *bigger = realloc(buf, cap + 1);
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
+const char *og_test_path(const char *dir, const char *name)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+const char *og_test_smollm2_path(void)
+{
+    static char path[4096];
+    const char *env = getenv("OG_SMOLLM2");
+    if (env && *env)
+        return env;
+    snprintf(path, sizeof path, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", OG_MODELS_DIR);
+    if (access(path, R_OK) == 0)
+        return path;
+    fprintf(stderr, "missing %s: run tools/setup.sh first\n", path);
+    return NULL;
+}

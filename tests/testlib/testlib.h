@@ -1,0 +1,39 @@
+/*
+ * testlib.h - the few helpers every test program shares: checks that count
+ * failures, reading whole files, and where the models are.
+ */
+#ifndef OG_TESTLIB_H
+#define OG_TESTLIB_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+extern int og_test_failures;
+extern int og_test_checks;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        og_test_checks++;                                                     \
+        if (!(cond)) {                                                        \
+            og_test_failures++;                                               \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+/* Prints the summary line and returns the process exit code. */
+int og_test_finish(const char *name);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its
+ * size (without the NUL). Returns NULL (and reports) on failure. */
+char *og_test_read_file(const char *path, size_t *len);
+
+/* Joins dir and name into a static buffer (one at a time). */
+const char *og_test_path(const char *dir, const char *name);
+
+/* The default chat model fetched by setup (models/ in the source tree or
+ * $OG_SMOLLM2); NULL, with a message naming the setup step, if absent. */
+const char *og_test_smollm2_path(void);
+
+#endif
