@@ -92,7 +92,7 @@ og_token og_token_bos(const og_model *model);   /* -1 when the model has none */
 og_token og_token_eos(const og_model *model);
 og_token og_token_eot(const og_model *model);   /* end of turn, or -1 */
 bool og_token_is_eog(const og_model *model, og_token t); /* end of generation */
-bool og_vocab_adds_bos(const og_model *model);  /* tokenizer.ggml.add_bos_token */
+bool og_model_adds_bos(const og_model *model); /* tokenizer.ggml.add_bos_token */
 
 /* Tokenizes text[0..len). add_special adds BOS/EOS (or CLS/SEP) as the
  * model asks; parse_special lets control tokens such as <|im_start|> in the

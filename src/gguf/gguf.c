@@ -53,9 +53,9 @@ static og_status fail(reader *r, const char *field, const char *what)
 
 static og_status take(reader *r, size_t n, const char *field, const uint8_t **out)
 {
+    *out = r->base + r->pos;
     if (n > r->size - r->pos)
         return fail(r, field, "truncated file");
-    *out = r->base + r->pos;
     r->pos += n;
     return OG_OK;
 }

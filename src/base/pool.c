@@ -1,0 +1,130 @@
+/*
+ * pool.c - the worker threads behind og_pool_run.
+ *
+ * Workers spin briefly on a job counter (a token step is a few hundred
+ * microseconds, so sleeping between matrix products would cost more than
+ * the work), then fall back to a condition variable so an idle model does
+ * not burn a core. The pool owns its threads and joins them on free.
+ */
+#include "base/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+
+#define SPIN_ROUNDS 200000
+
+struct og_pool {
+    int n_threads;
+    pthread_t *threads;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    atomic_uint_fast64_t job_seq;   /* bumped for each new job */
+    atomic_int n_pending;           /* workers still running the current job */
+    atomic_bool stopping;
+    og_pool_fn fn;
+    void *arg;
+};
+
+typedef struct worker_arg {
+    og_pool *pool;
+    int ith;
+} worker_arg;
+
+static void *worker_main(void *p)
+{
+    worker_arg *wa = p;
+    og_pool *pool = wa->pool;
+    int ith = wa->ith;
+    free(wa);
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t seq;
+        int spins = 0;
+        while ((seq = atomic_load_explicit(&pool->job_seq, memory_order_acquire)) == seen) {
+            if (atomic_load(&pool->stopping))
+                return NULL;
+            if (++spins < SPIN_ROUNDS)
+                continue;
+            pthread_mutex_lock(&pool->lock);
+            while (atomic_load(&pool->job_seq) == seen && !atomic_load(&pool->stopping))
+                pthread_cond_wait(&pool->wake, &pool->lock);
+            pthread_mutex_unlock(&pool->lock);
+            spins = 0;
+        }
+        seen = seq;
+        pool->fn(pool->arg, ith, pool->n_threads);
+        atomic_fetch_sub_explicit(&pool->n_pending, 1, memory_order_release);
+    }
+}
+
+og_status og_pool_new(int n_threads, og_pool **out, og_error *err)
+{
+    *out = NULL;
+    if (n_threads < 1 || n_threads > 1024)
+        return og_error_set(err, OG_ERR_ARG, "thread count %d out of range 1..1024", n_threads);
+    og_pool *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for the thread pool");
+    pool->n_threads = n_threads;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
+    if (!pool->threads) {
+        og_pool_free(pool);
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for the thread pool");
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa || (wa->pool = pool, wa->ith = i, pthread_create(&pool->threads[i], NULL, worker_main, wa)) != 0) {
+            free(wa);
+            pool->n_threads = i; /* join only those started */
+            og_pool_free(pool);
+            return og_error_set(err, OG_ERR_NOMEM, "cannot start worker thread %d", i);
+        }
+    }
+    *out = pool;
+    return OG_OK;
+}
+
+void og_pool_free(og_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    atomic_store(&pool->stopping, true);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 1; pool->threads && i < pool->n_threads; i++)
+        pthread_join(pool->threads[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->threads);
+    free(pool);
+}
+
+int og_pool_size(const og_pool *pool)
+{
+    return pool->n_threads;
+}
+
+void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
+{
+    if (pool->n_threads == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    pool->fn = fn;
+    pool->arg = arg;
+    atomic_store_explicit(&pool->n_pending, pool->n_threads - 1, memory_order_relaxed);
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_add_explicit(&pool->job_seq, 1, memory_order_release);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    fn(arg, 0, pool->n_threads);
+    while (atomic_load_explicit(&pool->n_pending, memory_order_acquire) > 0)
+        sched_yield();
+}

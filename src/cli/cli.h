@@ -1,0 +1,68 @@
+/*
+ * cli.h - what the subcommands of the offgrid CLI share: one options
+ * struct, one parser, and the helpers to load a model and report errors.
+ * The CLI only parses arguments and calls the library.
+ */
+#ifndef OG_CLI_CLI_H
+#define OG_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "offgrid.h"
+
+/* Options a command may accept; each command passes the set it takes. */
+enum {
+    OPT_MODEL = 1 << 0,   /* -m, --model PATH */
+    OPT_PROMPT = 1 << 1,  /* -p, --prompt TEXT */
+    OPT_FILE = 1 << 2,    /* -f, --file PATH */
+    OPT_N = 1 << 3,       /* -n, --n-predict N */
+    OPT_SAMPLING = 1 << 4, /* --temp --top-k --top-p --min-p --repeat-penalty --seed */
+    OPT_THREADS = 1 << 5, /* -t, --threads N */
+    OPT_CTX = 1 << 6,     /* -c, --ctx-size N */
+    OPT_IDS = 1 << 7,     /* --ids */
+    OPT_NO_BOS = 1 << 8,  /* --no-bos */
+    OPT_SYSTEM = 1 << 9,  /* -s, --system TEXT */
+    OPT_BATCH = 1 << 10,  /* -b, --batch-size N */
+    OPT_SPECIAL = 1 << 11 /* --no-parse-special */
+};
+
+typedef struct cli_opts {
+    const char *model, *prompt, *file, *system;
+    bool has_prompt;
+    int32_t n_predict, n_threads, n_ctx, n_batch;
+    bool ids, no_bos, no_parse_special;
+    og_sampler_params sampling;
+} cli_opts;
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* the full --help text */
+    unsigned accepted;
+    int (*run)(const cli_opts *o);
+} cli_command;
+
+/* Parses argv[1..] into o; prints the error or help itself. Returns 0 to
+ * go on, 1 when --help was printed (exit 0), -1 on a usage error. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o);
+
+/* Loads -m MODEL, printing a clear error to stderr on failure. */
+og_model *cli_load_model(const cli_opts *o, bool vocab_only);
+
+/* Creates a context with the -c / -b / -t options. */
+og_context *cli_new_context(og_model *m, const cli_opts *o);
+
+/* Reads a whole file (NUL-terminated, malloc'd); prints the error itself. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Tokenizes text (growing the buffer as needed); caller frees *out. */
+int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
+                     og_token **out);
+
+/* Prints one token's text to stdout, flushing so output streams. */
+void cli_print_piece(const og_model *m, og_token t);
+
+extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
+
+#endif

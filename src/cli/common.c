@@ -1,0 +1,223 @@
+/*
+ * common.c - option parsing and the small helpers every subcommand uses.
+ * Numbers are parsed strictly: "12abc" or an out-of-range value is a
+ * usage error naming the option, never a silent default.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct opt_spec {
+    const char *short_name, *long_name;
+    unsigned group;
+    bool takes_value;
+} opt_spec;
+
+static const opt_spec specs[] = {
+    { "-m", "--model", OPT_MODEL, true },
+    { "-p", "--prompt", OPT_PROMPT, true },
+    { "-f", "--file", OPT_FILE, true },
+    { "-n", "--n-predict", OPT_N, true },
+    { NULL, "--temp", OPT_SAMPLING, true },
+    { NULL, "--top-k", OPT_SAMPLING, true },
+    { NULL, "--top-p", OPT_SAMPLING, true },
+    { NULL, "--min-p", OPT_SAMPLING, true },
+    { NULL, "--repeat-penalty", OPT_SAMPLING, true },
+    { NULL, "--seed", OPT_SAMPLING, true },
+    { "-t", "--threads", OPT_THREADS, true },
+    { "-c", "--ctx-size", OPT_CTX, true },
+    { "-b", "--batch-size", OPT_BATCH, true },
+    { NULL, "--ids", OPT_IDS, false },
+    { NULL, "--no-bos", OPT_NO_BOS, false },
+    { "-s", "--system", OPT_SYSTEM, true },
+    { NULL, "--no-parse-special", OPT_SPECIAL, false },
+};
+
+static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "offgrid %s: %s expects a whole number from %lld to %lld, got '%s'\n", cmd, opt, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_float(const char *cmd, const char *opt, const char *s, float lo, float hi, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "offgrid %s: %s expects a number from %g to %g, got '%s'\n", cmd, opt, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *val, cli_opts *o)
+{
+    const char *name = spec->long_name, *c = cmd->name;
+    long long n;
+    if (!strcmp(name, "--model")) o->model = val;
+    else if (!strcmp(name, "--prompt")) { o->prompt = val; o->has_prompt = true; }
+    else if (!strcmp(name, "--file")) o->file = val;
+    else if (!strcmp(name, "--system")) o->system = val;
+    else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, name, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
+    else if (!strcmp(name, "--threads")) { if (!parse_long(c, name, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
+    else if (!strcmp(name, "--ctx-size")) { if (!parse_long(c, name, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
+    else if (!strcmp(name, "--batch-size")) { if (!parse_long(c, name, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
+    else if (!strcmp(name, "--temp")) return parse_float(c, name, val, 0.0f, 100.0f, &o->sampling.temperature);
+    else if (!strcmp(name, "--top-k")) { if (!parse_long(c, name, val, 0, INT32_MAX, &n)) return false; o->sampling.top_k = (int32_t)n; }
+    else if (!strcmp(name, "--top-p")) return parse_float(c, name, val, 0.0f, 1.0f, &o->sampling.top_p);
+    else if (!strcmp(name, "--min-p")) return parse_float(c, name, val, 0.0f, 1.0f, &o->sampling.min_p);
+    else if (!strcmp(name, "--repeat-penalty")) return parse_float(c, name, val, 0.0f, 100.0f, &o->sampling.repeat_penalty);
+    else if (!strcmp(name, "--seed")) { if (!parse_long(c, name, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; }
+    return true;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n_predict = -2; /* command default */
+    o->sampling = og_sampler_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(cmd->usage, stdout);
+            return 1;
+        }
+        const opt_spec *spec = NULL;
+        for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
+            if ((specs[s].short_name && !strcmp(arg, specs[s].short_name)) || !strcmp(arg, specs[s].long_name))
+                spec = &specs[s];
+        if (!spec || !(cmd->accepted & spec->group)) {
+            fprintf(stderr, "offgrid %s: unknown option '%s'\n\n%s", cmd->name, arg, cmd->usage);
+            return -1;
+        }
+        if (!spec->takes_value) {
+            if (spec->group == OPT_IDS) o->ids = true;
+            else if (spec->group == OPT_NO_BOS) o->no_bos = true;
+            else if (spec->group == OPT_SPECIAL) o->no_parse_special = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "offgrid %s: option '%s' needs a value\n", cmd->name, arg);
+            return -1;
+        }
+        if (!set_value(cmd, spec, argv[++i], o))
+            return -1;
+    }
+    if ((cmd->accepted & OPT_MODEL) && !o->model) {
+        fprintf(stderr, "offgrid %s: -m MODEL is required\n\n%s", cmd->name, cmd->usage);
+        return -1;
+    }
+    return 0;
+}
+
+og_model *cli_load_model(const cli_opts *o, bool vocab_only)
+{
+    og_model_params params = og_model_default_params();
+    params.vocab_only = vocab_only;
+    og_model *m = NULL;
+    og_error err = { 0 };
+    if (og_model_load(o->model, &params, &m, &err) != OG_OK) {
+        fprintf(stderr, "offgrid: cannot load model: %s\n", err.message);
+        return NULL;
+    }
+    return m;
+}
+
+og_context *cli_new_context(og_model *m, const cli_opts *o)
+{
+    og_context_params cp = og_context_default_params();
+    cp.n_ctx = o->n_ctx;
+    cp.n_batch = o->n_batch;
+    cp.n_threads = o->n_threads;
+    og_context *ctx = NULL;
+    og_error err = { 0 };
+    if (og_context_new(m, &cp, &ctx, &err) != OG_OK) {
+        fprintf(stderr, "offgrid: cannot create a context: %s\n", err.message);
+        return NULL;
+    }
+    return ctx;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "offgrid: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf)
+            break;
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *bigger = cap < ((size_t)1 << 32) ? realloc(buf, cap * 2 + 1) : NULL;
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (!buf || failed) {
+        fprintf(stderr, "offgrid: cannot read %s\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
+                     og_token **out)
+{
+    int32_t cap = (int32_t)(len < (size_t)INT32_MAX / 2 ? len + 8 : INT32_MAX / 2);
+    og_token *toks = malloc((size_t)cap * sizeof *toks);
+    if (!toks)
+        return -OG_ERR_NOMEM;
+    int32_t n = og_tokenize(m, text, len, toks, cap, add_special, parse_special);
+    if (n > cap) {
+        og_token *bigger = realloc(toks, (size_t)n * sizeof *toks);
+        if (!bigger) {
+            free(toks);
+            return -OG_ERR_NOMEM;
+        }
+        toks = bigger;
+        n = og_tokenize(m, text, len, toks, n, add_special, parse_special);
+    }
+    if (n < 0) {
+        free(toks);
+        return n;
+    }
+    *out = toks;
+    return n;
+}
+
+void cli_print_piece(const og_model *m, og_token t)
+{
+    char buf[256];
+    int32_t n = og_token_to_piece(m, t, buf, sizeof buf, false);
+    if (n > 0 && n <= (int32_t)sizeof buf) {
+        fwrite(buf, 1, (size_t)n, stdout);
+        fflush(stdout);
+    }
+}

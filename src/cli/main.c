@@ -1,0 +1,51 @@
+/*
+ * main.c - the offgrid command: picks the subcommand and hands it the
+ * parsed options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const cli_command *const commands[] = {
+    &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info,
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "offgrid %d.%d.%d - offline-first on-device AI runtime\n\n"
+                 "usage: offgrid COMMAND [options]\n\ncommands:\n",
+            OG_VERSION_MAJOR, OG_VERSION_MINOR, OG_VERSION_PATCH);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "\nRun 'offgrid COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("offgrid %d.%d.%d\n", OG_VERSION_MAJOR, OG_VERSION_MINOR, OG_VERSION_PATCH);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i]->name) != 0)
+            continue;
+        cli_opts o;
+        int rc = cli_parse(commands[i], argc - 1, argv + 1, &o);
+        if (rc != 0)
+            return rc > 0 ? 0 : 2;
+        return commands[i]->run(&o);
+    }
+    fprintf(stderr, "offgrid: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

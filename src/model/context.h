@@ -1,0 +1,42 @@
+/*
+ * context.h - one inference session over a model: the KV cache, the work
+ * buffers planned for n_batch tokens, the thread pool and the logits.
+ * Private to the library.
+ */
+#ifndef OG_MODEL_CONTEXT_H
+#define OG_MODEL_CONTEXT_H
+
+#include "base/fp16.h"
+#include "base/pool.h"
+#include "model/model.h"
+#include "tensor/kernels.h"
+
+struct og_context {
+    og_model *model;
+    og_pool *pool;
+    const og_kernels *kern;
+    int32_t n_ctx, n_batch, n_threads;
+    int32_t n_past;
+
+    /* KV cache, fp16 like llama.cpp's default: [layer][position][n_kv_dim]. */
+    og_fp16 *k_cache, *v_cache;
+
+    /* Work buffers for n_batch tokens, row-major [token][feature]. */
+    float *x, *xb, *q, *k, *v, *attn, *hb, *hb2;
+    float *scores;       /* [n_threads][n_ctx] attention weights */
+    og_fp16 *q16;        /* [n_threads][head_dim] query in fp16 */
+    uint8_t *acts;       /* [n_batch] quantized activation rows */
+    size_t act_row_cap;  /* bytes per row of acts */
+    float *rope_cache;   /* [n_batch][n_rot] cos, sin pairs */
+
+    float *logits;       /* n_vocab x n_logits */
+    int32_t n_logits;    /* rows valid in logits after the last decode */
+    int32_t logits_cap;  /* rows logits can hold */
+};
+
+/* Runs the llama forward pass over n tokens (n <= n_batch) at positions
+ * n_past.., appending to the KV cache. Writes logits for every token when
+ * all_logits, else for the last one. */
+void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * llama.c - the llama architecture (Llama 2/3, SmolLM2, TinyStories,
+ * Mistral-style): hyperparameters and tensors from GGUF, and the forward
+ * pass (RMSNorm, RoPE, grouped-query attention over an fp16 KV cache,
+ * SwiGLU). Weights stay in the mapped file; the context owns all buffers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/context.h"
+#include "model/ops.h"
+
+/* ------------------------------------------------------------- loading */
+
+static bool get_arch_u32(const og_model *m, const char *suffix, uint32_t *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
+    return og_gguf_get_u32(m->gguf, key, out);
+}
+
+static bool get_arch_f32(const og_model *m, const char *suffix, float *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
+    return og_gguf_get_f32(m->gguf, key, out);
+}
+
+/* Finds a tensor and checks its type is usable and its shape is
+ * [ne0, ne1] (ne1 = 1 for vectors). */
+static og_status want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
+                             const og_gguf_tensor **out, og_error *err)
+{
+    const og_gguf_tensor *t = og_gguf_find_tensor(m->gguf, name);
+    *out = t;
+    if (!t)
+        return og_error_set(err, OG_ERR_FORMAT, "missing tensor '%s'", name);
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return og_error_set(err, OG_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]",
+                            name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                            (long long)t->ne[3], (long long)ne0, (long long)ne1);
+    const og_type_traits *tr = og_type_traits_of(t->type);
+    if (matrix && !tr->supported)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "tensor '%s' has type %s, which offgrid does not support",
+                            name, og_type_name(t->type));
+    if (!matrix && t->type != OG_TYPE_F32)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "norm tensor '%s' has type %s, expected F32", name,
+                            og_type_name(t->type));
+    return OG_OK;
+}
+
+og_status og_llama_load(og_model *m, og_error *err)
+{
+    og_hparams *hp = &m->hp;
+    uint32_t v;
+#define REQUIRE(suffix, field)                                                                \
+    do {                                                                                      \
+        if (!get_arch_u32(m, suffix, &v) || v == 0 || v > (1u << 24))                         \
+            return og_error_set(err, OG_ERR_FORMAT, "missing or invalid %s.%s", m->arch_name, suffix); \
+        hp->field = (int32_t)v;                                                               \
+    } while (0)
+    REQUIRE("embedding_length", n_embd);
+    REQUIRE("block_count", n_layer);
+    REQUIRE("feed_forward_length", n_ff);
+    REQUIRE("attention.head_count", n_head);
+#undef REQUIRE
+    hp->n_ctx_train = get_arch_u32(m, "context_length", &v) ? (int32_t)v : 2048;
+    hp->n_head_kv = get_arch_u32(m, "attention.head_count_kv", &v) ? (int32_t)v : hp->n_head;
+    if (hp->n_head_kv <= 0 || hp->n_head % hp->n_head_kv)
+        return og_error_set(err, OG_ERR_FORMAT, "head count %d is not a multiple of the kv head count %d",
+                            hp->n_head, hp->n_head_kv);
+    hp->head_dim = get_arch_u32(m, "attention.key_length", &v) ? (int32_t)v : hp->n_embd / hp->n_head;
+    hp->n_rot = get_arch_u32(m, "rope.dimension_count", &v) ? (int32_t)v : hp->head_dim;
+    if (hp->head_dim <= 0 || hp->head_dim % 2 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
+        return og_error_set(err, OG_ERR_FORMAT, "invalid head dimension %d / rope dimension %d", hp->head_dim,
+                            hp->n_rot);
+    hp->norm_eps = 1e-5f;
+    get_arch_f32(m, "attention.layer_norm_rms_epsilon", &hp->norm_eps);
+    hp->rope_freq_base = 10000.0f;
+    get_arch_f32(m, "rope.freq_base", &hp->rope_freq_base);
+    hp->rope_freq_scale = 1.0f;
+    float factor;
+    og_str scaling;
+    if (og_gguf_get_str(m->gguf, "llama.rope.scaling.type", &scaling) && !og_str_eq(scaling, "none") &&
+        !og_str_eq(scaling, "linear"))
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)scaling.len,
+                            scaling.ptr);
+    if ((get_arch_f32(m, "rope.scaling.factor", &factor) || get_arch_f32(m, "rope.scale_linear", &factor)) &&
+        factor > 0.0f)
+        hp->rope_freq_scale = 1.0f / factor;
+
+    const int64_t n_embd = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim,
+                  kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    og_status st;
+    const og_gguf_tensor *embd = og_gguf_find_tensor(m->gguf, "token_embd.weight");
+    if (!embd)
+        return og_error_set(err, OG_ERR_FORMAT, "missing tensor 'token_embd.weight'");
+    hp->n_vocab = (int32_t)embd->ne[1];
+    if (hp->n_vocab != og_vocab_n_tokens(m->vocab))
+        return og_error_set(err, OG_ERR_FORMAT, "token_embd has %d rows but the vocabulary has %d tokens",
+                            hp->n_vocab, og_vocab_n_tokens(m->vocab));
+    if ((st = want_tensor(m, "token_embd.weight", n_embd, hp->n_vocab, true, &m->tok_embd, err)) ||
+        (st = want_tensor(m, "output_norm.weight", n_embd, 1, false, &m->output_norm, err)))
+        return st;
+    m->output = m->tok_embd; /* tied unless the file has its own */
+    if (og_gguf_find_tensor(m->gguf, "output.weight") &&
+        (st = want_tensor(m, "output.weight", n_embd, hp->n_vocab, true, &m->output, err)))
+        return st;
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        og_layer *L = &m->layers[l];
+        char name[96];
+#define T(field, suffix, ne0, ne1, matrix)                                                   \
+        snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix);                         \
+        if ((st = want_tensor(m, name, ne0, ne1, matrix, &L->field, err)) != OG_OK)         \
+            return st;
+        T(attn_norm, "attn_norm", n_embd, 1, false)
+        T(wq, "attn_q", n_embd, q_dim, true)
+        T(wk, "attn_k", n_embd, kv_dim, true)
+        T(wv, "attn_v", n_embd, kv_dim, true)
+        T(wo, "attn_output", q_dim, n_embd, true)
+        T(ffn_norm, "ffn_norm", n_embd, 1, false)
+        T(w_gate, "ffn_gate", n_embd, hp->n_ff, true)
+        T(w_up, "ffn_up", n_embd, hp->n_ff, true)
+        T(w_down, "ffn_down", hp->n_ff, n_embd, true)
+#undef T
+    }
+    return OG_OK;
+}
+
+/* ------------------------------------------------------------ forward */
+
+/* cos/sin for each token's position and each rotated pair, computed the
+ * way ggml does (theta multiplied up pair by pair in float). */
+static void rope_tables(og_context *ctx, int32_t n)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const float theta_scale = powf(hp->rope_freq_base, -2.0f / (float)hp->n_rot);
+    for (int32_t t = 0; t < n; t++) {
+        float *cs = ctx->rope_cache + (size_t)t * hp->n_rot;
+        float theta = (float)(ctx->n_past + t);
+        for (int32_t i = 0; i < hp->n_rot; i += 2) {
+            const float angle = hp->rope_freq_scale * theta;
+            cs[i] = cosf(angle);
+            cs[i + 1] = sinf(angle);
+            theta *= theta_scale;
+        }
+    }
+}
+
+/* Rotates adjacent pairs (llama.cpp's "norm" rope mode) of each head. */
+static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32_t t)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const float *cs = ctx->rope_cache + (size_t)t * hp->n_rot;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float *x = vec + (size_t)h * hp->head_dim;
+        for (int32_t i = 0; i < hp->n_rot; i += 2) {
+            const float x0 = x[i], x1 = x[i + 1];
+            x[i] = x0 * cs[i] - x1 * cs[i + 1];
+            x[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
+        }
+    }
+}
+
+typedef struct attn_job {
+    og_context *ctx;
+    int32_t layer, n_tokens;
+} attn_job;
+
+/* One (token, head) pair at a time: scores over the cached keys with the
+ * query in fp16 (as ggml's f16 mat-mul does), softmax, weighted values. */
+static void attention_worker(void *arg, int ith, int nth)
+{
+    const attn_job *job = arg;
+    og_context *ctx = job->ctx;
+    const og_hparams *hp = &ctx->model->hp;
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const int64_t q_dim = (int64_t)hp->n_head * hd, kv_dim = (int64_t)hp->n_head_kv * hd;
+    const size_t layer_off = (size_t)job->layer * (size_t)ctx->n_ctx * (size_t)kv_dim;
+    const float scale = 1.0f / sqrtf((float)hd);
+    og_vec_dot_fn dot_f16 = ctx->kern->vec_dot[OG_TYPE_F16];
+    float *scores = ctx->scores + (size_t)ith * ctx->n_ctx;
+    og_fp16 *q16 = ctx->q16 + (size_t)ith * hd;
+    int64_t begin, end;
+    og_pool_split((int64_t)job->n_tokens * hp->n_head, ith, nth, &begin, &end);
+    for (int64_t item = begin; item < end; item++) {
+        const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
+        const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
+        const int64_t kv_off = (int64_t)(h / group) * hd;
+        const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
+        for (int32_t i = 0; i < hd; i++)
+            q16[i] = og_f32_to_fp16(q[i]);
+        for (int32_t j = 0; j < n_keys; j++) {
+            dot_f16(hd, &scores[j], ctx->k_cache + layer_off + (size_t)j * kv_dim + kv_off, q16);
+            scores[j] *= scale;
+        }
+        og_ops_softmax(scores, n_keys);
+        float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
+        memset(out, 0, (size_t)hd * sizeof *out);
+        for (int32_t j = 0; j < n_keys; j++) {
+            const float p = og_fp16_to_f32(og_f32_to_fp16(scores[j]));
+            const og_fp16 *vrow = ctx->v_cache + layer_off + (size_t)j * kv_dim + kv_off;
+            for (int32_t i = 0; i < hd; i++)
+                out[i] += p * og_fp16_to_f32(vrow[i]);
+        }
+    }
+}
+
+static void store_kv(og_context *ctx, int32_t layer, int32_t n)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    const size_t base = ((size_t)layer * (size_t)ctx->n_ctx + (size_t)ctx->n_past) * (size_t)kv_dim;
+    for (int64_t i = 0; i < (int64_t)n * kv_dim; i++) {
+        ctx->k_cache[base + (size_t)i] = og_f32_to_fp16(ctx->k[i]);
+        ctx->v_cache[base + (size_t)i] = og_f32_to_fp16(ctx->v[i]);
+    }
+}
+
+void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
+{
+    const og_model *m = ctx->model;
+    const og_hparams *hp = &m->hp;
+    const int64_t n_embd = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim,
+                  kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    for (int32_t t = 0; t < n; t++)
+        og_ops_get_row(ctx->kern, m->tok_embd, tokens[t], ctx->x + (size_t)t * n_embd);
+    rope_tables(ctx, n);
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const og_layer *L = &m->layers[l];
+        for (int32_t t = 0; t < n; t++)
+            og_ops_rms_norm(ctx->xb + (size_t)t * n_embd, ctx->x + (size_t)t * n_embd, L->attn_norm->data,
+                            n_embd, hp->norm_eps);
+        const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
+        float *qkv_out[3] = { ctx->q, ctx->k, ctx->v };
+        og_ops_matmul_many(ctx, qkv_w, qkv_out, 3, ctx->xb, n);
+        for (int32_t t = 0; t < n; t++) {
+            rope_apply(ctx, ctx->q + (size_t)t * q_dim, hp->n_head, t);
+            rope_apply(ctx, ctx->k + (size_t)t * kv_dim, hp->n_head_kv, t);
+        }
+        store_kv(ctx, l, n);
+        attn_job job = { ctx, l, n };
+        og_pool_run(ctx->pool, attention_worker, &job);
+        og_ops_matmul(ctx, L->wo, ctx->attn, n, ctx->xb);
+        for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
+            ctx->x[i] += ctx->xb[i];
+
+        for (int32_t t = 0; t < n; t++)
+            og_ops_rms_norm(ctx->xb + (size_t)t * n_embd, ctx->x + (size_t)t * n_embd, L->ffn_norm->data,
+                            n_embd, hp->norm_eps);
+        const og_gguf_tensor *ffn_w[2] = { L->w_gate, L->w_up };
+        float *ffn_out[2] = { ctx->hb, ctx->hb2 };
+        og_ops_matmul_many(ctx, ffn_w, ffn_out, 2, ctx->xb, n);
+        og_ops_swiglu(ctx->hb, ctx->hb, ctx->hb2, (int64_t)n * hp->n_ff);
+        og_ops_matmul(ctx, L->w_down, ctx->hb, n, ctx->xb);
+        for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
+            ctx->x[i] += ctx->xb[i];
+    }
+    /* Only the rows whose logits are wanted go through the output layer. */
+    const int32_t first = all_logits ? 0 : n - 1, n_out = n - first;
+    for (int32_t t = first; t < n; t++)
+        og_ops_rms_norm(ctx->xb + (size_t)(t - first) * n_embd, ctx->x + (size_t)t * n_embd, m->output_norm->data,
+                        n_embd, hp->norm_eps);
+    og_ops_matmul(ctx, m->output, ctx->xb, n_out, ctx->logits);
+    ctx->n_logits = n_out;
+}

@@ -1,0 +1,140 @@
+/*
+ * ops.c - row operations of the forward pass and the threaded matrix
+ * product. Arithmetic follows ggml's CPU operators (double sums in the
+ * norm and softmax, activations quantized to the weight's vec_dot type)
+ * so results stay close to llama.cpp's.
+ */
+#include "model/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Output rows handed out per unit of work: enough for a thread to stream a
+ * weight block while the activations stay in cache. */
+#define ROWS_PER_TILE 16
+
+typedef struct matmul_job {
+    const og_kernels *kern;
+    const og_gguf_tensor *w;
+    const uint8_t *acts;
+    size_t act_stride;
+    int32_t n_tokens;
+    float *y;
+} matmul_job;
+
+static void matmul_worker(void *arg, int ith, int nth)
+{
+    const matmul_job *job = arg;
+    const og_gguf_tensor *w = job->w;
+    const int64_t n_cols = w->ne[0], n_rows = w->ne[1];
+    const size_t row_bytes = og_type_row_bytes(w->type, n_cols);
+    og_vec_dot_fn dot = job->kern->vec_dot[w->type];
+    int64_t begin, end;
+    og_pool_split(n_rows, ith, nth, &begin, &end);
+    for (int64_t r0 = begin; r0 < end; r0 += ROWS_PER_TILE) {
+        int64_t r1 = r0 + ROWS_PER_TILE < end ? r0 + ROWS_PER_TILE : end;
+        for (int32_t t = 0; t < job->n_tokens; t++) {
+            const uint8_t *act = job->acts + (size_t)t * job->act_stride;
+            float *y = job->y + (size_t)t * (size_t)n_rows;
+            for (int64_t r = r0; r < r1; r++)
+                dot(n_cols, &y[r], (const uint8_t *)w->data + (size_t)r * row_bytes, act);
+        }
+    }
+}
+
+typedef struct quantize_job {
+    og_from_float_fn from_float;
+    const float *x;
+    int64_t n_cols;
+    uint8_t *dst;
+    size_t dst_stride;
+    int32_t n_tokens;
+} quantize_job;
+
+static void quantize_worker(void *arg, int ith, int nth)
+{
+    const quantize_job *job = arg;
+    int64_t begin, end;
+    og_pool_split(job->n_tokens, ith, nth, &begin, &end);
+    for (int64_t t = begin; t < end; t++)
+        job->from_float(job->x + t * job->n_cols, job->dst + (size_t)t * job->dst_stride, job->n_cols);
+}
+
+/* Converts x to act_type into ctx->acts (or returns x itself for F32). */
+static const uint8_t *prepare_acts(og_context *ctx, og_type act_type, const float *x, int64_t n_cols,
+                                   int32_t n_tokens, size_t *stride)
+{
+    if (act_type == OG_TYPE_F32) {
+        *stride = (size_t)n_cols * sizeof(float);
+        return (const uint8_t *)x;
+    }
+    quantize_job job = { ctx->kern->from_float[act_type], x, n_cols, ctx->acts,
+                         og_type_row_bytes(act_type, n_cols), n_tokens };
+    if (n_tokens < 4)
+        quantize_worker(&job, 0, 1);
+    else
+        og_pool_run(ctx->pool, quantize_worker, &job);
+    *stride = job.dst_stride;
+    return ctx->acts;
+}
+
+void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
+                        const float *x, int32_t n_tokens)
+{
+    og_type prepared = OG_TYPE_COUNT;
+    const uint8_t *acts = NULL;
+    size_t stride = 0;
+    for (int i = 0; i < n_ws; i++) {
+        og_type act_type = og_vec_dot_type(ws[i]->type);
+        if (act_type != prepared) {
+            acts = prepare_acts(ctx, act_type, x, ws[i]->ne[0], n_tokens, &stride);
+            prepared = act_type;
+        }
+        matmul_job job = { ctx->kern, ws[i], acts, stride, n_tokens, ys[i] };
+        og_pool_run(ctx->pool, matmul_worker, &job);
+    }
+}
+
+void og_ops_matmul(og_context *ctx, const og_gguf_tensor *w, const float *x, int32_t n_tokens, float *y)
+{
+    og_ops_matmul_many(ctx, &w, &y, 1, x, n_tokens);
+}
+
+void og_ops_rms_norm(float *y, const float *x, const float *weight, int64_t n, float eps)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (x[i] * scale) * weight[i];
+}
+
+void og_ops_softmax(float *x, int64_t n)
+{
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        max = x[i] > max ? x[i] : max;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float e = expf(x[i] - max);
+        sum += (double)e;
+        x[i] = e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out)
+{
+    const size_t row_bytes = og_type_row_bytes(w->type, w->ne[0]);
+    k->to_float[w->type]((const uint8_t *)w->data + (size_t)row * row_bytes, out, w->ne[0]);
+}

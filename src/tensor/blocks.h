@@ -1,0 +1,117 @@
+/*
+ * blocks.h - private: the byte layouts of the quantized blocks (identical
+ * to ggml's ggml-common.h, checked by static asserts) and the small
+ * decoding helpers every kernel file shares (5th bits, packed 6-bit
+ * K-quant scales).
+ */
+#ifndef OG_TENSOR_BLOCKS_H
+#define OG_TENSOR_BLOCKS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "base/fp16.h"
+#include "tensor/types.h"
+
+typedef struct { og_fp16 d; uint8_t qs[OG_QK / 2]; } og_block_q4_0;
+typedef struct { og_fp16 d; og_fp16 m; uint8_t qs[OG_QK / 2]; } og_block_q4_1;
+typedef struct { og_fp16 d; uint8_t qh[4]; uint8_t qs[OG_QK / 2]; } og_block_q5_0;
+typedef struct { og_fp16 d; og_fp16 m; uint8_t qh[4]; uint8_t qs[OG_QK / 2]; } og_block_q5_1;
+typedef struct { og_fp16 d; int8_t qs[OG_QK]; } og_block_q8_0;
+/* s = d * sum(qs), so the min term of Q4_1/Q5_1 needs no pass over qs. */
+typedef struct { og_fp16 d; og_fp16 s; int8_t qs[OG_QK]; } og_block_q8_1;
+
+/* 16 sub-blocks of 16; scales holds (scale | min << 4) per sub-block. */
+typedef struct {
+    uint8_t scales[OG_QK_K / 16];
+    uint8_t qs[OG_QK_K / 4];
+    og_fp16 d;
+    og_fp16 dmin;
+} og_block_q2_K;
+
+/* 16 sub-blocks of 16 with 6-bit signed (offset 32) scales packed in 12 bytes. */
+typedef struct {
+    uint8_t hmask[OG_QK_K / 8];
+    uint8_t qs[OG_QK_K / 4];
+    uint8_t scales[12];
+    og_fp16 d;
+} og_block_q3_K;
+
+/* 8 sub-blocks of 32, 6-bit scales and mins packed in 12 bytes. */
+typedef struct {
+    og_fp16 d;
+    og_fp16 dmin;
+    uint8_t scales[12];
+    uint8_t qs[OG_QK_K / 2];
+} og_block_q4_K;
+
+typedef struct {
+    og_fp16 d;
+    og_fp16 dmin;
+    uint8_t scales[12];
+    uint8_t qh[OG_QK_K / 8];
+    uint8_t qs[OG_QK_K / 2];
+} og_block_q5_K;
+
+/* 16 sub-blocks of 16 with signed 8-bit scales. */
+typedef struct {
+    uint8_t ql[OG_QK_K / 2];
+    uint8_t qh[OG_QK_K / 4];
+    int8_t scales[OG_QK_K / 16];
+    og_fp16 d;
+} og_block_q6_K;
+
+/* bsums[j] = sum of qs[16j .. 16j+15], for the min terms of K-quants. */
+typedef struct {
+    float d;
+    int8_t qs[OG_QK_K];
+    int16_t bsums[OG_QK_K / 16];
+} og_block_q8_K;
+
+_Static_assert(sizeof(og_block_q4_0) == 18, "Q4_0 block layout");
+_Static_assert(sizeof(og_block_q4_1) == 20, "Q4_1 block layout");
+_Static_assert(sizeof(og_block_q5_0) == 22, "Q5_0 block layout");
+_Static_assert(sizeof(og_block_q5_1) == 24, "Q5_1 block layout");
+_Static_assert(sizeof(og_block_q8_0) == 34, "Q8_0 block layout");
+_Static_assert(sizeof(og_block_q8_1) == 36, "Q8_1 block layout");
+_Static_assert(sizeof(og_block_q2_K) == 84, "Q2_K block layout");
+_Static_assert(sizeof(og_block_q3_K) == 110, "Q3_K block layout");
+_Static_assert(sizeof(og_block_q4_K) == 144, "Q4_K block layout");
+_Static_assert(sizeof(og_block_q5_K) == 176, "Q5_K block layout");
+_Static_assert(sizeof(og_block_q6_K) == 210, "Q6_K block layout");
+_Static_assert(sizeof(og_block_q8_K) == 292, "Q8_K block layout");
+
+static inline float og_h2f(og_fp16 h) { return og_fp16_to_f32(h); }
+
+/* The 32 fifth bits of a Q5 block, bit j belonging to element j. */
+static inline uint32_t og_q5_high_bits(const uint8_t qh[4])
+{
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    return bits;
+}
+
+/* Scale and min of sub-block j (0..7) of Q4_K/Q5_K: the first four sit in
+ * the low 6 bits of bytes 0..7, the last four are split into a nibble of
+ * bytes 8..11 plus the top 2 bits of bytes 0..7. */
+static inline void og_k4_scale_min(int j, const uint8_t *scales, uint8_t *sc, uint8_t *m)
+{
+    if (j < 4) {
+        *sc = scales[j] & 63;
+        *m = scales[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4));
+        *m = (uint8_t)((scales[j + 4] >> 4) | ((scales[j] >> 6) << 4));
+    }
+}
+
+/* Signed scale of sub-block j (0..15) of Q3_K: low nibble from bytes 0..7,
+ * 2 high bits from bytes 8..11, stored with an offset of 32. */
+static inline int og_q3k_scale(int j, const uint8_t *scales)
+{
+    const int low = j < 8 ? (scales[j] & 0x0F) : (scales[j - 8] >> 4);
+    const int high = (scales[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+    return (low | (high << 4)) - 32;
+}
+
+#endif

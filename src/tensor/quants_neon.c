@@ -1,0 +1,274 @@
+/*
+ * quants_neon.c - the aarch64 Advanced SIMD kernel table: Q4_0, Q4_1,
+ * Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot products, F32/F16 dots and the
+ * Q8_0/Q8_1 activation quantizers; everything else stays scalar. Int8 dots
+ * use SDOT when the compiler targets it (e.g. -march=armv8.2-a+dotprod)
+ * and widening multiplies otherwise. Integer sums are exact, so block
+ * results are those of the scalar reference.
+ */
+#include <arm_neon.h>
+
+#include "tensor/blocks.h"
+#include "tensor/kernels_impl.h"
+
+/* acc += per-lane sums of products of a and b (lane grouping differs
+ * between the two paths; only whole-vector sums are used). */
+static inline int32x4_t dot_s8(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(acc, a, b);
+#else
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    return vpadalq_s16(acc, vmull_high_s8(a, b));
+#endif
+}
+
+/* The 32 nibbles of a block: [0] = elements 0..15, [1] = 16..31. */
+static inline void unpack_nibbles(const uint8_t *qs, int8x16_t out[2])
+{
+    const uint8x16_t bytes = vld1q_u8(qs);
+    out[0] = vreinterpretq_s8_u8(vandq_u8(bytes, vdupq_n_u8(0x0F)));
+    out[1] = vreinterpretq_s8_u8(vshrq_n_u8(bytes, 4));
+}
+
+/* Adds 16 to the codes whose fifth bit is set in qh. */
+static inline void add_fifth_bits(const uint8_t qh[4], int8x16_t codes[2])
+{
+    static const uint8_t bit_of_lane[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    const uint8x16_t select = vld1q_u8(bit_of_lane);
+    for (int h = 0; h < 2; h++) {
+        const uint8x16_t spread = vcombine_u8(vdup_n_u8(qh[2 * h]), vdup_n_u8(qh[2 * h + 1]));
+        const uint8x16_t plus16 = vandq_u8(vtstq_u8(spread, select), vdupq_n_u8(0x10));
+        codes[h] = vreinterpretq_s8_u8(vorrq_u8(vreinterpretq_u8_s8(codes[h]), plus16));
+    }
+}
+
+static inline int block_dot(const int8x16_t codes[2], const int8_t *act)
+{
+    int32x4_t acc = dot_s8(vdupq_n_s32(0), codes[0], vld1q_s8(act));
+    acc = dot_s8(acc, codes[1], vld1q_s8(act + 16));
+    return vaddvq_s32(acc);
+}
+
+static inline void shift_codes(int8x16_t codes[2], int8_t by)
+{
+    codes[0] = vsubq_s8(codes[0], vdupq_n_s8(by));
+    codes[1] = vsubq_s8(codes[1], vdupq_n_s8(by));
+}
+
+static void neon_vec_dot_q4_0(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q4_0 *w = w_row;
+    const og_block_q8_0 *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int8x16_t codes[2];
+        unpack_nibbles(w[i].qs, codes);
+        shift_codes(codes, 8);
+        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
+    }
+    *out = sum;
+}
+
+static void neon_vec_dot_q4_1(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q4_1 *w = w_row;
+    const og_block_q8_1 *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int8x16_t codes[2];
+        unpack_nibbles(w[i].qs, codes);
+        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
+    }
+    *out = sum;
+}
+
+static void neon_vec_dot_q5_0(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q5_0 *w = w_row;
+    const og_block_q8_0 *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int8x16_t codes[2];
+        unpack_nibbles(w[i].qs, codes);
+        add_fifth_bits(w[i].qh, codes);
+        shift_codes(codes, 16);
+        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
+    }
+    *out = sum;
+}
+
+static void neon_vec_dot_q5_1(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q5_1 *w = w_row;
+    const og_block_q8_1 *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int8x16_t codes[2];
+        unpack_nibbles(w[i].qs, codes);
+        add_fifth_bits(w[i].qh, codes);
+        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
+    }
+    *out = sum;
+}
+
+static void neon_vec_dot_q8_0(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q8_0 *w = w_row;
+    const og_block_q8_0 *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        const int8x16_t codes[2] = { vld1q_s8(w[i].qs), vld1q_s8(w[i].qs + 16) };
+        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
+    }
+    *out = sum;
+}
+
+/* Per 64 elements: low nibbles of 32 bytes for the first 32, high for the next. */
+static void neon_vec_dot_q4_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q4_K *w = w_row;
+    const og_block_q8_K *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++) {
+        int isum = 0, msum = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            og_k4_scale_min(j, w[i].scales, &sc, &m);
+            msum += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+            const uint8_t *qs = w[i].qs + 32 * (j / 2);
+            const int8_t *y = a[i].qs + 32 * j;
+            int32x4_t acc = vdupq_n_s32(0);
+            for (int h = 0; h < 2; h++) {
+                const uint8x16_t bytes = vld1q_u8(qs + 16 * h);
+                const uint8x16_t nib = (j & 1) ? vshrq_n_u8(bytes, 4) : vandq_u8(bytes, vdupq_n_u8(0x0F));
+                acc = dot_s8(acc, vreinterpretq_s8_u8(nib), vld1q_s8(y + 16 * h));
+            }
+            isum += sc * vaddvq_s32(acc);
+        }
+        sum += a[i].d * (og_h2f(w[i].d) * (float)isum - og_h2f(w[i].dmin) * (float)msum);
+    }
+    *out = sum;
+}
+
+/* Codes used signed (-32..31) directly: SDOT takes two signed operands. */
+static void neon_vec_dot_q6_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q6_K *w = w_row;
+    const og_block_q8_K *a = act;
+    const uint8x16_t low_mask = vdupq_n_u8(0x0F), two_bits = vdupq_n_u8(3);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++) {
+        int isum = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = w[i].ql + 64 * half, *qh = w[i].qh + 32 * half;
+            for (int h = 0; h < 2; h++) { /* the two groups of 16 in each 32 */
+                const uint8x16_t l0 = vld1q_u8(ql + 16 * h), l1 = vld1q_u8(ql + 32 + 16 * h);
+                const uint8x16_t hb = vld1q_u8(qh + 16 * h);
+                const uint8x16_t codes[4] = {
+                    vorrq_u8(vandq_u8(l0, low_mask), vshlq_n_u8(vandq_u8(hb, two_bits), 4)),
+                    vorrq_u8(vandq_u8(l1, low_mask), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 2), two_bits), 4)),
+                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 4), two_bits), 4)),
+                    vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(hb, 6), 4)),
+                };
+                for (int k = 0; k < 4; k++) {
+                    const int g = 8 * half + 2 * k + h;
+                    const int8x16_t c = vsubq_s8(vreinterpretq_s8_u8(codes[k]), vdupq_n_s8(32));
+                    const int8x16_t y = vld1q_s8(a[i].qs + 16 * g);
+                    isum += w[i].scales[g] * vaddvq_s32(dot_s8(vdupq_n_s32(0), c, y));
+                }
+            }
+        }
+        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
+    }
+    *out = sum;
+}
+
+static void neon_vec_dot_f32(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const float *w = w_row, *a = act;
+    float32x4_t acc[4] = { vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0) };
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 4; k++)
+            acc[k] = vfmaq_f32(acc[k], vld1q_f32(w + i + 4 * k), vld1q_f32(a + i + 4 * k));
+    double tail = 0;
+    for (; i < n; i++)
+        tail += (double)w[i] * (double)a[i];
+    *out = (float)((double)vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]))) + tail);
+}
+
+static inline float32x4_t load4_f16(const og_fp16 *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+
+static void neon_vec_dot_f16(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_fp16 *w = w_row, *a = act;
+    float32x4_t acc[4] = { vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0) };
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 4; k++)
+            acc[k] = vfmaq_f32(acc[k], load4_f16(w + i + 4 * k), load4_f16(a + i + 4 * k));
+    double tail = 0;
+    for (; i < n; i++)
+        tail += (double)og_fp16_to_f32(w[i]) * (double)og_fp16_to_f32(a[i]);
+    *out = (float)((double)vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]))) + tail);
+}
+
+/* Same bytes as the scalar reference: 127/amax, and FCVTNS rounds to
+ * nearest even like rintf. Returns d; *sum gets the sum of the codes. */
+static float quantize_block_q8(const float *x, int8_t *qs, int *sum)
+{
+    float32x4_t v[8];
+    float32x4_t amax = vdupq_n_f32(0);
+    for (int k = 0; k < 8; k++) {
+        v[k] = vld1q_f32(x + 4 * k);
+        amax = vmaxq_f32(amax, vabsq_f32(v[k]));
+    }
+    const float max_abs = vmaxvq_f32(amax);
+    const float id = max_abs != 0.0f ? 127.0f / max_abs : 0.0f;
+    int32x4_t total = vdupq_n_s32(0);
+    for (int k = 0; k < 8; k += 2) {
+        const int32x4_t q0 = vcvtnq_s32_f32(vmulq_n_f32(v[k], id));
+        const int32x4_t q1 = vcvtnq_s32_f32(vmulq_n_f32(v[k + 1], id));
+        total = vaddq_s32(total, vaddq_s32(q0, q1));
+        const int16x8_t q16 = vcombine_s16(vmovn_s32(q0), vmovn_s32(q1));
+        vst1_s8(qs + 4 * k, vmovn_s16(q16));
+    }
+    *sum = vaddvq_s32(total);
+    return max_abs / 127.0f;
+}
+
+static void neon_q8_0_from_float(const float *x, void *dst, int64_t n)
+{
+    og_block_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int sum;
+        b[i].d = og_f32_to_fp16(quantize_block_q8(x + OG_QK * i, b[i].qs, &sum));
+    }
+}
+
+static void neon_q8_1_from_float(const float *x, void *dst, int64_t n)
+{
+    og_block_q8_1 *b = dst;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int sum;
+        const float d = quantize_block_q8(x + OG_QK * i, b[i].qs, &sum);
+        b[i].d = og_f32_to_fp16(d);
+        b[i].s = og_f32_to_fp16(d * (float)sum);
+    }
+}
+
+void og_neon_install(og_kernels *k)
+{
+    k->vec_dot[OG_TYPE_Q4_0] = neon_vec_dot_q4_0;
+    k->vec_dot[OG_TYPE_Q4_1] = neon_vec_dot_q4_1;
+    k->vec_dot[OG_TYPE_Q5_0] = neon_vec_dot_q5_0;
+    k->vec_dot[OG_TYPE_Q5_1] = neon_vec_dot_q5_1;
+    k->vec_dot[OG_TYPE_Q8_0] = neon_vec_dot_q8_0;
+    k->vec_dot[OG_TYPE_Q4_K] = neon_vec_dot_q4_K;
+    k->vec_dot[OG_TYPE_Q6_K] = neon_vec_dot_q6_K;
+    k->vec_dot[OG_TYPE_F32] = neon_vec_dot_f32;
+    k->vec_dot[OG_TYPE_F16] = neon_vec_dot_f16;
+    k->from_float[OG_TYPE_Q8_0] = neon_q8_0_from_float;
+    k->from_float[OG_TYPE_Q8_1] = neon_q8_1_from_float;
+}

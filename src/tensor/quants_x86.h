@@ -1,0 +1,437 @@
+/*
+ * quants_x86.h - private: the x86 kernels on 256-bit vectors, written once
+ * and compiled twice, by quants_avx2.c (AVX2+FMA+F16C) and by
+ * quants_avx512.c (adds AVX-512 VNNI, which turns the int8 dot product
+ * into a single vpdpbusd). Everything here is static, so each including
+ * file gets its own copy built for its ISA; x86_install_common() puts
+ * them in a table. Fast paths: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and all K
+ * dot products, F32/F16/BF16 dots, Q8_0/Q8_1/F16 from_float, F16 to_float.
+ * The K dots sum exact int32 per super-block and then scale like the
+ * scalar reference, so they return the reference's result bit for bit.
+ *
+ * Rounding and byte order of the activation quantizers follow ggml's x86
+ * code exactly so that from_float gives the scalar reference's bytes.
+ */
+#ifndef OG_TENSOR_QUANTS_X86_H
+#define OG_TENSOR_QUANTS_X86_H
+
+#include <immintrin.h>
+
+#include "tensor/blocks.h"
+#include "tensor/kernels_impl.h"
+
+/* ---- primitives ---- */
+
+static inline float x86_hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int x86_hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Sums of 4 adjacent u8*s8 products per int32 lane. Without VNNI the
+ * int16 stage saturates above 32767 per pair, which the formats here never
+ * reach (at most 2*63*127 for Q6_K codes). */
+static inline __m256i x86_dot_u8s8(__m256i u, __m256i s)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* Signed*signed through the unsigned*signed instruction: move x's sign
+ * onto y and take |x|. */
+static inline __m256i x86_dot_s8s8(__m256i x, __m256i y)
+{
+    return x86_dot_u8s8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* 16 packed bytes to 32 codes 0..15: low nibbles, then high nibbles. */
+static inline __m256i x86_unpack_nibbles(const uint8_t *qs)
+{
+    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/* 32 bits to 32 bytes, 0xFF where the bit is set. */
+static inline __m256i x86_bits_to_bytes(const uint8_t bits4[4])
+{
+    const __m256i byte_of_bit = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit_in_byte = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)og_q5_high_bits(bits4)), byte_of_bit);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit_in_byte), bit_in_byte);
+}
+
+/* ---- the 32 codes of one weight block as int8 (signed formats) or
+ * uint8 (formats with a min) ---- */
+
+static inline __m256i x86_codes_q4_0(const og_block_q4_0 *b)
+{
+    return _mm256_sub_epi8(x86_unpack_nibbles(b->qs), _mm256_set1_epi8(8));
+}
+
+static inline __m256i x86_codes_q4_1(const og_block_q4_1 *b) { return x86_unpack_nibbles(b->qs); }
+
+static inline __m256i x86_codes_q5_0(const og_block_q5_0 *b)
+{
+    /* A clear fifth bit means code - 16, i.e. the nibble with 0xF0 set. */
+    const __m256i minus16 = _mm256_andnot_si256(x86_bits_to_bytes(b->qh), _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(x86_unpack_nibbles(b->qs), minus16);
+}
+
+static inline __m256i x86_codes_q5_1(const og_block_q5_1 *b)
+{
+    const __m256i plus16 = _mm256_and_si256(x86_bits_to_bytes(b->qh), _mm256_set1_epi8(0x10));
+    return _mm256_or_si256(x86_unpack_nibbles(b->qs), plus16);
+}
+
+static inline __m256i x86_codes_q8_0(const og_block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+
+static inline __m256i x86_act_q8_0(const og_block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+static inline __m256i x86_act_q8_1(const og_block_q8_1 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+
+/* ---- 32-wide dot products ---- */
+
+#define X86_DOT_SYMMETRIC(name, wblock, codes)                                                       \
+    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)     \
+    {                                                                                             \
+        const wblock *w = w_row;                                                                  \
+        const og_block_q8_0 *a = act;                                                             \
+        __m256 acc = _mm256_setzero_ps();                                                         \
+        for (int64_t i = 0; i < n / OG_QK; i++) {                                                 \
+            const __m256 d = _mm256_set1_ps(og_h2f(w[i].d) * og_h2f(a[i].d));                    \
+            const __m256i p = x86_dot_s8s8(codes(&w[i]), x86_act_q8_0(&a[i]));                     \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                                 \
+        }                                                                                         \
+        *out = x86_hsum_ps(acc);                                                                  \
+    }
+
+/* Formats with a min: codes are unsigned, and min * sum(activations)
+ * comes from Q8_1's precomputed s. */
+#define X86_DOT_WITH_MIN(name, wblock, codes)                                                        \
+    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)     \
+    {                                                                                             \
+        const wblock *w = w_row;                                                                  \
+        const og_block_q8_1 *a = act;                                                             \
+        __m256 acc = _mm256_setzero_ps();                                                         \
+        float mins = 0.0f;                                                                        \
+        for (int64_t i = 0; i < n / OG_QK; i++) {                                                 \
+            const __m256 d = _mm256_set1_ps(og_h2f(w[i].d) * og_h2f(a[i].d));                    \
+            const __m256i p = x86_dot_u8s8(codes(&w[i]), x86_act_q8_1(&a[i]));                     \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                                 \
+            mins += og_h2f(w[i].m) * og_h2f(a[i].s);                                              \
+        }                                                                                         \
+        *out = x86_hsum_ps(acc) + mins;                                                           \
+    }
+
+X86_DOT_SYMMETRIC(q4_0, og_block_q4_0, x86_codes_q4_0)
+X86_DOT_SYMMETRIC(q5_0, og_block_q5_0, x86_codes_q5_0)
+X86_DOT_SYMMETRIC(q8_0, og_block_q8_0, x86_codes_q8_0)
+X86_DOT_WITH_MIN(q4_1, og_block_q4_1, x86_codes_q4_1)
+X86_DOT_WITH_MIN(q5_1, og_block_q5_1, x86_codes_q5_1)
+
+/* ---- K-quant dot products ---- */
+
+/* Q4_K and Q5_K: 4 chunks of 64, low nibbles for the first 32 elements,
+ * high nibbles for the next 32; Q5_K adds bit 2c / 2c+1 of qh. */
+static inline float x86_k4_block(const og_block_q4_K *q4, const og_block_q5_K *q5, const og_block_q8_K *a)
+{
+    const uint8_t *scales = q4 ? q4->scales : q5->scales;
+    const uint8_t *qs = q4 ? q4->qs : q5->qs;
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256i acc = _mm256_setzero_si256();
+    int msum = 0;
+    for (int c = 0; c < 4; c++) {
+        uint8_t sc_lo, m_lo, sc_hi, m_hi;
+        og_k4_scale_min(2 * c, scales, &sc_lo, &m_lo);
+        og_k4_scale_min(2 * c + 1, scales, &sc_hi, &m_hi);
+        msum += m_lo * (a->bsums[4 * c] + a->bsums[4 * c + 1]) + m_hi * (a->bsums[4 * c + 2] + a->bsums[4 * c + 3]);
+
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(bytes, low_mask);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
+        if (q5) {
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)q5->qh);
+            const __m256i bit_lo = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), one);
+            const __m256i bit_hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), one);
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(bit_lo, 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(bit_hi, 4));
+        }
+        const __m256i y_lo = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
+        const __m256i y_hi = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(lo, y_lo), _mm256_set1_epi32(sc_lo)));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(hi, y_hi), _mm256_set1_epi32(sc_hi)));
+    }
+    const float d = og_h2f(q4 ? q4->d : q5->d), dmin = og_h2f(q4 ? q4->dmin : q5->dmin);
+    return a->d * (d * (float)x86_hsum_epi32(acc) - dmin * (float)msum);
+}
+
+static void x86_vec_dot_q4_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q4_K *w = w_row;
+    const og_block_q8_K *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++)
+        sum += x86_k4_block(&w[i], NULL, &a[i]);
+    *out = sum;
+}
+
+static void x86_vec_dot_q5_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q5_K *w = w_row;
+    const og_block_q8_K *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++)
+        sum += x86_k4_block(NULL, &w[i], &a[i]);
+    *out = sum;
+}
+
+/* acc += the dot of 32 unsigned codes with 32 Q8_K activations, the first
+ * 16 weighted by scale_lo and the next 16 by scale_hi (each 128-bit half
+ * of the int32 result holds one group of 16). */
+static inline __m256i x86_k_groups(__m256i acc, __m256i codes, const int8_t *act, int scale_lo, int scale_hi)
+{
+    const __m256i y = _mm256_loadu_si256((const __m256i *)act);
+    const __m256i sc = _mm256_set_m128i(_mm_set1_epi32(scale_hi), _mm_set1_epi32(scale_lo));
+    return _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(codes, y), sc));
+}
+
+/* Q2_K/Q3_K: element 128h + 32k + l has its 2 low bits at bits 2k of
+ * qs[32h + l]. */
+static inline __m256i x86_k_two_bits(const uint8_t *qs, int half, int k)
+{
+    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * half));
+    return _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+}
+
+static void x86_vec_dot_q2_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q2_K *w = w_row;
+    const og_block_q8_K *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++) {
+        int msum = 0;
+        for (int g = 0; g < OG_QK_K / 16; g++)
+            msum += (w[i].scales[g] >> 4) * a[i].bsums[g];
+        __m256i acc = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++)
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * half + 2 * k;
+                acc = x86_k_groups(acc, x86_k_two_bits(w[i].qs, half, k), a[i].qs + 16 * g,
+                                   w[i].scales[g] & 0x0F, w[i].scales[g + 1] & 0x0F);
+            }
+        sum += a[i].d * (og_h2f(w[i].d) * (float)x86_hsum_epi32(acc) - og_h2f(w[i].dmin) * (float)msum);
+    }
+    *out = sum;
+}
+
+/* Q3_K: codes are used unsigned as low + 4 * hmask bit (0..7); the offset
+ * 4 is taken off afterwards as 4 * scale * bsum per group of 16. */
+static void x86_vec_dot_q3_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q3_K *w = w_row;
+    const og_block_q8_K *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++) {
+        int scale[OG_QK_K / 16], offset_sum = 0;
+        for (int g = 0; g < OG_QK_K / 16; g++) {
+            scale[g] = og_q3k_scale(g, w[i].scales);
+            offset_sum += scale[g] * a[i].bsums[g];
+        }
+        const __m256i hmask = _mm256_loadu_si256((const __m256i *)w[i].hmask);
+        __m256i acc = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++)
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * half + 2 * k;
+                const __m256i high = _mm256_and_si256(_mm256_srl_epi16(hmask, _mm_cvtsi32_si128(4 * half + k)),
+                                                      _mm256_set1_epi8(1));
+                const __m256i codes = _mm256_or_si256(x86_k_two_bits(w[i].qs, half, k), _mm256_slli_epi16(high, 2));
+                acc = x86_k_groups(acc, codes, a[i].qs + 16 * g, scale[g], scale[g + 1]);
+            }
+        const int isum = x86_hsum_epi32(acc) - 4 * offset_sum;
+        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
+    }
+    *out = sum;
+}
+
+/* Q6_K: codes are used unsigned (0..63) and the offset 32 is taken off
+ * afterwards as 32 * scale * bsum per group of 16. */
+static void x86_vec_dot_q6_K(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_block_q6_K *w = w_row;
+    const og_block_q8_K *a = act;
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    const __m256i two_bits = _mm256_set1_epi8(3);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / OG_QK_K; i++) {
+        __m256i acc = _mm256_setzero_si256();
+        int offset_sum = 0;
+        for (int g = 0; g < OG_QK_K / 16; g++)
+            offset_sum += w[i].scales[g] * a[i].bsums[g];
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = w[i].ql + 64 * half;
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * half));
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i codes[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
+            };
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * half + 2 * k;
+                acc = x86_k_groups(acc, codes[k], a[i].qs + 16 * g, w[i].scales[g], w[i].scales[g + 1]);
+            }
+        }
+        const int isum = x86_hsum_epi32(acc) - 32 * offset_sum;
+        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
+    }
+    *out = sum;
+}
+
+/* ---- floats ---- */
+
+static inline __m256 x86_load_f16(const og_fp16 *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+static inline __m256 x86_load_bf16(const og_bf16 *p)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+static inline __m256 x86_load_f32(const float *p) { return _mm256_loadu_ps(p); }
+
+/* Four independent accumulators hide the FMA latency; the tail (float
+ * rows may have any length) is summed in double like the reference. */
+#define X86_DOT_FLOAT(name, elem, load, scalar_of)                                                \
+    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)   \
+    {                                                                                           \
+        const elem *w = w_row, *a = act;                                                        \
+        __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),        \
+                          _mm256_setzero_ps() };                                                \
+        int64_t i = 0;                                                                          \
+        for (; i + 32 <= n; i += 32)                                                            \
+            for (int k = 0; k < 4; k++)                                                         \
+                acc[k] = _mm256_fmadd_ps(load(w + i + 8 * k), load(a + i + 8 * k), acc[k]);     \
+        double tail = 0;                                                                        \
+        for (; i < n; i++)                                                                      \
+            tail += (double)scalar_of(w[i]) * (double)scalar_of(a[i]);                          \
+        const __m256 all = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])); \
+        *out = (float)((double)x86_hsum_ps(all) + tail);                                        \
+    }
+
+static inline float x86_f32_of(float f) { return f; }
+
+X86_DOT_FLOAT(f32, float, x86_load_f32, x86_f32_of)
+X86_DOT_FLOAT(f16, og_fp16, x86_load_f16, og_fp16_to_f32)
+X86_DOT_FLOAT(bf16, og_bf16, x86_load_bf16, og_bf16_to_f32)
+
+static void x86_f16_to_float(const void *src, float *dst, int64_t n)
+{
+    const og_fp16 *h = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, x86_load_f16(h + i));
+    for (; i < n; i++)
+        dst[i] = og_fp16_to_f32(h[i]);
+}
+
+/* F16C rounds to nearest even like og_f32_to_fp16, so bytes match. */
+static void x86_f16_from_float(const float *x, void *dst, int64_t n)
+{
+    og_fp16 *h = dst;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        h[i] = og_f32_to_fp16(x[i]);
+}
+
+/* ---- activation quantizers ---- */
+
+/* Quantizes 32 floats with 127/amax and round-to-nearest-even into
+ * qs; returns d = amax/127 and, through *sum, the sum of the codes. */
+static inline float x86_quantize_block_q8(const float *x, int8_t *qs, int *sum)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float max_abs = _mm_cvtss_f32(m);
+    const __m256 id = _mm256_set1_ps(max_abs != 0.0f ? 127.0f / max_abs : 0.0f);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (sum)
+        *sum = x86_hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    /* The packs work per 128-bit lane, leaving 4-byte groups in the order
+     * 0 2 4 6 1 3 5 7; the permute restores element order. */
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    _mm256_storeu_si256((__m256i *)qs, _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    return max_abs / 127.0f;
+}
+
+static void x86_q8_0_from_float(const float *x, void *dst, int64_t n)
+{
+    og_block_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / OG_QK; i++)
+        b[i].d = og_f32_to_fp16(x86_quantize_block_q8(x + OG_QK * i, b[i].qs, NULL));
+}
+
+static void x86_q8_1_from_float(const float *x, void *dst, int64_t n)
+{
+    og_block_q8_1 *b = dst;
+    for (int64_t i = 0; i < n / OG_QK; i++) {
+        int sum;
+        const float d = x86_quantize_block_q8(x + OG_QK * i, b[i].qs, &sum);
+        b[i].d = og_f32_to_fp16(d);
+        b[i].s = og_f32_to_fp16(d * (float)sum);
+    }
+}
+
+static void x86_install_common(og_kernels *k)
+{
+    k->vec_dot[OG_TYPE_Q4_0] = x86_vec_dot_q4_0;
+    k->vec_dot[OG_TYPE_Q4_1] = x86_vec_dot_q4_1;
+    k->vec_dot[OG_TYPE_Q5_0] = x86_vec_dot_q5_0;
+    k->vec_dot[OG_TYPE_Q5_1] = x86_vec_dot_q5_1;
+    k->vec_dot[OG_TYPE_Q8_0] = x86_vec_dot_q8_0;
+    k->vec_dot[OG_TYPE_Q2_K] = x86_vec_dot_q2_K;
+    k->vec_dot[OG_TYPE_Q3_K] = x86_vec_dot_q3_K;
+    k->vec_dot[OG_TYPE_Q4_K] = x86_vec_dot_q4_K;
+    k->vec_dot[OG_TYPE_Q5_K] = x86_vec_dot_q5_K;
+    k->vec_dot[OG_TYPE_Q6_K] = x86_vec_dot_q6_K;
+    k->vec_dot[OG_TYPE_F32] = x86_vec_dot_f32;
+    k->vec_dot[OG_TYPE_F16] = x86_vec_dot_f16;
+    k->vec_dot[OG_TYPE_BF16] = x86_vec_dot_bf16;
+    k->from_float[OG_TYPE_Q8_0] = x86_q8_0_from_float;
+    k->from_float[OG_TYPE_Q8_1] = x86_q8_1_from_float;
+    k->from_float[OG_TYPE_F16] = x86_f16_from_float;
+    k->to_float[OG_TYPE_F16] = x86_f16_to_float;
+}
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * test_gguf.c - the GGUF reader on a real file, on every truncation of it,
+ * on hand-corrupted headers, and the writer's round trip; and the model
+ * loader's errors for unknown architectures and tensor types.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gguf/gguf.h"
+#include "gguf/writer.h"
+#include "testlib.h"
+
+static uint8_t *file_bytes;
+static size_t file_size;
+
+/* Parses a private copy of exactly n bytes, so ASan sees any over-read. */
+static bool parses(const uint8_t *bytes, size_t n, og_error *err)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    memcpy(copy, bytes, n);
+    og_gguf *g = og_gguf_open_memory(copy, n, err);
+    og_gguf_close(g);
+    free(copy);
+    return g != NULL;
+}
+
+static void test_real_file(void)
+{
+    og_error err = { 0 };
+    og_gguf *g = og_gguf_open(og_test_path(OG_SHARED_MODELS, "stories260K.gguf"), &err);
+    CHECK(g != NULL, "open: %s", err.message);
+    if (!g)
+        return;
+    CHECK(og_gguf_version(g) == 3, "version %u", og_gguf_version(g));
+    CHECK(og_gguf_n_tensors(g) == 48, "tensors %lld", (long long)og_gguf_n_tensors(g));
+    uint32_t layers = 0;
+    CHECK(og_gguf_get_u32(g, "llama.block_count", &layers) && layers == 5, "block_count %u", layers);
+    og_str arch;
+    CHECK(og_gguf_get_str(g, "general.architecture", &arch) && og_str_eq(arch, "llama"), "architecture");
+    const og_gguf_tensor *t = og_gguf_find_tensor(g, "token_embd.weight");
+    CHECK(t && t->type == OG_TYPE_F32 && t->ne[0] == 64 && t->ne[1] == 512 && t->n_bytes == 64 * 512 * 4,
+          "token_embd shape");
+    const og_gguf_kv *tokens = og_gguf_get_arr(g, "tokenizer.ggml.tokens", OG_GGUF_STRING);
+    CHECK(tokens && tokens->n == 512 && og_str_eq(tokens->strs[1], "<s>"), "token list");
+    CHECK(og_gguf_find(g, "no.such.key") == NULL, "missing key");
+    og_gguf_close(g);
+
+    og_gguf *missing = og_gguf_open("/nonexistent/model.gguf", &err);
+    CHECK(!missing && err.code == OG_ERR_IO && strstr(err.message, "/nonexistent/model.gguf"), "missing file: %s",
+          err.message);
+}
+
+/* Every prefix of the header, metadata and tensor table is an error, and
+ * each one names a field and an offset. */
+static void test_truncations(void)
+{
+    og_error err = { 0 };
+    og_gguf *g = og_gguf_open_memory(file_bytes, file_size, &err);
+    CHECK(g != NULL, "full file parses: %s", err.message);
+    if (!g)
+        return;
+    const og_gguf_tensor *last = og_gguf_tensor_at(g, og_gguf_n_tensors(g) - 1);
+    size_t header_end = (size_t)((const uint8_t *)og_gguf_tensor_at(g, 0)->data - file_bytes);
+    size_t data_end = (size_t)((const uint8_t *)last->data - file_bytes) + last->n_bytes;
+    og_gguf_close(g);
+    int bad = 0;
+    for (size_t n = 0; n < header_end + 64; n++) {
+        if (parses(file_bytes, n, &err) || err.code != OG_ERR_FORMAT || !strstr(err.message, "gguf"))
+            bad++;
+    }
+    CHECK(bad == 0, "%d truncated prefixes were accepted or misreported", bad);
+    CHECK(!parses(file_bytes, data_end - 1, &err) && strstr(err.message, "runs past the end"), "truncated data: %s",
+          err.message);
+}
+
+/* Patches a copy of the file and expects an error containing `want`. */
+static void expect_corrupt(size_t offset, const void *bytes, size_t n, const char *want)
+{
+    uint8_t *copy = malloc(file_size);
+    memcpy(copy, file_bytes, file_size);
+    memcpy(copy + offset, bytes, n);
+    og_error err = { 0 };
+    og_gguf *g = og_gguf_open_memory(copy, file_size, &err);
+    CHECK(!g && err.code == OG_ERR_FORMAT && strstr(err.message, want), "patch at %zu: want '%s', got '%s'",
+          offset, want, g ? "(accepted)" : err.message);
+    og_gguf_close(g);
+    free(copy);
+}
+
+static void test_corruptions(void)
+{
+    uint32_t v1 = 1, v9 = 9;
+    uint64_t huge = UINT64_MAX / 2;
+    expect_corrupt(0, "GGML", 4, "not a GGUF file");
+    expect_corrupt(4, &v1, 4, "unsupported version 1");
+    expect_corrupt(4, &v9, 4, "unsupported version 9");
+    expect_corrupt(8, &huge, 8, "tensor count");
+    expect_corrupt(16, &huge, 8, "kv count");
+    expect_corrupt(24, &huge, 8, "key 0"); /* first key's length */
+
+    /* The first tensor's type and offset fields. */
+    og_error err = { 0 };
+    og_gguf *g = og_gguf_open_memory(file_bytes, file_size, &err);
+    const og_gguf_tensor *t0 = og_gguf_tensor_at(g, 0);
+    size_t name_at = (size_t)((const uint8_t *)t0->name.ptr - file_bytes);
+    size_t dims_at = name_at + t0->name.len, type_at = dims_at + 4 + 8 * (size_t)t0->n_dims;
+    og_gguf_close(g);
+    uint32_t five = 5, bad_type = 99;
+    uint64_t misaligned = 3, far = (uint64_t)file_size * 4;
+    expect_corrupt(dims_at, &five, 4, "dimension count");
+    expect_corrupt(type_at, &bad_type, 4, "unknown tensor type id 99");
+    expect_corrupt(type_at + 4, &misaligned, 8, "not aligned");
+    expect_corrupt(type_at + 4, &far, 8, "runs past the end");
+    uint64_t ne_huge = (uint64_t)1 << 62;
+    expect_corrupt(dims_at + 4, &ne_huge, 8, "tensor 0");
+}
+
+static void test_writer_round_trip(void)
+{
+    og_gguf_writer *w = og_gguf_writer_new();
+    const char *strs[] = { "a", "", "hello" };
+    int32_t ints[] = { -1, 2, 3 };
+    float row[64];
+    for (int i = 0; i < 64; i++)
+        row[i] = (float)i * 0.5f;
+    int64_t ne[2] = { 32, 2 };
+    og_gguf_writer_u32(w, "k.u32", 7);
+    og_gguf_writer_f32(w, "k.f32", 0.25f);
+    og_gguf_writer_bool(w, "k.bool", true);
+    og_gguf_writer_str(w, "k.str", "text");
+    og_gguf_writer_arr(w, "k.ints", OG_GGUF_I32, ints, 3);
+    og_gguf_writer_arr_str(w, "k.strs", strs, 3);
+    og_gguf_writer_tensor(w, "t0", OG_TYPE_F32, 2, ne, row);
+    og_gguf_writer_tensor(w, "t1", OG_TYPE_F32, 1, ne, row);
+    uint8_t *bytes;
+    size_t size;
+    og_error err = { 0 };
+    CHECK(og_gguf_writer_to_memory(w, &bytes, &size, &err) == OG_OK, "to_memory: %s", err.message);
+    og_gguf_writer_free(w);
+    og_gguf *g = og_gguf_open_memory(bytes, size, &err);
+    CHECK(g != NULL, "reopen: %s", err.message);
+    if (g) {
+        uint32_t u = 0;
+        float f = 0;
+        bool b = false;
+        og_str s;
+        CHECK(og_gguf_get_u32(g, "k.u32", &u) && u == 7, "u32");
+        CHECK(og_gguf_get_f32(g, "k.f32", &f) && f == 0.25f, "f32");
+        CHECK(og_gguf_get_bool(g, "k.bool", &b) && b, "bool");
+        CHECK(og_gguf_get_str(g, "k.str", &s) && og_str_eq(s, "text"), "str");
+        CHECK(!og_gguf_get_u32(g, "k.str", &u), "a string is not a u32");
+        const og_gguf_kv *a = og_gguf_get_arr(g, "k.ints", OG_GGUF_I32);
+        CHECK(a && a->n == 3 && og_gguf_arr_i64(a, 0) == -1 && og_gguf_arr_i64(a, 2) == 3, "int array");
+        const og_gguf_kv *sa = og_gguf_get_arr(g, "k.strs", OG_GGUF_STRING);
+        CHECK(sa && sa->n == 3 && og_str_eq(sa->strs[2], "hello") && sa->strs[1].len == 0, "string array");
+        const og_gguf_tensor *t1 = og_gguf_find_tensor(g, "t1");
+        CHECK(t1 && t1->n_dims == 1 && t1->ne[0] == 32 && ((const float *)t1->data)[3] == 1.5f, "tensor t1");
+        CHECK(((uintptr_t)t1->data - (uintptr_t)bytes) % 32 == 0, "tensor data aligned");
+        og_gguf_close(g);
+    }
+    free(bytes);
+}
+
+/* Writes a patched copy of stories260K and expects og_model_load to fail
+ * with code and a message containing want. */
+static void expect_model_error(const void *find, size_t find_len, const void *replace, og_status code,
+                               const char *want)
+{
+    uint8_t *copy = malloc(file_size);
+    memcpy(copy, file_bytes, file_size);
+    uint8_t *at = memmem(copy, file_size, find, find_len);
+    CHECK(at != NULL, "pattern for '%s' not found", want);
+    if (at)
+        memcpy(at, replace, find_len);
+    char path[] = "/tmp/og_test_model_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, copy, file_size) == (ssize_t)file_size, "write temp model");
+    close(fd);
+    og_model *m = NULL;
+    og_error err = { 0 };
+    og_status st = og_model_load(path, NULL, &m, &err);
+    CHECK(st == code && m == NULL && strstr(err.message, want), "want %s '%s', got %s '%s'", og_status_name(code),
+          want, og_status_name(st), err.message);
+    og_model_free(m);
+    unlink(path);
+    free(copy);
+}
+
+static void test_model_errors(void)
+{
+    /* general.architecture's value "llama" (after its 8-byte length). */
+    const char arch_val[] = "\x05\0\0\0\0\0\0\0llama";
+    const char mamba_val[] = "\x05\0\0\0\0\0\0\0mamba";
+    expect_model_error(arch_val, sizeof arch_val - 1, mamba_val, OG_ERR_UNSUPPORTED, "unknown model architecture 'mamba'");
+
+    /* blk.0.attn_q.weight: name, n_dims 2, ne 64 64, type F32 (0) -> IQ4_NL (20). */
+    uint8_t pattern[19 + 8 + 4 + 16 + 4], replaced[sizeof pattern];
+    uint64_t name_len = 19, ne = 64;
+    uint32_t n_dims = 2, f32 = 0, iq4 = 20;
+    memcpy(pattern, &name_len, 8);
+    memcpy(pattern + 8, "blk.0.attn_q.weight", 19);
+    memcpy(pattern + 27, &n_dims, 4);
+    memcpy(pattern + 31, &ne, 8);
+    memcpy(pattern + 39, &ne, 8);
+    memcpy(pattern + 47, &f32, 4);
+    memcpy(replaced, pattern, sizeof pattern);
+    memcpy(replaced + 47, &iq4, 4);
+    expect_model_error(pattern, sizeof pattern, replaced, OG_ERR_UNSUPPORTED, "type IQ4_NL");
+
+    /* A renamed tensor is a missing one. */
+    expect_model_error("blk.3.ffn_up.weight", 19, "blk.3.ffn_XX.weight", OG_ERR_FORMAT, "blk.3.ffn_up.weight");
+}
+
+int main(void)
+{
+    size_t n;
+    file_bytes = (uint8_t *)og_test_read_file(og_test_path(OG_SHARED_MODELS, "stories260K.gguf"), &n);
+    CHECK(file_bytes != NULL, "read stories260K.gguf");
+    if (!file_bytes)
+        return og_test_finish("test_gguf");
+    file_size = n;
+    test_real_file();
+    test_truncations();
+    test_corruptions();
+    test_writer_round_trip();
+    test_model_errors();
+    free(file_bytes);
+    return og_test_finish("test_gguf");
+}

