@@ -63,7 +63,8 @@ static bool parse_float(const char *cmd, const char *opt, const char *s, float l
     return true;
 }
 
-static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *val, cli_opts *o)
+/* typed is the option as the user wrote it, for error messages. */
+static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *typed, const char *val, cli_opts *o)
 {
     const char *name = spec->long_name, *c = cmd->name;
     long long n;
@@ -71,16 +72,16 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--prompt")) { o->prompt = val; o->has_prompt = true; }
     else if (!strcmp(name, "--file")) o->file = val;
     else if (!strcmp(name, "--system")) o->system = val;
-    else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, name, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
-    else if (!strcmp(name, "--threads")) { if (!parse_long(c, name, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
-    else if (!strcmp(name, "--ctx-size")) { if (!parse_long(c, name, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
-    else if (!strcmp(name, "--batch-size")) { if (!parse_long(c, name, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
-    else if (!strcmp(name, "--temp")) return parse_float(c, name, val, 0.0f, 100.0f, &o->sampling.temperature);
-    else if (!strcmp(name, "--top-k")) { if (!parse_long(c, name, val, 0, INT32_MAX, &n)) return false; o->sampling.top_k = (int32_t)n; }
-    else if (!strcmp(name, "--top-p")) return parse_float(c, name, val, 0.0f, 1.0f, &o->sampling.top_p);
-    else if (!strcmp(name, "--min-p")) return parse_float(c, name, val, 0.0f, 1.0f, &o->sampling.min_p);
-    else if (!strcmp(name, "--repeat-penalty")) return parse_float(c, name, val, 0.0f, 100.0f, &o->sampling.repeat_penalty);
-    else if (!strcmp(name, "--seed")) { if (!parse_long(c, name, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; }
+    else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, typed, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
+    else if (!strcmp(name, "--threads")) { if (!parse_long(c, typed, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
+    else if (!strcmp(name, "--ctx-size")) { if (!parse_long(c, typed, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
+    else if (!strcmp(name, "--batch-size")) { if (!parse_long(c, typed, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
+    else if (!strcmp(name, "--temp")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.temperature);
+    else if (!strcmp(name, "--top-k")) { if (!parse_long(c, typed, val, 0, INT32_MAX, &n)) return false; o->sampling.top_k = (int32_t)n; }
+    else if (!strcmp(name, "--top-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.top_p);
+    else if (!strcmp(name, "--min-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.min_p);
+    else if (!strcmp(name, "--repeat-penalty")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.repeat_penalty);
+    else if (!strcmp(name, "--seed")) { if (!parse_long(c, typed, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; }
     return true;
 }
 
@@ -113,7 +114,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             fprintf(stderr, "offgrid %s: option '%s' needs a value\n", cmd->name, arg);
             return -1;
         }
-        if (!set_value(cmd, spec, argv[++i], o))
+        if (!set_value(cmd, spec, arg, argv[++i], o))
             return -1;
     }
     if ((cmd->accepted & OPT_MODEL) && !o->model) {

@@ -31,6 +31,11 @@ static void matmul_worker(void *arg, int ith, int nth)
     og_vec_dot_fn dot = job->kern->vec_dot[w->type];
     int64_t begin, end;
     og_pool_split(n_rows, ith, nth, &begin, &end);
+    if (job->kern->gemm[w->type]) {
+        job->kern->gemm[w->type](n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens,
+                                 job->y, (size_t)n_rows);
+        return;
+    }
     for (int64_t r0 = begin; r0 < end; r0 += ROWS_PER_TILE) {
         int64_t r1 = r0 + ROWS_PER_TILE < end ? r0 + ROWS_PER_TILE : end;
         for (int32_t t = 0; t < job->n_tokens; t++) {

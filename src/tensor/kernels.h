@@ -22,11 +22,20 @@ typedef void (*og_from_float_fn)(const float *x, void *dst, int64_t n);
 /* Converts one row of a type back into n floats. */
 typedef void (*og_to_float_fn)(const void *src, float *dst, int64_t n);
 
+/* The matrix product over a block of rows: for r in [r0, r1) and t in
+ * [0, n_tokens): y[t * y_stride + r] = dot(row r of w, activation row t).
+ * w holds rows of row_bytes; acts holds n_tokens rows of act_stride
+ * bytes. Each output equals what vec_dot gives for that pair, bit for
+ * bit, so batched and one-token evaluation agree exactly. */
+typedef void (*og_gemm_fn)(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
+                           const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride);
+
 typedef struct og_kernels {
     const char *isa;                            /* "scalar", "avx2", "avx512", "neon" */
     og_vec_dot_fn vec_dot[OG_TYPE_COUNT];       /* by weight type; NULL if unsupported */
     og_from_float_fn from_float[OG_TYPE_COUNT]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
     og_to_float_fn to_float[OG_TYPE_COUNT];     /* every supported weight type */
+    og_gemm_fn gemm[OG_TYPE_COUNT];             /* by weight type; NULL: loop over vec_dot */
 } og_kernels;
 
 /* The activation type a weight type is multiplied with (ggml's choice). */

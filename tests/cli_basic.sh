@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# cli_basic.sh OFFGRID SHARED_MODELS MODELS_DIR - the CLI's contract: help
+# on every command, clear errors with non-zero exits on bad input, and
+# exact output on the small real model.
+set -u
+og=$1 shared=$2
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME WANT_EXIT WANT_TEXT -- command...: runs it, checks the exit
+# code and that stdout+stderr contain WANT_TEXT.
+expect() {
+    local name=$1 want_rc=$2 want_text=$3
+    shift 4
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -eq "$want_rc" ] && grep -qF -- "$want_text" "$tmp/out" "$tmp/err"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $rc (want $want_rc), want text '$want_text'" >&2
+        head -c 600 "$tmp/out" "$tmp/err" >&2
+    fi
+}
+
+stories=$shared/stories260K.gguf
+expect "top help" 0 "commands:" -- "$og" --help
+for cmd in run chat tokenize perplexity info; do
+    expect "$cmd --help" 0 "usage: offgrid $cmd" -- "$og" "$cmd" --help
+done
+expect "no command" 2 "usage: offgrid COMMAND" -- "$og"
+expect "unknown command" 2 "unknown command 'fly'" -- "$og" fly
+expect "unknown option" 2 "unknown option '--bogus'" -- "$og" run -m "$stories" --bogus
+expect "bad number" 2 "-n expects a whole number" -- "$og" run -m "$stories" -n 12abc
+expect "missing value" 2 "needs a value" -- "$og" run -m
+expect "missing model" 2 "-m MODEL is required" -- "$og" run -p hi
+expect "no such file" 1 "cannot open /nonexistent.gguf" -- "$og" run -m /nonexistent.gguf -p hi
+expect "not gguf" 1 "not a GGUF file" -- "$og" info -m "$shared/stories260K.bin"
+head -c 5000 "$stories" >"$tmp/truncated.gguf"
+expect "truncated" 1 "truncated" -- "$og" info -m "$tmp/truncated.gguf"
+expect "tokenize needs text" 2 "exactly one of -p TEXT or -f FILE" -- "$og" tokenize -m "$stories"
+
+# stories260K greedy from BOS: llama2.c's reference ids (shared/models/MODELS.md).
+expect "greedy ids" 0 "403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385 328 432 358 394 261 370 432 352 266 268 388 426 338 391 266 267" \
+    -- "$og" run -m "$stories" -p "" -n 48 --temp 0 --ids
+expect "greedy text" 0 "Once upon a time, there was a little girl named Lily." -- "$og" run -m "$stories" -n 20 --temp 0
+expect "seeded sampling" 0 "" -- "$og" run -m "$stories" -p "Once" -n 8 --temp 0.9 --seed 7 --ids
+a=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/null)
+b=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/null)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL same seed differs: '$a' '$b'" >&2; fi
+
+expect "tokenize gpt-2" 0 "15496 995" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-gpt-2.gguf" -p "Hello world"
+printf 'Hello world' >"$tmp/hello.txt"
+expect "tokenize file" 0 "15496 995" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-gpt-2.gguf" -f "$tmp/hello.txt"
+expect "tokenize spm bos" 0 "1 15043 3186" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-llama-spm.gguf" -p "Hello world"
+expect "tokenize spm no bos" 0 "15043 3186" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-llama-spm.gguf" --no-bos -p "Hello world"
+expect "info" 0 "architecture:  llama" -- "$og" info -m "$stories"
+expect "info memory" 0 "context 256:" -- "$og" info -m "$stories" -c 256
+printf 'Once upon a time' >"$tmp/short.txt"
+expect "perplexity short text" 1 "needs at least" -- "$og" perplexity -m "$stories" -f "$tmp/short.txt" -c 64
+expect "perplexity runs" 0 "perplexity: " -- "$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64
+
+echo "cli_basic: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
