@@ -162,6 +162,28 @@ og_token og_sampler_sample(og_sampler *s, const float *logits);
 void og_sampler_accept(og_sampler *s, og_token t);
 void og_sampler_reset(og_sampler *s);
 
+/* ------------------------------------------------------------- generation */
+
+typedef struct og_gen_stats {
+    int32_t n_prompt, n_gen;
+    double prompt_seconds, gen_seconds;
+    bool hit_eog;       /* stopped at an end-of-generation token */
+    bool context_full;  /* stopped because the context had no room left */
+} og_gen_stats;
+
+/* Receives each generated token and its text (not NUL-terminated; control
+ * tokens give an empty piece). Returning false stops generation. */
+typedef bool (*og_token_fn)(void *user, og_token token, const char *piece, int32_t piece_len);
+
+/* Decodes prompt[0..n_prompt) on top of what ctx already holds, then
+ * samples up to max_tokens tokens (-1: until an end-of-generation token or
+ * a full context), feeding each back into the model. The EOG token itself
+ * is neither reported nor cached. on_token may be NULL. Running out of
+ * context ends generation without an error (stats->context_full). */
+og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prompt, int32_t n_prompt,
+                      int32_t max_tokens, og_token_fn on_token, void *user, og_gen_stats *stats,
+                      og_error *err);
+
 /* ------------------------------------------------------------------- chat */
 
 typedef struct og_chat_message {
@@ -177,6 +199,26 @@ typedef struct og_chat_message {
 int32_t og_chat_apply_template(const og_model *model, const og_chat_message *msgs,
                                size_t n_msgs, bool add_assistant,
                                char *buf, int32_t cap);
+
+/* A conversation bound to a context. It keeps the rendered conversation
+ * in the KV cache between turns: each reply re-renders the whole chat and
+ * decodes only the tokens that differ from what is cached. The chat
+ * copies the messages it is given; free it before the context. */
+typedef struct og_chat og_chat;
+
+og_status og_chat_new(og_context *ctx, og_chat **out, og_error *err);
+void og_chat_free(og_chat *chat);
+
+/* Appends a message (role "system", "user" or "assistant"). */
+og_status og_chat_add(og_chat *chat, const char *role, const char *content, og_error *err);
+
+/* Generates the assistant's reply to the conversation so far, streaming
+ * it through on_token, and appends it to the conversation. */
+og_status og_chat_respond(og_chat *chat, og_sampler *sampler, int32_t max_tokens, og_token_fn on_token,
+                          void *user, og_gen_stats *stats, og_error *err);
+
+size_t og_chat_n_messages(const og_chat *chat);
+const og_chat_message *og_chat_message_at(const og_chat *chat, size_t i);
 
 #ifdef __cplusplus
 }

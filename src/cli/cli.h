@@ -60,8 +60,6 @@ char *cli_read_file(const char *path, size_t *len);
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out);
 
-/* Prints one token's text to stdout, flushing so output streams. */
-void cli_print_piece(const og_model *m, og_token t);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 

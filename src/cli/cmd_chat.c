@@ -1,8 +1,7 @@
 /*
- * cmd_chat.c - `offgrid chat`: a conversation rendered with the model's
- * chat template. The KV cache keeps the conversation between turns: each
- * turn re-renders the whole chat and only decodes what differs from the
- * tokens already cached.
+ * cmd_chat.c - `offgrid chat`: an interactive conversation (or one answer
+ * with -p) on top of og_chat, which keeps the conversation in the KV
+ * cache between turns.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,138 +11,52 @@
 #include "cli/cli.h"
 #include "cli/generate.h"
 
-typedef struct chat {
-    og_model *m;
-    og_context *ctx;
-    og_chat_message *msgs;
-    size_t n_msgs, cap_msgs;
-    og_token *cached; /* tokens in the KV cache, in order */
-    int32_t n_cached;
-    int32_t cap_cached;
-} chat;
-
-static bool add_message(chat *c, const char *role, const char *content)
+/* One assistant turn: streams the reply, then a newline. */
+static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool show_stats)
 {
-    if (c->n_msgs == c->cap_msgs) {
-        size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 8;
-        og_chat_message *bigger = realloc(c->msgs, cap * sizeof *bigger);
-        if (!bigger)
-            return false;
-        c->msgs = bigger;
-        c->cap_msgs = cap;
-    }
-    char *copy = strdup(content);
-    if (!copy)
-        return false;
-    c->msgs[c->n_msgs].role = role;
-    c->msgs[c->n_msgs].content = copy;
-    c->n_msgs++;
-    return true;
-}
-
-static char *render(const chat *c)
-{
-    int32_t need = og_chat_apply_template(c->m, c->msgs, c->n_msgs, true, NULL, 0);
-    if (need < 0) {
-        fprintf(stderr, "offgrid chat: the model's chat template is not supported\n");
-        return NULL;
-    }
-    char *buf = malloc((size_t)need + 1);
-    if (buf)
-        og_chat_apply_template(c->m, c->msgs, c->n_msgs, true, buf, need + 1);
-    return buf;
-}
-
-static bool remember(chat *c, const og_token *toks, int32_t n)
-{
-    if (c->n_cached + n > c->cap_cached) {
-        int32_t cap = (c->n_cached + n) * 2;
-        og_token *bigger = realloc(c->cached, (size_t)cap * sizeof *bigger);
-        if (!bigger)
-            return false;
-        c->cached = bigger;
-        c->cap_cached = cap;
-    }
-    memcpy(c->cached + c->n_cached, toks, (size_t)n * sizeof *toks);
-    c->n_cached += n;
-    return true;
-}
-
-/* The text of the generated tokens (malloc'd), for the chat history. */
-static char *reply_text(const og_model *m, const og_token *reply, int32_t n)
-{
-    size_t cap = 256 * (size_t)n + 1, used = 0;
-    char *text = malloc(cap);
-    if (!text)
-        return NULL;
-    for (int32_t i = 0; i < n; i++) {
-        int32_t k = og_token_to_piece(m, reply[i], text + used, 256, false);
-        if (k > 0 && k <= 256)
-            used += (size_t)k;
-    }
-    text[used] = 0;
-    return text;
-}
-
-/* Answers the conversation so far; appends the reply as a message. */
-static int turn(chat *c, const cli_opts *o)
-{
-    char *prompt = render(c);
-    if (!prompt)
-        return 1;
-    og_token *toks = NULL, *reply = NULL;
-    int32_t n = cli_tokenize(c->m, prompt, strlen(prompt), true, true, &toks);
-    free(prompt);
-    if (n <= 0) {
-        fprintf(stderr, "offgrid chat: cannot tokenize the conversation\n");
-        return 1;
-    }
-    int32_t keep = 0;
-    while (keep < n - 1 && keep < c->n_cached && c->cached[keep] == toks[keep])
-        keep++;
-    og_context_truncate(c->ctx, keep);
-    c->n_cached = keep;
-    if (n >= og_context_n_ctx(c->ctx)) {
-        fprintf(stderr, "offgrid chat: the conversation no longer fits in the context of %d tokens\n",
-                og_context_n_ctx(c->ctx));
-        free(toks);
-        return 1;
-    }
-    cli_gen_params gp = { .n_predict = o->n_predict == -2 ? -1 : o->n_predict, .sampling = o->sampling };
-    cli_gen_stats stats;
-    og_status st = cli_generate(c->m, c->ctx, toks + keep, n - keep, &gp, &reply, &stats);
+    cli_printer printer = { 0 };
+    og_gen_stats stats;
+    og_error err = { 0 };
+    int32_t max_tokens = o->n_predict == -2 ? -1 : o->n_predict;
+    og_status st = og_chat_respond(chat, sampler, max_tokens, cli_print_token, &printer, &stats, &err);
     putchar('\n');
     fflush(stdout);
-    int rc = 1;
-    if (st == OG_OK && remember(c, toks + keep, n - keep) && remember(c, reply, stats.n_gen)) {
-        char *text = reply_text(c->m, reply, stats.n_gen);
-        rc = text && add_message(c, "assistant", text) ? 0 : 1;
-        free(text);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid chat: %s\n", err.message);
+        return 1;
     }
-    if (isatty(STDERR_FILENO))
+    if (show_stats)
         cli_print_stats(&stats);
-    free(reply);
-    free(toks);
-    return rc;
+    return 0;
 }
 
 static int run(const cli_opts *o)
 {
-    chat c = { 0 };
-    int rc = 1;
+    og_model *m = cli_load_model(o, false);
+    og_context *ctx = m ? cli_new_context(m, o) : NULL;
+    og_sampler *sampler = ctx ? cli_new_sampler(m, &o->sampling) : NULL;
+    og_chat *chat = NULL;
+    og_error err = { 0 };
     char *line = NULL;
     size_t line_cap = 0;
-    if (!(c.m = cli_load_model(o, false)) || !(c.ctx = cli_new_context(c.m, o)))
+    int rc = 1;
+    if (!sampler)
         goto done;
-    if (o->system && !add_message(&c, "system", o->system))
-        goto done;
-    if (o->has_prompt) {
-        rc = add_message(&c, "user", o->prompt) ? turn(&c, o) : 1;
+    if (og_chat_new(ctx, &chat, &err) != OG_OK || (o->system && og_chat_add(chat, "system", o->system, &err) != OG_OK)) {
+        fprintf(stderr, "offgrid chat: %s\n", err.message);
         goto done;
     }
-    bool interactive = isatty(STDIN_FILENO);
+    if (o->has_prompt) {
+        if (og_chat_add(chat, "user", o->prompt, &err) != OG_OK) {
+            fprintf(stderr, "offgrid chat: %s\n", err.message);
+            goto done;
+        }
+        rc = reply(chat, sampler, o, false);
+        goto done;
+    }
+    const bool interactive = isatty(STDIN_FILENO);
     if (interactive)
-        fprintf(stderr, "Chatting with %s. Type your message; Ctrl-D to quit.\n", o->model);
+        fprintf(stderr, "Chatting with %s. Type a message and press Enter; Ctrl-D quits.\n", o->model);
     rc = 0;
     for (;;) {
         if (interactive)
@@ -155,19 +68,20 @@ static int run(const cli_opts *o)
             line[--got] = 0;
         if (!got)
             continue;
-        if (!add_message(&c, "user", line) || turn(&c, o) != 0) {
+        if (og_chat_add(chat, "user", line, &err) != OG_OK) {
+            fprintf(stderr, "offgrid chat: %s\n", err.message);
             rc = 1;
             break;
         }
+        if ((rc = reply(chat, sampler, o, interactive)) != 0)
+            break;
     }
 done:
     free(line);
-    for (size_t i = 0; i < c.n_msgs; i++)
-        free((char *)c.msgs[i].content);
-    free(c.msgs);
-    free(c.cached);
-    og_context_free(c.ctx);
-    og_model_free(c.m);
+    og_chat_free(chat);
+    og_sampler_free(sampler);
+    og_context_free(ctx);
+    og_model_free(m);
     return rc;
 }
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/generate.h"
@@ -43,11 +42,19 @@ static int run(const cli_opts *o)
             goto done;
         }
     }
-    cli_gen_stats stats;
-    cli_gen_params gp = { .n_predict = o->n_predict == -2 ? 128 : o->n_predict, .print_ids = o->ids,
-                          .sampling = o->sampling };
-    rc = cli_generate(m, ctx, prompt, n_prompt, &gp, NULL, &stats) == OG_OK ? 0 : 1;
-    if (o->ids || stats.n_gen)
+    og_sampler *sampler = cli_new_sampler(m, &o->sampling);
+    if (!sampler)
+        goto done;
+    cli_printer printer = { .print_ids = o->ids };
+    og_gen_stats stats;
+    og_error err = { 0 };
+    int32_t max_tokens = o->n_predict == -2 ? 128 : o->n_predict;
+    if (og_generate(ctx, sampler, prompt, n_prompt, max_tokens, cli_print_token, &printer, &stats, &err) == OG_OK)
+        rc = 0;
+    else
+        fprintf(stderr, "\noffgrid run: %s\n", err.message);
+    og_sampler_free(sampler);
+    if (printer.n_printed)
         putchar('\n');
     fflush(stdout);
     cli_print_stats(&stats);

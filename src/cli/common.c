@@ -212,13 +212,3 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
     *out = toks;
     return n;
 }
-
-void cli_print_piece(const og_model *m, og_token t)
-{
-    char buf[256];
-    int32_t n = og_token_to_piece(m, t, buf, sizeof buf, false);
-    if (n > 0 && n <= (int32_t)sizeof buf) {
-        fwrite(buf, 1, (size_t)n, stdout);
-        fflush(stdout);
-    }
-}
