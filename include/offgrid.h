@@ -184,6 +184,26 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
                       int32_t max_tokens, og_token_fn on_token, void *user, og_gen_stats *stats,
                       og_error *err);
 
+/* ------------------------------------------------------------- perplexity */
+
+typedef struct og_ppl_result {
+    double ppl;          /* exp(mean negative log-likelihood) */
+    double ppl_stderr;   /* its standard error, as llama-perplexity prints */
+    int32_t n_chunks;
+    int64_t n_scored;    /* tokens scored */
+} og_ppl_result;
+
+/* Called after each chunk with the running perplexity. */
+typedef void (*og_ppl_fn)(void *user, int32_t chunk, int32_t n_chunks, double ppl_so_far);
+
+/* Perplexity as llama.cpp's llama-perplexity computes it: tokens are cut
+ * into chunks of chunk_size, each chunk starts with BOS when the model
+ * adds one, and the second half of each chunk is scored. The context
+ * needs n_ctx and n_batch of at least chunk_size; its cache is cleared.
+ * Needs at least 2 * chunk_size tokens. */
+og_status og_perplexity(og_context *ctx, const og_token *tokens, int32_t n_tokens, int32_t chunk_size,
+                        og_ppl_fn on_chunk, void *user, og_ppl_result *result, og_error *err);
+
 /* ------------------------------------------------------------------- chat */
 
 typedef struct og_chat_message {

@@ -191,9 +191,9 @@ static void expect_model_error(const void *find, size_t find_len, const void *re
 
 static void test_model_errors(void)
 {
-    /* general.architecture's value "llama" (after its 8-byte length). */
-    const char arch_val[] = "\x05\0\0\0\0\0\0\0llama";
-    const char mamba_val[] = "\x05\0\0\0\0\0\0\0mamba";
+    /* general.architecture, its type (string) and its value "llama". */
+    const char arch_val[] = "general.architecture\x08\0\0\0\x05\0\0\0\0\0\0\0llama";
+    const char mamba_val[] = "general.architecture\x08\0\0\0\x05\0\0\0\0\0\0\0mamba";
     expect_model_error(arch_val, sizeof arch_val - 1, mamba_val, OG_ERR_UNSUPPORTED, "unknown model architecture 'mamba'");
 
     /* blk.0.attn_q.weight: name, n_dims 2, ne 64 64, type F32 (0) -> IQ4_NL (20). */

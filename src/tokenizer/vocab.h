@@ -22,7 +22,10 @@ og_token og_vocab_bos(const og_vocab *v);      /* -1 when none */
 og_token og_vocab_eos(const og_vocab *v);
 og_token og_vocab_eot(const og_vocab *v);      /* e.g. <|im_end|>, <|eot_id|>, <|end|>; -1 when none */
 bool og_vocab_is_eog(const og_vocab *v, og_token t);
-bool og_vocab_adds_bos(const og_vocab *v);
+/* Whether tokenizing with add_special prepends BOS (add_bos_token). Named
+ * apart from offgrid.h's og_model_adds_bos(), which the
+ * model layer implements on top of this. */
+bool og_vocab_wants_bos(const og_vocab *v);
 const char *og_vocab_model_name(const og_vocab *v); /* "llama", "gpt2", "bert" */
 
 /* Same contract as og_tokenize in offgrid.h. */

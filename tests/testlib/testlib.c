@@ -67,3 +67,34 @@ const char *og_test_smollm2_path(void)
     fprintf(stderr, "missing %s: run tools/setup.sh first\n", path);
     return NULL;
 }
+
+int og_test_fixture_numbers(const char *path, const char *prefix, double *out, int max)
+{
+    char *text = og_test_read_file(path, NULL);
+    if (!text)
+        return -1;
+    size_t plen = strlen(prefix);
+    int n = -1;
+    for (char *line = text; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        if (strncmp(line, prefix, plen) == 0) {
+            char *p = line + plen, *end;
+            n = 0;
+            while (n < max) {
+                double v = strtod(p, &end);
+                if (end == p)
+                    break;
+                out[n++] = v;
+                p = end;
+            }
+            break;
+        }
+        line = next;
+    }
+    if (n < 0)
+        fprintf(stderr, "%s: no line starting with '%s'\n", path, prefix);
+    free(text);
+    return n;
+}

@@ -36,4 +36,9 @@ const char *og_test_path(const char *dir, const char *name);
  * $OG_SMOLLM2); NULL, with a message naming the setup step, if absent. */
 const char *og_test_smollm2_path(void);
 
+/* Finds the first line of a fixture file that starts with prefix and
+ * parses up to max numbers after it; returns how many (-1 if the file or
+ * line is missing, reported). */
+int og_test_fixture_numbers(const char *path, const char *prefix, double *out, int max);
+
 #endif
