@@ -214,6 +214,22 @@ static void test_model_errors(void)
     expect_model_error("blk.3.ffn_up.weight", 19, "blk.3.ffn_XX.weight", OG_ERR_FORMAT, "blk.3.ffn_up.weight");
 }
 
+/* Inputs the fuzzer once crashed on: each must now fail cleanly. */
+static void test_fuzz_regressions(void)
+{
+    static const char *const files[] = { "gguf-zero-dim-overflow.gguf" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/fuzz/%s", OG_TEST_DATA, files[i]);
+        size_t n;
+        char *bytes = og_test_read_file(path, &n);
+        CHECK(bytes != NULL, "read %s", path);
+        og_error err = { 0 };
+        CHECK(bytes && !parses((const uint8_t *)bytes, n, &err), "%s parsed", files[i]);
+        free(bytes);
+    }
+}
+
 int main(void)
 {
     size_t n;
@@ -227,6 +243,7 @@ int main(void)
     test_corruptions();
     test_writer_round_trip();
     test_model_errors();
+    test_fuzz_regressions();
     free(file_bytes);
     return og_test_finish("test_gguf");
 }

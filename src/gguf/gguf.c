@@ -175,16 +175,19 @@ static og_status read_tensor_info(reader *r, og_gguf_tensor *t, int64_t index)
     if (n_dims == 0 || n_dims > OG_GGUF_MAX_DIMS)
         return fail(r, field, "dimension count must be 1..4");
     t->n_dims = (int)n_dims;
-    int64_t n_elems = 1;
+    /* The product of the non-zero dimensions must fit, so no product of
+     * dimensions overflows later, whatever zeros stand between them. */
+    int64_t nonzero_product = 1;
     for (int d = 0; d < OG_GGUF_MAX_DIMS; d++) {
         uint64_t ne = 1;
         if ((uint32_t)d < n_dims && (st = read_u64(r, field, &ne)) != OG_OK)
             return st;
-        if (ne > (uint64_t)INT64_MAX || (ne && n_elems > INT64_MAX / (int64_t)ne))
+        if (ne > (uint64_t)INT64_MAX ||
+            __builtin_mul_overflow(nonzero_product, ne ? (int64_t)ne : 1, &nonzero_product))
             return fail(r, field, "element count overflows");
         t->ne[d] = (int64_t)ne;
-        n_elems *= (int64_t)ne;
     }
+    const int64_t n_rows = t->ne[1] * t->ne[2] * t->ne[3];
     if ((st = read_u32(r, field, &type)) != OG_OK || (st = read_u64(r, field, &t->offset)) != OG_OK)
         return st;
     const og_type_traits *tr = og_type_traits_of(type);
@@ -197,8 +200,7 @@ static og_status read_tensor_info(reader *r, og_gguf_tensor *t, int64_t index)
     if (t->ne[0] % tr->block_size)
         return fail(r, field, "row length is not a multiple of the type's block size");
     size_t row = og_type_row_bytes(t->type, t->ne[0]);
-    uint64_t n_rows = (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]); /* bounded by n_elems above */
-    if (row && n_rows > SIZE_MAX / row)
+    if (row && (uint64_t)n_rows > SIZE_MAX / row)
         return fail(r, field, "byte size overflows");
     t->n_bytes = row * (size_t)n_rows;
     return OG_OK;
