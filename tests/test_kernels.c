@@ -2,7 +2,8 @@
  * test_kernels.c - the numeric kernels: hand-built blocks with known
  * values (layouts as in ggml), quantize/dequantize round trips, activation
  * quantizers byte-identical across ISAs, every fast vec_dot against the
- * scalar one, and vec_dot against the float dot of dequantized data.
+ * scalar one, vec_dot against the float dot of dequantized data, and every
+ * gemm against its own ISA's vec_dot bit for bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -315,6 +316,101 @@ static void test_type(og_type type, int64_t n)
     free(x); free(y); free(wf); free(af); free(tmp); free(w); free(act); free(act_isa);
 }
 
+/* gemm over rows [r0, r1) of a 37-row matrix and n_tokens activation rows
+ * (padded, so act_stride and y_stride are not the packed sizes): each
+ * output equals the same ISA's vec_dot bit for bit, is within tolerance
+ * of the scalar dot, and nothing outside the row range is written. */
+static void test_gemm(og_type type, int64_t n, int32_t n_tokens, int64_t r0, int64_t r1)
+{
+    enum { ROWS = 37 };
+    const og_type act_type = og_vec_dot_type(type);
+    const size_t row_bytes = og_type_row_bytes(type, n);
+    const size_t act_stride = og_type_row_bytes(act_type, n) + 20;
+    const size_t y_stride = ROWS + 5;
+    uint8_t *w = malloc(row_bytes * ROWS), *acts = calloc((size_t)n_tokens, act_stride);
+    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * y_stride * (size_t)n_tokens);
+    float *wf = malloc(sizeof(float) * (size_t)n * ROWS), *af = malloc(sizeof(float) * (size_t)n * (size_t)n_tokens);
+
+    for (int64_t r = 0; r < ROWS; r++) {
+        for (int64_t i = 0; i < n; i++)
+            x[i] = rnd_value();
+        if (!og_quantize_row_ref(type, x, w + (size_t)r * row_bytes, n))
+            random_k_blocks(type, w + (size_t)r * row_bytes, n);
+        isas[0]->to_float[type](w + (size_t)r * row_bytes, wf + (size_t)r * (size_t)n, n);
+    }
+    for (int32_t t = 0; t < n_tokens; t++) {
+        for (int64_t i = 0; i < n; i++)
+            x[i] = rnd_value();
+        isas[0]->from_float[act_type](x, acts + (size_t)t * act_stride, n);
+        isas[0]->to_float[act_type](acts + (size_t)t * act_stride, af + (size_t)t * (size_t)n, n);
+    }
+
+    for (int i = 0; i < n_isas; i++) {
+        const og_kernels *k = isas[i];
+        if (!k->gemm[type])
+            continue;
+        const uint32_t sentinel = 0x7FC0DEADu;
+        for (size_t j = 0; j < y_stride * (size_t)n_tokens; j++)
+            memcpy(&y[j], &sentinel, 4);
+        k->gemm[type](n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+        int bad_bits = 0, bad_ref = 0, bad_range = 0;
+        for (int32_t t = 0; t < n_tokens; t++)
+            for (int64_t r = 0; r < (int64_t)y_stride; r++) {
+                const float got = y[(size_t)t * y_stride + (size_t)r];
+                if (r < r0 || r >= r1) {
+                    bad_range += memcmp(&got, &sentinel, 4) != 0;
+                    continue;
+                }
+                const uint8_t *wr = w + (size_t)r * row_bytes, *ar = acts + (size_t)t * act_stride;
+                float want, ref;
+                k->vec_dot[type](n, &want, wr, ar);
+                isas[0]->vec_dot[type](n, &ref, wr, ar);
+                double magnitude = 0.0;
+                for (int64_t e = 0; e < n; e++)
+                    magnitude += fabs((double)wf[(size_t)r * (size_t)n + (size_t)e] *
+                                      af[(size_t)t * (size_t)n + (size_t)e]);
+                bad_bits += memcmp(&got, &want, sizeof(float)) != 0;
+                bad_ref += !(fabs(got - ref) <= 1e-5 * magnitude + 1e-30);
+            }
+        CHECK(!bad_bits && !bad_ref && !bad_range,
+              "%s %s gemm n=%lld tokens=%d rows [%lld, %lld): %d differ from vec_dot, %d from scalar, %d written "
+              "outside",
+              k->isa, og_type_name(type), (long long)n, n_tokens, (long long)r0, (long long)r1, bad_bits, bad_ref,
+              bad_range);
+    }
+    free(w); free(acts); free(x); free(y); free(wf); free(af);
+}
+
+static void test_gemms(void)
+{
+    const int32_t token_counts[] = { 1, 2, 3, 5, 8, 17 };
+    int tested = 0;
+    for (size_t ty = 0; ty < N_WEIGHT_TYPES; ty++) {
+        const og_type type = weight_types[ty];
+        int any = 0;
+        for (int i = 0; i < n_isas; i++)
+            any |= isas[i]->gemm[type] != NULL;
+        if (!any)
+            continue;
+        tested++;
+        const int64_t lengths[2] = { is_k_type(type) ? 256 : 576, is_k_type(type) ? 512 : 1536 };
+        for (int l = 0; l < 2; l++)
+            for (size_t c = 0; c < sizeof(token_counts) / sizeof(token_counts[0]); c++) {
+                test_gemm(type, lengths[l], token_counts[c], 3, 37);
+                test_gemm(type, lengths[l], token_counts[c], 0, 37);
+                test_gemm(type, lengths[l], token_counts[c], 10, 11);
+            }
+        /* odd block counts: the partial last group */
+        if (!is_k_type(type))
+            for (int32_t nt = 1; nt <= 4; nt++)
+                test_gemm(type, 160, nt, 1, 30);
+    }
+#if defined(__x86_64__)
+    CHECK(og_kernels_scalar() == og_kernels_best() || tested > 0, "no gemm in the %s table", og_kernels_best()->isa);
+#endif
+    (void)tested;
+}
+
 /* All-zero activations must give zero scales and codes, not NaN. */
 static void test_zero_activations(void)
 {
@@ -379,5 +475,6 @@ int main(void)
         for (size_t l = 0; l < sizeof(row_lengths) / sizeof(row_lengths[0]); l++)
             if (og_type_row_bytes(weight_types[t], row_lengths[l]))
                 test_type(weight_types[t], row_lengths[l]);
+    test_gemms();
     return og_test_finish("test_kernels");
 }

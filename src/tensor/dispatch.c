@@ -5,6 +5,10 @@
  * returns, for debugging and for comparing paths.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +69,15 @@ static void derive(int level, int from, void (*install)(og_kernels *))
     available[level] = 1;
 }
 
+#if defined(__x86_64__)
+/* clang's __builtin_cpu_supports does not know "f16c"; ask cpuid. */
+static bool cpu_has_f16c(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+}
+#endif
+
 static void init_tables(void)
 {
     og_kernels *scalar = &tables[LEVEL_SCALAR];
@@ -78,7 +91,7 @@ static void init_tables(void)
 #if defined(__x86_64__)
     __builtin_cpu_init();
     /* Every flag the SIMD files are compiled with must be present. */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c() &&
         __builtin_cpu_supports("bmi2")) {
         derive(LEVEL_AVX2, LEVEL_SCALAR, og_avx2_install);
         best_level = LEVEL_AVX2;

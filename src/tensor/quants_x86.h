@@ -4,10 +4,11 @@
  * quants_avx512.c (adds AVX-512 VNNI, which turns the int8 dot product
  * into a single vpdpbusd). Everything here is static, so each including
  * file gets its own copy built for its ISA; x86_install_common() puts
- * them in a table. Fast paths: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and all K
- * dot products, F32/F16/BF16 dots, Q8_0/Q8_1/F16 from_float, F16 to_float.
- * The K dots sum exact int32 per super-block and then scale like the
- * scalar reference, so they return the reference's result bit for bit.
+ * them in a table. Fast paths: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 dot and
+ * matrix products (tiles_x86.h), all K dot products, F32/F16/BF16 dots,
+ * Q8_0/Q8_1/F16 from_float, F16 to_float. The K dots sum exact int32 per
+ * super-block and then scale like the scalar reference, so they return
+ * the reference's result bit for bit.
  *
  * Rounding and byte order of the activation quantizers follow ggml's x86
  * code exactly so that from_float gives the scalar reference's bytes.
@@ -48,13 +49,6 @@ static inline __m256i x86_dot_u8s8(__m256i u, __m256i s)
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif
-}
-
-/* Signed*signed through the unsigned*signed instruction: move x's sign
- * onto y and take |x|. */
-static inline __m256i x86_dot_s8s8(__m256i x, __m256i y)
-{
-    return x86_dot_u8s8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
 /* 16 packed bytes to 32 codes 0..15: low nibbles, then high nibbles. */
@@ -100,67 +94,59 @@ static inline __m256i x86_codes_q5_1(const og_block_q5_1 *b)
 
 static inline __m256i x86_codes_q8_0(const og_block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 
-static inline __m256i x86_act_q8_0(const og_block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
-static inline __m256i x86_act_q8_1(const og_block_q8_1 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 
-/* ---- 32-wide dot products ---- */
+/* ---- 32-wide dot products and matrix products ---- */
 
-#define X86_DOT_SYMMETRIC(name, wblock, codes)                                                       \
-    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)     \
-    {                                                                                             \
-        const wblock *w = w_row;                                                                  \
-        const og_block_q8_0 *a = act;                                                             \
-        __m256 acc = _mm256_setzero_ps();                                                         \
-        for (int64_t i = 0; i < n / OG_QK; i++) {                                                 \
-            const __m256 d = _mm256_set1_ps(og_h2f(w[i].d) * og_h2f(a[i].d));                    \
-            const __m256i p = x86_dot_s8s8(codes(&w[i]), x86_act_q8_0(&a[i]));                     \
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                                 \
-        }                                                                                         \
-        *out = x86_hsum_ps(acc);                                                                  \
-    }
-
-/* Formats with a min: codes are unsigned, and min * sum(activations)
- * comes from Q8_1's precomputed s. */
-#define X86_DOT_WITH_MIN(name, wblock, codes)                                                        \
-    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)     \
-    {                                                                                             \
-        const wblock *w = w_row;                                                                  \
-        const og_block_q8_1 *a = act;                                                             \
-        __m256 acc = _mm256_setzero_ps();                                                         \
-        float mins = 0.0f;                                                                        \
-        for (int64_t i = 0; i < n / OG_QK; i++) {                                                 \
-            const __m256 d = _mm256_set1_ps(og_h2f(w[i].d) * og_h2f(a[i].d));                    \
-            const __m256i p = x86_dot_u8s8(codes(&w[i]), x86_act_q8_1(&a[i]));                     \
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                                 \
-            mins += og_h2f(w[i].m) * og_h2f(a[i].s);                                              \
-        }                                                                                         \
-        *out = x86_hsum_ps(acc) + mins;                                                           \
-    }
-
-X86_DOT_SYMMETRIC(q4_0, og_block_q4_0, x86_codes_q4_0)
-X86_DOT_SYMMETRIC(q5_0, og_block_q5_0, x86_codes_q5_0)
-X86_DOT_SYMMETRIC(q8_0, og_block_q8_0, x86_codes_q8_0)
-X86_DOT_WITH_MIN(q4_1, og_block_q4_1, x86_codes_q4_1)
-X86_DOT_WITH_MIN(q5_1, og_block_q5_1, x86_codes_q5_1)
+#include "tensor/tiles_x86.h"
 
 /* ---- K-quant dot products ---- */
 
+/* sum of u8*s8 over 32 bytes, each half-lane pair scaled by the int16 in
+ * scale16, as int32 lanes: maddubs then madd, which applies the sub-block
+ * scale in the same step (cheaper than an int32 dot plus vpmulld). The
+ * int16 stage cannot saturate for K codes (at most 2*63*128) and the
+ * integers are exact, so sums equal the scalar reference's. */
+static inline __m256i x86_dot_scaled(__m256i u, __m256i s, __m256i scale16)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16);
+}
+
+/* ---- K formats, decoded once per super-block ----
+ * vec_dot and gemm both sum, per output, one term per super-block in
+ * order, each from the same decode and apply functions, so gemm (which
+ * decodes a weight block once for up to X86_K_TOKENS activation rows)
+ * equals vec_dot bit for bit. */
+
+/* A Q4_K/Q5_K super-block: 8 sub-blocks of 32 codes with their scales. */
+typedef struct {
+    __m256i codes[8];
+    __m256i mins_per_bsum; /* min of sub-block j for bsums 2j and 2j+1, int16 */
+    uint8_t sc[8];
+    float d, dmin;
+} x86_k4_decoded;
+
 /* Q4_K and Q5_K: 4 chunks of 64, low nibbles for the first 32 elements,
- * high nibbles for the next 32; Q5_K adds bit 2c / 2c+1 of qh. */
-static inline float x86_k4_block(const og_block_q4_K *q4, const og_block_q5_K *q5, const og_block_q8_K *a)
+ * high nibbles for the next 32; Q5_K adds bit 2c / 2c+1 of qh. The 8
+ * scales and mins are unpacked together with 32-bit masks (the layout of
+ * og_k4_scale_min). */
+static inline __attribute__((always_inline)) void x86_k4_decode(x86_k4_decoded *out, const og_block_q4_K *q4,
+                                                                const og_block_q5_K *q5)
 {
     const uint8_t *scales = q4 ? q4->scales : q5->scales;
     const uint8_t *qs = q4 ? q4->qs : q5->qs;
+    uint32_t u[3], packed[4];
+    memcpy(u, scales, 12);
+    packed[0] = u[0] & 0x3F3F3F3Fu;                                           /* scales 0..3 */
+    packed[1] = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u);          /* scales 4..7 */
+    packed[2] = u[1] & 0x3F3F3F3Fu;                                           /* mins 0..3 */
+    packed[3] = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u);   /* mins 4..7 */
+    memcpy(out->sc, packed, 8);
+    const __m128i mins8 = _mm_loadl_epi64((const __m128i *)(packed + 2));
+    out->mins_per_bsum = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
+
     const __m256i low_mask = _mm256_set1_epi8(0x0F);
     const __m256i one = _mm256_set1_epi8(1);
-    __m256i acc = _mm256_setzero_si256();
-    int msum = 0;
     for (int c = 0; c < 4; c++) {
-        uint8_t sc_lo, m_lo, sc_hi, m_hi;
-        og_k4_scale_min(2 * c, scales, &sc_lo, &m_lo);
-        og_k4_scale_min(2 * c + 1, scales, &sc_hi, &m_hi);
-        msum += m_lo * (a->bsums[4 * c] + a->bsums[4 * c + 1]) + m_hi * (a->bsums[4 * c + 2] + a->bsums[4 * c + 3]);
-
         const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
         __m256i lo = _mm256_and_si256(bytes, low_mask);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
@@ -171,33 +157,34 @@ static inline float x86_k4_block(const og_block_q4_K *q4, const og_block_q5_K *q
             lo = _mm256_or_si256(lo, _mm256_slli_epi16(bit_lo, 4));
             hi = _mm256_or_si256(hi, _mm256_slli_epi16(bit_hi, 4));
         }
-        const __m256i y_lo = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
-        const __m256i y_hi = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(lo, y_lo), _mm256_set1_epi32(sc_lo)));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(hi, y_hi), _mm256_set1_epi32(sc_hi)));
+        out->codes[2 * c] = lo;
+        out->codes[2 * c + 1] = hi;
     }
-    const float d = og_h2f(q4 ? q4->d : q5->d), dmin = og_h2f(q4 ? q4->dmin : q5->dmin);
-    return a->d * (d * (float)x86_hsum_epi32(acc) - dmin * (float)msum);
+    out->d = og_h2f(q4 ? q4->d : q5->d);
+    out->dmin = og_h2f(q4 ? q4->dmin : q5->dmin);
 }
 
-static void x86_vec_dot_q4_K(int64_t n, float *out, const void *w_row, const void *act)
+/* The super-block's term; the min term is one madd of the bsums. */
+static inline __attribute__((always_inline)) float x86_k4_apply(const x86_k4_decoded *b, const og_block_q8_K *a)
 {
-    const og_block_q4_K *w = w_row;
-    const og_block_q8_K *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++)
-        sum += x86_k4_block(&w[i], NULL, &a[i]);
-    *out = sum;
+    const __m256i bsums = _mm256_loadu_si256((const __m256i *)a->bsums);
+    const int msum = x86_hsum_epi32(_mm256_madd_epi16(bsums, b->mins_per_bsum));
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
+        acc = _mm256_add_epi32(acc, x86_dot_scaled(b->codes[j], y, _mm256_set1_epi16(b->sc[j])));
+    }
+    return a->d * (b->d * (float)x86_hsum_epi32(acc) - b->dmin * (float)msum);
 }
 
-static void x86_vec_dot_q5_K(int64_t n, float *out, const void *w_row, const void *act)
+static inline __attribute__((always_inline)) void x86_decode_q4_K(x86_k4_decoded *out, const og_block_q4_K *b)
 {
-    const og_block_q5_K *w = w_row;
-    const og_block_q8_K *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++)
-        sum += x86_k4_block(NULL, &w[i], &a[i]);
-    *out = sum;
+    x86_k4_decode(out, b, NULL);
+}
+
+static inline __attribute__((always_inline)) void x86_decode_q5_K(x86_k4_decoded *out, const og_block_q5_K *b)
+{
+    x86_k4_decode(out, NULL, b);
 }
 
 /* acc += the dot of 32 unsigned codes with 32 Q8_K activations, the first
@@ -206,8 +193,8 @@ static void x86_vec_dot_q5_K(int64_t n, float *out, const void *w_row, const voi
 static inline __m256i x86_k_groups(__m256i acc, __m256i codes, const int8_t *act, int scale_lo, int scale_hi)
 {
     const __m256i y = _mm256_loadu_si256((const __m256i *)act);
-    const __m256i sc = _mm256_set_m128i(_mm_set1_epi32(scale_hi), _mm_set1_epi32(scale_lo));
-    return _mm256_add_epi32(acc, _mm256_mullo_epi32(x86_dot_u8s8(codes, y), sc));
+    const __m256i sc = _mm256_set_m128i(_mm_set1_epi16((short)scale_hi), _mm_set1_epi16((short)scale_lo));
+    return _mm256_add_epi32(acc, x86_dot_scaled(codes, y, sc));
 }
 
 /* Q2_K/Q3_K: element 128h + 32k + l has its 2 low bits at bits 2k of
@@ -270,43 +257,96 @@ static void x86_vec_dot_q3_K(int64_t n, float *out, const void *w_row, const voi
 
 /* Q6_K: codes are used unsigned (0..63) and the offset 32 is taken off
  * afterwards as 32 * scale * bsum per group of 16. */
-static void x86_vec_dot_q6_K(int64_t n, float *out, const void *w_row, const void *act)
+typedef struct {
+    __m256i codes[8]; /* groups 2j and 2j+1 */
+    const int8_t *scales;
+    float d;
+} x86_q6k_decoded;
+
+static inline __attribute__((always_inline)) void x86_decode_q6_K(x86_q6k_decoded *out, const og_block_q6_K *b)
 {
-    const og_block_q6_K *w = w_row;
-    const og_block_q8_K *a = act;
     const __m256i low_mask = _mm256_set1_epi8(0x0F);
     const __m256i two_bits = _mm256_set1_epi8(3);
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++) {
-        __m256i acc = _mm256_setzero_si256();
-        int offset_sum = 0;
-        for (int g = 0; g < OG_QK_K / 16; g++)
-            offset_sum += w[i].scales[g] * a[i].bsums[g];
-        for (int half = 0; half < 2; half++) {
-            const uint8_t *ql = w[i].ql + 64 * half;
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * half));
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i codes[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
-            };
-            for (int k = 0; k < 4; k++) {
-                const int g = 8 * half + 2 * k;
-                acc = x86_k_groups(acc, codes[k], a[i].qs + 16 * g, w[i].scales[g], w[i].scales[g + 1]);
-            }
-        }
-        const int isum = x86_hsum_epi32(acc) - 32 * offset_sum;
-        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = b->ql + 64 * half;
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * half));
+        const __m256i ql0 = _mm256_loadu_si256((const __m256i *)ql);
+        const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        __m256i *codes = out->codes + 4 * half;
+        codes[0] = _mm256_or_si256(_mm256_and_si256(ql0, low_mask),
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4));
+        codes[1] = _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4));
+        codes[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4));
+        codes[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4));
     }
-    *out = sum;
+    out->scales = b->scales;
+    out->d = og_h2f(b->d);
 }
+
+static inline __attribute__((always_inline)) float x86_q6k_apply(const x86_q6k_decoded *b, const og_block_q8_K *a)
+{
+    int offset_sum = 0;
+    for (int g = 0; g < OG_QK_K / 16; g++)
+        offset_sum += b->scales[g] * a->bsums[g];
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++)
+        acc = x86_k_groups(acc, b->codes[j], a->qs + 32 * j, b->scales[2 * j], b->scales[2 * j + 1]);
+    const int isum = x86_hsum_epi32(acc) - 32 * offset_sum;
+    return a->d * (b->d * (float)isum);
+}
+
+/* Tiles of one weight row x up to X86_K_TOKENS activation rows, gemm in
+ * chunks of X86_TOKEN_CHUNK tokens as for the 32-wide formats. */
+enum { X86_K_TOKENS = 4 };
+
+#define X86_K_TILES(name, wblock, decoded, apply)                                                              \
+    static inline __attribute__((always_inline)) void x86_ktile_##name(int64_t nb, const wblock *w,         \
+                                                                       const uint8_t *a, size_t act_stride,   \
+                                                                       int T, float *y, size_t y_stride)      \
+    {                                                                                                         \
+        float sum[X86_K_TOKENS] = { 0 };                                                                      \
+        for (int64_t i = 0; i < nb; i++) {                                                                    \
+            decoded b;                                                                                        \
+            x86_decode_##name(&b, &w[i]);                                                                     \
+            for (int t = 0; t < T; t++)                                                                       \
+                sum[t] += apply(&b, (const og_block_q8_K *)(a + (size_t)t * act_stride) + i);                 \
+        }                                                                                                     \
+        for (int t = 0; t < T; t++)                                                                           \
+            y[(size_t)t * y_stride] = sum[t];                                                                 \
+    }                                                                                                         \
+                                                                                                              \
+    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)                \
+    {                                                                                                         \
+        x86_ktile_##name(n / OG_QK_K, w_row, act, 0, 1, out, 0);                                              \
+    }                                                                                                         \
+                                                                                                              \
+    static void x86_gemm_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,          \
+                                const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride) \
+    {                                                                                                         \
+        const int64_t nb = n / OG_QK_K;                                                                       \
+        for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                          \
+            const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;             \
+            const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;                               \
+            for (int64_t r = r0; r < r1; r++) {                                                               \
+                const wblock *wr = (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes);              \
+                float *yr = y + (size_t)t0 * y_stride + (size_t)r;                                            \
+                int32_t t = 0;                                                                                \
+                for (; t + X86_K_TOKENS <= nt; t += X86_K_TOKENS)                                             \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, X86_K_TOKENS,            \
+                                     yr + (size_t)t * y_stride, y_stride);                                    \
+                for (; t < nt; t++)                                                                           \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1, yr + (size_t)t * y_stride, \
+                                     y_stride);                                                               \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+X86_K_TILES(q4_K, og_block_q4_K, x86_k4_decoded, x86_k4_apply)
+X86_K_TILES(q5_K, og_block_q5_K, x86_k4_decoded, x86_k4_apply)
+X86_K_TILES(q6_K, og_block_q6_K, x86_q6k_decoded, x86_q6k_apply)
 
 /* ---- floats ---- */
 
@@ -420,11 +460,19 @@ static void x86_install_common(og_kernels *k)
     k->vec_dot[OG_TYPE_Q5_0] = x86_vec_dot_q5_0;
     k->vec_dot[OG_TYPE_Q5_1] = x86_vec_dot_q5_1;
     k->vec_dot[OG_TYPE_Q8_0] = x86_vec_dot_q8_0;
+    k->gemm[OG_TYPE_Q4_0] = x86_gemm_q4_0;
+    k->gemm[OG_TYPE_Q4_1] = x86_gemm_q4_1;
+    k->gemm[OG_TYPE_Q5_0] = x86_gemm_q5_0;
+    k->gemm[OG_TYPE_Q5_1] = x86_gemm_q5_1;
+    k->gemm[OG_TYPE_Q8_0] = x86_gemm_q8_0;
     k->vec_dot[OG_TYPE_Q2_K] = x86_vec_dot_q2_K;
     k->vec_dot[OG_TYPE_Q3_K] = x86_vec_dot_q3_K;
     k->vec_dot[OG_TYPE_Q4_K] = x86_vec_dot_q4_K;
     k->vec_dot[OG_TYPE_Q5_K] = x86_vec_dot_q5_K;
     k->vec_dot[OG_TYPE_Q6_K] = x86_vec_dot_q6_K;
+    k->gemm[OG_TYPE_Q4_K] = x86_gemm_q4_K;
+    k->gemm[OG_TYPE_Q5_K] = x86_gemm_q5_K;
+    k->gemm[OG_TYPE_Q6_K] = x86_gemm_q6_K;
     k->vec_dot[OG_TYPE_F32] = x86_vec_dot_f32;
     k->vec_dot[OG_TYPE_F16] = x86_vec_dot_f16;
     k->vec_dot[OG_TYPE_BF16] = x86_vec_dot_bf16;
