@@ -20,7 +20,7 @@ og_context_params og_context_default_params(void)
 
 /* Sizes, in elements, of every buffer a context of this shape needs. */
 typedef struct plan {
-    size_t kv, x, q, kv_rows, ff, scores, q16, acts, rope, logits;
+    size_t kv, x, q, kv_rows, ff, attn_scratch, acts, rope, logits;
 } plan;
 
 static plan make_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads)
@@ -38,8 +38,7 @@ static plan make_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t
     p.q = (size_t)n_batch * q_dim;
     p.kv_rows = (size_t)n_batch * kv_dim;
     p.ff = (size_t)n_batch * (size_t)hp->n_ff;
-    p.scores = (size_t)n_threads * (size_t)n_ctx;
-    p.q16 = (size_t)n_threads * (size_t)hp->head_dim;
+    p.attn_scratch = (size_t)n_threads * og_attention_scratch_floats(hp->head_dim, n_ctx);
     /* fp16 takes 2 bytes an element, more than any quantized activation. */
     p.acts = (size_t)n_batch * max_cols * 2;
     p.rope = (size_t)n_batch * (size_t)hp->n_rot;
@@ -49,9 +48,9 @@ static plan make_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t
 
 static size_t plan_bytes(const plan *p)
 {
-    return 2 * p->kv * sizeof(og_fp16) + (2 * p->x + 2 * p->q + 2 * p->kv_rows + 2 * p->ff + p->scores + p->rope +
-                                          p->logits) * sizeof(float) +
-           p->q16 * sizeof(og_fp16) + p->acts;
+    return 2 * p->kv * sizeof(og_fp16) +
+           (2 * p->x + 2 * p->q + 2 * p->kv_rows + 2 * p->ff + p->attn_scratch + p->rope + p->logits) * sizeof(float) +
+           p->acts;
 }
 
 static int32_t default_threads(void)
@@ -115,15 +114,15 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     ctx->v = malloc(p.kv_rows * sizeof(float));
     ctx->hb = malloc(p.ff * sizeof(float));
     ctx->hb2 = malloc(p.ff * sizeof(float));
-    ctx->scores = malloc(p.scores * sizeof(float));
-    ctx->q16 = malloc(p.q16 * sizeof(og_fp16));
+    ctx->attn_scratch = malloc(p.attn_scratch * sizeof(float));
+    ctx->attn_scratch_stride = p.attn_scratch / (size_t)ctx->n_threads;
     ctx->acts = malloc(p.acts);
     ctx->act_row_cap = p.acts / (size_t)ctx->n_batch;
     ctx->rope_cache = malloc(p.rope * sizeof(float));
     ctx->logits = malloc(p.logits * sizeof(float));
     ctx->logits_cap = 1;
     if (!ctx->k_cache || !ctx->v_cache || !ctx->x || !ctx->xb || !ctx->q || !ctx->attn || !ctx->k || !ctx->v ||
-        !ctx->hb || !ctx->hb2 || !ctx->scores || !ctx->q16 || !ctx->acts || !ctx->rope_cache || !ctx->logits) {
+        !ctx->hb || !ctx->hb2 || !ctx->attn_scratch || !ctx->acts || !ctx->rope_cache || !ctx->logits) {
         size_t need = plan_bytes(&p);
         og_context_free(ctx);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for a context of %d tokens (%.1f MiB)",
@@ -148,8 +147,7 @@ void og_context_free(og_context *ctx)
     free(ctx->v);
     free(ctx->hb);
     free(ctx->hb2);
-    free(ctx->scores);
-    free(ctx->q16);
+    free(ctx->attn_scratch);
     free(ctx->acts);
     free(ctx->rope_cache);
     free(ctx->logits);

@@ -23,8 +23,8 @@ struct og_context {
 
     /* Work buffers for n_batch tokens, row-major [token][feature]. */
     float *x, *xb, *q, *k, *v, *attn, *hb, *hb2;
-    float *scores;       /* [n_threads][n_ctx] attention weights */
-    og_fp16 *q16;        /* [n_threads][head_dim] query in fp16 */
+    float *attn_scratch; /* per thread: og_attention_scratch_floats() */
+    size_t attn_scratch_stride;
     uint8_t *acts;       /* [n_batch] quantized activation rows */
     size_t act_row_cap;  /* bytes per row of acts */
     float *rope_cache;   /* [n_batch][n_rot] cos, sin pairs */
@@ -38,5 +38,12 @@ struct og_context {
  * n_past.., appending to the KV cache. Writes logits for every token when
  * all_logits, else for the last one. */
 void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits);
+
+/* Attention of layer over the last n_tokens rows of ctx->q, whose keys
+ * and values are already in the cache; writes ctx->attn. */
+void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens);
+
+/* Floats of scratch one attention thread needs. */
+size_t og_attention_scratch_floats(int32_t head_dim, int32_t n_ctx);
 
 #endif

@@ -74,7 +74,7 @@ og_status og_llama_load(og_model *m, og_error *err)
                             hp->n_head, hp->n_head_kv);
     hp->head_dim = get_arch_u32(m, "attention.key_length", &v) ? (int32_t)v : hp->n_embd / hp->n_head;
     hp->n_rot = get_arch_u32(m, "rope.dimension_count", &v) ? (int32_t)v : hp->head_dim;
-    if (hp->head_dim <= 0 || hp->head_dim % 2 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
+    if (hp->head_dim <= 0 || hp->head_dim > 256 || hp->head_dim % 2 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
         return og_error_set(err, OG_ERR_FORMAT, "invalid head dimension %d / rope dimension %d", hp->head_dim,
                             hp->n_rot);
     hp->norm_eps = 1e-5f;
@@ -153,7 +153,8 @@ static void rope_tables(og_context *ctx, int32_t n)
     }
 }
 
-/* Rotates adjacent pairs (llama.cpp's "norm" rope mode) of each head. */
+/* Rotates adjacent pairs (llama.cpp's "norm" rope mode) of each head,
+ * fusing as llama.cpp's compiled code does. */
 static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32_t t)
 {
     const og_hparams *hp = &ctx->model->hp;
@@ -162,52 +163,8 @@ static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32
         float *x = vec + (size_t)h * hp->head_dim;
         for (int32_t i = 0; i < hp->n_rot; i += 2) {
             const float x0 = x[i], x1 = x[i + 1];
-            x[i] = x0 * cs[i] - x1 * cs[i + 1];
-            x[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
-        }
-    }
-}
-
-typedef struct attn_job {
-    og_context *ctx;
-    int32_t layer, n_tokens;
-} attn_job;
-
-/* One (token, head) pair at a time: scores over the cached keys with the
- * query in fp16 (as ggml's f16 mat-mul does), softmax, weighted values. */
-static void attention_worker(void *arg, int ith, int nth)
-{
-    const attn_job *job = arg;
-    og_context *ctx = job->ctx;
-    const og_hparams *hp = &ctx->model->hp;
-    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const int64_t q_dim = (int64_t)hp->n_head * hd, kv_dim = (int64_t)hp->n_head_kv * hd;
-    const size_t layer_off = (size_t)job->layer * (size_t)ctx->n_ctx * (size_t)kv_dim;
-    const float scale = 1.0f / sqrtf((float)hd);
-    og_vec_dot_fn dot_f16 = ctx->kern->vec_dot[OG_TYPE_F16];
-    float *scores = ctx->scores + (size_t)ith * ctx->n_ctx;
-    og_fp16 *q16 = ctx->q16 + (size_t)ith * hd;
-    int64_t begin, end;
-    og_pool_split((int64_t)job->n_tokens * hp->n_head, ith, nth, &begin, &end);
-    for (int64_t item = begin; item < end; item++) {
-        const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
-        const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
-        const int64_t kv_off = (int64_t)(h / group) * hd;
-        const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int32_t i = 0; i < hd; i++)
-            q16[i] = og_f32_to_fp16(q[i]);
-        for (int32_t j = 0; j < n_keys; j++) {
-            dot_f16(hd, &scores[j], ctx->k_cache + layer_off + (size_t)j * kv_dim + kv_off, q16);
-            scores[j] *= scale;
-        }
-        og_ops_softmax(scores, n_keys);
-        float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof *out);
-        for (int32_t j = 0; j < n_keys; j++) {
-            const float p = og_fp16_to_f32(og_f32_to_fp16(scores[j]));
-            const og_fp16 *vrow = ctx->v_cache + layer_off + (size_t)j * kv_dim + kv_off;
-            for (int32_t i = 0; i < hd; i++)
-                out[i] += p * og_fp16_to_f32(vrow[i]);
+            x[i] = fmaf(x0, cs[i], -(x1 * cs[i + 1]));
+            x[i + 1] = fmaf(x0, cs[i + 1], x1 * cs[i]);
         }
     }
 }
@@ -245,8 +202,7 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
             rope_apply(ctx, ctx->k + (size_t)t * kv_dim, hp->n_head_kv, t);
         }
         store_kv(ctx, l, n);
-        attn_job job = { ctx, l, n };
-        og_pool_run(ctx->pool, attention_worker, &job);
+        og_attention(ctx, l, n);
         og_ops_matmul(ctx, L->wo, ctx->attn, n, ctx->xb);
         for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
             ctx->x[i] += ctx->xb[i];
@@ -257,7 +213,7 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
         const og_gguf_tensor *ffn_w[2] = { L->w_gate, L->w_up };
         float *ffn_out[2] = { ctx->hb, ctx->hb2 };
         og_ops_matmul_many(ctx, ffn_w, ffn_out, 2, ctx->xb, n);
-        og_ops_swiglu(ctx->hb, ctx->hb, ctx->hb2, (int64_t)n * hp->n_ff);
+        og_ops_swiglu(ctx->hb, ctx->hb, ctx->hb2, n, hp->n_ff);
         og_ops_matmul(ctx, L->w_down, ctx->hb, n, ctx->xb);
         for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
             ctx->x[i] += ctx->xb[i];

@@ -6,6 +6,8 @@
  */
 #include "model/ops.h"
 
+#include "base/numerics.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 
 typedef struct matmul_job {
     const og_kernels *kern;
+    bool use_gemm;
     const og_gguf_tensor *w;
     const uint8_t *acts;
     size_t act_stride;
@@ -31,7 +34,7 @@ static void matmul_worker(void *arg, int ith, int nth)
     og_vec_dot_fn dot = job->kern->vec_dot[w->type];
     int64_t begin, end;
     og_pool_split(n_rows, ith, nth, &begin, &end);
-    if (job->kern->gemm[w->type]) {
+    if (job->use_gemm) {
         job->kern->gemm[w->type](n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens,
                                  job->y, (size_t)n_rows);
         return;
@@ -83,6 +86,19 @@ static const uint8_t *prepare_acts(og_context *ctx, og_type act_type, const floa
     return ctx->acts;
 }
 
+/* Quantized gemm kernels equal their vec_dot bit for bit, so they serve
+ * any batch. Float weights follow llama.cpp, whose tiled GEMM (another
+ * summation order than its dot product) runs only for batches of two or
+ * more tokens, rows in multiples of 4 and columns in multiples of 16. */
+static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tokens)
+{
+    if (!k->gemm[w->type])
+        return false;
+    if (w->type != OG_TYPE_F32 && w->type != OG_TYPE_F16)
+        return true;
+    return n_tokens >= 2 && w->ne[1] % 4 == 0 && w->ne[0] % 16 == 0;
+}
+
 void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
                         const float *x, int32_t n_tokens)
 {
@@ -95,7 +111,7 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
             acts = prepare_acts(ctx, act_type, x, ws[i]->ne[0], n_tokens, &stride);
             prepared = act_type;
         }
-        matmul_job job = { ctx->kern, ws[i], acts, stride, n_tokens, ys[i] };
+        matmul_job job = { ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride, n_tokens, ys[i] };
         og_pool_run(ctx->pool, matmul_worker, &job);
     }
 }
@@ -116,26 +132,42 @@ void og_ops_rms_norm(float *y, const float *x, const float *weight, int64_t n, f
         y[i] = (x[i] * scale) * weight[i];
 }
 
-void og_ops_softmax(float *x, int64_t n)
+/* exp over chunks of 16 with each chunk's sum added in double, then one
+ * scale by the reciprocal: llama.cpp's softmax on AVX-512. A short last
+ * chunk behaves as if padded with masked (zero) entries, as llama.cpp's
+ * key count is padded. */
+OG_CLONES void og_ops_softmax(float *x, int64_t n)
 {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++)
         max = x[i] > max ? x[i] : max;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        float e = expf(x[i] - max);
-        sum += (double)e;
-        x[i] = e;
+    for (int64_t i = 0; i < n; i += 16) {
+        float chunk[16];
+        for (int k = 0; k < 16; k++)
+            chunk[k] = i + k < n ? og_expf_poly(x[i + k] - max) : 0.0f;
+        for (int k = 0; k < 16 && i + k < n; k++)
+            x[i + k] = chunk[k];
+        sum += (double)og_reduce16(chunk);
     }
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++)
         x[i] *= inv;
 }
 
-void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n)
+/* silu(g) = g / (1 + exp(-g)); llama.cpp evaluates it vectorized over
+ * multiples of 16 and with libm's expf for the rest of a row. */
+OG_CLONES void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    const int64_t n_vec = row_len & ~(int64_t)15;
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *g = gate + r * row_len, *u = up + r * row_len;
+        float *o = out + r * row_len;
+        for (int64_t i = 0; i < n_vec; i++)
+            o[i] = g[i] / (1.0f + og_expf_poly(0.0f - g[i])) * u[i];
+        for (int64_t i = n_vec; i < row_len; i++)
+            o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
 }
 
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out)

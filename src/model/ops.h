@@ -20,11 +20,11 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
 /* y = x / rms(x) * weight over n, with ggml's double accumulation. */
 void og_ops_rms_norm(float *y, const float *x, const float *weight, int64_t n, float eps);
 
-/* Softmax in place with a double sum, as ggml does. */
+/* Softmax in place, as llama.cpp computes it (see ops.c). */
 void og_ops_softmax(float *x, int64_t n);
 
-/* out = silu(gate) * up over n. */
-void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n);
+/* out = silu(gate) * up over n_rows rows of row_len. */
+void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
 
 /* Dequantizes row `row` of an embedding matrix into out. */
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out);
