@@ -14,20 +14,11 @@
 
 #include "base/numerics.h"
 #include "model/context.h"
+#include "model/attention.h"
 #include "model/ops.h"
 
 #define LANES 16
 #define BLOCK 64 /* elements per step of the one-token dot product */
-
-/* Sum of x[i]*y[i] as one fmaf chain per lane (needs n % 16 == 0). */
-OG_CLONES static float dot_chain(const float *x, const float *y, int32_t n)
-{
-    float acc[LANES] = { 0 };
-    for (int32_t l = 0; l < n; l += LANES)
-        for (int k = 0; k < LANES; k++)
-            acc[k] = fmaf(x[l + k], y[l + k], acc[k]);
-    return og_reduce16(acc);
-}
 
 /* Folds four accumulator rows the way the one-token dot product does. */
 static float fold4(float acc[4][LANES])
@@ -40,68 +31,52 @@ static float fold4(float acc[4][LANES])
     return og_reduce16(acc[0]);
 }
 
-/* Sum of x[i]*y[i] with four accumulators over blocks of 64, the rest in
- * double. */
-OG_CLONES static float dot_blocks(const float *x, const float *y, int32_t n)
+OG_CLONES static float dot_chain(const og_fp16 *x, const float *y, int32_t n)
+{
+    float acc[LANES] = { 0 };
+    for (int32_t l = 0; l < n; l += LANES)
+        for (int k = 0; k < LANES; k++)
+            acc[k] = fmaf(og_fp16_to_f32(x[l + k]), y[l + k], acc[k]);
+    return og_reduce16(acc);
+}
+
+OG_CLONES static float dot_blocks(const og_fp16 *x, const float *y, int32_t n)
 {
     const int32_t n_simd = n & ~(BLOCK - 1);
     float acc[4][LANES] = { { 0 } };
     for (int32_t l = 0; l < n_simd; l += BLOCK)
         for (int a = 0; a < 4; a++)
             for (int k = 0; k < LANES; k++)
-                acc[a][k] = fmaf(x[l + a * LANES + k], y[l + a * LANES + k], acc[a][k]);
+                acc[a][k] = fmaf(og_fp16_to_f32(x[l + a * LANES + k]), y[l + a * LANES + k], acc[a][k]);
     double sum = fold4(acc);
     for (int32_t i = n_simd; i < n; i++)
-        sum += (double)(x[i] * y[i]);
+        sum += (double)(og_fp16_to_f32(x[i]) * y[i]);
     return (float)sum;
 }
 
-/* Scratch of one worker thread, carved from the context's buffers. */
-typedef struct scratch {
-    float *q;      /* head_dim: the query rounded through fp16 */
-    float *row;    /* head_dim: one key or value row widened to float */
-    float *scores; /* n_ctx */
-    float *acc;    /* head_dim * 4 * LANES accumulators for P.V */
-} scratch;
-
-static void widen(float *dst, const og_fp16 *src, int32_t n)
+OG_CLONES static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
+                                   int32_t hd, float *acc)
 {
-    for (int32_t i = 0; i < n; i++)
-        dst[i] = og_fp16_to_f32(src[i]);
-}
-
-/* out[i] = sum_j p[j] * v[j][i] in the tiled-GEMM order: lane j % 16. */
-OG_CLONES static void weighted_values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v,
-                                            size_t v_stride, int32_t hd, scratch *s)
-{
-    float *acc = s->acc; /* [hd][LANES] */
-    memset(acc, 0, (size_t)hd * LANES * sizeof *acc);
+    memset(acc, 0, (size_t)hd * LANES * sizeof *acc); /* [hd][LANES] */
     for (int32_t j = 0; j < n_keys; j++) {
-        widen(s->row, v + (size_t)j * v_stride, hd);
+        const og_fp16 *row = v + (size_t)j * v_stride;
         const int lane = j % LANES;
         for (int32_t i = 0; i < hd; i++)
-            acc[i * LANES + lane] = fmaf(s->row[i], p[j], acc[i * LANES + lane]);
+            acc[i * LANES + lane] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * LANES + lane]);
     }
     for (int32_t i = 0; i < hd; i++)
         out[i] = og_reduce16(acc + (size_t)i * LANES);
 }
 
-/* The same in the one-token dot product's order. llama.cpp pads the key
- * count to a multiple of 32 with zero weights, which decides how many keys
- * fall into whole blocks of 64. */
-OG_CLONES static void weighted_values_blocks(float *out, const float *p, int32_t n_keys, const og_fp16 *v,
-                                             size_t v_stride, int32_t hd, scratch *s)
+OG_CLONES static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
+                                    size_t v_stride, int32_t hd, float *acc)
 {
-    const int32_t n_padded = (n_keys + 31) / 32 * 32;
-    const int32_t n_whole = n_padded & ~(BLOCK - 1);
-    const int32_t n_simd = n_whole < n_keys ? n_whole : n_keys;
-    float *acc = s->acc; /* [hd][4][LANES] */
-    memset(acc, 0, (size_t)hd * 4 * LANES * sizeof *acc);
+    memset(acc, 0, (size_t)hd * 4 * LANES * sizeof *acc); /* [hd][4][LANES] */
     for (int32_t j = 0; j < n_simd; j++) {
-        widen(s->row, v + (size_t)j * v_stride, hd);
+        const og_fp16 *row = v + (size_t)j * v_stride;
         const int slot = (j % BLOCK / LANES) * LANES + j % LANES;
         for (int32_t i = 0; i < hd; i++)
-            acc[i * 4 * LANES + slot] = fmaf(s->row[i], p[j], acc[i * 4 * LANES + slot]);
+            acc[i * 4 * LANES + slot] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * 4 * LANES + slot]);
     }
     for (int32_t i = 0; i < hd; i++) {
         double sum = fold4((float(*)[LANES])(acc + (size_t)i * 4 * LANES));
@@ -110,6 +85,8 @@ OG_CLONES static void weighted_values_blocks(float *out, const float *p, int32_t
         out[i] = (float)sum;
     }
 }
+
+static const og_attn_kernels portable = { dot_chain, dot_blocks, values_chain, values_blocks };
 
 typedef struct attn_job {
     og_context *ctx;
@@ -129,12 +106,9 @@ static void attention_worker(void *arg, int ith, int nth)
      * dimension that is a multiple of 16; otherwise it uses its dot. */
     const bool gemm_qk = job->n_tokens >= 2 && hd % LANES == 0;
     const bool gemm_pv = job->n_tokens >= 2;
-    scratch s = {
-        .q = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride,
-    };
-    s.row = s.q + hd;
-    s.acc = s.row + hd;
-    s.scores = s.acc + (size_t)hd * 4 * LANES;
+    const og_attn_kernels *k = hd % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
+    float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
+    float *acc = q16 + hd, *scores = acc + (size_t)hd * 4 * LANES;
     int64_t begin, end;
     og_pool_split((int64_t)job->n_tokens * hp->n_head, ith, nth, &begin, &end);
     for (int64_t item = begin; item < end; item++) {
@@ -143,25 +117,29 @@ static void attention_worker(void *arg, int ith, int nth)
         const size_t kv_off = layer_off + (size_t)(h / group) * hd;
         const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int32_t i = 0; i < hd; i++)
-            s.q[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
-        for (int32_t j = 0; j < n_keys; j++) {
-            widen(s.row, ctx->k_cache + kv_off + (size_t)j * kv_dim, hd);
-            s.scores[j] = (gemm_qk ? dot_chain(s.row, s.q, hd) : dot_blocks(s.row, s.q, hd)) * scale;
-        }
-        og_ops_softmax(s.scores, n_keys);
+            q16[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
+        const og_fp16 *keys = ctx->k_cache + kv_off;
         for (int32_t j = 0; j < n_keys; j++)
-            s.scores[j] = og_fp16_to_f32(og_f32_to_fp16(s.scores[j]));
+            scores[j] = (gemm_qk ? k->dot_chain : k->dot_blocks)(keys + (size_t)j * kv_dim, q16, hd) * scale;
+        og_ops_softmax(scores, n_keys);
+        for (int32_t j = 0; j < n_keys; j++)
+            scores[j] = og_fp16_to_f32(og_f32_to_fp16(scores[j]));
         float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
-        if (gemm_pv)
-            weighted_values_chain(out, s.scores, n_keys, ctx->v_cache + kv_off, kv_dim, hd, &s);
-        else
-            weighted_values_blocks(out, s.scores, n_keys, ctx->v_cache + kv_off, kv_dim, hd, &s);
+        const og_fp16 *values = ctx->v_cache + kv_off;
+        if (gemm_pv) {
+            k->values_chain(out, scores, n_keys, values, kv_dim, hd, acc);
+        } else {
+            /* llama.cpp pads the key count to a multiple of 32 with zero
+             * weights, which decides how many keys fill blocks of 64. */
+            const int32_t n_whole = (n_keys + 31) / 32 * 32 / BLOCK * BLOCK;
+            k->values_blocks(out, scores, n_keys, n_whole < n_keys ? n_whole : n_keys, values, kv_dim, hd, acc);
+        }
     }
 }
 
 size_t og_attention_scratch_floats(int32_t head_dim, int32_t n_ctx)
 {
-    return (size_t)head_dim * 2 + (size_t)head_dim * 4 * LANES + (size_t)n_ctx;
+    return (size_t)head_dim + (size_t)head_dim * 4 * LANES + (size_t)n_ctx;
 }
 
 void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens)
@@ -169,3 +147,10 @@ void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens)
     attn_job job = { ctx, layer, n_tokens };
     og_pool_run(ctx->pool, attention_worker, &job);
 }
+
+#if !defined(__x86_64__)
+const og_attn_kernels *og_attn_kernels_avx512(void)
+{
+    return NULL;
+}
+#endif

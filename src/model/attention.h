@@ -1,0 +1,34 @@
+/*
+ * attention.h - the inner loops of attention, with a portable version in
+ * attention.c and an AVX-512 one in attention_avx512.c that computes the
+ * same values bit for bit (same operations, same order).
+ */
+#ifndef OG_MODEL_ATTENTION_H
+#define OG_MODEL_ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/fp16.h"
+
+typedef struct og_attn_kernels {
+    /* k[0..n) . q[0..n) as one 16-lane fma chain (n % 16 == 0). */
+    float (*dot_chain)(const og_fp16 *k, const float *q, int32_t n);
+    /* The same with four 16-lane accumulators over blocks of 64 and the
+     * remainder summed in double. */
+    float (*dot_blocks)(const og_fp16 *k, const float *q, int32_t n);
+    /* out[i] = sum over j < n_keys of p[j] * v[j * v_stride + i] for
+     * i < hd, in the order matching dot_chain (lane j % 16) or dot_blocks
+     * (blocks of 64 up to n_simd, the rest in double). scratch holds
+     * 64 * hd floats. */
+    void (*values_chain)(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
+                         int32_t hd, float *scratch);
+    void (*values_blocks)(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
+                          size_t v_stride, int32_t hd, float *scratch);
+} og_attn_kernels;
+
+/* The AVX-512 versions, or NULL when this build or CPU lacks them. Only
+ * usable for head dimensions that are multiples of 16. */
+const og_attn_kernels *og_attn_kernels_avx512(void);
+
+#endif

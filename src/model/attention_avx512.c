@@ -1,0 +1,125 @@
+/*
+ * attention_avx512.c - AVX-512 versions of the attention inner loops of
+ * attention.c. They run the same operations in the same order as the
+ * portable code (one fused multiply-add per product, lanes folded in the
+ * same tree), so they return the same bits, only faster.
+ */
+#include <immintrin.h>
+
+#include "model/attention.h"
+#include "tensor/kernels.h"
+
+#include <string.h>
+
+#define LANES 16
+
+static inline __m512 load16(const og_fp16 *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* The lanes of v summed in og_reduce16's tree, written out so the result
+ * does not depend on the compiler's _mm512_reduce_add_ps. */
+static inline float reduce16(__m512 v)
+{
+    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    const __m256 t8 = _mm256_add_ps(hi, _mm512_castps512_ps256(v));
+    const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+    const __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
+    return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
+}
+
+static float dot_chain(const og_fp16 *k, const float *q, int32_t n)
+{
+    __m512 acc = _mm512_setzero_ps();
+    for (int32_t l = 0; l < n; l += LANES)
+        acc = _mm512_fmadd_ps(load16(k + l), _mm512_loadu_ps(q + l), acc);
+    return reduce16(acc);
+}
+
+static float dot_blocks(const og_fp16 *k, const float *q, int32_t n)
+{
+    const int32_t n_simd = n & ~63;
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
+    for (int32_t l = 0; l < n_simd; l += 64)
+        for (int a = 0; a < 4; a++)
+            acc[a] = _mm512_fmadd_ps(load16(k + l + a * LANES), _mm512_loadu_ps(q + l + a * LANES), acc[a]);
+    acc[0] = _mm512_add_ps(acc[0], acc[2]);
+    acc[1] = _mm512_add_ps(acc[1], acc[3]);
+    double sum = reduce16(_mm512_add_ps(acc[0], acc[1]));
+    for (int32_t i = n_simd; i < n; i++)
+        sum += (double)(_cvtsh_ss(k[i]) * q[i]);
+    return (float)sum;
+}
+
+/* lanes[l][i] holds the fma chain of the keys j with j % n_lanes == l;
+ * the chains run over i in vectors of 16. */
+static void chains(float *lanes, int n_lanes, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
+                   int32_t hd)
+{
+    const int nb = hd / LANES;
+    for (int lane = 0; lane < n_lanes; lane++) {
+        __m512 acc[16];
+        for (int b = 0; b < nb; b++)
+            acc[b] = _mm512_setzero_ps();
+        for (int32_t j = lane; j < n_keys; j += n_lanes) {
+            const __m512 pj = _mm512_set1_ps(p[j]);
+            const og_fp16 *row = v + (size_t)j * v_stride;
+            for (int b = 0; b < nb; b++)
+                acc[b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[b]);
+        }
+        for (int b = 0; b < nb; b++)
+            _mm512_storeu_ps(lanes + (size_t)lane * hd + b * LANES, acc[b]);
+    }
+}
+
+/* out[i] = og_reduce16 over lanes[0..16)[i], vectorized over i. */
+static void reduce_lanes(float *out, const float *lanes, int32_t hd)
+{
+    for (int32_t i = 0; i < hd; i += LANES) {
+        __m512 t8[8], t4[4];
+        for (int l = 0; l < 8; l++)
+            t8[l] = _mm512_add_ps(_mm512_loadu_ps(lanes + (size_t)(l + 8) * hd + i),
+                                  _mm512_loadu_ps(lanes + (size_t)l * hd + i));
+        for (int l = 0; l < 4; l++)
+            t4[l] = _mm512_add_ps(t8[l + 4], t8[l]);
+        _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3])));
+    }
+}
+
+static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride, int32_t hd,
+                         float *scratch)
+{
+    chains(scratch, LANES, p, n_keys, v, v_stride, hd);
+    reduce_lanes(out, scratch, hd);
+}
+
+static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
+                          size_t v_stride, int32_t hd, float *scratch)
+{
+    /* Slot a * 16 + k takes the keys j with j % 64 == a * 16 + k. */
+    chains(scratch, 4 * LANES, p, n_simd, v, v_stride, hd);
+    for (int32_t i = 0; i < hd; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            float *s0 = scratch + (size_t)k * hd + i, *s1 = s0 + (size_t)LANES * hd;
+            const float *s2 = s1 + (size_t)LANES * hd, *s3 = s2 + (size_t)LANES * hd;
+            const __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(s0), _mm512_loadu_ps(s2));
+            const __m512 a1 = _mm512_add_ps(_mm512_loadu_ps(s1), _mm512_loadu_ps(s3));
+            _mm512_storeu_ps(s0, _mm512_add_ps(a0, a1));
+        }
+    reduce_lanes(out, scratch, hd);
+    for (int32_t i = 0; i < hd; i++) {
+        double sum = out[i];
+        for (int32_t j = n_simd; j < n_keys; j++)
+            sum += (double)(_cvtsh_ss(v[(size_t)j * v_stride + i]) * p[j]);
+        out[i] = (float)sum;
+    }
+}
+
+static const og_attn_kernels avx512 = { dot_chain, dot_blocks, values_chain, values_blocks };
+
+const og_attn_kernels *og_attn_kernels_avx512(void)
+{
+    const og_kernels *k = og_kernels_best();
+    return strcmp(k->isa, "avx512") == 0 ? &avx512 : NULL;
+}
