@@ -450,8 +450,17 @@ int64_t og_gguf_arr_i64(const og_gguf_kv *kv, uint64_t i)
     int64_t v = 0;
     double d;
     const uint8_t *p = kv->data + i * scalar_size(kv->elem_type);
-    if (!elem_as_i64(kv->elem_type, p, &v) && elem_as_f64(kv->elem_type, p, &d))
-        v = (int64_t)d;
+    if (!elem_as_i64(kv->elem_type, p, &v) && elem_as_f64(kv->elem_type, p, &d)) {
+        /* Out-of-range floats saturate (converting them is undefined). */
+        if (d != d)
+            v = 0;
+        else if (d >= 0x1p63)
+            v = INT64_MAX;
+        else if (d < -0x1p63)
+            v = INT64_MIN;
+        else
+            v = (int64_t)d;
+    }
     return v;
 }
 

@@ -78,7 +78,8 @@ bool og_gguf_get_str(const og_gguf *g, const char *key, og_str *out);
 const og_gguf_kv *og_gguf_get_arr(const og_gguf *g, const char *key, og_gguf_vtype elem_type);
 
 /* Element i of a numeric array converted to double / int64 (bounds-checked
- * by the caller against kv->n). */
+ * by the caller against kv->n); floats convert to int64 truncated and
+ * saturated, NaN to 0. */
 double og_gguf_arr_f64(const og_gguf_kv *kv, uint64_t i);
 int64_t og_gguf_arr_i64(const og_gguf_kv *kv, uint64_t i);
 
