@@ -1,8 +1,8 @@
 /*
- * kernels_bench.c - throughput of the quantized matrix kernels on the
- * SmolLM2-135M shapes: mat-vec (one token, GB/s of weights streamed) and
- * batched products (64 and 512 tokens, GFLOP/s), through gemm when the
- * table has one and through a vec_dot loop (as the model's fallback)
+ * kernels_bench.c - throughput of the matrix kernels on the SmolLM2-135M
+ * shapes (plus F16/F32 ones): mat-vec (one token, GB/s of weights
+ * streamed) and batched products (64 and 512 tokens, GFLOP/s), through
+ * gemm when the model's caller would use it and through a vec_dot loop
  * otherwise. Single-threaded; prints the best of several repeats.
  *
  * Mat-vec cycles through copies of the weights totalling 128 MB, so they
@@ -15,6 +15,7 @@
  *     -lpcre2-8 -lutf8proc -lpthread -lm -o /tmp/kbench
  * Usage: /tmp/kbench [scalar|avx2|avx512|neon]
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,10 @@ static void matmul(const og_kernels *k, og_type type, int64_t n, int64_t rows, c
 {
     const size_t row_bytes = og_type_row_bytes(type, n);
     const size_t act_stride = og_type_row_bytes(og_vec_dot_type(type), n);
-    if (k->gemm[type]) {
+    /* as the model's caller: float gemm (llama.cpp's tinyBLAS order) only
+     * for batches, rows in multiples of 4, columns in multiples of 16 */
+    const bool is_float = type == OG_TYPE_F32 || type == OG_TYPE_F16;
+    if (k->gemm[type] && (!is_float || (n_tokens >= 2 && rows % 4 == 0 && n % 16 == 0))) {
         k->gemm[type](n, w, row_bytes, 0, rows, acts, act_stride, n_tokens, y, (size_t)rows);
         return;
     }
@@ -102,7 +106,7 @@ int main(int argc, char **argv)
         { OG_TYPE_Q4_1, 576, 576 },   { OG_TYPE_Q4_1, 576, 192 },  { OG_TYPE_Q4_1, 576, 1536 },
         { OG_TYPE_Q4_1, 1536, 576 },  { OG_TYPE_Q8_0, 576, 49152 }, { OG_TYPE_Q4_0, 576, 1536 },
         { OG_TYPE_Q5_0, 576, 1536 },  { OG_TYPE_Q5_1, 576, 1536 }, { OG_TYPE_Q4_K, 1536, 576 },
-        { OG_TYPE_Q6_K, 1536, 576 },
+        { OG_TYPE_Q6_K, 1536, 576 },  { OG_TYPE_F16, 576, 576 },   { OG_TYPE_F32, 576, 576 },
     };
     const int32_t tokens[] = { 1, 64, 512 };
     for (size_t ti = 0; ti < sizeof(tokens) / sizeof(tokens[0]); ti++)

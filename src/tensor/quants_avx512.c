@@ -1,13 +1,11 @@
 /*
  * quants_avx512.c - the AVX-512 (F/BW/VL/DQ/VNNI) kernel table. The shared
- * x86 kernels of quants_x86.h, rebuilt here, use VNNI, and their 32-wide
- * tiles (tiles_x86.h) take two blocks per 512-bit vector; this file adds
- * 16-lane float dots.
+ * x86 kernels of quants_x86.h, rebuilt here, use VNNI, their 32-wide
+ * tiles (tiles_x86.h) take two rows per 512-bit vector and their F32/F16
+ * kernels one zmm per 16 lanes; this file adds a 16-lane BF16 dot.
  */
 #include "tensor/quants_x86.h"
 
-static inline __m512 load16_f32(const float *p) { return _mm512_loadu_ps(p); }
-static inline __m512 load16_f16(const og_fp16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 static inline __m512 load16_bf16(const og_bf16 *p)
 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
@@ -30,14 +28,10 @@ static inline __m512 load16_bf16(const og_bf16 *p)
         *out = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;                           \
     }
 
-AVX512_DOT_FLOAT(f32, float, load16_f32)
-AVX512_DOT_FLOAT(f16, og_fp16, load16_f16)
 AVX512_DOT_FLOAT(bf16, og_bf16, load16_bf16)
 
 void og_avx512_install(og_kernels *k)
 {
     x86_install_common(k);
-    k->vec_dot[OG_TYPE_F32] = avx512_vec_dot_f32;
-    k->vec_dot[OG_TYPE_F16] = avx512_vec_dot_f16;
     k->vec_dot[OG_TYPE_BF16] = avx512_vec_dot_bf16;
 }

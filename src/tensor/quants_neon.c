@@ -1,12 +1,14 @@
 /*
  * quants_neon.c - the aarch64 Advanced SIMD kernel table: Q4_0, Q4_1,
- * Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot products, F32/F16 dots and the
- * Q8_0/Q8_1 activation quantizers; everything else stays scalar. Int8 dots
- * use SDOT when the compiler targets it (e.g. -march=armv8.2-a+dotprod)
- * and widening multiplies otherwise. Integer sums are exact, so block
- * results are those of the scalar reference.
+ * Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot products and the Q8_0/Q8_1
+ * activation quantizers; everything else (F32/F16 dots among them) stays
+ * scalar. Int8 dots use SDOT when the compiler targets it (e.g.
+ * -march=armv8.2-a+dotprod) and widening multiplies otherwise. Integer
+ * sums are exact and the float steps follow the scalar reference's order,
+ * so results are the reference's bit for bit.
  */
 #include <arm_neon.h>
+#include <math.h>
 
 #include "tensor/blocks.h"
 #include "tensor/kernels_impl.h"
@@ -43,11 +45,35 @@ static inline void add_fifth_bits(const uint8_t qh[4], int8x16_t codes[2])
     }
 }
 
-static inline int block_dot(const int8x16_t codes[2], const int8_t *act)
+/* isum[h] lane l: the exact sum of the products of elements 16h + 4l ..
+ * 16h + 4l + 3, the int32 lanes of ggml's x86 kernels. */
+static inline void block_isums(const int8x16_t codes[2], const int8_t *act, int32x4_t isum[2])
 {
-    int32x4_t acc = dot_s8(vdupq_n_s32(0), codes[0], vld1q_s8(act));
-    acc = dot_s8(acc, codes[1], vld1q_s8(act + 16));
-    return vaddvq_s32(acc);
+    for (int h = 0; h < 2; h++) {
+        const int8x16_t y = vld1q_s8(act + 16 * h);
+#if defined(__ARM_FEATURE_DOTPROD)
+        isum[h] = vdotq_s32(vdupq_n_s32(0), codes[h], y);
+#else
+        const int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(codes[h]), vget_low_s8(y)));
+        const int32x4_t hi = vpaddlq_s16(vmull_high_s8(codes[h], y));
+        isum[h] = vpaddq_s32(lo, hi);
+#endif
+    }
+}
+
+/* Per block, lane l += d * isum[l], fused: the order of quants_ref.c,
+ * which these kernels reproduce bit for bit. */
+static inline void accumulate(float32x4_t acc[2], float d, const int32x4_t isum[2])
+{
+    acc[0] = vfmaq_n_f32(acc[0], vcvtq_f32_s32(isum[0]), d);
+    acc[1] = vfmaq_n_f32(acc[1], vcvtq_f32_s32(isum[1]), d);
+}
+
+/* hsum_float_8's order: halves added lanewise, then (0 + 2) + (1 + 3). */
+static inline float hsum8(const float32x4_t acc[2])
+{
+    const float32x4_t r = vaddq_f32(acc[0], acc[1]);
+    return (vgetq_lane_f32(r, 0) + vgetq_lane_f32(r, 2)) + (vgetq_lane_f32(r, 1) + vgetq_lane_f32(r, 3));
 }
 
 static inline void shift_codes(int8x16_t codes[2], int8_t by)
@@ -56,73 +82,61 @@ static inline void shift_codes(int8x16_t codes[2], int8_t by)
     codes[1] = vsubq_s8(codes[1], vdupq_n_s8(by));
 }
 
-static void neon_vec_dot_q4_0(int64_t n, float *out, const void *w_row, const void *act)
+/* The codes of block b of each 32-wide format, as in quants_ref.c. */
+static inline void codes_q4_0(const og_block_q4_0 *b, int8x16_t c[2])
 {
-    const og_block_q4_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int8x16_t codes[2];
-        unpack_nibbles(w[i].qs, codes);
-        shift_codes(codes, 8);
-        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
-    }
-    *out = sum;
+    unpack_nibbles(b->qs, c);
+    shift_codes(c, 8);
 }
 
-static void neon_vec_dot_q4_1(int64_t n, float *out, const void *w_row, const void *act)
+static inline void codes_q4_1(const og_block_q4_1 *b, int8x16_t c[2]) { unpack_nibbles(b->qs, c); }
+
+static inline void codes_q5_0(const og_block_q5_0 *b, int8x16_t c[2])
 {
-    const og_block_q4_1 *w = w_row;
-    const og_block_q8_1 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int8x16_t codes[2];
-        unpack_nibbles(w[i].qs, codes);
-        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
-    }
-    *out = sum;
+    unpack_nibbles(b->qs, c);
+    add_fifth_bits(b->qh, c);
+    shift_codes(c, 16);
 }
 
-static void neon_vec_dot_q5_0(int64_t n, float *out, const void *w_row, const void *act)
+static inline void codes_q5_1(const og_block_q5_1 *b, int8x16_t c[2])
 {
-    const og_block_q5_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int8x16_t codes[2];
-        unpack_nibbles(w[i].qs, codes);
-        add_fifth_bits(w[i].qh, codes);
-        shift_codes(codes, 16);
-        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
-    }
-    *out = sum;
+    unpack_nibbles(b->qs, c);
+    add_fifth_bits(b->qh, c);
 }
 
-static void neon_vec_dot_q5_1(int64_t n, float *out, const void *w_row, const void *act)
+static inline void codes_q8_0(const og_block_q8_0 *b, int8x16_t c[2])
 {
-    const og_block_q5_1 *w = w_row;
-    const og_block_q8_1 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int8x16_t codes[2];
-        unpack_nibbles(w[i].qs, codes);
-        add_fifth_bits(w[i].qh, codes);
-        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
-    }
-    *out = sum;
+    c[0] = vld1q_s8(b->qs);
+    c[1] = vld1q_s8(b->qs + 16);
 }
 
-static void neon_vec_dot_q8_0(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_block_q8_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        const int8x16_t codes[2] = { vld1q_s8(w[i].qs), vld1q_s8(w[i].qs + 16) };
-        sum += (float)block_dot(codes, a[i].qs) * og_h2f(w[i].d) * og_h2f(a[i].d);
+/* Formats with a min fuse m * s into one float per block, in order. */
+#define NEON_NO_MIN(summs, wb, ab) (void)0
+#define NEON_WITH_MIN(summs, wb, ab) summs = fmaf(og_h2f((wb).m), og_h2f((ab).s), summs)
+
+#define NEON_DOT(name, wblock, ablock, min_step, has_min)                                         \
+    static void neon_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)   \
+    {                                                                                            \
+        const wblock *w = w_row;                                                                 \
+        const ablock *a = act;                                                                   \
+        float32x4_t acc[2] = { vdupq_n_f32(0.0f), vdupq_n_f32(0.0f) };                           \
+        float summs = 0.0f;                                                                      \
+        for (int64_t i = 0; i < n / OG_QK; i++) {                                                \
+            int8x16_t codes[2];                                                                  \
+            int32x4_t isum[2];                                                                   \
+            codes_##name(&w[i], codes);                                                          \
+            block_isums(codes, a[i].qs, isum);                                                   \
+            accumulate(acc, og_h2f(w[i].d) * og_h2f(a[i].d), isum);                              \
+            min_step(summs, w[i], a[i]);                                                         \
+        }                                                                                        \
+        *out = has_min ? hsum8(acc) + summs : hsum8(acc);                                        \
     }
-    *out = sum;
-}
+
+NEON_DOT(q4_0, og_block_q4_0, og_block_q8_0, NEON_NO_MIN, 0)
+NEON_DOT(q4_1, og_block_q4_1, og_block_q8_1, NEON_WITH_MIN, 1)
+NEON_DOT(q5_0, og_block_q5_0, og_block_q8_0, NEON_NO_MIN, 0)
+NEON_DOT(q5_1, og_block_q5_1, og_block_q8_1, NEON_WITH_MIN, 1)
+NEON_DOT(q8_0, og_block_q8_0, og_block_q8_0, NEON_NO_MIN, 0)
 
 /* Per 64 elements: low nibbles of 32 bytes for the first 32, high for the next. */
 static void neon_vec_dot_q4_K(int64_t n, float *out, const void *w_row, const void *act)
@@ -184,36 +198,6 @@ static void neon_vec_dot_q6_K(int64_t n, float *out, const void *w_row, const vo
     *out = sum;
 }
 
-static void neon_vec_dot_f32(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const float *w = w_row, *a = act;
-    float32x4_t acc[4] = { vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0) };
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 4; k++)
-            acc[k] = vfmaq_f32(acc[k], vld1q_f32(w + i + 4 * k), vld1q_f32(a + i + 4 * k));
-    double tail = 0;
-    for (; i < n; i++)
-        tail += (double)w[i] * (double)a[i];
-    *out = (float)((double)vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]))) + tail);
-}
-
-static inline float32x4_t load4_f16(const og_fp16 *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
-
-static void neon_vec_dot_f16(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_fp16 *w = w_row, *a = act;
-    float32x4_t acc[4] = { vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0) };
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 4; k++)
-            acc[k] = vfmaq_f32(acc[k], load4_f16(w + i + 4 * k), load4_f16(a + i + 4 * k));
-    double tail = 0;
-    for (; i < n; i++)
-        tail += (double)og_fp16_to_f32(w[i]) * (double)og_fp16_to_f32(a[i]);
-    *out = (float)((double)vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]))) + tail);
-}
-
 /* Same bytes as the scalar reference: 127/amax, and FCVTNS rounds to
  * nearest even like rintf. Returns d; *sum gets the sum of the codes. */
 static float quantize_block_q8(const float *x, int8_t *qs, int *sum)
@@ -267,8 +251,6 @@ void og_neon_install(og_kernels *k)
     k->vec_dot[OG_TYPE_Q8_0] = neon_vec_dot_q8_0;
     k->vec_dot[OG_TYPE_Q4_K] = neon_vec_dot_q4_K;
     k->vec_dot[OG_TYPE_Q6_K] = neon_vec_dot_q6_K;
-    k->vec_dot[OG_TYPE_F32] = neon_vec_dot_f32;
-    k->vec_dot[OG_TYPE_F16] = neon_vec_dot_f16;
     k->from_float[OG_TYPE_Q8_0] = neon_q8_0_from_float;
     k->from_float[OG_TYPE_Q8_1] = neon_q8_1_from_float;
 }

@@ -2,12 +2,14 @@
  * quants_ref.c - portable reference kernels for plain floats (F32, F16,
  * BF16) and the 32-wide block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1):
  * dequantization, activation quantization, dot products, and the weight
- * quantizers behind og_quantize_row_ref. Dot products work like ggml's:
- * an exact integer dot per block, then scaled by the two block scales.
+ * quantizers behind og_quantize_row_ref. Dot products reproduce the
+ * summation order of llama.cpp's x86 kernels exactly (see each section);
+ * the SIMD paths must return these results bit for bit.
  */
 #include <float.h>
 #include <math.h>
 
+#include "base/numerics.h"
 #include "tensor/blocks.h"
 #include "tensor/kernels_impl.h"
 
@@ -51,26 +53,96 @@ static void bf16_from_float(const float *x, void *dst, int64_t n)
         h[i] = og_f32_to_bf16(x[i]);
 }
 
-/* Float dots accumulate in double like ggml's scalar path, so the
- * reference is the more accurate side of any comparison. */
-static void vec_dot_f32(int64_t n, float *out, const void *w_row, const void *act)
+/* F32 and F16 dots as ggml_vec_dot_f32/f16 run on AVX-512: four
+ * accumulators of 16 lanes over steps of 64 elements (accumulator j takes
+ * elements 16j..16j+15 of a step), folded as 0+2, 1+3, then 0+1, then
+ * reduced in _mm512_reduce_add_ps order. Returns that sum over the first
+ * np elements (np a multiple of 64). */
+static inline float elem(const void *p, int64_t i, bool half)
+{
+    return half ? og_fp16_to_f32(((const og_fp16 *)p)[i]) : ((const float *)p)[i];
+}
+
+static OG_CLONES float steps64(const void *w, const void *a, int64_t np, bool half)
+{
+    float sum[4][16] = { { 0 } };
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 16; k++)
+                sum[j][k] = fmaf(elem(w, i + 16 * j + k, half), elem(a, i + 16 * j + k, half), sum[j][k]);
+    for (int k = 0; k < 16; k++) {
+        sum[0][k] += sum[2][k];
+        sum[1][k] += sum[3][k];
+        sum[0][k] += sum[1][k];
+    }
+    return og_reduce16(sum[0]);
+}
+
+/* The rest of an F32 row is added to the float sum one by one. ggml's
+ * source says `sumf += x[i]*y[i]`, but GCC -O3 vectorizes that loop in
+ * chunks of 16 and 8 whose products are rounded before the in-order adds,
+ * and fuses only the last (rem % 8) elements; that is what runs. */
+static OG_CLONES void vec_dot_f32(int64_t n, float *out, const void *w_row, const void *act)
 {
     const float *w = w_row, *a = act;
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++)
-        sum += (double)w[i] * (double)a[i];
-    *out = (float)sum;
+    const int64_t np = n & ~(int64_t)63, nu = n & ~(int64_t)7;
+    float sum = steps64(w, a, np, false);
+    for (int64_t i = np; i < nu; i++)
+        sum += w[i] * a[i];
+    for (int64_t i = nu; i < n; i++)
+        sum = fmaf(w[i], a[i], sum);
+    *out = sum;
 }
 
-static void vec_dot_f16(int64_t n, float *out, const void *w_row, const void *act)
+/* ...while F16 sums its rest in double (products of halves are exact). */
+static OG_CLONES void vec_dot_f16(int64_t n, float *out, const void *w_row, const void *act)
 {
     const og_fp16 *w = w_row, *a = act;
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++)
-        sum += (double)og_fp16_to_f32(w[i]) * (double)og_fp16_to_f32(a[i]);
+    const int64_t np = n & ~(int64_t)63;
+    double sum = (double)steps64(w, a, np, true);
+    for (int64_t i = np; i < n; i++)
+        sum += (double)(og_fp16_to_f32(w[i]) * og_fp16_to_f32(a[i]));
     *out = (float)sum;
 }
 
+/* Batched F32/F16 products in llama.cpp's tinyBLAS order, which it uses
+ * instead of vec_dot for two or more tokens: one chain of 16 lanes per
+ * output over the whole row, then reduced. Rows whose length is not a
+ * multiple of 16 (where tinyBLAS declines) take vec_dot. */
+static OG_CLONES void gemm_float(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                 const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride,
+                                 bool half)
+{
+    for (int32_t t = 0; t < n_tokens; t++)
+        for (int64_t r = r0; r < r1; r++) {
+            const void *wr = (const uint8_t *)w + (size_t)r * row_bytes;
+            const void *ar = (const uint8_t *)acts + (size_t)t * act_stride;
+            float *out = &y[(size_t)t * y_stride + (size_t)r];
+            if (n % 16) {
+                (half ? vec_dot_f16 : vec_dot_f32)(n, out, wr, ar);
+                continue;
+            }
+            float acc[16] = { 0 };
+            for (int64_t l = 0; l < n; l += 16)
+                for (int k = 0; k < 16; k++)
+                    acc[k] = fmaf(elem(wr, l + k, half), elem(ar, l + k, half), acc[k]);
+            *out = og_reduce16(acc);
+        }
+}
+
+static void gemm_f32(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1, const void *acts,
+                     size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    gemm_float(n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride, false);
+}
+
+static void gemm_f16(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1, const void *acts,
+                     size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    gemm_float(n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride, true);
+}
+
+/* BF16 accumulates in double like ggml's scalar path. */
 static void vec_dot_bf16(int64_t n, float *out, const void *w_row, const void *act)
 {
     const og_bf16 *w = w_row, *a = act;
@@ -201,83 +273,90 @@ static void q8_1_from_float(const float *x, void *dst, int64_t n)
     }
 }
 
-/* ---- dot products ---- */
+/* ---- dot products ----
+ * The order of ggml's AVX2 kernels (which its AVX-512 builds run for
+ * these formats): per block, the exact integer sums of the products of
+ * elements 4l..4l+3 (l = 0..7), each fused into float lane l with the
+ * block's d = dw * da; formats with a min also fuse m * s into one float,
+ * block by block; at the end the lanes are added as hsum_float_8 does.
+ * The x86 kernels compute exactly this, so all paths agree bit for bit. */
 
-static void vec_dot_q4_0_q8_0(int64_t n, float *out, const void *w_row, const void *act)
+/* The 32 codes of a block in element order (low nibbles, then high). */
+static void codes_q4_0(const og_block_q4_0 *b, int8_t c[OG_QK])
 {
-    const og_block_q4_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int isum = 0;
-        for (int j = 0; j < OG_QK / 2; j++) {
-            isum += ((w[i].qs[j] & 0x0F) - 8) * a[i].qs[j];
-            isum += ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + OG_QK / 2];
-        }
-        sum += (float)isum * og_h2f(w[i].d) * og_h2f(a[i].d);
+    for (int j = 0; j < OG_QK / 2; j++) {
+        c[j] = (int8_t)((b->qs[j] & 0x0F) - 8);
+        c[j + OG_QK / 2] = (int8_t)((b->qs[j] >> 4) - 8);
     }
-    *out = sum;
 }
 
-static void vec_dot_q4_1_q8_1(int64_t n, float *out, const void *w_row, const void *act)
+static void codes_q4_1(const og_block_q4_1 *b, int8_t c[OG_QK])
 {
-    const og_block_q4_1 *w = w_row;
-    const og_block_q8_1 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        int isum = 0;
-        for (int j = 0; j < OG_QK / 2; j++) {
-            isum += (w[i].qs[j] & 0x0F) * a[i].qs[j];
-            isum += (w[i].qs[j] >> 4) * a[i].qs[j + OG_QK / 2];
-        }
-        sum += (float)isum * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
+    for (int j = 0; j < OG_QK / 2; j++) {
+        c[j] = (int8_t)(b->qs[j] & 0x0F);
+        c[j + OG_QK / 2] = (int8_t)(b->qs[j] >> 4);
     }
-    *out = sum;
 }
 
-static void vec_dot_q5_0_q8_0(int64_t n, float *out, const void *w_row, const void *act)
+static void codes_q5_0(const og_block_q5_0 *b, int8_t c[OG_QK])
 {
-    const og_block_q5_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        const uint32_t high = og_q5_high_bits(w[i].qh);
-        int isum = 0;
-        for (int j = 0; j < OG_QK; j++)
-            isum += (q5_value(w[i].qs, high, j) - 16) * a[i].qs[j];
-        sum += (float)isum * og_h2f(w[i].d) * og_h2f(a[i].d);
-    }
-    *out = sum;
+    const uint32_t high = og_q5_high_bits(b->qh);
+    for (int j = 0; j < OG_QK; j++)
+        c[j] = (int8_t)(q5_value(b->qs, high, j) - 16);
 }
 
-static void vec_dot_q5_1_q8_1(int64_t n, float *out, const void *w_row, const void *act)
+static void codes_q5_1(const og_block_q5_1 *b, int8_t c[OG_QK])
 {
-    const og_block_q5_1 *w = w_row;
-    const og_block_q8_1 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
-        const uint32_t high = og_q5_high_bits(w[i].qh);
-        int isum = 0;
-        for (int j = 0; j < OG_QK; j++)
-            isum += q5_value(w[i].qs, high, j) * a[i].qs[j];
-        sum += (float)isum * og_h2f(w[i].d) * og_h2f(a[i].d) + og_h2f(w[i].m) * og_h2f(a[i].s);
-    }
-    *out = sum;
+    const uint32_t high = og_q5_high_bits(b->qh);
+    for (int j = 0; j < OG_QK; j++)
+        c[j] = (int8_t)q5_value(b->qs, high, j);
 }
 
-static void vec_dot_q8_0_q8_0(int64_t n, float *out, const void *w_row, const void *act)
+static void codes_q8_0(const og_block_q8_0 *b, int8_t c[OG_QK]) { memcpy(c, b->qs, OG_QK); }
+
+static inline void accumulate_block(float acc[8], float d, const int8_t w[OG_QK], const int8_t a[OG_QK])
 {
-    const og_block_q8_0 *w = w_row;
-    const og_block_q8_0 *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK; i++) {
+    for (int l = 0; l < 8; l++) {
         int isum = 0;
-        for (int j = 0; j < OG_QK; j++)
-            isum += w[i].qs[j] * a[i].qs[j];
-        sum += (float)isum * og_h2f(w[i].d) * og_h2f(a[i].d);
+        for (int j = 4 * l; j < 4 * l + 4; j++)
+            isum += w[j] * a[j];
+        acc[l] = fmaf(d, (float)isum, acc[l]);
     }
-    *out = sum;
 }
+
+/* hsum_float_8: the halves added lanewise, then (0 + 2) + (1 + 3). */
+static inline float hsum8(const float acc[8])
+{
+    float r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = acc[i] + acc[i + 4];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+/* Formats with a min add m * s per block to one float chain. */
+#define REF_NO_MIN(summs, wb, ab) (void)0
+#define REF_WITH_MIN(summs, wb, ab) summs = fmaf(og_h2f((wb).m), og_h2f((ab).s), summs)
+
+#define REF_DOT(name, wblock, ablock, min_step, has_min)                                        \
+    static OG_CLONES void vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act) \
+    {                                                                                           \
+        const wblock *w = w_row;                                                                \
+        const ablock *a = act;                                                                  \
+        float acc[8] = { 0 }, summs = 0.0f;                                                     \
+        for (int64_t i = 0; i < n / OG_QK; i++) {                                               \
+            int8_t c[OG_QK];                                                                    \
+            codes_##name(&w[i], c);                                                             \
+            accumulate_block(acc, og_h2f(w[i].d) * og_h2f(a[i].d), c, a[i].qs);                 \
+            min_step(summs, w[i], a[i]);                                                        \
+        }                                                                                       \
+        *out = has_min ? hsum8(acc) + summs : hsum8(acc);                                       \
+    }
+
+REF_DOT(q4_0, og_block_q4_0, og_block_q8_0, REF_NO_MIN, 0)
+REF_DOT(q4_1, og_block_q4_1, og_block_q8_1, REF_WITH_MIN, 1)
+REF_DOT(q5_0, og_block_q5_0, og_block_q8_0, REF_NO_MIN, 0)
+REF_DOT(q5_1, og_block_q5_1, og_block_q8_1, REF_WITH_MIN, 1)
+REF_DOT(q8_0, og_block_q8_0, og_block_q8_0, REF_NO_MIN, 0)
 
 /* ---- weight quantizers (ggml's reference semantics) ---- */
 
@@ -416,11 +495,13 @@ void og_ref_install(og_kernels *k)
     k->vec_dot[OG_TYPE_F32] = vec_dot_f32;
     k->vec_dot[OG_TYPE_F16] = vec_dot_f16;
     k->vec_dot[OG_TYPE_BF16] = vec_dot_bf16;
-    k->vec_dot[OG_TYPE_Q4_0] = vec_dot_q4_0_q8_0;
-    k->vec_dot[OG_TYPE_Q4_1] = vec_dot_q4_1_q8_1;
-    k->vec_dot[OG_TYPE_Q5_0] = vec_dot_q5_0_q8_0;
-    k->vec_dot[OG_TYPE_Q5_1] = vec_dot_q5_1_q8_1;
-    k->vec_dot[OG_TYPE_Q8_0] = vec_dot_q8_0_q8_0;
+    k->vec_dot[OG_TYPE_Q4_0] = vec_dot_q4_0;
+    k->vec_dot[OG_TYPE_Q4_1] = vec_dot_q4_1;
+    k->vec_dot[OG_TYPE_Q5_0] = vec_dot_q5_0;
+    k->vec_dot[OG_TYPE_Q5_1] = vec_dot_q5_1;
+    k->vec_dot[OG_TYPE_Q8_0] = vec_dot_q8_0;
+    k->gemm[OG_TYPE_F32] = gemm_f32;
+    k->gemm[OG_TYPE_F16] = gemm_f16;
 
     k->from_float[OG_TYPE_F32] = f32_from_float;
     k->from_float[OG_TYPE_F16] = f16_from_float;

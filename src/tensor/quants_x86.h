@@ -5,10 +5,11 @@
  * into a single vpdpbusd). Everything here is static, so each including
  * file gets its own copy built for its ISA; x86_install_common() puts
  * them in a table. Fast paths: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 dot and
- * matrix products (tiles_x86.h), all K dot products, F32/F16/BF16 dots,
- * Q8_0/Q8_1/F16 from_float, F16 to_float. The K dots sum exact int32 per
- * super-block and then scale like the scalar reference, so they return
- * the reference's result bit for bit.
+ * matrix products (tiles_x86.h), all K dot products, F32/F16 dots and
+ * matrix products, BF16 dots, Q8_0/Q8_1/F16 from_float, F16 to_float.
+ * All but BF16 return the scalar reference's results bit for bit: the
+ * 32-wide and float kernels follow its (llama.cpp's) summation order, and
+ * the K dots sum exact int32 per super-block, then scale like it.
  *
  * Rounding and byte order of the activation quantizers follow ggml's x86
  * code exactly so that from_float gives the scalar reference's bytes.
@@ -18,6 +19,7 @@
 
 #include <immintrin.h>
 
+#include "base/numerics.h"
 #include "tensor/blocks.h"
 #include "tensor/kernels_impl.h"
 
@@ -357,10 +359,9 @@ static inline __m256 x86_load_bf16(const og_bf16 *p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-static inline __m256 x86_load_f32(const float *p) { return _mm256_loadu_ps(p); }
-
-/* Four independent accumulators hide the FMA latency; the tail (float
- * rows may have any length) is summed in double like the reference. */
+/* BF16: four independent accumulators hide the FMA latency; the tail
+ * (float rows may have any length) is summed in double like the
+ * reference. Close to the reference, not bit for bit. */
 #define X86_DOT_FLOAT(name, elem, load, scalar_of)                                                \
     static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)   \
     {                                                                                           \
@@ -378,11 +379,138 @@ static inline __m256 x86_load_f32(const float *p) { return _mm256_loadu_ps(p); }
         *out = (float)((double)x86_hsum_ps(all) + tail);                                        \
     }
 
-static inline float x86_f32_of(float f) { return f; }
-
-X86_DOT_FLOAT(f32, float, x86_load_f32, x86_f32_of)
-X86_DOT_FLOAT(f16, og_fp16, x86_load_f16, og_fp16_to_f32)
 X86_DOT_FLOAT(bf16, og_bf16, x86_load_bf16, og_bf16_to_f32)
+
+/* F32 and F16 in llama.cpp's AVX-512 order (see quants_ref.c), on 16-lane
+ * vectors: one zmm, or two ymm with AVX2. */
+#if X86_WIDE
+typedef __m512 x86_v16;
+static inline x86_v16 x86_v16_zero(void) { return _mm512_setzero_ps(); }
+static inline x86_v16 x86_v16_f32(const float *p) { return _mm512_loadu_ps(p); }
+static inline x86_v16 x86_v16_f16(const og_fp16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+static inline x86_v16 x86_v16_fmadd(x86_v16 a, x86_v16 b, x86_v16 c) { return _mm512_fmadd_ps(a, b, c); }
+static inline x86_v16 x86_v16_add(x86_v16 a, x86_v16 b) { return _mm512_add_ps(a, b); }
+/* GCC's reduction adds in og_reduce16's order (as ggml built by GCC). */
+static inline float x86_v16_reduce(x86_v16 v) { return _mm512_reduce_add_ps(v); }
+#else
+typedef struct { __m256 lo, hi; } x86_v16;
+static inline x86_v16 x86_v16_zero(void) { return (x86_v16){ _mm256_setzero_ps(), _mm256_setzero_ps() }; }
+static inline x86_v16 x86_v16_f32(const float *p) { return (x86_v16){ _mm256_loadu_ps(p), _mm256_loadu_ps(p + 8) }; }
+static inline x86_v16 x86_v16_f16(const og_fp16 *p) { return (x86_v16){ x86_load_f16(p), x86_load_f16(p + 8) }; }
+static inline x86_v16 x86_v16_fmadd(x86_v16 a, x86_v16 b, x86_v16 c)
+{
+    return (x86_v16){ _mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi) };
+}
+static inline x86_v16 x86_v16_add(x86_v16 a, x86_v16 b)
+{
+    return (x86_v16){ _mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi) };
+}
+static inline float x86_v16_reduce(x86_v16 v)
+{
+    float lanes[16];
+    _mm256_storeu_ps(lanes, v.lo);
+    _mm256_storeu_ps(lanes + 8, v.hi);
+    return og_reduce16(lanes);
+}
+#endif
+
+/* The first np (a multiple of 64) elements: 4 accumulators, folded. */
+#define X86_STEPS64(name, elem, load)                                                               \
+    static inline float x86_steps64_##name(const elem *w, const elem *a, int64_t np)                \
+    {                                                                                               \
+        x86_v16 sum[4] = { x86_v16_zero(), x86_v16_zero(), x86_v16_zero(), x86_v16_zero() };        \
+        for (int64_t i = 0; i < np; i += 64)                                                        \
+            for (int j = 0; j < 4; j++)                                                             \
+                sum[j] = x86_v16_fmadd(load(w + i + 16 * j), load(a + i + 16 * j), sum[j]);         \
+        sum[0] = x86_v16_add(sum[0], sum[2]);                                                       \
+        sum[1] = x86_v16_add(sum[1], sum[3]);                                                       \
+        return x86_v16_reduce(x86_v16_add(sum[0], sum[1]));                                         \
+    }
+
+X86_STEPS64(f32, float, x86_v16_f32)
+X86_STEPS64(f16, og_fp16, x86_v16_f16)
+
+static void x86_vec_dot_f32(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const float *w = w_row, *a = act;
+    const int64_t np = n & ~(int64_t)63, nu = n & ~(int64_t)7;
+    float sum = x86_steps64_f32(w, a, np);
+    /* the rest as in quants_ref.c: rounded products, then fused ones */
+    for (int64_t i = np; i < nu; i++)
+        sum += w[i] * a[i];
+    for (int64_t i = nu; i < n; i++)
+        sum = fmaf(w[i], a[i], sum);
+    *out = sum;
+}
+
+static void x86_vec_dot_f16(int64_t n, float *out, const void *w_row, const void *act)
+{
+    const og_fp16 *w = w_row, *a = act;
+    const int64_t np = n & ~(int64_t)63;
+    double sum = (double)x86_steps64_f16(w, a, np);
+    for (int64_t i = np; i < n; i++)
+        sum += (double)(og_fp16_to_f32(w[i]) * og_fp16_to_f32(a[i]));
+    *out = (float)sum;
+}
+
+/* Batched F32/F16 in tinyBLAS order: one 16-lane chain per output, in
+ * tiles of X86_FT_ROWS rows x X86_FT_TOKENS tokens that share loads (12
+ * zmm or 8 ymm accumulators: AVX2 has only 16 registers); rows not a
+ * multiple of 16 long take vec_dot, as in the reference. */
+enum { X86_FT_ROWS = X86_WIDE ? 4 : 2, X86_FT_TOKENS = X86_WIDE ? 3 : 2 };
+
+#define X86_GEMM_FLOAT(name, elem, load)                                                                       \
+    X86_INLINE void x86_ftile_##name(int64_t n, const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,   \
+                                     size_t act_stride, int T, float *y, size_t y_stride)                      \
+    {                                                                                                          \
+        x86_v16 acc[X86_FT_ROWS][X86_FT_TOKENS];                                                               \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int t = 0; t < T; t++)                                                                        \
+                acc[r][t] = x86_v16_zero();                                                                    \
+        for (int64_t l = 0; l < n; l += 16) {                                                                  \
+            x86_v16 x[X86_FT_TOKENS];                                                                          \
+            for (int t = 0; t < T; t++)                                                                        \
+                x[t] = load((const elem *)(a + (size_t)t * act_stride) + l);                                   \
+            for (int r = 0; r < R; r++) {                                                                      \
+                const x86_v16 wv = load((const elem *)(w + (size_t)r * row_bytes) + l);                        \
+                for (int t = 0; t < T; t++)                                                                    \
+                    acc[r][t] = x86_v16_fmadd(wv, x[t], acc[r][t]);                                            \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int t = 0; t < T; t++)                                                                        \
+                y[(size_t)t * y_stride + (size_t)r] = x86_v16_reduce(acc[r][t]);                               \
+    }                                                                                                          \
+                                                                                                               \
+    static void x86_gemm_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,            \
+                                const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride) \
+    {                                                                                                          \
+        const uint8_t *wb = w, *ab = acts;                                                                     \
+        if (n % 16) {                                                                                          \
+            for (int32_t t = 0; t < n_tokens; t++)                                                             \
+                for (int64_t r = r0; r < r1; r++)                                                              \
+                    x86_vec_dot_##name(n, y + (size_t)t * y_stride + r, wb + (size_t)r * row_bytes,            \
+                                       ab + (size_t)t * act_stride);                                           \
+            return;                                                                                            \
+        }                                                                                                      \
+        for (int32_t t = 0; t < n_tokens; t += X86_FT_TOKENS) {                                                \
+            const int T = n_tokens - t < X86_FT_TOKENS ? n_tokens - t : X86_FT_TOKENS;                         \
+            const uint8_t *a = ab + (size_t)t * act_stride;                                                    \
+            float *yt = y + (size_t)t * y_stride;                                                              \
+            int64_t r = r0;                                                                                    \
+            if (T == X86_FT_TOKENS)                                                                            \
+                for (; r + X86_FT_ROWS <= r1; r += X86_FT_ROWS)                                                \
+                    x86_ftile_##name(n, wb + (size_t)r * row_bytes, row_bytes, X86_FT_ROWS, a, act_stride,     \
+                                     X86_FT_TOKENS, yt + r, y_stride);                                         \
+            for (; r < r1; r++)                                                                                \
+                for (int k = 0; k < T; k++)                                                                    \
+                    x86_ftile_##name(n, wb + (size_t)r * row_bytes, row_bytes, 1, a + (size_t)k * act_stride,  \
+                                     act_stride, 1, yt + (size_t)k * y_stride + r, y_stride);                  \
+        }                                                                                                      \
+    }
+
+X86_GEMM_FLOAT(f32, float, x86_v16_f32)
+X86_GEMM_FLOAT(f16, og_fp16, x86_v16_f16)
 
 static void x86_f16_to_float(const void *src, float *dst, int64_t n)
 {
@@ -475,6 +603,8 @@ static void x86_install_common(og_kernels *k)
     k->gemm[OG_TYPE_Q6_K] = x86_gemm_q6_K;
     k->vec_dot[OG_TYPE_F32] = x86_vec_dot_f32;
     k->vec_dot[OG_TYPE_F16] = x86_vec_dot_f16;
+    k->gemm[OG_TYPE_F32] = x86_gemm_f32;
+    k->gemm[OG_TYPE_F16] = x86_gemm_f16;
     k->vec_dot[OG_TYPE_BF16] = x86_vec_dot_bf16;
     k->from_float[OG_TYPE_Q8_0] = x86_q8_0_from_float;
     k->from_float[OG_TYPE_Q8_1] = x86_q8_1_from_float;
