@@ -19,15 +19,6 @@ static const og_token expected[48] = {
     328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267,
 };
 
-static og_token argmax(const float *logits, int32_t n)
-{
-    og_token best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (logits[i] > logits[best])
-            best = i;
-    return best;
-}
-
 static og_context *new_context(og_model *m, int threads, int n_batch)
 {
     og_context_params cp = og_context_default_params();
@@ -52,7 +43,7 @@ static void test_greedy(og_model *m, int threads)
     int n_ok = 0;
     for (int i = 0; i < 48; i++) {
         CHECK(og_decode(ctx, &t, 1, false, &err) == OG_OK, "decode %d: %s", i, err.message);
-        t = argmax(og_get_logits(ctx, -1), og_vocab_size(m));
+        t = og_test_argmax(og_get_logits(ctx, -1), og_vocab_size(m));
         got[i] = t;
         n_ok += got[i] == expected[i];
     }

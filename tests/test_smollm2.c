@@ -15,15 +15,6 @@
 
 #define FIXTURE(name) OG_TEST_DATA "/../fixtures/" name
 
-static og_token argmax(const float *logits, int32_t n)
-{
-    og_token best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (logits[i] > logits[best])
-            best = i;
-    return best;
-}
-
 static int read_ids(const char *path, const char *key, og_token *out, int max)
 {
     double v[512];
@@ -55,7 +46,7 @@ static int greedy_prefix(og_model *m, const og_token *prompt, int n_prompt, cons
     int same = 0;
     CHECK(og_decode(ctx, prompt, n_prompt, false, &err) == OG_OK, "decode prompt: %s", err.message);
     for (int i = 0; i < n; i++) {
-        og_token t = argmax(og_get_logits(ctx, -1), og_vocab_size(m));
+        og_token t = og_test_argmax(og_get_logits(ctx, -1), og_vocab_size(m));
         if (t != want[i])
             break;
         same++;

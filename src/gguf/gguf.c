@@ -95,7 +95,7 @@ static og_status read_str(reader *r, const char *field, size_t max_len, og_str *
     return st;
 }
 
-static size_t scalar_size(og_gguf_vtype t)
+size_t og_gguf_vtype_size(og_gguf_vtype t)
 {
     switch (t) {
     case OG_GGUF_U8: case OG_GGUF_I8: case OG_GGUF_BOOL: return 1;
@@ -147,7 +147,7 @@ static og_status read_value(reader *r, og_gguf_kv *kv, og_str *key_for_msg)
                     return st;
             return OG_OK;
         }
-        size_t es = scalar_size((og_gguf_vtype)elem);
+        size_t es = og_gguf_vtype_size((og_gguf_vtype)elem);
         if (!es)
             return fail(r, field, elem == OG_GGUF_ARRAY ? "nested arrays are not supported"
                                                         : "unknown array element type");
@@ -156,7 +156,7 @@ static og_status read_value(reader *r, og_gguf_kv *kv, og_str *key_for_msg)
         const uint8_t *p;
         return take(r, (size_t)n * es, field, &p);
     }
-    size_t sz = scalar_size((og_gguf_vtype)type);
+    size_t sz = og_gguf_vtype_size((og_gguf_vtype)type);
     if (!sz)
         return fail(r, field, "unknown value type");
     kv->data = r->base + r->pos;
@@ -449,7 +449,7 @@ int64_t og_gguf_arr_i64(const og_gguf_kv *kv, uint64_t i)
 {
     int64_t v = 0;
     double d;
-    const uint8_t *p = kv->data + i * scalar_size(kv->elem_type);
+    const uint8_t *p = kv->data + i * og_gguf_vtype_size(kv->elem_type);
     if (!elem_as_i64(kv->elem_type, p, &v) && elem_as_f64(kv->elem_type, p, &d)) {
         /* Out-of-range floats saturate (converting them is undefined). */
         if (d != d)
@@ -467,7 +467,7 @@ int64_t og_gguf_arr_i64(const og_gguf_kv *kv, uint64_t i)
 double og_gguf_arr_f64(const og_gguf_kv *kv, uint64_t i)
 {
     double v = 0;
-    elem_as_f64(kv->elem_type, kv->data + i * scalar_size(kv->elem_type), &v);
+    elem_as_f64(kv->elem_type, kv->data + i * og_gguf_vtype_size(kv->elem_type), &v);
     return v;
 }
 

@@ -87,6 +87,10 @@ int64_t og_gguf_n_tensors(const og_gguf *g);
 const og_gguf_tensor *og_gguf_tensor_at(const og_gguf *g, int64_t i);
 const og_gguf_tensor *og_gguf_find_tensor(const og_gguf *g, const char *name);
 
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY and
+ * unknown types. */
+size_t og_gguf_vtype_size(og_gguf_vtype t);
+
 /* Compares an og_str with a NUL-terminated string. */
 bool og_str_eq(og_str s, const char *cstr);
 

@@ -108,20 +108,9 @@ bool og_gguf_writer_str(og_gguf_writer *w, const char *k, const char *v)
     return key(w, k, OG_GGUF_STRING) && put_str(&w->meta, v);
 }
 
-static size_t elem_size(og_gguf_vtype t)
-{
-    switch (t) {
-    case OG_GGUF_U8: case OG_GGUF_I8: case OG_GGUF_BOOL: return 1;
-    case OG_GGUF_U16: case OG_GGUF_I16: return 2;
-    case OG_GGUF_U32: case OG_GGUF_I32: case OG_GGUF_F32: return 4;
-    case OG_GGUF_U64: case OG_GGUF_I64: case OG_GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 bool og_gguf_writer_arr(og_gguf_writer *w, const char *k, og_gguf_vtype elem, const void *data, uint64_t n)
 {
-    size_t es = elem_size(elem);
+    size_t es = og_gguf_vtype_size(elem);
     return es && key(w, k, OG_GGUF_ARRAY) && put_u32(&w->meta, elem) && put_u64(&w->meta, n) &&
            put(&w->meta, data, (size_t)n * es);
 }

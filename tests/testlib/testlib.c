@@ -98,3 +98,12 @@ int og_test_fixture_numbers(const char *path, const char *prefix, double *out, i
     free(text);
     return n;
 }
+
+int og_test_argmax(const float *values, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (values[i] > values[best])
+            best = i;
+    return best;
+}

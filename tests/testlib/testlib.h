@@ -36,6 +36,10 @@ const char *og_test_path(const char *dir, const char *name);
  * $OG_SMOLLM2); NULL, with a message naming the setup step, if absent. */
 const char *og_test_smollm2_path(void);
 
+/* Index of the largest of n values (the lowest index on ties), like a
+ * greedy sampler. */
+int og_test_argmax(const float *values, int n);
+
 /* Finds the first line of a fixture file that starts with prefix and
  * parses up to max numbers after it; returns how many (-1 if the file or
  * line is missing, reported). */
