@@ -218,7 +218,7 @@ static void test_model_errors(void)
  * and whatever parses must be safe to read (run under the sanitizers). */
 static void test_fuzz_regressions(void)
 {
-    static const char *const files[] = { "gguf-zero-dim-overflow.gguf", "gguf-float-to-int-range.gguf" };
+    static const char *const files[] = { "gguf-zero-dim-overflow.input", "gguf-float-to-int-range.input" };
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/fuzz/%s", OG_TEST_DATA, files[f]);
