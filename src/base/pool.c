@@ -24,6 +24,7 @@ struct og_pool {
     pthread_cond_t wake;
     atomic_uint_fast64_t job_seq;   /* bumped for each new job */
     atomic_int n_pending;           /* workers still running the current job */
+    atomic_int n_sleeping;          /* workers blocked on the condition variable */
     atomic_bool stopping;
     og_pool_fn fn;
     void *arg;
@@ -50,8 +51,10 @@ static void *worker_main(void *p)
             if (++spins < SPIN_ROUNDS)
                 continue;
             pthread_mutex_lock(&pool->lock);
+            atomic_fetch_add(&pool->n_sleeping, 1);
             while (atomic_load(&pool->job_seq) == seen && !atomic_load(&pool->stopping))
                 pthread_cond_wait(&pool->wake, &pool->lock);
+            atomic_fetch_sub(&pool->n_sleeping, 1);
             pthread_mutex_unlock(&pool->lock);
             spins = 0;
         }
@@ -120,10 +123,17 @@ void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
     pool->fn = fn;
     pool->arg = arg;
     atomic_store_explicit(&pool->n_pending, pool->n_threads - 1, memory_order_relaxed);
-    pthread_mutex_lock(&pool->lock);
-    atomic_fetch_add_explicit(&pool->job_seq, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
+    /* Spinning workers see the new sequence number by themselves; the
+     * lock and broadcast are needed only for those asleep. A worker that
+     * is about to sleep counts itself first and then re-checks job_seq, so
+     * (with these sequentially consistent atomics) one side always sees
+     * the other. */
+    atomic_fetch_add(&pool->job_seq, 1);
+    if (atomic_load(&pool->n_sleeping) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
+    }
     fn(arg, 0, pool->n_threads);
     while (atomic_load_explicit(&pool->n_pending, memory_order_acquire) > 0)
         sched_yield();
