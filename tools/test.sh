@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - builds and runs the whole test suite twice: an optimized build,
-# then one under AddressSanitizer and UndefinedBehaviorSanitizer. Needs
+# then one under AddressSanitizer and UndefinedBehaviorSanitizer, and the
+# multi-threaded forward pass under ThreadSanitizer. Needs
 # tools/setup.sh to have run (dependencies and models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,8 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_SANITIZE=ON >/de
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== ThreadSanitizer (thread pool and the threaded forward pass)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_llama
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_llama$'
