@@ -24,7 +24,17 @@ enum {
     OPT_NO_BOS = 1 << 8,  /* --no-bos */
     OPT_SYSTEM = 1 << 9,  /* -s, --system TEXT */
     OPT_BATCH = 1 << 10,  /* -b, --batch-size N */
-    OPT_SPECIAL = 1 << 11 /* --no-parse-special */
+    OPT_SPECIAL = 1 << 11, /* --no-parse-special */
+    /* bench and synth; an option name may appear in several groups (bench's
+     * -p is a count, run's is text): the parser takes the one the command accepts. */
+    OPT_N_PROMPT = 1 << 12, /* -p, --n-prompt N */
+    OPT_N_GEN = 1 << 13,    /* -n, --n-gen N */
+    OPT_REPS = 1 << 14,     /* -r, --repetitions N */
+    OPT_JSON = 1 << 15,     /* --json */
+    OPT_OUTPUT = 1 << 16,   /* -o, --output PATH */
+    OPT_SHAPE = 1 << 17,    /* --shape NAME */
+    OPT_TYPE = 1 << 18,     /* --type NAME */
+    OPT_SEED = 1 << 19      /* --seed S alone (sets sampling.seed) */
 };
 
 typedef struct cli_opts {
@@ -33,6 +43,10 @@ typedef struct cli_opts {
     int32_t n_predict, n_threads, n_ctx, n_batch;
     bool ids, no_bos, no_parse_special;
     og_sampler_params sampling;
+    /* bench and synth; -1 (counts) or NULL when not given */
+    int32_t n_prompt_tokens, n_gen, reps;
+    bool json, has_seed;
+    const char *output, *shape, *type;
 } cli_opts;
 
 typedef struct cli_command {
@@ -62,5 +76,6 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
 
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
+extern const cli_command cli_cmd_bench, cli_cmd_synth;
 
 #endif

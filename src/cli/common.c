@@ -35,6 +35,14 @@ static const opt_spec specs[] = {
     { NULL, "--no-bos", OPT_NO_BOS, false },
     { "-s", "--system", OPT_SYSTEM, true },
     { NULL, "--no-parse-special", OPT_SPECIAL, false },
+    { "-p", "--n-prompt", OPT_N_PROMPT, true },
+    { "-n", "--n-gen", OPT_N_GEN, true },
+    { "-r", "--repetitions", OPT_REPS, true },
+    { NULL, "--json", OPT_JSON, false },
+    { "-o", "--output", OPT_OUTPUT, true },
+    { NULL, "--shape", OPT_SHAPE, true },
+    { NULL, "--type", OPT_TYPE, true },
+    { NULL, "--seed", OPT_SEED, true },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -81,7 +89,13 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--top-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.top_p);
     else if (!strcmp(name, "--min-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.min_p);
     else if (!strcmp(name, "--repeat-penalty")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.repeat_penalty);
-    else if (!strcmp(name, "--seed")) { if (!parse_long(c, typed, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; }
+    else if (!strcmp(name, "--seed")) { if (!parse_long(c, typed, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; o->has_seed = true; }
+    else if (!strcmp(name, "--n-prompt")) { if (!parse_long(c, typed, val, 0, 1 << 16, &n)) return false; o->n_prompt_tokens = (int32_t)n; }
+    else if (!strcmp(name, "--n-gen")) { if (!parse_long(c, typed, val, 0, 1 << 16, &n)) return false; o->n_gen = (int32_t)n; }
+    else if (!strcmp(name, "--repetitions")) { if (!parse_long(c, typed, val, 1, 1000, &n)) return false; o->reps = (int32_t)n; }
+    else if (!strcmp(name, "--output")) o->output = val;
+    else if (!strcmp(name, "--shape")) o->shape = val;
+    else if (!strcmp(name, "--type")) o->type = val;
     return true;
 }
 
@@ -89,6 +103,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->n_predict = -2; /* command default */
+    o->n_prompt_tokens = o->n_gen = o->reps = -1;
     o->sampling = og_sampler_default_params();
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -96,9 +111,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             fputs(cmd->usage, stdout);
             return 1;
         }
+        /* A name in several groups resolves to the one this command accepts. */
         const opt_spec *spec = NULL;
         for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
-            if ((specs[s].short_name && !strcmp(arg, specs[s].short_name)) || !strcmp(arg, specs[s].long_name))
+            if (((specs[s].short_name && !strcmp(arg, specs[s].short_name)) || !strcmp(arg, specs[s].long_name)) &&
+                (!spec || (cmd->accepted & specs[s].group)))
                 spec = &specs[s];
         if (!spec || !(cmd->accepted & spec->group)) {
             fprintf(stderr, "offgrid %s: unknown option '%s'\n\n%s", cmd->name, arg, cmd->usage);
@@ -108,6 +125,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             if (spec->group == OPT_IDS) o->ids = true;
             else if (spec->group == OPT_NO_BOS) o->no_bos = true;
             else if (spec->group == OPT_SPECIAL) o->no_parse_special = true;
+            else if (spec->group == OPT_JSON) o->json = true;
             continue;
         }
         if (i + 1 >= argc) {

@@ -1,0 +1,162 @@
+/*
+ * membw.c - memory read bandwidth probe: the ceiling token generation can
+ * reach, since generating one token streams every weight once.
+ *
+ * Reads a buffer far larger than the caches (1 GiB by default) with the
+ * widest vector loads the compiler targets, from 1 thread and from N
+ * threads (each a contiguous slice, started together by a barrier), and
+ * prints the best of several passes in GB/s (10^9 bytes/s).
+ *
+ *   cc -O2 -march=native -pthread bench/membw.c -o membw
+ *   ./membw [SIZE_MIB [MAX_THREADS [PASSES]]]
+ *
+ * Output, one line per thread count: "membw threads=T GB/s=X".
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Sums the slice so the loads cannot be optimized away; four independent
+ * accumulators keep enough loads in flight. */
+static uint64_t read_slice(const uint8_t *p, size_t n)
+{
+#if defined(__AVX512F__)
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 256 <= n; i += 256) {
+        a0 = _mm512_add_epi64(a0, _mm512_load_si512((const void *)(p + i)));
+        a1 = _mm512_add_epi64(a1, _mm512_load_si512((const void *)(p + i + 64)));
+        a2 = _mm512_add_epi64(a2, _mm512_load_si512((const void *)(p + i + 128)));
+        a3 = _mm512_add_epi64(a3, _mm512_load_si512((const void *)(p + i + 192)));
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
+#elif defined(__AVX2__)
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 128 <= n; i += 128) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(p + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(p + i + 32)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(p + i + 64)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(p + i + 96)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+    uint64_t out[4];
+    _mm256_storeu_si256((__m256i *)out, s);
+    return out[0] + out[1] + out[2] + out[3];
+#else
+    const uint64_t *q = (const uint64_t *)p;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= n / 8; i += 4)
+        s0 += q[i], s1 += q[i + 1], s2 += q[i + 2], s3 += q[i + 3];
+    return s0 + s1 + s2 + s3;
+#endif
+}
+
+typedef struct job {
+    const uint8_t *p;
+    size_t n;
+    pthread_barrier_t *start;
+    uint64_t sum;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    pthread_barrier_wait(j->start);
+    j->sum = read_slice(j->p, j->n);
+    return NULL;
+}
+
+static volatile uint64_t sink; /* keeps the sums alive */
+
+/* One pass over the whole buffer by n_threads threads; returns seconds. */
+static double pass(const uint8_t *buf, size_t size, int n_threads)
+{
+    pthread_t tid[256];
+    job jobs[256];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)n_threads + 1);
+    size_t slice = size / (size_t)n_threads / 4096 * 4096; /* keeps loads aligned */
+    for (int t = 0; t < n_threads; t++) {
+        jobs[t] = (job){ buf + (size_t)t * slice, slice, &start, 0 };
+        if (pthread_create(&tid[t], NULL, worker, &jobs[t]) != 0) {
+            fprintf(stderr, "membw: cannot start thread %d\n", t);
+            exit(1);
+        }
+    }
+    pthread_barrier_wait(&start);
+    double t0 = now_s();
+    for (int t = 0; t < n_threads; t++) {
+        pthread_join(tid[t], NULL);
+        sink += jobs[t].sum;
+    }
+    double sec = now_s() - t0;
+    pthread_barrier_destroy(&start);
+    return sec * ((double)size / (double)(slice * (size_t)n_threads)); /* per whole buffer */
+}
+
+static long arg_or(int argc, char **argv, int i, long def, long lo, long hi)
+{
+    if (argc <= i)
+        return def;
+    char *end;
+    long v = strtol(argv[i], &end, 10);
+    if (*end || end == argv[i] || v < lo || v > hi) {
+        fprintf(stderr, "membw: argument %d must be a number from %ld to %ld, got '%s'\n"
+                        "usage: membw [SIZE_MIB [MAX_THREADS [PASSES]]]\n", i, lo, hi, argv[i]);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t size = (size_t)arg_or(argc, argv, 1, 1024, 16, 1 << 20) << 20;
+    int max_threads = (int)arg_or(argc, argv, 2, n_cpu > 0 ? n_cpu : 1, 1, 256);
+    int passes = (int)arg_or(argc, argv, 3, 5, 1, 1000);
+    uint8_t *buf = aligned_alloc(4096, size);
+    if (!buf) {
+        fprintf(stderr, "membw: cannot allocate %zu MiB\n", size >> 20);
+        return 1;
+    }
+    /* Touch every page so the passes measure DRAM, not page faults. */
+    memset(buf, 1, size);
+    const char *isa =
+#if defined(__AVX512F__)
+        "avx512";
+#elif defined(__AVX2__)
+        "avx2";
+#else
+        "scalar";
+#endif
+    fprintf(stderr, "membw: %zu MiB buffer, %s loads, best of %d passes\n", size >> 20, isa, passes);
+    for (int t = 1; t <= max_threads; t = t < max_threads && t * 2 > max_threads ? max_threads : t * 2) {
+        double best = 1e30;
+        for (int p = 0; p < passes; p++) {
+            double s = pass(buf, size, t);
+            if (s < best)
+                best = s;
+        }
+        printf("membw threads=%d GB/s=%.2f\n", t, (double)size / best / 1e9);
+        fflush(stdout);
+        if (t == max_threads)
+            break;
+    }
+    free(buf);
+    return 0;
+}

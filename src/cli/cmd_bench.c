@@ -1,0 +1,360 @@
+/*
+ * cmd_bench.c - `offgrid bench`: prompt-processing and generation speed,
+ * time to first token, load time and peak memory of one model.
+ *
+ * The pp and tg tests follow llama.cpp's llama-bench so the numbers can be
+ * compared one to one:
+ *  - pp N: N tokens decoded as one batch into an empty cache;
+ *  - tg N: N tokens decoded one at a time into an empty cache;
+ *  - the first token is BOS when the model adds one, the rest are random
+ *    ids in [0, n_vocab) (llama-bench does the same);
+ *  - one untimed warm-up (a full pp run; a single tg token), then REPS
+ *    timed runs; mean and sample standard deviation of tokens/s.
+ * Only the public API is used.
+ */
+#define _GNU_SOURCE /* clock_gettime, getrusage, sysconf under -std=c11 */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define DEFAULT_N_PROMPT 512
+#define DEFAULT_N_GEN 128
+#define DEFAULT_REPS 5
+#define N_SHORT 8 /* tokens of the short-prompt time to first token */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Time to first token counts from process start; a constructor runs
+ * before main, which is as early as this file can see. */
+static double process_start;
+__attribute__((constructor)) static void record_process_start(void) { process_start = now_s(); }
+
+/* splitmix64: a fixed, portable sequence, so every run decodes the same ids. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct bench {
+    og_model *model;
+    og_context *ctx;
+    og_token *tokens; /* room for max(n_prompt, N_SHORT) */
+    int32_t n_vocab;
+    uint64_t rng;
+} bench;
+
+static void fill_tokens(bench *b, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        b->tokens[i] = (og_token)(next_random(&b->rng) % (uint64_t)b->n_vocab);
+    if (n > 0 && og_model_adds_bos(b->model) && og_token_bos(b->model) >= 0)
+        b->tokens[0] = og_token_bos(b->model);
+}
+
+static bool decode(bench *b, const og_token *t, int32_t n)
+{
+    og_error err = { 0 };
+    if (og_decode(b->ctx, t, n, false, &err) != OG_OK) {
+        fprintf(stderr, "offgrid bench: decode failed: %s\n", err.message);
+        return false;
+    }
+    return true;
+}
+
+/* One pp run: n tokens, one batch, empty cache. Returns seconds or < 0. */
+static double run_pp(bench *b, int32_t n)
+{
+    og_context_truncate(b->ctx, 0);
+    fill_tokens(b, n);
+    double t0 = now_s();
+    if (!decode(b, b->tokens, n))
+        return -1;
+    return now_s() - t0;
+}
+
+/* One tg run: n single-token decodes, empty cache. */
+static double run_tg(bench *b, int32_t n)
+{
+    og_context_truncate(b->ctx, 0);
+    fill_tokens(b, n);
+    double t0 = now_s();
+    for (int32_t i = 0; i < n; i++)
+        if (!decode(b, &b->tokens[i], 1))
+            return -1;
+    return now_s() - t0;
+}
+
+/* Greedy pick, standing in for "sample one token". */
+static og_token argmax_last(const bench *b)
+{
+    const float *logits = og_get_logits(b->ctx, -1);
+    og_token best = 0;
+    for (int32_t i = 1; i < b->n_vocab; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    return best;
+}
+
+typedef struct series {
+    int32_t n_tokens, n; /* tokens per run, runs */
+    double *ts;          /* tokens/s of each run */
+    double mean, sd;
+} series;
+
+static bool run_series(bench *b, const char *name, double (*fn)(bench *, int32_t), int32_t n_tokens,
+                       int32_t warmup_tokens, int32_t reps, series *s)
+{
+    s->n_tokens = n_tokens;
+    s->n = 0;
+    s->ts = calloc((size_t)reps, sizeof *s->ts);
+    if (!s->ts)
+        return false;
+    fprintf(stderr, "offgrid bench: %s%d warm-up\n", name, n_tokens);
+    if (fn(b, warmup_tokens) < 0)
+        return false;
+    for (int32_t r = 0; r < reps; r++) {
+        fprintf(stderr, "offgrid bench: %s%d run %d/%d\n", name, n_tokens, r + 1, reps);
+        double sec = fn(b, n_tokens);
+        if (sec < 0)
+            return false;
+        s->ts[s->n++] = n_tokens / (sec > 0 ? sec : 1e-9);
+    }
+    /* Sample standard deviation, as llama-bench reports (0 for one run). */
+    double sum = 0, sq = 0;
+    for (int32_t i = 0; i < s->n; i++)
+        sum += s->ts[i];
+    s->mean = sum / s->n;
+    for (int32_t i = 0; i < s->n; i++)
+        sq += (s->ts[i] - s->mean) * (s->ts[i] - s->mean);
+    s->sd = s->n > 1 ? sqrt(sq / (s->n - 1)) : 0.0;
+    return true;
+}
+
+/* VmHWM (peak resident set) from /proc/self/status in bytes; -1 if absent. */
+static long long vm_hwm_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb >= 0 ? kb * 1024 : -1;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_series(const char *key, const series *s)
+{
+    printf("  \"%s\": ", key);
+    if (!s->n) {
+        printf("null,\n");
+        return;
+    }
+    printf("{\"n_tokens\": %d, \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"samples_ts\": [", s->n_tokens, s->mean,
+           s->sd);
+    for (int32_t i = 0; i < s->n; i++)
+        printf("%s%.4f", i ? ", " : "", s->ts[i]);
+    printf("]},\n");
+}
+
+typedef struct results {
+    og_model_info info;
+    int32_t n_threads;
+    series pp, tg;
+    double load_s, ttft_s, ttft_short_s;
+    int32_t n_ttft, n_short;
+    long long maxrss, hwm;
+} results;
+
+static void print_json(const cli_opts *o, const results *r)
+{
+    printf("{\n  \"model\": ");
+    json_str(o->model);
+    printf(",\n  \"name\": ");
+    json_str(r->info.name);
+    printf(",\n  \"arch\": ");
+    json_str(r->info.arch);
+    printf(",\n  \"file_type\": ");
+    json_str(r->info.file_type);
+    printf(",\n  \"n_params\": %lld,\n  \"model_bytes\": %llu,\n  \"n_vocab\": %d,\n", (long long)r->info.n_params,
+           (unsigned long long)r->info.n_bytes, r->info.n_vocab);
+    printf("  \"n_threads\": %d,\n  \"reps\": %d,\n", r->n_threads, o->reps);
+    json_series("pp", &r->pp);
+    json_series("tg", &r->tg);
+    printf("  \"load_ms\": %.3f,\n  \"ttft_ms\": %.3f,\n  \"ttft_prompt_tokens\": %d,\n", r->load_s * 1e3,
+           r->ttft_s * 1e3, r->n_ttft);
+    printf("  \"ttft_short_ms\": %.3f,\n  \"ttft_short_prompt_tokens\": %d,\n", r->ttft_short_s * 1e3, r->n_short);
+    printf("  \"maxrss_bytes\": %lld,\n  \"vm_hwm_bytes\": ", r->maxrss);
+    if (r->hwm >= 0)
+        printf("%lld\n}\n", r->hwm);
+    else
+        printf("null\n}\n");
+}
+
+static void print_table(const results *r)
+{
+    char model[128], size[32], params[32];
+    snprintf(model, sizeof model, "%s %s", r->info.arch, r->info.file_type);
+    snprintf(size, sizeof size, "%.2f MiB", r->info.n_bytes / (1024.0 * 1024.0));
+    snprintf(params, sizeof params, "%.2f M", r->info.n_params / 1e6);
+    printf("| %-20s | %12s | %10s | %7s | %10s | %20s |\n", "model", "size", "params", "threads", "test", "t/s");
+    /* Markdown right-alignment markers, one column narrower than the header. */
+    printf("| %.20s | %.11s: | %.9s: | %.6s: | %.9s: | %.19s: |\n", "--------------------------------",
+           "------------------------", "--------------------", "--------------", "--------------------",
+           "----------------------------------------");
+    const series *tests[] = { &r->pp, &r->tg };
+    for (int i = 0; i < 2; i++) {
+        if (!tests[i]->n)
+            continue;
+        char test[32], ts[48];
+        snprintf(test, sizeof test, "%s%d", i ? "tg" : "pp", tests[i]->n_tokens);
+        snprintf(ts, sizeof ts, "%.2f ± %.2f", tests[i]->mean, tests[i]->sd);
+        printf("| %-20s | %12s | %10s | %7d | %10s | %21s |\n", model, size, params, r->n_threads, test, ts);
+    }
+    printf("\nmodel load:             %10.2f ms\n", r->load_s * 1e3);
+    printf("time to first token:    %10.2f ms (process start, %d-token prompt)\n", r->ttft_s * 1e3, r->n_ttft);
+    printf("time to first token:    %10.2f ms (process start, %d-token prompt)\n", r->ttft_short_s * 1e3,
+           r->n_short);
+    printf("peak RSS (ru_maxrss):   %10.2f MiB\n", r->maxrss / (1024.0 * 1024.0));
+    if (r->hwm >= 0)
+        printf("peak RSS (VmHWM):       %10.2f MiB\n", r->hwm / (1024.0 * 1024.0));
+}
+
+static int run(const cli_opts *in)
+{
+    cli_opts o = *in;
+    if (o.n_prompt_tokens < 0)
+        o.n_prompt_tokens = DEFAULT_N_PROMPT;
+    if (o.n_gen < 0)
+        o.n_gen = DEFAULT_N_GEN;
+    if (o.reps < 0)
+        o.reps = DEFAULT_REPS;
+    if (o.n_prompt_tokens == 0 && o.n_gen == 0) {
+        fprintf(stderr, "offgrid bench: -p and -n are both 0, nothing to measure\n");
+        return 2;
+    }
+
+    results r;
+    memset(&r, 0, sizeof r);
+    bench b = { .rng = 0x6f6666677269642bull };
+    int rc = 1;
+    double t_load = now_s();
+    b.model = cli_load_model(&o, false);
+    if (!b.model)
+        return 1;
+    double t_loaded = now_s();
+    r.load_s = t_loaded - t_load;
+    og_model_get_info(b.model, &r.info);
+    b.n_vocab = og_vocab_size(b.model);
+    r.n_threads = o.n_threads > 0 ? o.n_threads : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+
+    /* Time to first token needs a prompt even for a tg-only run. */
+    r.n_ttft = o.n_prompt_tokens > 0 ? o.n_prompt_tokens : DEFAULT_N_PROMPT;
+    r.n_short = N_SHORT;
+    int32_t n_max = r.n_ttft > o.n_gen ? r.n_ttft : o.n_gen;
+    if (n_max < N_SHORT)
+        n_max = N_SHORT;
+    /* The whole prompt is one batch, as llama-bench's default n_batch (2048)
+     * makes it for pp512. */
+    o.n_ctx = n_max;
+    o.n_batch = n_max;
+    b.tokens = malloc((size_t)n_max * sizeof *b.tokens);
+    if (!b.tokens) {
+        fprintf(stderr, "offgrid bench: out of memory\n");
+        goto done;
+    }
+    b.ctx = cli_new_context(b.model, &o);
+    if (!b.ctx)
+        goto done;
+    double t_ready = now_s();
+
+    /* The first decode in the process: cold caches, first touch of the
+     * mapped weights, as a user's first request would see. */
+    fprintf(stderr, "offgrid bench: time to first token (%d-token prompt)\n", r.n_ttft);
+    if (run_pp(&b, r.n_ttft) < 0)
+        goto done;
+    (void)argmax_last(&b);
+    r.ttft_s = now_s() - process_start;
+    /* A second process-start measurement is impossible here, so the short
+     * one is start-to-ready (load + context) plus its own decode and pick. */
+    double sec = run_pp(&b, N_SHORT);
+    if (sec < 0)
+        goto done;
+    double t0 = now_s();
+    (void)argmax_last(&b);
+    r.ttft_short_s = (t_ready - process_start) + sec + (now_s() - t0);
+
+    if (o.n_prompt_tokens > 0 && !run_series(&b, "pp", run_pp, o.n_prompt_tokens, o.n_prompt_tokens, o.reps, &r.pp))
+        goto done;
+    if (o.n_gen > 0 && !run_series(&b, "tg", run_tg, o.n_gen, 1, o.reps, &r.tg))
+        goto done;
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r.maxrss = (long long)ru.ru_maxrss * 1024; /* kilobytes on Linux */
+    r.hwm = vm_hwm_bytes();
+    if (o.json)
+        print_json(&o, &r);
+    else
+        print_table(&r);
+    rc = 0;
+done:
+    free(r.pp.ts);
+    free(r.tg.ts);
+    free(b.tokens);
+    og_context_free(b.ctx);
+    og_model_free(b.model);
+    return rc;
+}
+
+const cli_command cli_cmd_bench = {
+    "bench", "measure prompt and generation speed, time to first token, memory",
+    "usage: offgrid bench -m MODEL [-p N_PROMPT] [-n N_GEN] [-t THREADS] [-r REPS] [--json]\n\n"
+    "Runs llama-bench's tests: pp (N_PROMPT random tokens decoded as one batch\n"
+    "into an empty cache) and tg (N_GEN tokens decoded one at a time into an\n"
+    "empty cache), each REPS times after one warm-up, and reports the mean and\n"
+    "standard deviation of tokens/s. Also reports model load time, time to first\n"
+    "token from process start (load + N_PROMPT-token prompt + one greedy pick,\n"
+    "and the same for an 8-token prompt) and peak resident memory.\n"
+    "Results go to stdout (a table, or one JSON object), progress to stderr.\n\n"
+    "options:\n"
+    "  -m, --model PATH        GGUF model file (required)\n"
+    "  -p, --n-prompt N        prompt tokens of the pp test, 0 = skip it (default 512)\n"
+    "  -n, --n-gen N           generated tokens of the tg test, 0 = skip it (default 128)\n"
+    "  -t, --threads N         threads (default: all cores)\n"
+    "  -r, --repetitions N     timed runs of each test (default 5)\n"
+    "      --json              print one JSON object instead of the table\n",
+    OPT_MODEL | OPT_N_PROMPT | OPT_N_GEN | OPT_THREADS | OPT_REPS | OPT_JSON,
+    run,
+};

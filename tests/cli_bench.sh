@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# cli_bench.sh OFFGRID SHARED_MODELS MODELS_DIR - `offgrid bench` and
+# `offgrid synth`: the JSON has its fields and positive speeds (no timing
+# thresholds: the machine may be busy), a synthetic model loads and runs,
+# and bad options fail with clear messages.
+set -u
+og=$1 shared=$2
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME WANT_EXIT WANT_TEXT -- command...: runs it, checks the exit
+# code and that stdout+stderr contain WANT_TEXT.
+expect() {
+    local name=$1 want_rc=$2 want_text=$3
+    shift 4
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -eq "$want_rc" ] && grep -qF -- "$want_text" "$tmp/out" "$tmp/err"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $rc (want $want_rc), want text '$want_text'" >&2
+        head -c 600 "$tmp/out" "$tmp/err" >&2
+    fi
+}
+
+stories=$shared/stories260K.gguf
+for cmd in bench synth; do
+    expect "$cmd --help" 0 "usage: offgrid $cmd" -- "$og" "$cmd" --help
+done
+expect "help lists bench" 0 "bench" -- "$og" --help
+
+# bench: valid JSON with every field, speeds > 0.
+expect "bench json" 0 '"tg"' -- "$og" bench -m "$stories" -p 16 -n 8 -r 2 --json
+if python3 - "$tmp/out" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench json fields" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("model", "n_threads", "reps", "model_bytes", "n_params", "load_ms", "ttft_ms", "ttft_short_ms",
+          "maxrss_bytes", "vm_hwm_bytes", "pp", "tg"):
+    assert k in j, k
+assert j["reps"] == 2
+for t, n in (("pp", 16), ("tg", 8)):
+    s = j[t]
+    assert s["n_tokens"] == n and len(s["samples_ts"]) == 2, s
+    assert s["avg_ts"] > 0 and s["stddev_ts"] >= 0 and all(x > 0 for x in s["samples_ts"]), s
+assert j["load_ms"] >= 0 and j["ttft_ms"] > 0 and j["ttft_short_ms"] > 0 and j["maxrss_bytes"] > 0
+PY
+expect "bench table" 0 " tg8 |" -- "$og" bench -m "$stories" -p 16 -n 8 -r 1 -t 1
+expect "bench pp only" 0 '"tg": null' -- "$og" bench -m "$stories" -p 16 -n 0 -r 1 --json
+
+# synth: a tiny random model that info and run accept.
+expect "synth tiny" 0 "wrote" -- "$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3
+expect "synth info" 0 "tensor types:  F32 x5, Q4_0 x15" -- "$og" info -m "$tmp/tiny.gguf"
+expect "synth run" 0 "" -- "$og" run -m "$tmp/tiny.gguf" -n 4 --temp 0 --ids
+if [ "$(wc -w <"$tmp/out")" -eq 4 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL synth run: want 4 ids, got '$(cat "$tmp/out")'" >&2; fi
+cp "$tmp/tiny.gguf" "$tmp/first.gguf"
+"$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3 2>/dev/null
+if cmp -s "$tmp/tiny.gguf" "$tmp/first.gguf"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL synth is not reproducible" >&2; fi
+
+# bad options
+expect "bench no model" 2 "-m MODEL is required" -- "$og" bench
+expect "bench bad -p" 2 "-p expects a whole number" -- "$og" bench -m "$stories" -p 12abc
+expect "bench bad -r" 2 "-r expects a whole number from 1" -- "$og" bench -m "$stories" -r 0
+expect "bench nothing" 2 "nothing to measure" -- "$og" bench -m "$stories" -p 0 -n 0
+expect "bench unknown" 2 "unknown option '--temp'" -- "$og" bench -m "$stories" --temp 0
+expect "bench missing file" 1 "cannot open /nonexistent.gguf" -- "$og" bench -m /nonexistent.gguf
+expect "synth no output" 2 "-o OUT.gguf is required" -- "$og" synth --shape tiny
+expect "synth bad shape" 2 "unknown shape 'huge'" -- "$og" synth -o "$tmp/x.gguf" --shape huge
+expect "synth bad type" 2 "unknown type 'q3_k'" -- "$og" synth -o "$tmp/x.gguf" --type q3_k
+expect "synth bad dir" 1 "cannot create" -- "$og" synth -o /nonexistent-dir/x.gguf
+expect "run -p is still text" 0 "" -- "$og" run -m "$stories" -p "Once" -n 2 --temp 0
+
+echo "cli_bench: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
