@@ -17,7 +17,7 @@ static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool sho
     cli_printer printer = { 0 };
     og_gen_stats stats;
     og_error err = { 0 };
-    int32_t max_tokens = o->n_predict == -2 ? -1 : o->n_predict;
+    int32_t max_tokens = o->n_predict == -2 ? 1024 : o->n_predict;
     og_status st = og_chat_respond(chat, sampler, max_tokens, cli_print_token, &printer, &stats, &err);
     putchar('\n');
     fflush(stdout);
@@ -94,7 +94,7 @@ const cli_command cli_cmd_chat = {
     "  -m, --model PATH        GGUF model file (required)\n"
     "  -s, --system TEXT       system message\n"
     "  -p, --prompt TEXT       answer this one message and exit\n"
-    "  -n, --n-predict N       most tokens per answer, -1 = until end of turn (default -1)\n"
+    "  -n, --n-predict N       most tokens per answer, -1 = until end of turn (default 1024)\n"
     "      --temp T            temperature, 0 = greedy (default 0.8)\n"
     "      --top-k K           (default 40)\n"
     "      --top-p P           (default 0.95)\n"
