@@ -4,25 +4,7 @@
 # exact output on the small real model.
 set -u
 og=$1 shared=$2
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME WANT_EXIT WANT_TEXT -- command...: runs it, checks the exit
-# code and that stdout+stderr contain WANT_TEXT.
-expect() {
-    local name=$1 want_rc=$2 want_text=$3
-    shift 4
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -eq "$want_rc" ] && grep -qF -- "$want_text" "$tmp/out" "$tmp/err"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: exit $rc (want $want_rc), want text '$want_text'" >&2
-        head -c 600 "$tmp/out" "$tmp/err" >&2
-    fi
-}
+. "$(dirname "$0")/testlib/cli.sh"
 
 stories=$shared/stories260K.gguf
 expect "top help" 0 "commands:" -- "$og" --help
@@ -61,5 +43,4 @@ printf 'Once upon a time' >"$tmp/short.txt"
 expect "perplexity short text" 1 "needs at least" -- "$og" perplexity -m "$stories" -f "$tmp/short.txt" -c 64
 expect "perplexity runs" 0 "perplexity: " -- "$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64
 
-echo "cli_basic: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_basic

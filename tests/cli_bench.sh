@@ -5,25 +5,7 @@
 # and bad options fail with clear messages.
 set -u
 og=$1 shared=$2
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME WANT_EXIT WANT_TEXT -- command...: runs it, checks the exit
-# code and that stdout+stderr contain WANT_TEXT.
-expect() {
-    local name=$1 want_rc=$2 want_text=$3
-    shift 4
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -eq "$want_rc" ] && grep -qF -- "$want_text" "$tmp/out" "$tmp/err"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: exit $rc (want $want_rc), want text '$want_text'" >&2
-        head -c 600 "$tmp/out" "$tmp/err" >&2
-    fi
-}
+. "$(dirname "$0")/testlib/cli.sh"
 
 stories=$shared/stories260K.gguf
 for cmd in bench synth; do
@@ -71,5 +53,4 @@ expect "synth bad type" 2 "unknown type 'q3_k'" -- "$og" synth -o "$tmp/x.gguf" 
 expect "synth bad dir" 1 "cannot create" -- "$og" synth -o /nonexistent-dir/x.gguf
 expect "run -p is still text" 0 "" -- "$og" run -m "$stories" -p "Once" -n 2 --temp 0
 
-echo "cli_bench: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_bench
