@@ -14,6 +14,7 @@
  *   gcc -O2 -Iinclude -Isrc bench/kernels_bench.c /tmp/build-perf/liboffgrid.a \
  *     -lpcre2-8 -lutf8proc -lpthread -lm -o /tmp/kbench
  * Usage: /tmp/kbench [scalar|avx2|avx512|neon]
+ * (BENCH_MV_ONLY=1 in the environment skips the batched products.)
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -109,7 +110,9 @@ int main(int argc, char **argv)
         { OG_TYPE_Q6_K, 1536, 576 },  { OG_TYPE_F16, 576, 576 },   { OG_TYPE_F32, 576, 576 },
     };
     const int32_t tokens[] = { 1, 64, 512 };
-    for (size_t ti = 0; ti < sizeof(tokens) / sizeof(tokens[0]); ti++)
+    /* BENCH_MV_ONLY=1: only the one-token (mat-vec) shapes */
+    const size_t n_counts = getenv("BENCH_MV_ONLY") ? 1 : sizeof(tokens) / sizeof(tokens[0]);
+    for (size_t ti = 0; ti < n_counts; ti++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
             if (tokens[ti] > 1 && shapes[s].rows > 4096 && tokens[ti] > 64)
                 continue; /* the output matrix at 512 tokens takes too long */

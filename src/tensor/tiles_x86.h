@@ -18,6 +18,13 @@
  * the 8 lanes of two rows for one token (a row pair; a lone last row is
  * paired with itself), with AVX2 those of one row. Two blocks of one
  * output never share a vector: that would change the order of the sums.
+ *
+ * One-token products (mat-vec) prefetch the weights X86_PF_BYTES ahead and
+ * form the scale products once per group (T == 1); with AVX-512, Q4_0 and
+ * Q4_1 take x86_mv4: 4 rows per vector, each row's lanes 0-3 in one
+ * accumulator and 4-7 in another, its (d, m) of one block for 8 rows
+ * converted at once and the min chains fused in one vector (lane 2r + 1
+ * for row r), all per lane exactly as above.
  */
 #ifndef OG_TENSOR_TILES_X86_H
 #define OG_TENSOR_TILES_X86_H
@@ -55,6 +62,13 @@ enum { X86_PAIR = 1, X86_TILE_ROWS = 2, X86_TILE_TOKENS = 2, X86_MV_ROWS = 8, X8
 enum { X86_SHORT_ROW = 512 };
 #define X86_MAX_ROWS (X86_MV_ROWS > X86_TILE_ROWS ? X86_MV_ROWS : X86_TILE_ROWS)
 #define X86_MAX_UNITS (X86_MAX_ROWS / X86_PAIR)
+
+/* Mat-vec prefetches the weights this many bytes ahead: the rows of a
+ * thread's range are contiguous, so each row's prefetch, shifted by this
+ * distance, covers the stream exactly once. */
+#ifndef X86_PF_BYTES
+#define X86_PF_BYTES 10240
+#endif
 
 /* Blocks whose scales are converted by one vcvtph2ps. */
 enum { X86_GROUP = 4 };
@@ -117,6 +131,31 @@ X86_INLINE x86_fv x86_weight_scale(__m256 sa, __m256 sb, int k)
 #else
     (void)sb;
     return _mm256_permutevar8x32_ps(sa, _mm256_set1_epi32(2 * k));
+#endif
+}
+
+/* For one token: the products dw * da of the 4 blocks of a group for a
+ * row pair (lanes 2k and 8 + 2k) or one row (lane 2k), computed once per
+ * group; each is the same float as the per-block product it replaces. */
+X86_INLINE x86_fv x86_scale_products(__m256 sa, __m256 sb, __m256 as)
+{
+#if X86_WIDE
+    return _mm512_mul_ps(_mm512_insertf32x8(_mm512_castps256_ps512(sa), sb, 1),
+                         _mm512_insertf32x8(_mm512_castps256_ps512(as), as, 1));
+#else
+    (void)sb;
+    return _mm256_mul_ps(sa, as);
+#endif
+}
+
+/* Block k's product from x86_scale_products, in each row's 8 lanes. */
+X86_INLINE x86_fv x86_pick_scale(x86_fv p, int k)
+{
+#if X86_WIDE
+    const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi32(2 * k), _mm256_set1_epi32(8 + 2 * k), 1);
+    return _mm512_permutexvar_ps(idx, p);
+#else
+    return _mm256_permutevar8x32_ps(p, _mm256_set1_epi32(2 * k));
 #endif
 }
 
@@ -268,9 +307,114 @@ X86_INLINE int x86_pair_b(int u, int R) { return X86_PAIR * u + 1 < R ? X86_PAIR
 #define X86_STORE_HI(has_min)
 #endif
 
+/* Mat-vec for the nibble formats with AVX-512: 4 rows per vector, as the
+ * rows' raw 16-byte qs side by side; the low nibbles against the first 16
+ * activation codes give each row's lanes 0-3, the high ones against the
+ * last 16 its lanes 4-7. So each output lane still gets one fmadd per
+ * block in block order, of the same exact int32 sum and the same scale
+ * product; only which register holds which lane changes. */
+#if X86_WIDE
+X86_INLINE __m512i x86_quad_raw(const uint8_t *p, size_t row_bytes)
+{
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + row_bytes)), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 2 * row_bytes)), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 3 * row_bytes)), 3);
+}
+/* The first 4 bytes of block k of R (4 or 8) rows, as fp16 pairs (d, m)
+ * converted: lanes 2r and 2r + 1 for row r. */
+X86_INLINE __m512 x86_row_scales(const uint8_t *p, size_t row_bytes, int R)
+{
+    __m128i a = _mm_cvtsi32_si128(x86_load32(p));
+    a = _mm_insert_epi32(a, x86_load32(p + row_bytes), 1);
+    a = _mm_insert_epi32(a, x86_load32(p + 2 * row_bytes), 2);
+    a = _mm_insert_epi32(a, x86_load32(p + 3 * row_bytes), 3);
+    __m128i b = _mm_setzero_si128();
+    if (R > 4) {
+        b = _mm_cvtsi32_si128(x86_load32(p + 4 * row_bytes));
+        b = _mm_insert_epi32(b, x86_load32(p + 5 * row_bytes), 1);
+        b = _mm_insert_epi32(b, x86_load32(p + 6 * row_bytes), 2);
+        b = _mm_insert_epi32(b, x86_load32(p + 7 * row_bytes), 3);
+    }
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1));
+}
+/* fp16 at p as a float in every lane */
+X86_INLINE __m512 x86_bcast_fp16(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_set1_epi16((short)x86_load16(p))); }
+#define X86_MV4(name, wblock, ablock, bias, has_min)                                                          \
+    X86_INLINE void x86_mv4_group_##name(const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,         \
+                                         int count, __m512 *lo, __m512 *hi, __m512 *summs)                    \
+    {                                                                                                         \
+        const int Q = R / 4;                                                                                  \
+        for (int r = 0; r < R; r++)                                                                           \
+            for (int o = 0; o < count * (int)sizeof(wblock); o += 64)                                         \
+                _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + X86_PF_BYTES, _MM_HINT_T0);        \
+        const __m512i m4 = _mm512_set1_epi8(0x0F);                                                            \
+        for (int k = 0; k < count; k++) {                                                                     \
+            const uint8_t *ab = a + k * sizeof(ablock);                                                       \
+            const __m512 wsc = x86_row_scales(w + k * sizeof(wblock), row_bytes, R);                          \
+            /* lane 2r: dw * da of row r, the same product as before */                                       \
+            const __m512 prod = _mm512_mul_ps(wsc, x86_bcast_fp16(ab));                                       \
+            if (has_min) /* lane 2r + 1: row r's chain m * s, fused, in block order */                        \
+                *summs = _mm512_fmadd_ps(wsc, x86_bcast_fp16(ab + 2), *summs);                                \
+            const uint8_t *aq = ab + offsetof(ablock, qs);                                                    \
+            const __m512i ylo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)aq));                 \
+            const __m512i yhi = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(aq + 16)));          \
+            const __m512i blo = x86_act_base(ylo, bias), bhi = x86_act_base(yhi, bias);                       \
+            for (int q = 0; q < Q; q++) {                                                                     \
+                const __m512i idx = _mm512_set_epi32(8 * q + 6, 8 * q + 6, 8 * q + 6, 8 * q + 6, 8 * q + 4,   \
+                                                     8 * q + 4, 8 * q + 4, 8 * q + 4, 8 * q + 2, 8 * q + 2,   \
+                                                     8 * q + 2, 8 * q + 2, 8 * q, 8 * q, 8 * q, 8 * q);       \
+                const __m512i raw =                                                                           \
+                    x86_quad_raw(w + 4 * q * row_bytes + k * sizeof(wblock) + offsetof(wblock, qs), row_bytes); \
+                const __m512i wl = _mm512_and_si512(raw, m4);                                                 \
+                const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);                           \
+                const __m512 sk = _mm512_permutexvar_ps(idx, prod);                                           \
+                lo[q] = _mm512_fmadd_ps(sk, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(blo, wl, ylo)), lo[q]);    \
+                hi[q] = _mm512_fmadd_ps(sk, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(bhi, wh, yhi)), hi[q]);    \
+            }                                                                                                 \
+        }                                                                                                     \
+    }                                                                                                         \
+    X86_INLINE void x86_mv4_##name(int64_t nb, const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,   \
+                                   float *y)                                                                  \
+    {                                                                                                         \
+        const int Q = R / 4;                                                                                  \
+        __m512 lo[X86_MAX_ROWS / 4], hi[X86_MAX_ROWS / 4], sm = _mm512_setzero_ps();                          \
+        float summs[16];                                                                                      \
+        for (int q = 0; q < Q; q++)                                                                           \
+            lo[q] = hi[q] = _mm512_setzero_ps();                                                              \
+        int64_t i = 0;                                                                                        \
+        for (; i + X86_GROUP <= nb; i += X86_GROUP)                                                           \
+            x86_mv4_group_##name(w + i * sizeof(wblock), row_bytes, R, a + i * sizeof(ablock), X86_GROUP, lo, \
+                                 hi, &sm);                                                                    \
+        if (i < nb)                                                                                           \
+            x86_mv4_group_##name(w + i * sizeof(wblock), row_bytes, R, a + i * sizeof(ablock), (int)(nb - i), \
+                                 lo, hi, &sm);                                                                \
+        _mm512_storeu_ps(summs, sm);                                                                          \
+        for (int q = 0; q < Q; q++) {                                                                         \
+            const __m128 l[4] = { _mm512_extractf32x4_ps(lo[q], 0), _mm512_extractf32x4_ps(lo[q], 1),         \
+                                  _mm512_extractf32x4_ps(lo[q], 2), _mm512_extractf32x4_ps(lo[q], 3) };       \
+            const __m128 h[4] = { _mm512_extractf32x4_ps(hi[q], 0), _mm512_extractf32x4_ps(hi[q], 1),         \
+                                  _mm512_extractf32x4_ps(hi[q], 2), _mm512_extractf32x4_ps(hi[q], 3) };       \
+            for (int r = 0; r < 4; r++) {                                                                     \
+                const float v = x86_hsum_ps(_mm256_set_m128(h[r], l[r]));                                     \
+                y[4 * q + r] = has_min ? v + summs[2 * (4 * q + r) + 1] : v;                                  \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+#define X86_HAS_MV4 1
+#else
+#define X86_MV4(name, wblock, ablock, bias, has_min)                                                          \
+    X86_INLINE void x86_mv4_##name(int64_t nb, const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,   \
+                                   float *y)                                                                  \
+    {                                                                                                         \
+        (void)nb, (void)w, (void)row_bytes, (void)R, (void)a, (void)y;                                        \
+    }
+#define X86_HAS_MV4 0
+#endif
+
 /* One group of count (1..4) blocks for R rows x T tokens (compile-time
  * constants after inlining). */
-#define X86_TILES(name, wblock, ablock, wscales, ascales, sign, bias, has_min)                                    \
+#define X86_TILES(name, wblock, ablock, wscales, ascales, sign, bias, has_min, mv4)                           \
     X86_INLINE void x86_group_##name(const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,             \
                                      size_t act_stride, int T, int count,                                     \
                                      x86_fv acc[X86_MAX_UNITS][X86_TILE_TOKENS],                              \
@@ -282,6 +426,25 @@ X86_INLINE int x86_pair_b(int u, int R) { return X86_PAIR * u + 1 < R ? X86_PAIR
             ws[r] = wscales(w + r * row_bytes, sizeof(wblock), count);                                        \
         for (int t = 0; t < T; t++)                                                                           \
             as[t] = ascales(a + t * act_stride, sizeof(ablock), count);                                       \
+        if (T == 1) {                                                                                         \
+            /* one token: the next tile's rows (contiguous after these) on their way from DRAM */             \
+            for (int r = 0; r < R; r++)                                                                       \
+                for (int o = 0; o < count * (int)sizeof(wblock); o += 64)                                     \
+                    _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + X86_PF_BYTES, _MM_HINT_T0);    \
+            x86_fv sc[X86_MAX_UNITS];                                                                         \
+            for (int u = 0; u < U; u++)                                                                       \
+                sc[u] = x86_scale_products(ws[X86_PAIR * u], ws[x86_pair_b(u, R)], as[0]);                    \
+            for (int k = 0; k < count; k++) {                                                                 \
+                const x86_qv y0 = x86_act_codes(a + k * sizeof(ablock) + offsetof(ablock, qs));               \
+                const x86_qv base0 = x86_act_base(y0, bias);                                                  \
+                for (int u = 0; u < U; u++) {                                                                 \
+                    const int ra = X86_PAIR * u, rb = x86_pair_b(u, R);                                       \
+                    const x86_wcodes c = x86_prep_##sign(x86_wcodes_##name((const wblock *)(w + ra * row_bytes) + k, \
+                                                                           (const wblock *)(w + rb * row_bytes) + k)); \
+                    acc[u][0] = x86_fmadd(x86_pick_scale(sc[u], k), x86_cvt(x86_dot_##sign(c, y0, base0)), acc[u][0]); \
+                }                                                                                             \
+            }                                                                                                 \
+        } else                                                                                                \
         for (int k = 0; k < count; k++) {                                                                     \
             x86_qv y[X86_TILE_TOKENS], base[X86_TILE_TOKENS];                                                 \
             x86_fv ask[X86_TILE_TOKENS];                                                                      \
@@ -318,6 +481,10 @@ X86_INLINE int x86_pair_b(int u, int R) { return X86_PAIR * u + 1 < R ? X86_PAIR
                                     size_t act_stride, int T, float *y, size_t y_stride)                      \
     {                                                                                                         \
         const int U = (R + X86_PAIR - 1) / X86_PAIR;                                                          \
+        if (X86_HAS_MV4 && mv4 && T == 1 && R % 4 == 0) {                                                     \
+            x86_mv4_##name(nb, w, row_bytes, R, a, y);                                                        \
+            return;                                                                                           \
+        }                                                                                                     \
         x86_fv acc[X86_MAX_UNITS][X86_TILE_TOKENS];                                                           \
         float summs[X86_MAX_ROWS][X86_TILE_TOKENS];                                                           \
         for (int u = 0; u < U; u++)                                                                           \
@@ -389,10 +556,17 @@ X86_INLINE int x86_pair_b(int u, int R) { return X86_PAIR * u + 1 < R ? X86_PAIR
         }                                                                                                     \
     }
 
-X86_TILES(q4_0, og_block_q4_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 8, 0)
-X86_TILES(q5_0, og_block_q5_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 16, 0)
-X86_TILES(q8_0, og_block_q8_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 128, 0)
-X86_TILES(q4_1, og_block_q4_1, og_block_q8_1, x86_scale_pairs, x86_scale_pairs, unsigned, 0, 1)
-X86_TILES(q5_1, og_block_q5_1, og_block_q8_1, x86_scale_pairs, x86_scale_pairs, unsigned, 0, 1)
+/* Only Q4_0 and Q4_1 take the 4-row mat-vec (last argument of X86_TILES);
+ * the others are instantiated for the branch that never calls them. */
+X86_MV4(q4_0, og_block_q4_0, og_block_q8_0, 8, 0)
+X86_MV4(q4_1, og_block_q4_1, og_block_q8_1, 0, 1)
+X86_MV4(q5_0, og_block_q5_0, og_block_q8_0, 16, 0)
+X86_MV4(q5_1, og_block_q5_1, og_block_q8_1, 0, 1)
+X86_MV4(q8_0, og_block_q8_0, og_block_q8_0, 128, 0)
+X86_TILES(q4_0, og_block_q4_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 8, 0, 1)
+X86_TILES(q5_0, og_block_q5_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 16, 0, 0)
+X86_TILES(q8_0, og_block_q8_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 128, 0, 0)
+X86_TILES(q4_1, og_block_q4_1, og_block_q8_1, x86_scale_pairs, x86_scale_pairs, unsigned, 0, 1, 1)
+X86_TILES(q5_1, og_block_q5_1, og_block_q8_1, x86_scale_pairs, x86_scale_pairs, unsigned, 0, 1, 0)
 
 #endif
