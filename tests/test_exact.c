@@ -59,9 +59,8 @@ static void check_case(og_model *m, const char *name, const og_token *prompt, in
 static int fixture_ids(const char *key, og_token *out, int max)
 {
     double v[256];
-    int n = og_test_fixture_numbers(OG_TEST_DATA "/../fixtures/smollm2_chat_greedy.txt", key, v, max);
-    if (strcmp(key, "prompt_ids:") != 0)
-        n = og_test_fixture_numbers(FIXTURE, key, v, max);
+    const char *file = strcmp(key, "prompt_ids:") == 0 ? OG_TEST_DATA "/../fixtures/smollm2_chat_greedy.txt" : FIXTURE;
+    int n = og_test_fixture_numbers(file, key, v, max);
     for (int i = 0; i < n; i++)
         out[i] = (og_token)v[i];
     return n;
