@@ -169,55 +169,101 @@ static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32
     }
 }
 
-static void store_kv(og_context *ctx, int32_t layer, int32_t n)
+/* The per-token steps between the matrix products. Each token's row is
+ * independent, so they are split over the pool like everything else
+ * (for prompts; a single token runs on the calling thread). */
+typedef enum step {
+    STEP_NORM,       /* xb = norm(x) */
+    STEP_ADD_NORM,   /* x += xb, then xb = norm(x) */
+    STEP_ROPE_STORE, /* rotate q and k, store k and v in the cache */
+    STEP_SWIGLU      /* hb = silu(hb) * hb2 */
+} step;
+
+typedef struct step_job {
+    og_context *ctx;
+    step what;
+    int32_t layer, n;
+    const float *norm_weight;
+} step_job;
+
+static void step_row(const step_job *job, int32_t t)
 {
+    og_context *ctx = job->ctx;
     const og_hparams *hp = &ctx->model->hp;
-    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-    const size_t base = ((size_t)layer * (size_t)ctx->n_ctx + (size_t)ctx->n_past) * (size_t)kv_dim;
-    for (int64_t i = 0; i < (int64_t)n * kv_dim; i++) {
-        ctx->k_cache[base + (size_t)i] = og_f32_to_fp16(ctx->k[i]);
-        ctx->v_cache[base + (size_t)i] = og_f32_to_fp16(ctx->v[i]);
+    const size_t n_embd = (size_t)hp->n_embd, q_dim = (size_t)hp->n_head * hp->head_dim,
+                 kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    float *x = ctx->x + t * n_embd, *xb = ctx->xb + t * n_embd;
+    switch (job->what) {
+    case STEP_ADD_NORM:
+        for (size_t i = 0; i < n_embd; i++)
+            x[i] += xb[i];
+        /* fall through */
+    case STEP_NORM:
+        og_ops_rms_norm(xb, x, job->norm_weight, (int64_t)n_embd, hp->norm_eps);
+        break;
+    case STEP_ROPE_STORE: {
+        rope_apply(ctx, ctx->q + t * q_dim, hp->n_head, t);
+        rope_apply(ctx, ctx->k + t * kv_dim, hp->n_head_kv, t);
+        const size_t base = ((size_t)job->layer * (size_t)ctx->n_ctx + (size_t)(ctx->n_past + t)) * kv_dim;
+        for (size_t i = 0; i < kv_dim; i++) {
+            ctx->k_cache[base + i] = og_f32_to_fp16(ctx->k[t * kv_dim + i]);
+            ctx->v_cache[base + i] = og_f32_to_fp16(ctx->v[t * kv_dim + i]);
+        }
+        break;
     }
+    case STEP_SWIGLU: {
+        const size_t off = t * (size_t)hp->n_ff;
+        og_ops_swiglu(ctx->hb + off, ctx->hb + off, ctx->hb2 + off, 1, hp->n_ff);
+        break;
+    }
+    }
+}
+
+static void step_worker(void *arg, int ith, int nth)
+{
+    const step_job *job = arg;
+    int64_t begin, end;
+    og_pool_split(job->n, ith, nth, &begin, &end);
+    for (int64_t t = begin; t < end; t++)
+        step_row(job, (int32_t)t);
+}
+
+static void run_step(og_context *ctx, step what, int32_t layer, int32_t n, const float *norm_weight)
+{
+    step_job job = { ctx, what, layer, n, norm_weight };
+    if (n < 4)
+        step_worker(&job, 0, 1);
+    else
+        og_pool_run(ctx->pool, step_worker, &job);
 }
 
 void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
 {
     const og_model *m = ctx->model;
     const og_hparams *hp = &m->hp;
-    const int64_t n_embd = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim,
-                  kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    const int64_t n_embd = hp->n_embd;
     for (int32_t t = 0; t < n; t++)
         og_ops_get_row(ctx->kern, m->tok_embd, tokens[t], ctx->x + (size_t)t * n_embd);
     rope_tables(ctx, n);
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const og_layer *L = &m->layers[l];
-        for (int32_t t = 0; t < n; t++)
-            og_ops_rms_norm(ctx->xb + (size_t)t * n_embd, ctx->x + (size_t)t * n_embd, L->attn_norm->data,
-                            n_embd, hp->norm_eps);
+        /* The previous layer's FFN output is added here, fused with the norm. */
+        run_step(ctx, l ? STEP_ADD_NORM : STEP_NORM, l, n, L->attn_norm->data);
         const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
         float *qkv_out[3] = { ctx->q, ctx->k, ctx->v };
         og_ops_matmul_many(ctx, qkv_w, qkv_out, 3, ctx->xb, n);
-        for (int32_t t = 0; t < n; t++) {
-            rope_apply(ctx, ctx->q + (size_t)t * q_dim, hp->n_head, t);
-            rope_apply(ctx, ctx->k + (size_t)t * kv_dim, hp->n_head_kv, t);
-        }
-        store_kv(ctx, l, n);
+        run_step(ctx, STEP_ROPE_STORE, l, n, NULL);
         og_attention(ctx, l, n);
         og_ops_matmul(ctx, L->wo, ctx->attn, n, ctx->xb);
-        for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
-            ctx->x[i] += ctx->xb[i];
-
-        for (int32_t t = 0; t < n; t++)
-            og_ops_rms_norm(ctx->xb + (size_t)t * n_embd, ctx->x + (size_t)t * n_embd, L->ffn_norm->data,
-                            n_embd, hp->norm_eps);
+        run_step(ctx, STEP_ADD_NORM, l, n, L->ffn_norm->data);
         const og_gguf_tensor *ffn_w[2] = { L->w_gate, L->w_up };
         float *ffn_out[2] = { ctx->hb, ctx->hb2 };
         og_ops_matmul_many(ctx, ffn_w, ffn_out, 2, ctx->xb, n);
-        og_ops_swiglu(ctx->hb, ctx->hb, ctx->hb2, n, hp->n_ff);
+        run_step(ctx, STEP_SWIGLU, l, n, NULL);
         og_ops_matmul(ctx, L->w_down, ctx->hb, n, ctx->xb);
-        for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
-            ctx->x[i] += ctx->xb[i];
     }
+    for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
+        ctx->x[i] += ctx->xb[i];
     /* Only the rows whose logits are wanted go through the output layer. */
     const int32_t first = all_logits ? 0 : n - 1, n_out = n - first;
     for (int32_t t = first; t < n; t++)
