@@ -12,6 +12,18 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== Install, then build a program against it (pkg-config and CMake package)"
+inst=$(mktemp -d)
+cmake --install build --prefix "$inst" >/dev/null
+export PKG_CONFIG_PATH="$inst/lib/pkgconfig"
+cc tests/install/app.c $(pkg-config --cflags --libs --static offgrid) -o "$inst/app-pc"
+"$inst/app-pc" ../shared/models/stories260K.gguf
+cmake -S tests/install -B "$inst/cmake-build" -DCMAKE_PREFIX_PATH="$inst" >/dev/null
+cmake --build "$inst/cmake-build" >/dev/null
+"$inst/cmake-build/app" ../shared/models/stories260K.gguf
+unset PKG_CONFIG_PATH
+rm -rf "$inst"
+
 echo "== ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
