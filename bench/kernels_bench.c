@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         { OG_TYPE_Q4_1, 1536, 576 },  { OG_TYPE_Q8_0, 576, 49152 }, { OG_TYPE_Q4_0, 576, 1536 },
         { OG_TYPE_Q5_0, 576, 1536 },  { OG_TYPE_Q5_1, 576, 1536 }, { OG_TYPE_Q4_K, 1536, 576 },
         { OG_TYPE_Q6_K, 1536, 576 },  { OG_TYPE_F16, 576, 576 },   { OG_TYPE_F32, 576, 576 },
+        { OG_TYPE_Q8_0, 576, 1536 },  { OG_TYPE_Q8_0, 1536, 576 }, { OG_TYPE_Q4_0, 1536, 576 },
     };
     const int32_t tokens[] = { 1, 64, 512 };
     /* BENCH_MV_ONLY=1: only the one-token (mat-vec) shapes */

@@ -16,6 +16,7 @@
 #include "base/error.h"
 
 #define SPIN_ROUNDS 200000
+#define WORKER_STACK_BYTES (2u << 20)
 
 struct og_pool {
     int n_threads;
@@ -80,15 +81,22 @@ og_status og_pool_new(int n_threads, og_pool **out, og_error *err)
         og_pool_free(pool);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for the thread pool");
     }
+    /* Kernels keep up to ~110 KiB of per-call scratch on the stack; some C
+     * libraries give threads as little as 128 KiB, so ask for enough. */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        if (!wa || (wa->pool = pool, wa->ith = i, pthread_create(&pool->threads[i], NULL, worker_main, wa)) != 0) {
+        if (!wa || (wa->pool = pool, wa->ith = i, pthread_create(&pool->threads[i], &attr, worker_main, wa)) != 0) {
+            pthread_attr_destroy(&attr);
             free(wa);
             pool->n_threads = i; /* join only those started */
             og_pool_free(pool);
             return og_error_set(err, OG_ERR_NOMEM, "cannot start worker thread %d", i);
         }
     }
+    pthread_attr_destroy(&attr);
     *out = pool;
     return OG_OK;
 }

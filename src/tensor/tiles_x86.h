@@ -531,9 +531,15 @@ X86_INLINE __m512 x86_bcast_fp16(const uint8_t *p) { return _mm512_cvtph_ps(_mm2
     {                                                                                                         \
         const int64_t nb = n / OG_QK;                                                                         \
         for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                          \
-            const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;             \
+            int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;                   \
             const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;                               \
             float *yc = y + (size_t)t0 * y_stride;                                                            \
+            const int32_t done = x86_batch_##name(nb, w, row_bytes, r0, r1, a, act_stride, nt, yc, y_stride); \
+            a += (size_t)done * act_stride;                                                                   \
+            yc += (size_t)done * y_stride;                                                                    \
+            nt -= done;                                                                                       \
+            if (nt == 0)                                                                                      \
+                continue;                                                                                     \
             int64_t r = r0;                                                                                   \
             if (nt < X86_TILE_TOKENS) {                                                                       \
                 if (row_bytes <= X86_SHORT_ROW)                                                               \
@@ -556,6 +562,121 @@ X86_INLINE __m512 x86_bcast_fp16(const uint8_t *p) { return _mm512_cvtph_ps(_mm2
         }                                                                                                     \
     }
 
+/* Batched tiles for the formats without a min (AVX-512): per chunk of
+ * tokens, each activation block's base (-bias * its lanes' sums, 8 int32)
+ * and its d as a float are computed once into a buffer, and the tiles of
+ * X86_TILE_ROWS rows x X86_BATCH_TOKENS tokens read them from there
+ * instead of recomputing them per row tile: per output the same exact
+ * int32 sums, the same dw * da products and the same fmadd order. */
+#if X86_WIDE
+#ifndef X86_BATCH_TOKENS
+#define X86_BATCH_TOKENS 4
+#endif
+enum { X86_BATCH_BUF = 3072 };
+#define X86_BATCH(name, wblock, ablock, bias, enabled)                                                        \
+    X86_INLINE void x86_btile_##name(int64_t nb, const uint8_t *w, size_t row_bytes, int R, const uint8_t *a, \
+                                     size_t act_stride, const int32_t *bases, const float *asc, float *y,     \
+                                     size_t y_stride)                                                         \
+    {                                                                                                         \
+        enum { T = X86_BATCH_TOKENS };                                                                        \
+        const int U = (R + 1) / 2;                                                                            \
+        __m512 acc[X86_TILE_ROWS / 2][T];                                                                     \
+        for (int u = 0; u < U; u++)                                                                           \
+            for (int t = 0; t < T; t++)                                                                       \
+                acc[u][t] = _mm512_setzero_ps();                                                              \
+        for (int64_t i = 0; i < nb; i += X86_GROUP) {                                                         \
+            const int count = nb - i < X86_GROUP ? (int)(nb - i) : X86_GROUP;                                 \
+            __m256 ws[X86_TILE_ROWS];                                                                         \
+            for (int r = 0; r < R; r++)                                                                       \
+                ws[r] = x86_scale_singles(w + r * row_bytes + i * sizeof(wblock), sizeof(wblock), count);     \
+            _Pragma("GCC unroll 4") for (int k = 0; k < count; k++) {                                       \
+                const int64_t b = i + k;                                                                      \
+                __m512i c[X86_TILE_ROWS / 2];                                                                 \
+                __m512 wsk[X86_TILE_ROWS / 2];                                                                \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                                         \
+                    const int ra = 2 * u, rb = x86_pair_b(u, R);                                              \
+                    c[u] = x86_wcodes_##name((const wblock *)(w + ra * row_bytes) + b,                        \
+                                             (const wblock *)(w + rb * row_bytes) + b);                       \
+                    wsk[u] = x86_weight_scale(ws[ra], ws[rb], k);                                             \
+                }                                                                                             \
+                _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) {                                         \
+                    const __m512i yv = x86_act_codes(a + t * act_stride + b * sizeof(ablock) + offsetof(ablock, qs)); \
+                    const __m256i *bp = (const __m256i *)(bases + ((size_t)t * nb + b) * 8);                  \
+                    const __m512i base = _mm512_broadcast_i64x4(_mm256_load_si256(bp));                       \
+                    const __m512 as = _mm512_set1_ps(asc[(size_t)t * nb + b]);                                \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                                     \
+                        const __m512 d = _mm512_mul_ps(wsk[u], as);                                           \
+                        acc[u][t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, c[u], yv)), \
+                                                    acc[u][t]);                                               \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int u = 0; u < U; u++)                                                                           \
+            for (int t = 0; t < T; t++) {                                                                     \
+                const int ra = 2 * u, rb = x86_pair_b(u, R);                                                  \
+                y[t * y_stride + ra] = x86_hsum_lo(acc[u][t]);                                                \
+                if (rb != ra)                                                                                 \
+                    y[t * y_stride + rb] = x86_hsum_hi(acc[u][t]);                                            \
+            }                                                                                                 \
+    }                                                                                                         \
+    /* Tokens [0, returned) of a chunk, for rows r0..r1; the rest is the caller's. */                        \
+    static int32_t x86_batch_##name(int64_t nb, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,   \
+                                    const uint8_t *a, size_t act_stride, int32_t nt, float *y,                \
+                                    size_t y_stride)                                                          \
+    {                                                                                                         \
+        if (!(enabled) || nb <= 0 || nb * X86_BATCH_TOKENS > X86_BATCH_BUF || nt < X86_BATCH_TOKENS)          \
+            return 0;                                                                                         \
+        _Alignas(64) int32_t bases[X86_BATCH_BUF * 8];                                                        \
+        float asc[X86_BATCH_BUF];                                                                             \
+        int32_t per = (int32_t)(X86_BATCH_BUF / nb);                                                          \
+        per -= per % X86_BATCH_TOKENS;                                                                        \
+        const int32_t todo = nt - nt % X86_BATCH_TOKENS;                                                      \
+        for (int32_t t0 = 0; t0 < todo; t0 += per) {                                                          \
+            const int32_t n = todo - t0 < per ? todo - t0 : per;                                              \
+            const uint8_t *at = a + (size_t)t0 * act_stride;                                                  \
+            for (int32_t t = 0; t < n; t++)                                                                   \
+                for (int64_t b = 0; b < nb; b++) {                                                            \
+                    const ablock *blk = (const ablock *)(at + (size_t)t * act_stride) + b;                    \
+                    const __m512i yb = x86_act_codes((const uint8_t *)blk->qs);                               \
+                    const __m512i base = x86_act_base(yb, bias);                                              \
+                    _mm256_store_si256((__m256i *)(bases + ((size_t)t * nb + b) * 8),                         \
+                                       _mm512_castsi512_si256(base));                                         \
+                    const __m128i dh = _mm_cvtsi32_si128(x86_load16((const uint8_t *)blk));                   \
+                    asc[(size_t)t * nb + b] = _mm_cvtss_f32(_mm_cvtph_ps(dh));                                \
+                }                                                                                             \
+            /* rows outer: a tile's weights stay in L1 across the tokens */                                   \
+            int64_t r = r0;                                                                                   \
+            for (; r + X86_TILE_ROWS <= r1; r += X86_TILE_ROWS)                                               \
+                for (int32_t t = 0; t < n; t += X86_BATCH_TOKENS)                                             \
+                    x86_btile_##name(nb, (const uint8_t *)w + (size_t)r * row_bytes, row_bytes, X86_TILE_ROWS, \
+                                     at + (size_t)t * act_stride, act_stride, bases + (size_t)t * nb * 8,     \
+                                     asc + (size_t)t * nb, y + (size_t)(t0 + t) * y_stride + r, y_stride);    \
+            for (; r + 2 <= r1; r += 2)                                                                       \
+                for (int32_t t = 0; t < n; t += X86_BATCH_TOKENS)                                             \
+                    x86_btile_##name(nb, (const uint8_t *)w + (size_t)r * row_bytes, row_bytes, 2,            \
+                                     at + (size_t)t * act_stride, act_stride, bases + (size_t)t * nb * 8,     \
+                                     asc + (size_t)t * nb, y + (size_t)(t0 + t) * y_stride + r, y_stride);    \
+            for (; r < r1; r++)                                                                               \
+                for (int32_t t = 0; t < n; t += X86_BATCH_TOKENS)                                             \
+                    x86_btile_##name(nb, (const uint8_t *)w + (size_t)r * row_bytes, row_bytes, 1,            \
+                                     at + (size_t)t * act_stride, act_stride, bases + (size_t)t * nb * 8,     \
+                                     asc + (size_t)t * nb, y + (size_t)(t0 + t) * y_stride + r, y_stride);    \
+        }                                                                                                     \
+        return todo;                                                                                          \
+    }
+#else
+#define X86_BATCH(name, wblock, ablock, bias, enabled)                                                        \
+    static inline int32_t x86_batch_##name(int64_t nb, const uint8_t *w, size_t row_bytes, int64_t r0,        \
+                                           int64_t r1, const uint8_t *a, size_t act_stride, int32_t nt,       \
+                                           float *y, size_t y_stride)                                         \
+    {                                                                                                         \
+        (void)nb, (void)w, (void)row_bytes, (void)r0, (void)r1, (void)a, (void)act_stride, (void)nt, (void)y, \
+            (void)y_stride;                                                                                   \
+        return 0;                                                                                             \
+    }
+#endif
+
 /* Only Q4_0 and Q4_1 take the 4-row mat-vec (last argument of X86_TILES);
  * the others are instantiated for the branch that never calls them. */
 X86_MV4(q4_0, og_block_q4_0, og_block_q8_0, 8, 0)
@@ -563,6 +684,11 @@ X86_MV4(q4_1, og_block_q4_1, og_block_q8_1, 0, 1)
 X86_MV4(q5_0, og_block_q5_0, og_block_q8_0, 16, 0)
 X86_MV4(q5_1, og_block_q5_1, og_block_q8_1, 0, 1)
 X86_MV4(q8_0, og_block_q8_0, og_block_q8_0, 128, 0)
+X86_BATCH(q4_0, og_block_q4_0, og_block_q8_0, 8, 1)
+X86_BATCH(q5_0, og_block_q5_0, og_block_q8_0, 16, 1)
+X86_BATCH(q8_0, og_block_q8_0, og_block_q8_0, 128, 1)
+X86_BATCH(q4_1, og_block_q4_1, og_block_q8_1, 0, 0)
+X86_BATCH(q5_1, og_block_q5_1, og_block_q8_1, 0, 0)
 X86_TILES(q4_0, og_block_q4_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 8, 0, 1)
 X86_TILES(q5_0, og_block_q5_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 16, 0, 0)
 X86_TILES(q8_0, og_block_q8_0, og_block_q8_0, x86_scale_singles, x86_scale_singles, signed, 128, 0, 0)
