@@ -60,23 +60,19 @@ static og_status take(reader *r, size_t n, const char *field, const uint8_t **ou
     return OG_OK;
 }
 
-static og_status read_u32(reader *r, const char *field, uint32_t *out)
+/* Copies n bytes of a little-endian number (GGUF is little-endian, as
+ * are the hosts offgrid targets). */
+static og_status read_num(reader *r, const char *field, void *out, size_t n)
 {
     const uint8_t *p;
-    og_status st = take(r, 4, field, &p);
+    og_status st = take(r, n, field, &p);
     if (st == OG_OK)
-        memcpy(out, p, 4);
+        memcpy(out, p, n);
     return st;
 }
 
-static og_status read_u64(reader *r, const char *field, uint64_t *out)
-{
-    const uint8_t *p;
-    og_status st = take(r, 8, field, &p);
-    if (st == OG_OK)
-        memcpy(out, p, 8);
-    return st;
-}
+static og_status read_u32(reader *r, const char *field, uint32_t *out) { return read_num(r, field, out, 4); }
+static og_status read_u64(reader *r, const char *field, uint64_t *out) { return read_num(r, field, out, 8); }
 
 static og_status read_str(reader *r, const char *field, size_t max_len, og_str *out)
 {
