@@ -11,6 +11,7 @@
 
 #include "tensor/blocks.h"
 #include "tensor/kernels.h"
+#include "tensor/packed.h"
 #include "testlib.h"
 
 static const og_type weight_types[] = {
@@ -443,6 +444,68 @@ static void test_gemms(void)
     (void)tested;
 }
 
+/* Packed Q4_0 (llama.cpp's interleaved order): every ISA's gemm equals
+ * the block-sum reference on the plain rows, for whole groups, a last
+ * group of 8 rows and every token tile size. */
+static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0, int64_t g1)
+{
+    const size_t row_bytes = og_type_row_bytes(OG_TYPE_Q4_0, n);
+    const size_t act_stride = og_type_row_bytes(OG_TYPE_Q8_0, n) + 6;
+    const size_t y_stride = (size_t)n_rows + 3;
+    const int64_t r0 = g0 * OG_PACK_ROWS, r1 = g1 * OG_PACK_ROWS < n_rows ? g1 * OG_PACK_ROWS : n_rows;
+    uint8_t *w = malloc(row_bytes * (size_t)n_rows), *packed = malloc(row_bytes * (size_t)n_rows);
+    uint8_t *acts = calloc((size_t)n_tokens, act_stride);
+    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * y_stride * (size_t)n_tokens);
+    for (int64_t r = 0; r < n_rows; r++) {
+        for (int64_t i = 0; i < n; i++)
+            x[i] = rnd_value();
+        og_quantize_row_ref(OG_TYPE_Q4_0, x, w + (size_t)r * row_bytes, n);
+    }
+    for (int32_t t = 0; t < n_tokens; t++) {
+        for (int64_t i = 0; i < n; i++)
+            x[i] = rnd_value();
+        isas[0]->from_float[OG_TYPE_Q8_0](x, acts + (size_t)t * act_stride, n);
+    }
+    og_pack_q4_0(w, n_rows, n, 0, n_rows, packed);
+    for (int i = 0; i < n_isas; i++) {
+        const og_kernels *k = isas[i];
+        const uint32_t sentinel = 0x7FC0DEADu;
+        for (size_t j = 0; j < y_stride * (size_t)n_tokens; j++)
+            memcpy(&y[j], &sentinel, 4);
+        k->gemm[OG_TYPE_Q4_0_X16](n, packed, 0, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+        int bad = 0, bad_range = 0;
+        for (int32_t t = 0; t < n_tokens; t++)
+            for (int64_t r = 0; r < (int64_t)y_stride; r++) {
+                const float got = y[(size_t)t * y_stride + (size_t)r];
+                if (r < r0 || r >= r1) {
+                    bad_range += memcmp(&got, &sentinel, 4) != 0;
+                    continue;
+                }
+                float want;
+                og_q4_0_dot_blocksum(n, &want, w + (size_t)r * row_bytes, acts + (size_t)t * act_stride);
+                bad += memcmp(&got, &want, 4) != 0;
+            }
+        CHECK(!bad && !bad_range, "%s packed Q4_0 n=%lld rows %lld tokens=%d [%lld, %lld): %d differ, %d outside",
+              k->isa, (long long)n, (long long)n_rows, n_tokens, (long long)r0, (long long)r1, bad, bad_range);
+    }
+    free(w); free(packed); free(acts); free(x); free(y);
+}
+
+static void test_packeds(void)
+{
+    const int32_t token_counts[] = { 1, 2, 3, 7, 8, 15, 21 };
+    for (size_t c = 0; c < sizeof(token_counts) / sizeof(token_counts[0]); c++) {
+        test_packed(576, 48, token_counts[c], 0, 3);
+        test_packed(1536, 40, token_counts[c], 0, 3); /* last group of 8 */
+        test_packed(160, 40, token_counts[c], 1, 2);
+        test_packed(160, 40, token_counts[c], 2, 3);
+    }
+    /* enough tokens that the activations are prepared in several chunks */
+    test_packed(4096, 32, 40, 0, 2);
+    /* llama.cpp's rule: rows in multiples of 8 */
+    CHECK(og_packed_q4_0_applies(48, 576) && !og_packed_q4_0_applies(44, 576), "packing rule");
+}
+
 /* All-zero activations must give zero scales and codes, not NaN. */
 static void test_zero_activations(void)
 {
@@ -508,5 +571,6 @@ int main(void)
             if (og_type_row_bytes(weight_types[t], row_lengths[l]))
                 test_type(weight_types[t], row_lengths[l]);
     test_gemms();
+    test_packeds();
     return og_test_finish("test_kernels");
 }

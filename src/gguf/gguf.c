@@ -375,6 +375,19 @@ void og_gguf_close(og_gguf *g)
     free(g);
 }
 
+void og_gguf_release(const og_gguf *g, const void *data, size_t n_bytes)
+{
+    if (!g->mapped)
+        return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t begin = ((uintptr_t)data + page - 1) & ~(page - 1);
+    const uintptr_t end = ((uintptr_t)data + n_bytes) & ~(page - 1);
+    /* A private, never written mapping: dropped pages would simply be
+     * read again from the file, so this cannot change what data holds. */
+    if (end > begin)
+        (void)madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+
 uint32_t og_gguf_version(const og_gguf *g) { return g->version; }
 size_t og_gguf_file_size(const og_gguf *g) { return g->size; }
 size_t og_gguf_alignment(const og_gguf *g) { return g->alignment; }

@@ -61,6 +61,9 @@ void og_gguf_close(og_gguf *g);
 
 uint32_t og_gguf_version(const og_gguf *g);
 size_t og_gguf_file_size(const og_gguf *g);
+/* Drops the resident pages of a range of the mapping that the caller no
+ * longer reads (it stays valid: a later read faults it in again). */
+void og_gguf_release(const og_gguf *g, const void *data, size_t n_bytes);
 size_t og_gguf_alignment(const og_gguf *g);
 
 int64_t og_gguf_n_kv(const og_gguf *g);

@@ -90,6 +90,8 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
         if (strcmp(m->arch_name, "llama") == 0) {
             m->arch = OG_ARCH_LLAMA;
             st = og_llama_load(m, err);
+            if (st == OG_OK)
+                st = og_model_pack(m, err);
         } else {
             st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: llama)",
                               m->arch_name);
@@ -113,6 +115,8 @@ void og_model_free(og_model *m)
     og_vocab_free(m->vocab);
     og_gguf_close(m->gguf);
     free(m->layers);
+    free(m->packed);
+    free(m->packed_data);
     free(m->chat_template);
     free(m);
 }

@@ -35,6 +35,9 @@ struct og_model {
     og_hparams hp;
     const og_gguf_tensor *tok_embd, *output_norm, *output;
     og_layer *layers;
+    og_gguf_tensor *packed; /* repacked matrices the fields above may point to (pack.c) */
+    int32_t n_packed;
+    void *packed_data;
     char *chat_template; /* NUL-terminated copy, or NULL */
     uint64_t n_params, n_bytes;
     const char *file_type;
@@ -42,5 +45,9 @@ struct og_model {
 
 /* Finds the llama-architecture tensors and checks their shapes. */
 og_status og_llama_load(og_model *m, og_error *err);
+
+/* Repacks the Q4_0 matrices for the interleaved kernels (pack.c); the
+ * model then owns the copies, freed by og_model_free. */
+og_status og_model_pack(og_model *m, og_error *err);
 
 #endif

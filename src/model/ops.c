@@ -7,6 +7,7 @@
 #include "model/ops.h"
 
 #include "base/numerics.h"
+#include "tensor/packed.h"
 
 #include <math.h>
 #include <string.h>
@@ -33,7 +34,14 @@ static void matmul_worker(void *arg, int ith, int nth)
     const size_t row_bytes = og_type_row_bytes(w->type, n_cols);
     og_vec_dot_fn dot = job->kern->vec_dot[w->type];
     int64_t begin, end;
-    og_pool_split(n_rows, ith, nth, &begin, &end);
+    if (w->type == OG_TYPE_Q4_0_X16) {
+        /* packed kernels take whole groups of rows */
+        og_pool_split((n_rows + OG_PACK_ROWS - 1) / OG_PACK_ROWS, ith, nth, &begin, &end);
+        begin *= OG_PACK_ROWS;
+        end = end * OG_PACK_ROWS < n_rows ? end * OG_PACK_ROWS : n_rows;
+    } else {
+        og_pool_split(n_rows, ith, nth, &begin, &end);
+    }
     if (job->use_gemm) {
         job->kern->gemm[w->type](n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens,
                                  job->y, (size_t)n_rows);
@@ -102,7 +110,7 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
 void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
                         const float *x, int32_t n_tokens)
 {
-    og_type prepared = OG_TYPE_COUNT;
+    og_type prepared = OG_KERNEL_TYPES; /* none yet */
     const uint8_t *acts = NULL;
     size_t stride = 0;
     for (int i = 0; i < n_ws; i++) {

@@ -28,6 +28,7 @@ og_type og_vec_dot_type(og_type weight_type)
 {
     switch (weight_type) {
     case OG_TYPE_Q4_0:
+    case OG_TYPE_Q4_0_X16:
     case OG_TYPE_Q5_0:
     case OG_TYPE_Q8_0:
         return OG_TYPE_Q8_0;

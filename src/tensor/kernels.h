@@ -32,10 +32,10 @@ typedef void (*og_gemm_fn)(int64_t n, const void *w, size_t row_bytes, int64_t r
 
 typedef struct og_kernels {
     const char *isa;                            /* "scalar", "avx2", "avx512", "neon" */
-    og_vec_dot_fn vec_dot[OG_TYPE_COUNT];       /* by weight type; NULL if unsupported */
-    og_from_float_fn from_float[OG_TYPE_COUNT]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
-    og_to_float_fn to_float[OG_TYPE_COUNT];     /* every supported weight type */
-    og_gemm_fn gemm[OG_TYPE_COUNT];             /* by weight type; NULL: loop over vec_dot */
+    og_vec_dot_fn vec_dot[OG_KERNEL_TYPES];       /* by weight type; NULL if unsupported */
+    og_from_float_fn from_float[OG_KERNEL_TYPES]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
+    og_to_float_fn to_float[OG_KERNEL_TYPES];     /* every supported weight type */
+    og_gemm_fn gemm[OG_KERNEL_TYPES];             /* by weight type; NULL: loop over vec_dot */
 } og_kernels;
 
 /* The activation type a weight type is multiplied with (ggml's choice). */

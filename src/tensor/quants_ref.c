@@ -12,6 +12,7 @@
 #include "base/numerics.h"
 #include "tensor/blocks.h"
 #include "tensor/kernels_impl.h"
+#include "tensor/packed.h"
 
 /* ---- plain floats ---- */
 
@@ -502,6 +503,7 @@ void og_ref_install(og_kernels *k)
     k->vec_dot[OG_TYPE_Q8_0] = vec_dot_q8_0;
     k->gemm[OG_TYPE_F32] = gemm_f32;
     k->gemm[OG_TYPE_F16] = gemm_f16;
+    k->gemm[OG_TYPE_Q4_0_X16] = og_packed_q4_0_gemm_ref;
 
     k->from_float[OG_TYPE_F32] = f32_from_float;
     k->from_float[OG_TYPE_F16] = f16_from_float;
