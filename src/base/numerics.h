@@ -14,6 +14,8 @@
 #define OG_BASE_NUMERICS_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(OG_NO_CLONES)
 #define OG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -48,7 +50,12 @@ static inline float og_expf_poly(float x)
     const float u = b * b;
     const float p = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
                          fmaf(0x1.ffffecp-1f, b, 1.0f));
-    return ldexpf(p, (int)n);
+    /* p * 2^n, exact in double and rounded once to float: the value
+     * ldexpf gives, subnormals included, without a libm call per element. */
+    const uint64_t bits = (uint64_t)(1023 + (int64_t)n) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return (float)((double)p * scale);
 }
 
 #endif
