@@ -86,7 +86,22 @@ OG_CLONES static void values_blocks(float *out, const float *p, int32_t n_keys, 
     }
 }
 
-static const og_attn_kernels portable = { dot_chain, dot_blocks, values_chain, values_blocks };
+static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                         int32_t n_keys, float scale)
+{
+    for (int32_t j = 0; j < n_keys; j++)
+        scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
+}
+
+static void softmax_fp16(float *x, int32_t n)
+{
+    og_ops_softmax(x, n);
+    for (int32_t j = 0; j < n; j++)
+        x[j] = og_fp16_to_f32(og_f32_to_fp16(x[j]));
+}
+
+static const og_attn_kernels portable = { dot_chain, dot_blocks, values_chain, values_blocks, scores_chain,
+                                          softmax_fp16 };
 
 typedef struct attn_job {
     og_context *ctx;
@@ -119,11 +134,12 @@ static void attention_worker(void *arg, int ith, int nth)
         for (int32_t i = 0; i < hd; i++)
             q16[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
         const og_fp16 *keys = ctx->k_cache + kv_off;
-        for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = (gemm_qk ? k->dot_chain : k->dot_blocks)(keys + (size_t)j * kv_dim, q16, hd) * scale;
-        og_ops_softmax(scores, n_keys);
-        for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = og_fp16_to_f32(og_f32_to_fp16(scores[j]));
+        if (gemm_qk)
+            k->scores_chain(scores, keys, kv_dim, q16, hd, n_keys, scale);
+        else
+            for (int32_t j = 0; j < n_keys; j++)
+                scores[j] = k->dot_blocks(keys + (size_t)j * kv_dim, q16, hd) * scale;
+        k->softmax_fp16(scores, n_keys);
         float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
         const og_fp16 *values = ctx->v_cache + kv_off;
         if (gemm_pv) {

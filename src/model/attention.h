@@ -25,6 +25,11 @@ typedef struct og_attn_kernels {
                          int32_t hd, float *scratch);
     void (*values_blocks)(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
                           size_t v_stride, int32_t hd, float *scratch);
+    /* scores[j] = dot_chain(keys + j * k_stride, q, hd) * scale, j < n_keys. */
+    void (*scores_chain)(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                         int32_t n_keys, float scale);
+    /* og_ops_softmax over x[0..n), then each value rounded to fp16. */
+    void (*softmax_fp16)(float *x, int32_t n);
 } og_attn_kernels;
 
 /* The AVX-512 versions, or NULL when this build or CPU lacks them. Only

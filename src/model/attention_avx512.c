@@ -6,12 +6,14 @@
  */
 #include <immintrin.h>
 
+#include "base/expf_avx512.h"
 #include "model/attention.h"
 #include "tensor/kernels.h"
 
 #include <string.h>
 
 #define LANES 16
+#define X_INLINE static inline __attribute__((always_inline))
 
 static inline __m512 load16(const og_fp16 *p)
 {
@@ -53,11 +55,43 @@ static float dot_blocks(const og_fp16 *k, const float *q, int32_t n)
 }
 
 /* lanes[l][i] holds the fma chain of the keys j with j % n_lanes == l;
- * the chains run over i in vectors of 16. */
+ * the chains run over i in vectors of 16. Two lanes at a time when their
+ * accumulators fit in registers, so that twice as many chains overlap. */
+X_INLINE void chain_lanes(float *lanes, int lane, int n_pair, int n_lanes, const float *p, int32_t n_keys,
+                          const og_fp16 *v, size_t v_stride, int32_t hd, int nb)
+{
+    __m512 acc[2][8];
+    for (int c = 0; c < n_pair; c++)
+        for (int b = 0; b < nb; b++)
+            acc[c][b] = _mm512_setzero_ps();
+    int32_t j = lane;
+    for (; j + (n_pair - 1) < n_keys; j += n_lanes)
+        for (int c = 0; c < n_pair; c++) {
+            const __m512 pj = _mm512_set1_ps(p[j + c]);
+            const og_fp16 *row = v + (size_t)(j + c) * v_stride;
+            for (int b = 0; b < nb; b++)
+                acc[c][b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[c][b]);
+        }
+    if (j < n_keys) { /* the pair's first lane has one key more */
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const og_fp16 *row = v + (size_t)j * v_stride;
+        for (int b = 0; b < nb; b++)
+            acc[0][b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[0][b]);
+    }
+    for (int c = 0; c < n_pair; c++)
+        for (int b = 0; b < nb; b++)
+            _mm512_storeu_ps(lanes + (size_t)(lane + c) * hd + b * LANES, acc[c][b]);
+}
+
 static void chains(float *lanes, int n_lanes, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
                    int32_t hd)
 {
     const int nb = hd / LANES;
+    if (nb <= 4) {
+        for (int lane = 0; lane < n_lanes; lane += 2)
+            chain_lanes(lanes, lane, 2, n_lanes, p, n_keys, v, v_stride, hd, nb);
+        return;
+    }
     for (int lane = 0; lane < n_lanes; lane++) {
         __m512 acc[16];
         for (int b = 0; b < nb; b++)
@@ -116,7 +150,55 @@ static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_
     }
 }
 
-static const og_attn_kernels avx512 = { dot_chain, dot_blocks, values_chain, values_blocks };
+/* Four keys at a time: their chains are independent, so they overlap
+ * instead of waiting on each other's fmadd latency. */
+static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                         int32_t n_keys, float scale)
+{
+    int32_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+        const og_fp16 *k0 = keys + (size_t)j * k_stride;
+        __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
+        for (int32_t l = 0; l < hd; l += LANES) {
+            const __m512 ql = _mm512_loadu_ps(q + l);
+            for (int a = 0; a < 4; a++)
+                acc[a] = _mm512_fmadd_ps(load16(k0 + (size_t)a * k_stride + l), ql, acc[a]);
+        }
+        for (int a = 0; a < 4; a++)
+            scores[j + a] = reduce16(acc[a]) * scale;
+    }
+    for (; j < n_keys; j++)
+        scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
+}
+
+/* og_ops_softmax's chunks of 16 (a short last one padded with zeros),
+ * each chunk's sum in reduce16's tree added in double. */
+static void softmax_fp16(float *x, int32_t n)
+{
+    __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+    for (int32_t i = 0; i < n; i += LANES) {
+        const __mmask16 m = n - i >= LANES ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), m, x + i));
+    }
+    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i += LANES) {
+        const __mmask16 m = n - i >= LANES ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 e = _mm512_maskz_mov_ps(m, og_expf_poly16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), max)));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        sum += (double)reduce16(e);
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+    for (int32_t i = 0; i < n; i += LANES) {
+        const __mmask16 m = n - i >= LANES ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv);
+        const __m512 r = _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm512_mask_storeu_ps(x + i, m, r);
+    }
+}
+
+static const og_attn_kernels avx512 = { dot_chain, dot_blocks, values_chain, values_blocks, scores_chain,
+                                        softmax_fp16 };
 
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {

@@ -163,19 +163,37 @@ OG_CLONES void og_ops_softmax(float *x, int64_t n)
         x[i] *= inv;
 }
 
+#if defined(__x86_64__)
+void og_ops_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
+#endif
+
 /* silu(g) = g / (1 + exp(-g)); llama.cpp evaluates it vectorized over
- * multiples of 16 and with libm's expf for the rest of a row. */
-OG_CLONES void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len)
+ * multiples of 16 and with libm's expf for the rest of a row. With
+ * vector_done, the multiples of 16 are already computed (AVX-512). */
+OG_CLONES static void swiglu_rows(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len,
+                                  bool vector_done)
 {
     const int64_t n_vec = row_len & ~(int64_t)15;
     for (int64_t r = 0; r < n_rows; r++) {
         const float *g = gate + r * row_len, *u = up + r * row_len;
         float *o = out + r * row_len;
-        for (int64_t i = 0; i < n_vec; i++)
+        for (int64_t i = 0; i < n_vec && !vector_done; i++)
             o[i] = g[i] / (1.0f + og_expf_poly(0.0f - g[i])) * u[i];
         for (int64_t i = n_vec; i < row_len; i++)
             o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
+}
+
+void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len)
+{
+    bool vector_done = false;
+#if defined(__x86_64__)
+    if (strcmp(og_kernels_best()->isa, "avx512") == 0) {
+        og_ops_swiglu_avx512(out, gate, up, n_rows, row_len);
+        vector_done = true;
+    }
+#endif
+    swiglu_rows(out, gate, up, n_rows, row_len, vector_done);
 }
 
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out)
