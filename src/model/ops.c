@@ -107,21 +107,48 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
     return n_tokens >= 2 && w->ne[1] % 4 == 0 && w->ne[0] % 16 == 0;
 }
 
+/* Several products over the same prepared activations, in one pass of
+ * the pool: each thread takes its share of each, one barrier in all. */
+enum { MAX_FUSED = 4 };
+typedef struct matmul_set {
+    matmul_job jobs[MAX_FUSED];
+    int n;
+} matmul_set;
+
+static void matmul_set_worker(void *arg, int ith, int nth)
+{
+    matmul_set *set = arg;
+    for (int i = 0; i < set->n; i++)
+        matmul_worker(&set->jobs[i], ith, nth);
+}
+
+static void run_set(og_context *ctx, matmul_set *set)
+{
+    if (set->n > 0)
+        og_pool_run(ctx->pool, matmul_set_worker, set);
+    set->n = 0;
+}
+
 void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
                         const float *x, int32_t n_tokens)
 {
     og_type prepared = OG_KERNEL_TYPES; /* none yet */
     const uint8_t *acts = NULL;
     size_t stride = 0;
+    matmul_set set = { .n = 0 };
     for (int i = 0; i < n_ws; i++) {
         og_type act_type = og_vec_dot_type(ws[i]->type);
         if (act_type != prepared) {
+            run_set(ctx, &set); /* they read the activations about to be overwritten */
             acts = prepare_acts(ctx, act_type, x, ws[i]->ne[0], n_tokens, &stride);
             prepared = act_type;
         }
-        matmul_job job = { ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride, n_tokens, ys[i] };
-        og_pool_run(ctx->pool, matmul_worker, &job);
+        if (set.n == MAX_FUSED)
+            run_set(ctx, &set);
+        set.jobs[set.n++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride,
+                                          n_tokens, ys[i] };
     }
+    run_set(ctx, &set);
 }
 
 void og_ops_matmul(og_context *ctx, const og_gguf_tensor *w, const float *x, int32_t n_tokens, float *y)
