@@ -1,6 +1,7 @@
 /*
  * kernels_bench.c - throughput of the matrix kernels on the SmolLM2-135M
- * shapes (plus F16/F32 ones): mat-vec (one token, GB/s of weights
+ * shapes (plus F16/F32 ones, Llama-3.2-1B's FFN, and Q4_0 repacked as
+ * the model loader does, shown as Q4_0x16): mat-vec (one token, GB/s of weights
  * streamed) and batched products (64 and 512 tokens, GFLOP/s), through
  * gemm when the model's caller would use it and through a vec_dot loop
  * otherwise. Single-threaded; prints the best of several repeats.
@@ -23,6 +24,7 @@
 #include <time.h>
 
 #include "tensor/kernels.h"
+#include "tensor/packed.h"
 
 static double now(void)
 {
@@ -49,7 +51,7 @@ static void matmul(const og_kernels *k, og_type type, int64_t n, int64_t rows, c
                              (const uint8_t *)acts + (size_t)t * act_stride);
 }
 
-static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, int32_t n_tokens)
+static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, int32_t n_tokens, bool packed)
 {
     const og_type at = og_vec_dot_type(type);
     const size_t wbytes = og_type_row_bytes(type, n) * (size_t)rows;
@@ -68,8 +70,15 @@ static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, in
             for (size_t b = 0; b < og_type_row_bytes(type, n); b++)
                 row[b] = (uint8_t)(rand() & 0x3F);
     }
+    if (packed) {
+        uint8_t *plain = malloc(wbytes);
+        memcpy(plain, w, wbytes);
+        og_pack_q4_0(plain, rows, n, 0, rows, w);
+        free(plain);
+    }
     for (size_t c = 1; c < copies; c++)
         memcpy(w + c * wbytes, w, wbytes);
+    const og_type run_type = packed ? OG_TYPE_Q4_0_X16 : type;
     for (int64_t i = 0; i < n * n_tokens; i++)
         x[i] = (float)rand() / (float)RAND_MAX - 0.5f;
     for (int32_t t = 0; t < n_tokens; t++)
@@ -82,12 +91,13 @@ static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, in
     for (int rep = 0; rep < 5; rep++) {
         const double t0 = now();
         for (int i = 0; i < reps; i++)
-            matmul(k, type, n, rows, w + (size_t)i % copies * wbytes, acts, n_tokens, y);
+            matmul(k, run_type, n, rows, w + (size_t)i % copies * wbytes, acts, n_tokens, y);
         const double dt = (now() - t0) / reps;
         if (dt < best)
             best = dt;
     }
-    printf("%-7s %-5s %5lldx%-5lld tokens %3d: %8.3f ms", k->isa, og_type_name(type), (long long)rows, (long long)n,
+    printf("%-7s %-7s %5lldx%-5lld tokens %3d: %8.3f ms", k->isa, packed ? "Q4_0x16" : og_type_name(type),
+           (long long)rows, (long long)n,
            n_tokens, best * 1e3);
     if (n_tokens == 1)
         printf("  %6.2f GB/s of weights\n", (double)wbytes / best * 1e-9);
@@ -109,6 +119,7 @@ int main(int argc, char **argv)
         { OG_TYPE_Q5_0, 576, 1536 },  { OG_TYPE_Q5_1, 576, 1536 }, { OG_TYPE_Q4_K, 1536, 576 },
         { OG_TYPE_Q6_K, 1536, 576 },  { OG_TYPE_F16, 576, 576 },   { OG_TYPE_F32, 576, 576 },
         { OG_TYPE_Q8_0, 576, 1536 },  { OG_TYPE_Q8_0, 1536, 576 }, { OG_TYPE_Q4_0, 1536, 576 },
+        { OG_TYPE_Q4_0, 2048, 8192 }, { OG_TYPE_Q4_0, 8192, 2048 }, { OG_TYPE_Q8_0, 2048, 8192 },
     };
     const int32_t tokens[] = { 1, 64, 512 };
     /* BENCH_MV_ONLY=1: only the one-token (mat-vec) shapes */
@@ -117,7 +128,9 @@ int main(int argc, char **argv)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
             if (tokens[ti] > 1 && shapes[s].rows > 4096 && tokens[ti] > 64)
                 continue; /* the output matrix at 512 tokens takes too long */
-            bench(k, shapes[s].type, shapes[s].n, shapes[s].rows, tokens[ti]);
+            bench(k, shapes[s].type, shapes[s].n, shapes[s].rows, tokens[ti], false);
+            if (shapes[s].type == OG_TYPE_Q4_0 && og_packed_q4_0_applies(shapes[s].rows, shapes[s].n))
+                bench(k, shapes[s].type, shapes[s].n, shapes[s].rows, tokens[ti], true);
         }
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "tensor/blocks.h"
 #include "tensor/kernels_impl.h"
+#include "tensor/packed.h"
 
 /* acc += per-lane sums of products of a and b (lane grouping differs
  * between the two paths; only whole-vector sums are used). */
@@ -242,8 +243,68 @@ static void neon_q8_1_from_float(const float *x, void *dst, int64_t n)
     }
 }
 
+/* acc lane r += the sum of bytes 4r..4r+3 of w times those of a: one row
+ * of a packed quad per lane (the widening path regroups its pairs). */
+static inline int32x4_t dot_rows4(int32x4_t acc, int8x16_t w, int8x16_t a)
+{
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(acc, w, a);
+#else
+    const int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+    const int32x4_t hi = vpaddlq_s16(vmull_high_s8(w, a));
+    return vaddq_s32(acc, vpaddq_s32(lo, hi));
+#endif
+}
+
+/* Packed Q4_0 (tensor/packed.h): per group of 16 rows, four quads of
+ * rows; each lane's exact block sum, then fmaf(isum, dw * da, acc). */
+static void neon_packed_gemm_q4_0(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                  const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    const int64_t nb = n / OG_QK;
+    row_bytes = (size_t)nb * sizeof(og_block_q4_0);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {
+        if (og_pack_group_rows(g, r1) < OG_PACK_ROWS) { /* a last group of 8 rows */
+            og_packed_q4_0_gemm_ref(n, w, row_bytes, g, r1, acts, act_stride, n_tokens, y, y_stride);
+            continue;
+        }
+        const uint8_t *group = (const uint8_t *)w + (size_t)g * row_bytes;
+        for (int32_t t = 0; t < n_tokens; t++) {
+            const og_block_q8_0 *a = (const og_block_q8_0 *)((const uint8_t *)acts + (size_t)t * act_stride);
+            float32x4_t acc[4] = { vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f) };
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = group + (size_t)b * OG_PACK_ROWS * sizeof(og_block_q4_0);
+                int32x4_t sums[4] = { vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0) };
+                for (int k = 0; k < 4; k++) {
+                    int32_t lo_word, hi_word;
+                    memcpy(&lo_word, a[b].qs + 4 * k, 4);
+                    memcpy(&hi_word, a[b].qs + 16 + 4 * k, 4);
+                    const int8x16_t alo = vreinterpretq_s8_s32(vdupq_n_s32(lo_word));
+                    const int8x16_t ahi = vreinterpretq_s8_s32(vdupq_n_s32(hi_word));
+                    for (int q = 0; q < 4; q++) {
+                        const uint8x16_t raw = vld1q_u8(blk + 2 * OG_PACK_ROWS + 64 * k + 16 * q);
+                        const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(raw, m4)), eight);
+                        const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), eight);
+                        sums[q] = dot_rows4(dot_rows4(sums[q], lo, alo), hi, ahi);
+                    }
+                }
+                const float da = og_fp16_to_f32(a[b].d);
+                for (int q = 0; q < 4; q++) {
+                    const float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)blk + 4 * q)));
+                    acc[q] = vfmaq_f32(acc[q], vcvtq_f32_s32(sums[q]), vmulq_n_f32(dw, da));
+                }
+            }
+            for (int q = 0; q < 4; q++)
+                vst1q_f32(y + (size_t)t * y_stride + (size_t)g + 4 * q, acc[q]);
+        }
+    }
+}
+
 void og_neon_install(og_kernels *k)
 {
+    k->gemm[OG_TYPE_Q4_0_X16] = neon_packed_gemm_q4_0;
     k->vec_dot[OG_TYPE_Q4_0] = neon_vec_dot_q4_0;
     k->vec_dot[OG_TYPE_Q4_1] = neon_vec_dot_q4_1;
     k->vec_dot[OG_TYPE_Q5_0] = neon_vec_dot_q5_0;
