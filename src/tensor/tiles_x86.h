@@ -19,7 +19,7 @@
  * paired with itself), with AVX2 those of one row. Two blocks of one
  * output never share a vector: that would change the order of the sums.
  *
- * One-token products (mat-vec) prefetch the weights X86_PF_BYTES ahead and
+ * One-token products (mat-vec) prefetch the weights x86_pf_distance ahead and
  * form the scale products once per group (T == 1); with AVX-512, Q4_0 and
  * Q4_1 take x86_mv4: 4 rows per vector, each row's lanes 0-3 in one
  * accumulator and 4-7 in another, its (d, m) of one block for 8 rows
@@ -63,12 +63,19 @@ enum { X86_SHORT_ROW = 512 };
 #define X86_MAX_ROWS (X86_MV_ROWS > X86_TILE_ROWS ? X86_MV_ROWS : X86_TILE_ROWS)
 #define X86_MAX_UNITS (X86_MAX_ROWS / X86_PAIR)
 
-/* Mat-vec prefetches the weights this many bytes ahead: the rows of a
- * thread's range are contiguous, so each row's prefetch, shifted by this
- * distance, covers the stream exactly once. */
+/* Mat-vec prefetches each row of a tile at the same place in the next
+ * tile (the rows of a thread's range are contiguous, R rows per tile) plus
+ * X86_PF_AHEAD bytes: a fixed distance would land inside the current tile
+ * for long rows (Llama-3.2-1B's 2048 columns of Q8_0: 2176 bytes a row,
+ * 17 KB a tile), where it is useless. The packed kernels (one stream)
+ * prefetch X86_PF_BYTES ahead. */
 #ifndef X86_PF_BYTES
 #define X86_PF_BYTES 10240
 #endif
+#ifndef X86_PF_AHEAD
+#define X86_PF_AHEAD 5120
+#endif
+#define x86_pf_distance(R, row_bytes) ((size_t)(R) * (row_bytes) + X86_PF_AHEAD)
 
 /* Blocks whose scales are converted by one vcvtph2ps. */
 enum { X86_GROUP = 4 };
@@ -347,7 +354,8 @@ X86_INLINE __m512 x86_bcast_fp16(const uint8_t *p) { return _mm512_cvtph_ps(_mm2
         const int Q = R / 4;                                                                                  \
         for (int r = 0; r < R; r++)                                                                           \
             for (int o = 0; o < count * (int)sizeof(wblock); o += 64)                                         \
-                _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + X86_PF_BYTES, _MM_HINT_T0);        \
+                _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + x86_pf_distance(R, row_bytes),      \
+                             _MM_HINT_T0);                                                                    \
         const __m512i m4 = _mm512_set1_epi8(0x0F);                                                            \
         for (int k = 0; k < count; k++) {                                                                     \
             const uint8_t *ab = a + k * sizeof(ablock);                                                       \
@@ -430,7 +438,8 @@ X86_INLINE __m512 x86_bcast_fp16(const uint8_t *p) { return _mm512_cvtph_ps(_mm2
             /* one token: the next tile's rows (contiguous after these) on their way from DRAM */             \
             for (int r = 0; r < R; r++)                                                                       \
                 for (int o = 0; o < count * (int)sizeof(wblock); o += 64)                                     \
-                    _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + X86_PF_BYTES, _MM_HINT_T0);    \
+                    _mm_prefetch((const char *)w + (size_t)r * row_bytes + o + x86_pf_distance(R, row_bytes),  \
+                                 _MM_HINT_T0);                                                                \
             x86_fv sc[X86_MAX_UNITS];                                                                         \
             for (int u = 0; u < U; u++)                                                                       \
                 sc[u] = x86_scale_products(ws[X86_PAIR * u], ws[x86_pair_b(u, R)], as[0]);                    \
