@@ -54,7 +54,8 @@ typedef struct og_sampler og_sampler;
 /* ---------------------------------------------------------------- models */
 
 typedef struct og_model_params {
-    bool vocab_only; /* load only the tokenizer (a vocab-only GGUF is valid) */
+    bool vocab_only;   /* load only the tokenizer (a vocab-only GGUF is valid) */
+    int32_t n_threads; /* threads for work at load (repacking Q4_0); 0: all cores */
 } og_model_params;
 
 og_model_params og_model_default_params(void);

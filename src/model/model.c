@@ -14,7 +14,7 @@
 
 og_model_params og_model_default_params(void)
 {
-    og_model_params p = { .vocab_only = false };
+    og_model_params p = { .vocab_only = false, .n_threads = 0 };
     return p;
 }
 
@@ -91,7 +91,7 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
             m->arch = OG_ARCH_LLAMA;
             st = og_llama_load(m, err);
             if (st == OG_OK)
-                st = og_model_pack(m, err);
+                st = og_model_pack(m, params->n_threads, err);
         } else {
             st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: llama)",
                               m->arch_name);

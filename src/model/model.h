@@ -46,8 +46,9 @@ struct og_model {
 /* Finds the llama-architecture tensors and checks their shapes. */
 og_status og_llama_load(og_model *m, og_error *err);
 
-/* Repacks the Q4_0 matrices for the interleaved kernels (pack.c); the
- * model then owns the copies, freed by og_model_free. */
-og_status og_model_pack(og_model *m, og_error *err);
+/* Repacks the Q4_0 matrices for the interleaved kernels (pack.c) on
+ * n_threads threads (0: all cores); the model then owns the copies,
+ * freed by og_model_free. */
+og_status og_model_pack(og_model *m, int32_t n_threads, og_error *err);
 
 #endif

@@ -9,6 +9,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "base/pool.h"
 
 #include "base/error.h"
 #include "model/model.h"
@@ -41,12 +44,50 @@ static int32_t matrices(og_model *m, const og_gguf_tensor ***out)
     return n;
 }
 
-og_status og_model_pack(og_model *m, og_error *err)
+typedef struct pack_job {
+    const og_gguf *gguf;
+    const og_gguf_tensor *const *src; /* the plain matrices, n of them */
+    og_gguf_tensor *dst;              /* their packed records */
+    int32_t n;
+} pack_job;
+
+/* Each thread packs its share of every matrix's groups, then drops the
+ * pages of the plain rows it read, so that peak memory stays near the
+ * model's size. Writing the fresh copy page by page is most of the cost,
+ * and it scales with threads. */
+static void pack_worker(void *arg, int ith, int nth)
+{
+    const pack_job *job = arg;
+    for (int32_t i = 0; i < job->n; i++) {
+        const og_gguf_tensor *t = job->src[i];
+        int64_t g0, g1;
+        og_pool_split((t->ne[1] + OG_PACK_ROWS - 1) / OG_PACK_ROWS, ith, nth, &g0, &g1);
+        const int64_t r1 = g1 * OG_PACK_ROWS < t->ne[1] ? g1 * OG_PACK_ROWS : t->ne[1];
+        og_pack_q4_0(t->data, t->ne[1], t->ne[0], g0 * OG_PACK_ROWS, r1, (void *)job->dst[i].data);
+        const size_t row_bytes = t->n_bytes / (size_t)t->ne[1];
+        og_gguf_release(job->gguf, (const uint8_t *)t->data + (size_t)(g0 * OG_PACK_ROWS) * row_bytes,
+                        (size_t)(r1 - g0 * OG_PACK_ROWS) * row_bytes);
+    }
+}
+
+static int default_threads(int32_t n_threads)
+{
+    if (n_threads > 0)
+        return n_threads;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+}
+
+og_status og_model_pack(og_model *m, int32_t n_threads, og_error *err)
 {
     const int32_t n = matrices(m, NULL);
     const og_gguf_tensor ***fields = calloc((size_t)n, sizeof *fields);
-    if (!fields)
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    const og_gguf_tensor **src = calloc((size_t)n, sizeof *src);
+    og_status st = OG_OK;
+    if (!fields || !src) {
+        st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     matrices(m, fields);
     size_t total = 0;
     int32_t n_packed = 0;
@@ -55,31 +96,38 @@ og_status og_model_pack(og_model *m, og_error *err)
             total += ((*fields[i])->n_bytes + 63) & ~(size_t)63;
             n_packed++;
         }
-    if (n_packed == 0) {
-        free(fields);
-        return OG_OK;
-    }
+    if (n_packed == 0)
+        goto done;
     m->packed = calloc((size_t)n_packed, sizeof *m->packed);
     m->packed_data = aligned_alloc(64, total);
     if (!m->packed || !m->packed_data) {
-        free(fields);
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory repacking %d Q4_0 matrices (%.1f MiB)", n_packed,
-                            total / (1024.0 * 1024.0));
+        st = og_error_set(err, OG_ERR_NOMEM, "out of memory repacking %d Q4_0 matrices (%.1f MiB)", n_packed,
+                          total / (1024.0 * 1024.0));
+        goto done;
     }
     uint8_t *dst = m->packed_data;
     for (int32_t i = 0; i < n; i++) {
-        const og_gguf_tensor *src = *fields[i];
-        if (!wants_pack(src))
+        if (!wants_pack(*fields[i]))
             continue;
-        og_gguf_tensor *t = &m->packed[m->n_packed++];
-        *t = *src;
-        og_pack_q4_0(src->data, src->ne[1], src->ne[0], 0, src->ne[1], dst);
-        og_gguf_release(m->gguf, src->data, src->n_bytes);
+        og_gguf_tensor *t = &m->packed[m->n_packed];
+        src[m->n_packed++] = *fields[i];
+        *t = **fields[i];
         t->type = OG_TYPE_Q4_0_X16;
         t->data = dst;
-        *fields[i] = t;
-        dst += (src->n_bytes + 63) & ~(size_t)63;
+        dst += (t->n_bytes + 63) & ~(size_t)63;
     }
+    og_pool *pool = NULL;
+    if ((st = og_pool_new(default_threads(n_threads), &pool, err)) != OG_OK)
+        goto done;
+    pack_job job = { m->gguf, src, m->packed, m->n_packed };
+    og_pool_run(pool, pack_worker, &job);
+    og_pool_free(pool);
+    /* Only now switch the model over to the packed copies. */
+    for (int32_t i = 0, k = 0; i < n; i++)
+        if (wants_pack(*fields[i]))
+            *fields[i] = &m->packed[k++];
+done:
     free(fields);
-    return OG_OK;
+    free(src);
+    return st;
 }
