@@ -124,10 +124,13 @@ static void attention_worker(void *arg, int ith, int nth)
     const og_attn_kernels *k = hd % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
     float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
     float *acc = q16 + hd, *scores = acc + (size_t)hd * 4 * LANES;
-    int64_t begin, end;
-    og_pool_split((int64_t)job->n_tokens * hp->n_head, ith, nth, &begin, &end);
-    for (int64_t item = begin; item < end; item++) {
+    /* Token t attends to n_past + t + 1 keys, so contiguous shares would
+     * give the last thread most of the work: tokens are dealt round-robin. */
+    const int64_t n_items = (int64_t)job->n_tokens * hp->n_head;
+    for (int64_t item = 0; item < n_items; item++) {
         const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
+        if ((job->n_tokens >= nth ? t : h) % nth != ith)
+            continue;
         const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
         const size_t kv_off = layer_off + (size_t)(h / group) * hd;
         const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
