@@ -103,6 +103,11 @@ static void softmax_fp16(float *x, int32_t n)
 static const og_attn_kernels portable = { dot_chain, dot_blocks, values_chain, values_blocks, scores_chain,
                                           softmax_fp16 };
 
+const og_attn_kernels *og_attn_kernels_portable(void)
+{
+    return &portable;
+}
+
 typedef struct attn_job {
     og_context *ctx;
     int32_t layer, n_tokens;

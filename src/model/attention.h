@@ -32,6 +32,9 @@ typedef struct og_attn_kernels {
     void (*softmax_fp16)(float *x, int32_t n);
 } og_attn_kernels;
 
+/* The portable versions, the reference the others must equal. */
+const og_attn_kernels *og_attn_kernels_portable(void);
+
 /* The AVX-512 versions, or NULL when this build or CPU lacks them. Only
  * usable for head dimensions that are multiples of 16. */
 const og_attn_kernels *og_attn_kernels_avx512(void);

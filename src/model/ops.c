@@ -190,10 +190,6 @@ OG_CLONES void og_ops_softmax(float *x, int64_t n)
         x[i] *= inv;
 }
 
-#if defined(__x86_64__)
-void og_ops_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
-#endif
-
 /* silu(g) = g / (1 + exp(-g)); llama.cpp evaluates it vectorized over
  * multiples of 16 and with libm's expf for the rest of a row. With
  * vector_done, the multiples of 16 are already computed (AVX-512). */

@@ -26,6 +26,12 @@ void og_ops_softmax(float *x, int64_t n);
 /* out = silu(gate) * up over n_rows rows of row_len. */
 void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
 
+#if defined(__x86_64__)
+/* The AVX-512 part of og_ops_swiglu (whole multiples of 16 of each row);
+ * only callable when the CPU has AVX-512. */
+void og_ops_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
+#endif
+
 /* Dequantizes row `row` of an embedding matrix into out. */
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out);
 

@@ -1,0 +1,97 @@
+/*
+ * test_vecmath.c - the AVX-512 row operations of the forward pass give the
+ * portable code's bits: the exp polynomial (through SiLU), softmax with
+ * its fp16 rounding, the Q.K scores and the P.V chains of attention. Inputs
+ * sweep the ranges where exp underflows to subnormals and to zero and
+ * overflows, where a wrong rounding step would show.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/numerics.h"
+#include "model/attention.h"
+#include "model/ops.h"
+#include "tensor/kernels.h"
+#include "testlib.h"
+
+static uint64_t rng = 0x243F6A8885A308D3ULL;
+
+static float uniform(float lo, float hi)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lo + (hi - lo) * (float)(rng >> 40) / 16777216.0f;
+}
+
+static int differ(const float *a, const float *b, int64_t n)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+    return bad;
+}
+
+static void test_silu(void)
+{
+#if defined(__x86_64__)
+    enum { N = 4096 };
+    static float gate[N], up[N], got[N], want[N];
+    for (int i = 0; i < N; i++) {
+        /* -g from -200 to 200 in odd steps, then random values */
+        gate[i] = i < 2048 ? -200.0f + (float)i * (400.0f / 2047.0f) : uniform(-110.0f, 95.0f);
+        up[i] = i % 3 ? 1.0f : uniform(-2.0f, 2.0f);
+        want[i] = gate[i] / (1.0f + og_expf_poly(0.0f - gate[i])) * up[i];
+    }
+    gate[0] = -INFINITY, want[0] = gate[0] / (1.0f + og_expf_poly(0.0f - gate[0])) * up[0];
+    og_ops_swiglu_avx512(got, gate, up, 1, N);
+    CHECK(differ(got, want, N) == 0, "AVX-512 SiLU differs from og_expf_poly in %d of %d values", differ(got, want, N),
+          N);
+#endif
+}
+
+static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *ref)
+{
+    enum { HD = 64, MAX_KEYS = 300 };
+    static og_fp16 keys[MAX_KEYS * HD], values[MAX_KEYS * HD];
+    static float q[HD], a[MAX_KEYS], b[MAX_KEYS], out_a[HD], out_b[HD], scratch[64 * HD];
+    for (int i = 0; i < MAX_KEYS * HD; i++) {
+        keys[i] = og_f32_to_fp16(uniform(-3.0f, 3.0f));
+        values[i] = og_f32_to_fp16(uniform(-1.0f, 1.0f));
+    }
+    for (int i = 0; i < HD; i++)
+        q[i] = uniform(-2.0f, 2.0f);
+    const int key_counts[] = { 1, 3, 16, 17, 63, 64, 65, 127, 300 };
+    for (size_t c = 0; c < sizeof key_counts / sizeof key_counts[0]; c++) {
+        const int n = key_counts[c];
+        fast->scores_chain(a, keys, HD, q, HD, n, 0.125f);
+        ref->scores_chain(b, keys, HD, q, HD, n, 0.125f);
+        CHECK(differ(a, b, n) == 0, "scores_chain, %d keys: %d differ", n, differ(a, b, n));
+        /* spread the scores so some weights underflow or vanish */
+        for (int j = 0; j < n; j++)
+            a[j] = b[j] = j % 5 == 0 ? a[j] - 150.0f : a[j] * 4.0f;
+        fast->softmax_fp16(a, n);
+        ref->softmax_fp16(b, n);
+        CHECK(differ(a, b, n) == 0, "softmax_fp16, %d keys: %d differ", n, differ(a, b, n));
+        fast->values_chain(out_a, a, n, values, HD, HD, scratch);
+        ref->values_chain(out_b, a, n, values, HD, HD, scratch);
+        CHECK(differ(out_a, out_b, HD) == 0, "values_chain, %d keys: %d differ", n, differ(out_a, out_b, HD));
+        const int n_simd = n / 64 * 64;
+        fast->values_blocks(out_a, a, n, n_simd, values, HD, HD, scratch);
+        ref->values_blocks(out_b, a, n, n_simd, values, HD, HD, scratch);
+        CHECK(differ(out_a, out_b, HD) == 0, "values_blocks, %d keys: %d differ", n, differ(out_a, out_b, HD));
+        CHECK(fast->dot_blocks(keys, q, HD) == ref->dot_blocks(keys, q, HD), "dot_blocks differs");
+    }
+}
+
+int main(void)
+{
+    const og_attn_kernels *fast = og_attn_kernels_avx512();
+    if (fast) {
+        test_silu();
+        test_attention(fast, og_attn_kernels_portable());
+    } else {
+        /* the AVX-512 paths are never taken here, so there is nothing they could get wrong */
+        fprintf(stderr, "test_vecmath: %s CPU, no AVX-512 paths to compare\n", og_kernels_best()->isa);
+    }
+    return og_test_finish("test_vecmath");
+}
