@@ -6,12 +6,16 @@
  * floats and the double sum of all logits, after the prompt (one batch)
  * and after three greedy single-token steps. Both the batched and the
  * one-token arithmetic of llama.cpp's CPU backend are thereby pinned down.
+ * A tiny random-weight Q4_0 model (model/synth.c, made again here from
+ * its seed) pins down llama.cpp's repacked Q4_0 path as well.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "offgrid.h"
+#include "model/synth.h"
 #include "testlib.h"
 
 #define FIXTURE OG_TEST_DATA "/../fixtures/logits_exact.txt"
@@ -93,6 +97,25 @@ int main(void)
         check_case(smol, "plain", plain, 5);
         check_case(smol, "long", long_ids, n_long);
         og_model_free(smol);
+    }
+    /* Q4_0 matrices, the tied output among them, are repacked by llama.cpp
+     * on x86 and computed in its block-sum order. */
+    char tiny_path[] = "/tmp/og_test_tiny_q4_0_XXXXXX";
+    int fd = mkstemp(tiny_path);
+    og_error err = { 0 };
+    CHECK(fd >= 0, "cannot make a temporary file");
+    if (fd >= 0) {
+        close(fd);
+        CHECK(og_synth_write(tiny_path, "tiny", "q4_0", 1, NULL, NULL, &err) == OG_OK, "synth: %s", err.message);
+        og_model *tiny = load(tiny_path);
+        if (tiny) {
+            og_token ids[64];
+            int n_ids = fixture_ids("tiny_q4_0_prompt_ids:", ids, 64);
+            CHECK(n_ids == 19, "tiny prompt fixture: %d ids", n_ids);
+            check_case(tiny, "tiny_q4_0", ids, n_ids);
+            og_model_free(tiny);
+        }
+        unlink(tiny_path);
     }
     return og_test_finish("test_exact");
 }

@@ -4,8 +4,9 @@
  * models run the faster kernels and give llama.cpp's results. Owns the
  * packed copies (one allocation) and the tensor records pointing at them;
  * the mapped originals are released once copied, so resident memory does
- * not grow. Token embeddings stay as they are: llama.cpp only repacks
- * matrices that are multiplied, and a tied output uses the embeddings.
+ * not grow. Token embeddings stay as they are for the lookup; a tied output
+ * projection gets its own packed copy, because llama.cpp loads the tied
+ * matrix a second time for the output layer and repacks that copy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +37,14 @@ static int32_t matrices(og_model *m, const og_gguf_tensor ***out)
             else
                 n++;
     }
-    if (m->output != m->tok_embd) {
-        if (out)
-            out[n] = &m->output;
-        n++;
-    }
-    return n;
+    if (out)
+        out[n] = &m->output;
+    return n + 1;
 }
 
 typedef struct pack_job {
     const og_gguf *gguf;
+    const og_gguf_tensor *keep;       /* the token embeddings, still read by lookups */
     const og_gguf_tensor *const *src; /* the plain matrices, n of them */
     og_gguf_tensor *dst;              /* their packed records */
     int32_t n;
@@ -65,8 +64,9 @@ static void pack_worker(void *arg, int ith, int nth)
         const int64_t r1 = g1 * OG_PACK_ROWS < t->ne[1] ? g1 * OG_PACK_ROWS : t->ne[1];
         og_pack_q4_0(t->data, t->ne[1], t->ne[0], g0 * OG_PACK_ROWS, r1, (void *)job->dst[i].data);
         const size_t row_bytes = t->n_bytes / (size_t)t->ne[1];
-        og_gguf_release(job->gguf, (const uint8_t *)t->data + (size_t)(g0 * OG_PACK_ROWS) * row_bytes,
-                        (size_t)(r1 - g0 * OG_PACK_ROWS) * row_bytes);
+        if (t != job->keep)
+            og_gguf_release(job->gguf, (const uint8_t *)t->data + (size_t)(g0 * OG_PACK_ROWS) * row_bytes,
+                            (size_t)(r1 - g0 * OG_PACK_ROWS) * row_bytes);
     }
 }
 
@@ -119,7 +119,7 @@ og_status og_model_pack(og_model *m, int32_t n_threads, og_error *err)
     og_pool *pool = NULL;
     if ((st = og_pool_new(default_threads(n_threads), &pool, err)) != OG_OK)
         goto done;
-    pack_job job = { m->gguf, src, m->packed, m->n_packed };
+    pack_job job = { m->gguf, m->tok_embd, src, m->packed, m->n_packed };
     og_pool_run(pool, pack_worker, &job);
     og_pool_free(pool);
     /* Only now switch the model over to the packed copies. */
