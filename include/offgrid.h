@@ -261,7 +261,7 @@ typedef struct og_convert_params {
 og_convert_params og_convert_default_params(void);
 
 /* Converts a Hugging Face model folder (config.json, model.safetensors,
- * tokenizer.json and/or vocab.txt, tokenizer_config.json,
+ * tokenizer.json, tokenizer.model or vocab.txt, tokenizer_config.json,
  * special_tokens_map.json) into a GGUF file with llama.cpp's names, so
  * llama.cpp and offgrid both load it. Architectures: LlamaForCausalLM,
  * BertModel, BertForSequenceClassification. out_path is written through a

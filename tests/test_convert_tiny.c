@@ -2,7 +2,8 @@
  * test_convert_tiny.c - the converter on small Hugging Face folders built
  * here: a LlamaForCausalLM with a byte-level BPE tokenizer (keys, the Q/K
  * row order llama.cpp's RoPE expects, BF16 input, padding of the vocab,
- * then loading and running it in offgrid), a BertForSequenceClassification
+ * then loading and running it in offgrid), the same with a SentencePiece
+ * tokenizer.model written here, a BertForSequenceClassification
  * with only vocab.txt (old "bert." names, gamma/beta, pooler and
  * classifier heads, labels), and folders that must fail with a message
  * naming the problem and without leaving an output file.
@@ -65,7 +66,7 @@ static const og_str *str_at(const og_gguf *g, const char *key, uint64_t i)
 
 enum { E = 64, FF = 128, HEADS = 4, KV_HEADS = 2, LAYERS = 2, VOCAB = 128, HD = E / HEADS };
 
-static bool write_llama(const char *dir)
+static bool write_llama(const char *dir, int n_vocab)
 {
     char tok[8192], *p = tok;
     p += sprintf(p, "{\"version\":\"1.0\",\"added_tokens\":["
@@ -81,18 +82,20 @@ static bool write_llama(const char *dir)
         p += sprintf(p, c == '"' || c == '\\' ? ",\"\\%c\":%d" : ",\"%c\":%d", c, c - 30);
     p += sprintf(p, ",\"\xc4\xa0\":97,\"\xc4\xa0t\":98,\"he\":99,\"\xc4\xa0the\":100},"
                     "\"merges\":[\"\xc4\xa0 t\",\"h e\",[\"\xc4\xa0t\",\"he\"]]}}");
+    char config[1024];
+    snprintf(config, sizeof config,
+             "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":128,"
+             "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"num_hidden_layers\":2,"
+             "\"max_position_embeddings\":256,\"rms_norm_eps\":1e-5,\"rope_theta\":10000.0,"
+             "\"vocab_size\":%d,\"tie_word_embeddings\":true,\"bos_token_id\":1,\"eos_token_id\":2}", n_vocab);
     st_writer *w = st_writer_new();
     bool ok = w && st_write_text(dir, "tokenizer.json", tok) &&
-              st_write_text(dir, "config.json",
-                            "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":128,"
-                            "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"num_hidden_layers\":2,"
-                            "\"max_position_embeddings\":256,\"rms_norm_eps\":1e-5,\"rope_theta\":10000.0,"
-                            "\"vocab_size\":128,\"tie_word_embeddings\":true,\"bos_token_id\":1,\"eos_token_id\":2}") &&
+              st_write_text(dir, "config.json", config) &&
               st_write_text(dir, "tokenizer_config.json",
                             "{\"bos_token\":\"<|im_start|>\",\"eos_token\":\"<|im_end|>\",\"unk_token\":\"<|endoftext|>\","
                             "\"add_bos_token\":false,\"chat_template\":\"{% for m in messages %}<|im_start|>{{ m.role }}"
                             "\\n{{ m.content }}<|im_end|>\\n{% endfor %}\"}");
-    ok = ok && add(w, "model.embed_tokens.weight", "F32", VOCAB, E, 1) && add(w, "model.norm.weight", "F32", E, 0, 2);
+    ok = ok && add(w, "model.embed_tokens.weight", "F32", n_vocab, E, 1) && add(w, "model.norm.weight", "F32", E, 0, 2);
     for (int l = 0; ok && l < LAYERS; l++) {
         static const struct {
             const char *name, *dtype;
@@ -142,7 +145,7 @@ static void check_permuted(const og_gguf *g, const char *name, int n_head, const
 static void test_llama(void)
 {
     const char *dir = make_dir("llama");
-    CHECK(write_llama(dir), "writing the llama folder");
+    CHECK(write_llama(dir, VOCAB), "writing the llama folder");
     char out[600];
     snprintf(out, sizeof out, "%s/llama.gguf", tmp);
     og_convert_params p = og_convert_default_params();
@@ -219,6 +222,143 @@ static void test_llama(void)
     og_context_free(ctx);
     og_model_free(m);
     unlink(out);
+}
+
+/* ------------------------------------------------------ llama with SPM */
+
+typedef struct pbuf {
+    uint8_t b[8192];
+    size_t n;
+} pbuf;
+
+static void pb_varint(pbuf *p, uint64_t v)
+{
+    do {
+        p->b[p->n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+}
+
+/* One SentencePiece message (piece = 1, score = 2, type = 3) as field 1. */
+static void pb_piece(pbuf *p, const char *text, float score, int type)
+{
+    pbuf sub = { .n = 0 };
+    size_t len = strlen(text);
+    pb_varint(&sub, 1 << 3 | 2);
+    pb_varint(&sub, len);
+    memcpy(sub.b + sub.n, text, len);
+    sub.n += len;
+    pb_varint(&sub, 2 << 3 | 5);
+    memcpy(sub.b + sub.n, &score, 4);
+    sub.n += 4;
+    pb_varint(&sub, 3 << 3 | 0);
+    pb_varint(&sub, (uint64_t)type);
+    pb_varint(p, 1 << 3 | 2);
+    pb_varint(p, sub.n);
+    memcpy(p->b + p->n, sub.b, sub.n);
+    p->n += sub.n;
+}
+
+enum { SPM_PIECES = 3 + 256 + 7, SPM_VOCAB = 272 };
+
+static bool write_spm_model(const char *dir)
+{
+    static pbuf p;
+    p.n = 0;
+    pb_piece(&p, "<unk>", 0, 2);
+    pb_piece(&p, "<s>", 0, 3);
+    pb_piece(&p, "</s>", 0, 3);
+    for (int i = 0; i < 256; i++) {
+        char byte[8];
+        snprintf(byte, sizeof byte, "<0x%02X>", i);
+        pb_piece(&p, byte, 0, 6);
+    }
+    static const char *const pieces[] = { "\xe2\x96\x81", "t", "h", "e", "\xe2\x96\x81t", "he", "\xe2\x96\x81the" };
+    for (int i = 0; i < 7; i++)
+        pb_piece(&p, pieces[i], -1.0f - (float)i, 1);
+    /* a field the converter must skip: trainer_spec { model_type: BPE } */
+    static const uint8_t trainer[] = { 2 << 3 | 2, 2, 3 << 3 | 0, 2 };
+    memcpy(p.b + p.n, trainer, sizeof trainer);
+    p.n += sizeof trainer;
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(p.b, 1, p.n, f) == p.n;
+    return f && fclose(f) == 0 && ok;
+}
+
+static void test_llama_spm(void)
+{
+    const char *dir = make_dir("llama-spm");
+    CHECK(write_llama(dir, SPM_VOCAB) && write_spm_model(dir) &&
+              st_write_text(dir, "added_tokens.json", "{\"<extra>\": 270, \"<too-far>\": 999}") &&
+              st_write_text(dir, "tokenizer_config.json",
+                            "{\"bos_token\":\"<s>\",\"eos_token\":\"</s>\",\"unk_token\":\"<unk>\","
+                            "\"add_bos_token\":true,\"add_eos_token\":false}"),
+          "writing the SentencePiece llama folder");
+    char out[600];
+    snprintf(out, sizeof out, "%s/llama-spm.gguf", tmp);
+    og_error err = { 0 };
+    CHECK(og_convert_hf(dir, out, NULL, &err) == OG_OK, "convert: %s", err.message);
+    og_gguf *g = og_gguf_open(out, &err);
+    CHECK(g != NULL, "%s", err.message);
+    if (!g)
+        return;
+    og_str s = { 0 };
+    CHECK(og_gguf_get_str(g, "tokenizer.ggml.model", &s) && og_str_eq(s, "llama"), "tokenizer.model wins over tokenizer.json");
+    CHECK(og_gguf_get_str(g, "tokenizer.ggml.pre", &s) && og_str_eq(s, "default"), "pre");
+    check_u32(g, "general.file_type", 1);
+    check_u32(g, "tokenizer.ggml.bos_token_id", 1);
+    check_u32(g, "tokenizer.ggml.eos_token_id", 2);
+    check_u32(g, "tokenizer.ggml.unknown_token_id", 0);
+    bool b = false;
+    CHECK(og_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b) && b, "add_bos_token");
+    const og_gguf_kv *types = og_gguf_get_arr(g, "tokenizer.ggml.token_type", OG_GGUF_I32);
+    const og_gguf_kv *scores = og_gguf_get_arr(g, "tokenizer.ggml.scores", OG_GGUF_F32);
+    CHECK(types && types->n == SPM_VOCAB && og_gguf_arr_i64(types, 0) == 2 && og_gguf_arr_i64(types, 1) == 3 &&
+              og_gguf_arr_i64(types, 3) == 6 && og_gguf_arr_i64(types, SPM_PIECES - 1) == 1 &&
+              og_gguf_arr_i64(types, 270) == 4 && og_gguf_arr_i64(types, 271) == 5,
+          "token types");
+    CHECK(scores && scores->n == SPM_VOCAB && og_gguf_arr_f64(scores, SPM_PIECES - 1) == -7.0 &&
+              og_gguf_arr_f64(scores, 270) == -1000.0,
+          "scores");
+    const og_str *extra = str_at(g, "tokenizer.ggml.tokens", 270), *pad = str_at(g, "tokenizer.ggml.tokens", 271);
+    CHECK(extra && og_str_eq(*extra, "<extra>") && pad && og_str_eq(*pad, "[PAD271]"), "added and padded tokens");
+    const og_gguf_tensor *emb = og_gguf_find_tensor(g, "token_embd.weight"), *q = og_gguf_find_tensor(g, "blk.0.attn_q.weight");
+    CHECK(emb && emb->type == OG_TYPE_F16 && emb->ne[1] == SPM_VOCAB && q && q->type == OG_TYPE_F16, "F16 matrices");
+    og_vocab *v = NULL;
+    CHECK(og_vocab_load(g, &v, &err) == OG_OK, "vocab: %s", err.message);
+    og_token ids[8];
+    int32_t n = v ? og_vocab_tokenize(v, "the", 3, ids, 8, true, false) : 0;
+    CHECK(n == 2 && ids[0] == 1 && ids[1] == SPM_PIECES - 1, "tokens of 'the': %d", n);
+    og_vocab_free(v);
+    og_gguf_close(g);
+    unlink(out);
+
+    /* A cut between two pieces is a smaller valid model; any other cut of
+     * tokenizer.model must fail, name the file and write nothing. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    size_t len = 0;
+    char *model = og_test_read_file(path, &len);
+    int bad = 0, failed = 0;
+    for (size_t cut = 1; model && cut < 400; cut += 3) {
+        FILE *f = fopen(path, "wb");
+        fwrite(model, 1, cut, f);
+        fclose(f);
+        unlink(out);
+        og_error e = { 0 };
+        if (og_convert_hf(dir, out, NULL, &e) == OG_OK)
+            continue;
+        failed++;
+        if (!strstr(e.message, "tokenizer.model") || access(out, F_OK) == 0) {
+            bad++;
+            fprintf(stderr, "cut %zu: %s\n", cut, e.message);
+        }
+    }
+    unlink(out);
+    CHECK(model && bad == 0 && failed > 50, "truncated tokenizer.model: %d failed, %d badly", failed, bad);
+    free(model);
 }
 
 /* ---------------------------------------------------------------- bert */
@@ -367,6 +507,7 @@ int main(void)
 {
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     test_llama();
+    test_llama_spm();
     test_bert_classifier();
     test_errors();
     char cmd[600];

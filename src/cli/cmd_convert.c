@@ -61,10 +61,10 @@ static int run(const cli_opts *o)
 const cli_command cli_cmd_convert = {
     "convert", "convert a Hugging Face model folder to GGUF",
     "usage: offgrid convert HF_DIR -o OUT.gguf [--type f32|f16|q8_0]\n\n"
-    "Reads config.json, model.safetensors and the tokenizer (tokenizer.json and/or\n"
-    "vocab.txt, tokenizer_config.json, special_tokens_map.json) and writes a GGUF\n"
-    "file with llama.cpp's names. Architectures: LlamaForCausalLM, BertModel,\n"
-    "BertForSequenceClassification. The output is written atomically.\n\n"
+    "Reads config.json, model.safetensors and the tokenizer (tokenizer.json,\n"
+    "tokenizer.model or vocab.txt, tokenizer_config.json, special_tokens_map.json)\n"
+    "and writes a GGUF file with llama.cpp's names. Architectures: LlamaForCausalLM,\n"
+    "BertModel, BertForSequenceClassification. The output is written atomically.\n\n"
     "options:\n"
     "  -o, --output PATH   the GGUF file to write (required)\n"
     "      --type TYPE     f32, f16 or q8_0 (default f16); norms, biases and\n"

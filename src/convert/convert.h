@@ -55,10 +55,12 @@ bool og_convert_write_general(og_cv *cv, const char *arch);
 og_status og_convert_tensors(og_cv *cv, og_cv_map_fn map);
 
 /* The tokenizer of the folder as llama.cpp writes it: WordPiece ("bert",
- * from tokenizer.json or vocab.txt) or byte-level BPE ("gpt2", from
- * tokenizer.json); n_vocab_config is config.json's vocab_size (0: none). */
+ * from tokenizer.json or vocab.txt), byte-level BPE ("gpt2", from
+ * tokenizer.json) or SentencePiece ("llama", from tokenizer.model);
+ * n_vocab_config is config.json's vocab_size (0: none). */
 og_status og_convert_vocab_wpm(og_cv *cv, int64_t n_vocab_config);
 og_status og_convert_vocab_bpe(og_cv *cv, int64_t n_vocab_config);
+og_status og_convert_vocab_spm(og_cv *cv, int64_t n_vocab_config);
 
 og_status og_convert_bert(og_cv *cv, bool classifier);
 og_status og_convert_llama(og_cv *cv);

@@ -7,8 +7,9 @@
  * llama.attention.head_count, llama.attention.head_count_kv,
  * llama.rope.freq_base (when config.json has rope_theta),
  * llama.attention.layer_norm_rms_epsilon, llama.vocab_size,
- * llama.rope.dimension_count (head size), then the byte-level BPE
- * tokenizer (vocab.c).
+ * llama.rope.dimension_count (head size), then the tokenizer: SentencePiece
+ * when the folder has tokenizer.model (llama.cpp tries it first), else the
+ * byte-level BPE of tokenizer.json.
  *
  * Tensors: model.embed_tokens -> token_embd, model.norm -> output_norm,
  * lm_head -> output (absent when the embedding is tied), and per layer N
@@ -117,7 +118,13 @@ og_status og_convert_llama(og_cv *cv)
               og_gguf_writer_u32(w, "llama.rope.dimension_count", (uint32_t)(n_embd / job.n_head));
     if (!ok)
         return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory");
-    if ((st = og_convert_vocab_bpe(cv, n_vocab)) != OG_OK)
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.model", cv->dir);
+    FILE *spm = fopen(path, "rb");
+    if (spm)
+        fclose(spm);
+    st = spm ? og_convert_vocab_spm(cv, n_vocab) : og_convert_vocab_bpe(cv, n_vocab);
+    if (st != OG_OK)
         return st;
     cv->arch = &job;
     st = og_convert_tensors(cv, map_llama);

@@ -113,8 +113,8 @@ og_status og_convert_vocab_bpe(og_cv *cv, int64_t n_vocab_config)
                           type ? type : "(none)");
     if (st == OG_OK && json_is_true(json_object_get(model, "byte_fallback")))
         st = og_error_set(cv->err, OG_ERR_UNSUPPORTED,
-                          "tokenizer.json: a SentencePiece-style BPE (byte_fallback) is not supported yet; "
-                          "only byte-level BPE is");
+                          "tokenizer.json: a SentencePiece-style BPE (byte_fallback) needs the folder's "
+                          "tokenizer.model, which is missing");
     if (st == OG_OK && !(pre = bpe_pre_name(json_object_get(f.tokenizer, "pre_tokenizer"))))
         st = og_error_set(cv->err, OG_ERR_UNSUPPORTED,
                           "tokenizer.json: unknown pre_tokenizer (known: ByteLevel as gpt-2, Digits+ByteLevel as "
