@@ -241,6 +241,35 @@ og_status og_chat_respond(og_chat *chat, og_sampler *sampler, int32_t max_tokens
 size_t og_chat_n_messages(const og_chat *chat);
 const og_chat_message *og_chat_message_at(const og_chat *chat, size_t i);
 
+/* ------------------------------------------------------------- conversion */
+/* An outer module: absent from libraries built with OG_CORE_ONLY. */
+
+typedef enum og_convert_type {
+    OG_CONVERT_F32,  /* every tensor as F32 */
+    OG_CONVERT_F16,  /* matrices as F16; norms, biases, position and token-type embeddings F32 */
+    OG_CONVERT_Q8_0  /* matrices as Q8_0 (F16 when a row is not a multiple of 32), the rest as F16 does */
+} og_convert_type;
+
+/* Called after each tensor is converted: done of total, and its GGUF name. */
+typedef void (*og_convert_progress_fn)(void *user, int64_t done, int64_t total, const char *tensor);
+
+typedef struct og_convert_params {
+    og_convert_type type;            /* default OG_CONVERT_F16, as llama.cpp's converter */
+    og_convert_progress_fn progress; /* may be NULL */
+    void *user;
+} og_convert_params;
+
+og_convert_params og_convert_default_params(void);
+
+/* Converts a Hugging Face model folder (config.json, model.safetensors,
+ * tokenizer.json, tokenizer.model or vocab.txt, tokenizer_config.json,
+ * special_tokens_map.json) into a GGUF file with llama.cpp's names, so
+ * llama.cpp and offgrid both load it. Architectures: LlamaForCausalLM,
+ * BertModel, BertForSequenceClassification. out_path is written through a
+ * temporary file: on failure nothing is left behind. */
+og_status og_convert_hf(const char *hf_dir, const char *out_path, const og_convert_params *params,
+                        og_error *err);
+
 #ifdef __cplusplus
 }
 #endif

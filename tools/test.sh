@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - builds and runs the whole test suite twice: an optimized build,
-# then one under AddressSanitizer and UndefinedBehaviorSanitizer, and the
+# then one under AddressSanitizer and UndefinedBehaviorSanitizer (with a
+# core-only build in between, checked free of outer modules), and the
 # multi-threaded forward pass under ThreadSanitizer. Needs
 # tools/setup.sh to have run (dependencies and models).
 set -euo pipefail
@@ -23,6 +24,14 @@ cmake --build "$inst/cmake-build" >/dev/null
 "$inst/cmake-build/app" ../shared/models/stories260K.gguf
 unset PKG_CONFIG_PATH
 rm -rf "$inst"
+
+echo "== Core-only build (OG_CORE_ONLY): no outer module, no jansson"
+cmake -S . -B build-core -DCMAKE_BUILD_TYPE=Release -DOG_CORE_ONLY=ON -DOG_BUILD_TESTS=OFF >/dev/null
+cmake --build build-core -j"$jobs" --target offgrid offgrid_cli
+if nm build-core/liboffgrid.a | grep -E ' [UT] (json_|og_convert_|og_st_)'; then
+    echo "test.sh: the core-only library still has outer-module or jansson symbols" >&2
+    exit 1
+fi
 
 echo "== ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_SANITIZE=ON >/dev/null

@@ -34,7 +34,8 @@ enum {
     OPT_OUTPUT = 1 << 16,   /* -o, --output PATH */
     OPT_SHAPE = 1 << 17,    /* --shape NAME */
     OPT_TYPE = 1 << 18,     /* --type NAME */
-    OPT_SEED = 1 << 19      /* --seed S alone (sets sampling.seed) */
+    OPT_SEED = 1 << 19,     /* --seed S alone (sets sampling.seed) */
+    OPT_POSITIONAL = 1 << 20 /* one bare argument, e.g. convert's folder */
 };
 
 typedef struct cli_opts {
@@ -47,6 +48,7 @@ typedef struct cli_opts {
     int32_t n_prompt_tokens, n_gen, reps;
     bool json, has_seed;
     const char *output, *shape, *type;
+    const char *positional; /* the bare argument, or NULL */
 } cli_opts;
 
 typedef struct cli_command {
@@ -77,5 +79,8 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 extern const cli_command cli_cmd_bench, cli_cmd_synth;
+#ifdef OG_WITH_CONVERT
+extern const cli_command cli_cmd_convert;
+#endif
 
 #endif

@@ -111,6 +111,10 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             fputs(cmd->usage, stdout);
             return 1;
         }
+        if ((cmd->accepted & OPT_POSITIONAL) && arg[0] != '-' && !o->positional) {
+            o->positional = arg;
+            continue;
+        }
         /* A name in several groups resolves to the one this command accepts. */
         const opt_spec *spec = NULL;
         for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)

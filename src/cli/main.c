@@ -9,6 +9,9 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info, &cli_cmd_bench, &cli_cmd_synth,
+#ifdef OG_WITH_CONVERT
+    &cli_cmd_convert,
+#endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

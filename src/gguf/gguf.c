@@ -9,16 +9,14 @@
  */
 #include "gguf/gguf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/mapfile.h"
 
 /* Sane upper limits: far above any real model, far below what would let a
  * forged count drive a huge allocation. */
@@ -329,32 +327,13 @@ og_gguf *og_gguf_open_memory(const void *buf, size_t size, og_error *err)
 
 og_gguf *og_gguf_open(const char *path, og_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    const void *map;
+    size_t size;
+    if (og_map_file(path, "a GGUF model", &map, &size, err) != OG_OK)
         return NULL;
-    }
-    struct stat stt;
-    if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
-        og_error_set(err, OG_ERR_IO, "%s is not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    size_t size = (size_t)stt.st_size;
-    if (size == 0) {
-        close(fd);
-        og_error_set(err, OG_ERR_FORMAT, "%s: empty file, not a GGUF model", path);
-        return NULL;
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) {
-        og_error_set(err, OG_ERR_IO, "cannot map %s: %s", path, strerror(errno));
-        return NULL;
-    }
     og_gguf *g = parse(map, size, err);
     if (!g) {
-        munmap(map, size);
+        og_unmap_file(map, size);
         og_error_prefix(err, "%s", path);
         return NULL;
     }
@@ -371,7 +350,7 @@ void og_gguf_close(og_gguf *g)
     free(g->kvs);
     free(g->tensors);
     if (g->mapped)
-        munmap((void *)g->base, g->size);
+        og_unmap_file(g->base, g->size);
     free(g);
 }
 

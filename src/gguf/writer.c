@@ -2,7 +2,7 @@
  * writer.c - serializes metadata and tensors into GGUF v3 with the
  * default 32-byte alignment. The writer owns copies of everything added;
  * files are written through a temporary name so a failure never leaves a
- * half-written model behind.
+ * half-written model behind, straight from the writer's buffers.
  */
 #include "gguf/writer.h"
 
@@ -142,19 +142,40 @@ bool og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, in
     return ok;
 }
 
+/* The bytes before the metadata: magic, version and the two counts. */
+static size_t file_header(const og_gguf_writer *w, uint8_t out[24])
+{
+    uint32_t version = 3;
+    memcpy(out, "GGUF", 4);
+    memcpy(out + 4, &version, 4);
+    memcpy(out + 8, &w->n_tensors, 8);
+    memcpy(out + 16, &w->n_kv, 8);
+    return 24;
+}
+
+/* Zero bytes after the tensor infos so the payload starts aligned. */
+static size_t info_padding(const og_gguf_writer *w)
+{
+    size_t before = 24 + w->meta.len + w->infos.len;
+    return (ALIGNMENT - before % ALIGNMENT) % ALIGNMENT;
+}
+
+static bool writer_failed(const og_gguf_writer *w)
+{
+    return w->meta.failed || w->infos.failed || w->payload.failed;
+}
+
 og_status og_gguf_writer_to_memory(og_gguf_writer *w, uint8_t **out, size_t *size, og_error *err)
 {
     *out = NULL;
-    if (w->meta.failed || w->infos.failed || w->payload.failed)
+    if (writer_failed(w))
         return og_error_set(err, OG_ERR_NOMEM, "gguf writer: out of memory while building the file");
+    uint8_t head[24];
     buf b = { 0 };
-    put(&b, "GGUF", 4);
-    put_u32(&b, 3);
-    put_u64(&b, w->n_tensors);
-    put_u64(&b, w->n_kv);
+    put(&b, head, file_header(w, head));
     put(&b, w->meta.data, w->meta.len);
     put(&b, w->infos.data, w->infos.len);
-    put_zeros(&b, (ALIGNMENT - b.len % ALIGNMENT) % ALIGNMENT);
+    put_zeros(&b, info_padding(w));
     put(&b, w->payload.data, w->payload.len);
     if (b.failed) {
         free(b.data);
@@ -165,27 +186,27 @@ og_status og_gguf_writer_to_memory(og_gguf_writer *w, uint8_t **out, size_t *siz
     return OG_OK;
 }
 
+/* Writes the parts straight from the writer's buffers, so a model needs
+ * no second copy of itself in memory. */
 og_status og_gguf_writer_to_file(og_gguf_writer *w, const char *path, og_error *err)
 {
-    uint8_t *data;
-    size_t size;
-    og_status st = og_gguf_writer_to_memory(w, &data, &size, err);
-    if (st != OG_OK)
-        return st;
+    if (writer_failed(w))
+        return og_error_set(err, OG_ERR_NOMEM, "gguf writer: out of memory while building the file");
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", path) >= sizeof tmp) {
-        free(data);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", path) >= sizeof tmp)
         return og_error_set(err, OG_ERR_ARG, "path too long: %s", path);
-    }
     FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(data);
+    if (!f)
         return og_error_set(err, OG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    }
-    bool ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    static const uint8_t zeros[ALIGNMENT];
+    uint8_t head[24];
+    size_t n_head = file_header(w, head), pad = info_padding(w);
+    bool ok = fwrite(head, 1, n_head, f) == n_head && fwrite(w->meta.data, 1, w->meta.len, f) == w->meta.len &&
+              fwrite(w->infos.data, 1, w->infos.len, f) == w->infos.len && fwrite(zeros, 1, pad, f) == pad &&
+              fwrite(w->payload.data, 1, w->payload.len, f) == w->payload.len && fflush(f) == 0 &&
+              fsync(fileno(f)) == 0;
     int saved = errno;
     ok = fclose(f) == 0 && ok;
-    free(data);
     if (!ok || rename(tmp, path) != 0) {
         if (ok)
             saved = errno;

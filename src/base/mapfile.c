@@ -1,0 +1,44 @@
+/*
+ * mapfile.c - read-only mappings of whole files. The descriptor is
+ * closed at once: the mapping keeps the file alive on its own.
+ */
+#include "base/mapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+og_status og_map_file(const char *path, const char *what, const void **data, size_t *size, og_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat stt;
+    if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
+        close(fd);
+        return og_error_set(err, OG_ERR_IO, "%s is not a regular file", path);
+    }
+    if (stt.st_size == 0) {
+        close(fd);
+        return og_error_set(err, OG_ERR_FORMAT, "%s: empty file, not %s", path, what);
+    }
+    void *map = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return og_error_set(err, OG_ERR_IO, "cannot map %s: %s", path, strerror(saved));
+    *data = map;
+    *size = (size_t)stt.st_size;
+    return OG_OK;
+}
+
+void og_unmap_file(const void *data, size_t size)
+{
+    if (data)
+        munmap((void *)data, size);
+}
