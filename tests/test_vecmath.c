@@ -66,6 +66,9 @@ static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *r
         fast->scores_chain(a, keys, HD, q, HD, n, 0.125f);
         ref->scores_chain(b, keys, HD, q, HD, n, 0.125f);
         CHECK(differ(a, b, n) == 0, "scores_chain, %d keys: %d differ", n, differ(a, b, n));
+        fast->scores_blocks(a, keys, HD, q, HD, n, 0.125f);
+        ref->scores_blocks(b, keys, HD, q, HD, n, 0.125f);
+        CHECK(differ(a, b, n) == 0, "scores_blocks, %d keys: %d differ", n, differ(a, b, n));
         /* spread the scores so some weights underflow or vanish */
         for (int j = 0; j < n; j++)
             a[j] = b[j] = j % 5 == 0 ? a[j] - 150.0f : a[j] * 4.0f;

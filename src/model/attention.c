@@ -93,6 +93,13 @@ static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, co
         scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
+static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                          int32_t n_keys, float scale)
+{
+    for (int32_t j = 0; j < n_keys; j++)
+        scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;
+}
+
 static void softmax_fp16(float *x, int32_t n)
 {
     og_ops_softmax(x, n);
@@ -100,8 +107,8 @@ static void softmax_fp16(float *x, int32_t n)
         x[j] = og_fp16_to_f32(og_f32_to_fp16(x[j]));
 }
 
-static const og_attn_kernels portable = { dot_chain, dot_blocks, values_chain, values_blocks, scores_chain,
-                                          softmax_fp16 };
+static const og_attn_kernels portable = { dot_chain,    dot_blocks,    values_chain, values_blocks,
+                                          scores_chain, scores_blocks, softmax_fp16 };
 
 const og_attn_kernels *og_attn_kernels_portable(void)
 {
@@ -142,11 +149,7 @@ static void attention_worker(void *arg, int ith, int nth)
         for (int32_t i = 0; i < hd; i++)
             q16[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
         const og_fp16 *keys = ctx->k_cache + kv_off;
-        if (gemm_qk)
-            k->scores_chain(scores, keys, kv_dim, q16, hd, n_keys, scale);
-        else
-            for (int32_t j = 0; j < n_keys; j++)
-                scores[j] = k->dot_blocks(keys + (size_t)j * kv_dim, q16, hd) * scale;
+        (gemm_qk ? k->scores_chain : k->scores_blocks)(scores, keys, kv_dim, q16, hd, n_keys, scale);
         k->softmax_fp16(scores, n_keys);
         float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
         const og_fp16 *values = ctx->v_cache + kv_off;

@@ -28,6 +28,9 @@ typedef struct og_attn_kernels {
     /* scores[j] = dot_chain(keys + j * k_stride, q, hd) * scale, j < n_keys. */
     void (*scores_chain)(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
                          int32_t n_keys, float scale);
+    /* The same with dot_blocks (one-token attention). */
+    void (*scores_blocks)(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                          int32_t n_keys, float scale);
     /* og_ops_softmax over x[0..n), then each value rounded to fp16. */
     void (*softmax_fp16)(float *x, int32_t n);
 } og_attn_kernels;

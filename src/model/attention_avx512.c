@@ -171,6 +171,34 @@ static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, co
         scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
+/* dot_blocks for four keys at a time when the head is whole blocks of 64
+ * (so no remainder to add in double): the same fmadds and folds per key. */
+static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                          int32_t n_keys, float scale)
+{
+    int32_t j = 0;
+    if (hd % 64 == 0)
+        for (; j + 4 <= n_keys; j += 4) {
+            const og_fp16 *k0 = keys + (size_t)j * k_stride;
+            __m512 acc[4][4];
+            for (int a = 0; a < 4; a++)
+                for (int c = 0; c < 4; c++)
+                    acc[a][c] = _mm512_setzero_ps();
+            for (int32_t l = 0; l < hd; l += 64)
+                for (int c = 0; c < 4; c++) {
+                    const __m512 ql = _mm512_loadu_ps(q + l + c * LANES);
+                    for (int a = 0; a < 4; a++)
+                        acc[a][c] = _mm512_fmadd_ps(load16(k0 + (size_t)a * k_stride + l + c * LANES), ql, acc[a][c]);
+                }
+            for (int a = 0; a < 4; a++) {
+                const __m512 s02 = _mm512_add_ps(acc[a][0], acc[a][2]), s13 = _mm512_add_ps(acc[a][1], acc[a][3]);
+                scores[j + a] = reduce16(_mm512_add_ps(s02, s13)) * scale; /* no remainder in double */
+            }
+        }
+    for (; j < n_keys; j++)
+        scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;
+}
+
 /* og_ops_softmax's chunks of 16 (a short last one padded with zeros),
  * each chunk's sum in reduce16's tree added in double. */
 static void softmax_fp16(float *x, int32_t n)
@@ -197,8 +225,8 @@ static void softmax_fp16(float *x, int32_t n)
     }
 }
 
-static const og_attn_kernels avx512 = { dot_chain, dot_blocks, values_chain, values_blocks, scores_chain,
-                                        softmax_fp16 };
+static const og_attn_kernels avx512 = { dot_chain,    dot_blocks,    values_chain, values_blocks,
+                                        scores_chain, scores_blocks, softmax_fp16 };
 
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {
