@@ -34,7 +34,8 @@ enum {
     OPT_OUTPUT = 1 << 16,   /* -o, --output PATH */
     OPT_SHAPE = 1 << 17,    /* --shape NAME */
     OPT_TYPE = 1 << 18,     /* --type NAME */
-    OPT_SEED = 1 << 19      /* --seed S alone (sets sampling.seed) */
+    OPT_SEED = 1 << 19,     /* --seed S alone (sets sampling.seed) */
+    OPT_MAX_TOKENS = 1 << 20 /* --max-tokens N (encoders: truncation) */
 };
 
 typedef struct cli_opts {
@@ -47,6 +48,7 @@ typedef struct cli_opts {
     int32_t n_prompt_tokens, n_gen, reps;
     bool json, has_seed;
     const char *output, *shape, *type;
+    int32_t max_tokens; /* 0 when not given */
 } cli_opts;
 
 typedef struct cli_command {
@@ -74,8 +76,19 @@ char *cli_read_file(const char *path, size_t *len);
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out);
 
+/* The texts of -p TEXT (one) or -f FILE (one per line, without the line
+ * ends; a last line without a newline counts). *buf owns the text; free
+ * *buf, *texts and *lens. Prints its errors; returns false on failure. */
+bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char ***texts, size_t **lens,
+                    int32_t *n);
+
+/* Creates an encoder with -t, -b and --max-tokens; prints its errors. */
+og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize);
+
+/* Prints s as a JSON string literal. */
+void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
-extern const cli_command cli_cmd_bench, cli_cmd_synth;
+extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify;
 
 #endif
