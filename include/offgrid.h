@@ -280,6 +280,12 @@ int32_t og_encoder_max_tokens(const og_encoder *enc);
 og_status og_embed(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts, float *out,
                    og_error *err);
 
+/* The same for texts already tokenized: sequence i is tokens[i][0..
+ * n_tokens[i]), with its [CLS] and [SEP] (as og_tokenize with add_special
+ * gives them), cut like a text past max_tokens. */
+og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const int32_t *n_tokens, int32_t n_seqs,
+                          float *out, og_error *err);
+
 /* Labels of the classification head (BertForSequenceClassification:
  * pooler dense + tanh over [CLS], then the classifier); 0 when the model
  * has none. Names come from the model's classifier.output_labels, else

@@ -151,48 +151,87 @@ static void emit_logits(og_encoder *enc, int32_t first_text, int32_t n_seqs, flo
     memcpy(out + (int64_t)first_text * n_labels, enc->logits, (size_t)n_seqs * (size_t)n_labels * sizeof(float));
 }
 
-/* Tokenizes text into enc->staging, cut to max_tokens with [SEP] kept
- * last as sentence-transformers truncates. Returns the count or a
- * negative og_status. */
-static int32_t tokenize(og_encoder *enc, const char *text, size_t len)
+/* Where the sequences come from: texts to tokenize, or token ids. */
+typedef struct source {
+    const char *const *texts;
+    const size_t *lens;
+    const og_token *const *tokens;
+    const int32_t *n_tokens;
+} source;
+
+/* Cuts a sequence of n tokens in enc->staging (the first max_tokens of
+ * them are there) to max_tokens with [SEP] kept last, as
+ * sentence-transformers truncates. */
+static int32_t truncate_staging(og_encoder *enc, int32_t n)
 {
-    const og_model *m = enc->model;
-    int32_t n = og_vocab_tokenize(m->vocab, text, len, enc->staging, enc->max_tokens, true, true);
-    if (n > enc->max_tokens) {
-        n = enc->max_tokens;
-        og_token sep = og_vocab_sep(m->vocab);
-        if (sep >= 0)
-            enc->staging[n - 1] = sep;
-    }
-    return n;
+    if (n <= enc->max_tokens)
+        return n;
+    og_token sep = og_vocab_sep(enc->model->vocab);
+    if (sep >= 0)
+        enc->staging[enc->max_tokens - 1] = sep;
+    return enc->max_tokens;
 }
 
-static og_status run_texts(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts,
-                           float *out, batch_fn emit, og_error *err)
+/* Puts sequence i into enc->staging and returns its length; OG_OK or the
+ * error in *st. */
+static int32_t load_seq(og_encoder *enc, const source *src, int32_t i, og_status *st, og_error *err)
 {
-    if (!enc || (n_texts > 0 && (!texts || !out)) || n_texts < 0)
-        return og_error_set(err, OG_ERR_ARG, "invalid arguments (need an encoder, texts and an output buffer)");
-    int32_t n_seqs = 0, used = 0, first_text = 0;
-    enc->seq_start[0] = 0;
-    for (int32_t i = 0; i <= n_texts; i++) {
-        int32_t n = 0;
-        if (i < n_texts) {
-            if (!texts[i])
-                return og_error_set(err, OG_ERR_ARG, "text %d is NULL", i);
-            n = tokenize(enc, texts[i], lens ? lens[i] : strlen(texts[i]));
-            if (n < 0)
-                return og_error_set(err, (og_status)-n, "cannot tokenize text %d: %s", i, og_status_name((og_status)-n));
-            if (n == 0)
-                return og_error_set(err, OG_ERR_FORMAT, "text %d gives no tokens (the vocabulary adds no [CLS])", i);
+    int32_t n;
+    *st = OG_OK;
+    if (src->texts) {
+        if (!src->texts[i]) {
+            *st = og_error_set(err, OG_ERR_ARG, "text %d is NULL", i);
+            return 0;
         }
-        /* Flush when the next text does not fit, and at the end. */
-        if (n_seqs > 0 && (i == n_texts || used + n > enc->n_batch)) {
+        const size_t len = src->lens ? src->lens[i] : strlen(src->texts[i]);
+        n = og_vocab_tokenize(enc->model->vocab, src->texts[i], len, enc->staging, enc->max_tokens, true, true);
+        if (n < 0) {
+            *st = og_error_set(err, (og_status)-n, "cannot tokenize text %d: %s", i, og_status_name((og_status)-n));
+            return 0;
+        }
+    } else {
+        n = src->n_tokens[i];
+        if (!src->tokens[i] || n < 0) {
+            *st = og_error_set(err, OG_ERR_ARG, "token sequence %d is NULL or has a negative length", i);
+            return 0;
+        }
+        const int32_t n_vocab = enc->model->hp.n_vocab;
+        for (int32_t j = 0; j < n; j++) {
+            if (src->tokens[i][j] < 0 || src->tokens[i][j] >= n_vocab) {
+                *st = og_error_set(err, OG_ERR_ARG, "token %d of sequence %d is %d, outside the vocabulary (0..%d)", j,
+                                   i, src->tokens[i][j], n_vocab - 1);
+                return 0;
+            }
+        }
+        memcpy(enc->staging, src->tokens[i], (size_t)(n < enc->max_tokens ? n : enc->max_tokens) * sizeof(og_token));
+    }
+    if (n == 0) {
+        *st = og_error_set(err, OG_ERR_ARG, "sequence %d has no tokens (a text gives at least [CLS] [SEP])", i);
+        return 0;
+    }
+    return truncate_staging(enc, n);
+}
+
+static og_status run_seqs(og_encoder *enc, const source *src, int32_t n_seqs_total, float *out, batch_fn emit,
+                          og_error *err)
+{
+    if (!enc || n_seqs_total < 0 || (n_seqs_total > 0 && (!out || !(src->texts || (src->tokens && src->n_tokens)))))
+        return og_error_set(err, OG_ERR_ARG, "invalid arguments (need an encoder, inputs and an output buffer)");
+    int32_t n_seqs = 0, used = 0, first = 0;
+    enc->seq_start[0] = 0;
+    for (int32_t i = 0; i <= n_seqs_total; i++) {
+        int32_t n = 0;
+        og_status st = OG_OK;
+        if (i < n_seqs_total && (n = load_seq(enc, src, i, &st, err), st != OG_OK))
+            return st;
+        /* Flush when the next sequence does not fit, and at the end. */
+        if (n_seqs > 0 && (i == n_seqs_total || used + n > enc->n_batch)) {
             og_bert_encode(enc, enc->tokens, enc->seq_start, n_seqs);
-            emit(enc, first_text, n_seqs, out);
-            first_text = i;
+            emit(enc, first, n_seqs, out);
+            first = i;
             n_seqs = used = 0;
         }
-        if (i < n_texts) {
+        if (i < n_seqs_total) {
             memcpy(enc->tokens + used, enc->staging, (size_t)n * sizeof(og_token));
             used += n;
             enc->seq_start[++n_seqs] = used;
@@ -204,7 +243,15 @@ static og_status run_texts(og_encoder *enc, const char *const *texts, const size
 og_status og_embed(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts, float *out,
                    og_error *err)
 {
-    return run_texts(enc, texts, lens, n_texts, out, emit_embeddings, err);
+    source src = { texts, lens, NULL, NULL };
+    return run_seqs(enc, &src, n_texts, out, emit_embeddings, err);
+}
+
+og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const int32_t *n_tokens, int32_t n_seqs,
+                          float *out, og_error *err)
+{
+    source src = { NULL, NULL, tokens, n_tokens };
+    return run_seqs(enc, &src, n_seqs, out, emit_embeddings, err);
 }
 
 og_status og_classify_logits(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts,
@@ -212,7 +259,8 @@ og_status og_classify_logits(og_encoder *enc, const char *const *texts, const si
 {
     if (enc && enc->model->bert->n_labels == 0)
         return og_error_set(err, OG_ERR_UNSUPPORTED, "the model has no classification head (cls.output)");
-    return run_texts(enc, texts, lens, n_texts, logits, emit_logits, err);
+    source src = { texts, lens, NULL, NULL };
+    return run_seqs(enc, &src, n_texts, logits, emit_logits, err);
 }
 
 void og_classify_softmax(const float *logits, int32_t n_labels, float temperature, float *probs)
