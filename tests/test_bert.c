@@ -6,13 +6,20 @@
  * text from the token ids PyTorch was fed (fixtures/minilm_tokens.txt),
  * and every text our WordPiece tokenizes as HF does from the text itself;
  * with the same result for 1 or 2 threads, one batch or many, one text per
- * call or all at once. Also: the API's errors, and cosine top-k on every
- * kernel table against the scalar one.
+ * call or all at once. The same model rewritten with F16 and Q8_0
+ * matrices stays close to the F32 one, and with a made-up classification
+ * head (fixtures/make_classifier_ref.py; no published BERT classifier is
+ * at hand) gives PyTorch's logits and, with the GGUF's temperature, its
+ * probabilities within 1e-4. Also: the API's errors, and cosine top-k on
+ * every kernel table against the scalar one.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "gguf/writer.h"
 #include "offgrid.h"
 #include "tensor/kernels.h"
 #include "tensor/similarity.h"
@@ -20,6 +27,7 @@
 
 #define FIXTURE(name) OG_TEST_DATA "/../fixtures/" name
 #define DIM 384
+#define MODEL_PATH OG_MODELS_DIR "/all-MiniLM-L6-v2.f32.gguf"
 
 typedef struct texts {
     char *buf;
@@ -268,10 +276,172 @@ static void test_topk(void)
     free(rows);
 }
 
+/* ------------------------------------------- rewritten model variants */
+
+/* make_classifier_ref.py's generator: uniform in [-1, 1] by thousandths. */
+static float lcg_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((int64_t)(*s >> 40) % 2001 - 1000) / 1000.0f;
+}
+
+static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int64_t ne1, float scale, uint64_t *s)
+{
+    float *data = malloc(sizeof(float) * (size_t)(ne0 * ne1));
+    if (!data)
+        return false;
+    for (int64_t i = 0; i < ne0 * ne1; i++)
+        data[i] = lcg_next(s) * scale;
+    const int64_t ne[2] = { ne0, ne1 };
+    bool ok = og_gguf_writer_tensor(w, name, OG_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data);
+    free(data);
+    return ok;
+}
+
+/* Writes MiniLM to path with its matrices in matrix_type and, when head,
+ * the made-up 3-label head and a temperature of 2. */
+static bool write_variant(const char *path, og_type matrix_type, bool head)
+{
+    og_error err = { 0 };
+    og_gguf *g = og_gguf_open(MODEL_PATH, &err);
+    og_gguf_writer *w = og_gguf_writer_new();
+    bool ok = g && w;
+    for (int64_t i = 0; ok && i < og_gguf_n_kv(g); i++)
+        ok = og_gguf_writer_copy_kv(w, og_gguf_kv_at(g, i));
+    for (int64_t i = 0; ok && i < og_gguf_n_tensors(g); i++) {
+        const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        if (t->n_dims != 2 || t->ne[0] % 32 || matrix_type == OG_TYPE_F32) {
+            ok = og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
+            continue;
+        }
+        const size_t row_bytes = og_type_row_bytes(matrix_type, t->ne[0]);
+        uint8_t *q = malloc(row_bytes * (size_t)t->ne[1]);
+        for (int64_t r = 0; q && ok && r < t->ne[1]; r++)
+            ok = og_quantize_row_ref(matrix_type, (const float *)t->data + r * t->ne[0], q + r * row_bytes, t->ne[0]);
+        ok = ok && q && og_gguf_writer_tensor(w, name, matrix_type, 2, t->ne, q);
+        free(q);
+    }
+    if (ok && head) {
+        const char *labels[3] = { "negative", "neutral", "positive" };
+        uint64_t s = 1234;
+        ok = og_gguf_writer_arr_str(w, "bert.classifier.output_labels", labels, 3) &&
+             og_gguf_writer_f32(w, "offgrid.classifier.temperature", 2.0f) &&
+             add_lcg_tensor(w, "cls.weight", DIM, DIM, 0.1f, &s) && add_lcg_tensor(w, "cls.bias", DIM, 1, 0.1f, &s) &&
+             add_lcg_tensor(w, "cls.output.weight", DIM, 3, 1.0f, &s) &&
+             add_lcg_tensor(w, "cls.output.bias", 3, 1, 0.5f, &s);
+    }
+    ok = ok && og_gguf_writer_to_file(w, path, &err) == OG_OK;
+    CHECK(ok, "writing %s: %s", path, err.message);
+    og_gguf_writer_free(w);
+    og_gguf_close(g);
+    return ok;
+}
+
+static og_model *load_variant(char *path, size_t cap, og_type type, bool head)
+{
+    snprintf(path, cap, "/tmp/og_test_bert_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    og_model *m = NULL;
+    og_error err = { 0 };
+    if (write_variant(path, type, head))
+        CHECK(og_model_load(path, NULL, &m, &err) == OG_OK, "loading the variant: %s", err.message);
+    unlink(path); /* the mapping stays valid */
+    return m;
+}
+
+/* F16 and Q8_0 matrices: the same texts within a cosine that their
+ * rounding allows of the F32 model's vectors. */
+static void test_weight_types(og_model *f32, const texts *t)
+{
+    const og_type types[2] = { OG_TYPE_F16, OG_TYPE_Q8_0 };
+    const double floor[2] = { 0.99999, 0.995 };
+    const size_t bytes = (size_t)t->n * DIM * sizeof(float);
+    float *ref = malloc(bytes), *got = malloc(bytes);
+    og_error err = { 0 };
+    og_encoder *enc = new_encoder(f32, 2, 0);
+    CHECK(enc && og_embed(enc, t->ptr, t->len, t->n, ref, &err) == OG_OK, "embed f32: %s", err.message);
+    og_encoder_free(enc);
+    for (int k = 0; k < 2; k++) {
+        char path[64];
+        og_model *m = load_variant(path, sizeof path, types[k], false);
+        if (!m || !(enc = new_encoder(m, 2, 0))) {
+            og_model_free(m);
+            continue;
+        }
+        CHECK(og_embed(enc, t->ptr, t->len, t->n, got, &err) == OG_OK, "embed: %s", err.message);
+        double min = 1.0;
+        for (int32_t i = 0; i < t->n; i++)
+            min = fmin(min, cosine(got + (size_t)i * DIM, ref + (size_t)i * DIM, DIM));
+        printf("%s matrices: cosine to the F32 model min %.6f\n", types[k] == OG_TYPE_F16 ? "F16" : "Q8_0", min);
+        CHECK(min >= floor[k], "type %d: min cosine %.6f", (int)types[k], min);
+        og_encoder_free(enc);
+        og_model_free(m);
+    }
+    free(ref);
+    free(got);
+}
+
+/* The made-up head against PyTorch: logits, and softmax(logits / 2). */
+static void test_classifier(void)
+{
+    char path[64], *tsv = og_test_read_file(FIXTURE("classifier_ref.tsv"), NULL);
+    og_model *m = load_variant(path, sizeof path, OG_TYPE_F32, true);
+    og_encoder *enc = m ? new_encoder(m, 2, 0) : NULL;
+    CHECK(tsv && enc, "no classifier fixture or model");
+    if (!tsv || !enc)
+        goto done;
+    CHECK(og_encoder_n_labels(enc) == 3, "labels %d", og_encoder_n_labels(enc));
+    CHECK(!strcmp(og_encoder_label(enc, 2), "positive") && !og_encoder_label(enc, 3), "label names");
+    CHECK(og_encoder_temperature(enc) == 2.0f, "temperature %g", og_encoder_temperature(enc));
+    int n = 0;
+    double max_logit = 0, max_prob = 0;
+    for (char *line = tsv; *line; n++) {
+        char *tab = strchr(line, '\t'), *end;
+        if (!tab)
+            break;
+        const char *text = line;
+        const size_t len = (size_t)(tab - line);
+        double want[3];
+        for (int j = 0; j < 3; j++)
+            want[j] = strtod(j ? end : tab + 1, &end);
+        line = end + (*end == '\n');
+        float logits[3], probs[3];
+        og_error err = { 0 };
+        CHECK(og_classify_logits(enc, &text, &len, 1, logits, &err) == OG_OK, "logits: %s", err.message);
+        CHECK(og_classify(enc, &text, &len, 1, probs, &err) == OG_OK, "classify: %s", err.message);
+        double z = 0, p[3];
+        for (int j = 0; j < 3; j++)
+            z += exp((want[j] - want[0]) / 2.0);
+        for (int j = 0; j < 3; j++) {
+            p[j] = exp((want[j] - want[0]) / 2.0) / z;
+            max_logit = fmax(max_logit, fabs(logits[j] - want[j]));
+            max_prob = fmax(max_prob, fabs(probs[j] - p[j]));
+            CHECK(fabs(probs[j] - p[j]) <= 1e-4 && fabs(logits[j] - want[j]) <= 1e-4 * fmax(1.0, fabs(want[j])),
+                  "text %d label %d: logit %.6f vs %.6f, probability %.6f vs %.6f", n, j, logits[j], want[j], probs[j],
+                  p[j]);
+        }
+    }
+    CHECK(n == 16, "read %d classifier texts", n);
+    printf("classifier vs PyTorch over %d texts: max |logit diff| %.2e, max |probability diff| %.2e (T = 2)\n", n,
+           max_logit, max_prob);
+    float one_out[1] = { 0.0f };
+    og_classify_softmax(one_out, 1, 1.0f, one_out);
+    CHECK(one_out[0] == 0.5f, "single-output head: sigmoid(0) = %g", one_out[0]);
+done:
+    og_encoder_free(enc);
+    og_model_free(m);
+    free(tsv);
+}
+
 int main(void)
 {
     test_topk();
-    const char *path = OG_MODELS_DIR "/all-MiniLM-L6-v2.f32.gguf";
+    const char *path = MODEL_PATH;
     og_model *m = NULL;
     og_error err = { 0 };
     if (og_model_load(path, NULL, &m, &err) != OG_OK) {
@@ -283,6 +453,7 @@ int main(void)
     texts t;
     if (read_texts(FIXTURE("minilm_sentences.txt"), &t)) {
         test_against_pytorch(m, &t);
+        test_weight_types(m, &t);
         free(t.buf);
         free(t.ptr);
         free(t.len);
@@ -290,6 +461,7 @@ int main(void)
         CHECK(false, "no fixture texts");
     }
     test_errors(m);
+    test_classifier();
     og_model_free(m);
     return og_test_finish("test_bert");
 }
