@@ -311,6 +311,29 @@ og_status og_classify(og_encoder *enc, const char *const *texts, const size_t *l
  * og_classify applies; probs may equal logits. */
 void og_classify_softmax(const float *logits, int32_t n_labels, float temperature, float *probs);
 
+/* Temperature scaling (Guo et al., 2017): the T > 0 that minimizes the
+ * mean negative log-likelihood of softmax(logits / T) over n examples of
+ * n_labels >= 2 classes, labels[i] in [0, n_labels). Returns OG_ERR_ARG
+ * on invalid input, else OG_OK with *temperature set (searched over
+ * [0.01, 100]). */
+og_status og_fit_temperature(const float *logits, const int32_t *labels, int32_t n, int32_t n_labels,
+                             float *temperature);
+
+/* Mean negative log-likelihood of labels under probs (n x n_labels). */
+double og_nll(const float *probs, const int32_t *labels, int32_t n, int32_t n_labels);
+
+/* Expected calibration error over n_bins equal-width confidence bins:
+ * sum over bins of (bin size / n) * |accuracy - mean confidence|, the
+ * confidence being each row's largest probability. */
+double og_expected_calibration_error(const float *probs, const int32_t *labels, int32_t n, int32_t n_labels,
+                                     int32_t n_bins);
+
+/* Writes the GGUF at src to dst (which may be src) with
+ * offgrid.classifier.temperature = t, atomically (a temporary file beside
+ * dst, then rename): other keys and tensors are copied unchanged. Loaded
+ * models keep their old mapping. */
+og_status og_model_save_temperature(const char *src, const char *dst, float temperature, og_error *err);
+
 /* ------------------------------------------------------------- similarity */
 
 /* The k rows of rows[n_rows][dim] most cosine-similar to query[dim], best

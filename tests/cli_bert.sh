@@ -28,6 +28,10 @@ for cmd in embed classify; do
 done
 expect "max tokens past the model" 1 "exceeds the model's 512 positions" -- "$og" embed -m "$minilm" -p hi --max-tokens 600
 expect "classify without a head" 1 "has no classification head" -- "$og" classify -m "$minilm" -p hi
+expect "calibrate --help" 0 "usage: offgrid calibrate" -- "$og" calibrate --help
+expect "calibrate needs -f" 2 "-f LABELED.tsv is required" -- "$og" calibrate -m "$minilm"
+printf 'positive\tgreat\n' >"$tmp/labels.tsv"
+expect "calibrate without a head" 1 "no classification head" -- "$og" calibrate -m "$minilm" -f "$tmp/labels.tsv"
 
 # One line of 384 numbers per text; a file gives one vector per line, the
 # same as -p for each line, whatever the batch size and threads.

@@ -438,6 +438,63 @@ done:
     free(tsv);
 }
 
+/* Temperature scaling: the measures on a case worked by hand, the fit at
+ * a minimum of the NLL, and the temperature stored in a model file. */
+static void test_calibration(void)
+{
+    const float probs[4] = { 0.9f, 0.1f, 0.6f, 0.4f };
+    const int32_t labels2[2] = { 0, 1 };
+    CHECK(fabs(og_expected_calibration_error(probs, labels2, 2, 2, 10) - 0.35) < 1e-6, "ECE %g",
+          og_expected_calibration_error(probs, labels2, 2, 2, 10));
+    CHECK(fabs(og_nll(probs, labels2, 2, 2) - (-log(0.9) - log(0.4)) / 2) < 1e-6, "NLL");
+
+    enum { N = 300, L = 3 };
+    float logits[N * L], p[N * L];
+    int32_t labels[N];
+    uint64_t s = 99;
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < L; j++)
+            logits[i * L + j] = 6.0f * lcg_next(&s);
+        /* overconfident: the top logit is right only about 60% of the time */
+        int top = og_test_argmax(logits + i * L, L);
+        labels[i] = lcg_next(&s) < 0.2f ? top : (int32_t)((uint32_t)(s >> 33) % L);
+    }
+    float t = 0;
+    CHECK(og_fit_temperature(logits, labels, N, L, &t) == OG_OK && t > 1.0f, "fitted T %g", t);
+    double nll[3];
+    for (int k = 0; k < 3; k++) {
+        const float tk = t * (k == 0 ? 1.0f : k == 1 ? 1.05f : 1.0f / 1.05f);
+        for (int i = 0; i < N; i++)
+            og_classify_softmax(logits + i * L, L, tk, p + i * L);
+        nll[k] = og_nll(p, labels, N, L);
+    }
+    CHECK(nll[0] <= nll[1] && nll[0] <= nll[2], "T %g is no minimum: NLL %g, %g, %g", t, nll[0], nll[1], nll[2]);
+    labels[0] = L;
+    CHECK(og_fit_temperature(logits, labels, N, L, &t) == OG_ERR_ARG, "label out of range accepted");
+
+    char src[64] = "/tmp/og_test_bert_XXXXXX", dst[80];
+    int fd = mkstemp(src);
+    if (fd < 0)
+        return;
+    close(fd);
+    snprintf(dst, sizeof dst, "%s.cal", src);
+    og_error err = { 0 };
+    og_model *m = NULL;
+    og_encoder *enc = NULL;
+    if (write_variant(src, OG_TYPE_F32, true) &&
+        og_model_save_temperature(src, dst, 0.75f, &err) == OG_OK && og_model_load(dst, NULL, &m, &err) == OG_OK &&
+        (enc = new_encoder(m, 1, 0))) {
+        CHECK(og_encoder_temperature(enc) == 0.75f, "saved temperature reads back as %g", og_encoder_temperature(enc));
+        CHECK(og_encoder_n_labels(enc) == 3, "labels survive the rewrite");
+    } else {
+        CHECK(false, "saving a temperature: %s", err.message);
+    }
+    og_encoder_free(enc);
+    og_model_free(m);
+    unlink(src);
+    unlink(dst);
+}
+
 int main(void)
 {
     test_topk();
@@ -462,6 +519,7 @@ int main(void)
     }
     test_errors(m);
     test_classifier();
+    test_calibration();
     og_model_free(m);
     return og_test_finish("test_bert");
 }

@@ -89,6 +89,7 @@ og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize);
 void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
-extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify;
+extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
+    cli_cmd_calibrate;
 
 #endif

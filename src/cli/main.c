@@ -9,7 +9,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info, &cli_cmd_bench, &cli_cmd_synth,
-    &cli_cmd_embed, &cli_cmd_classify,
+    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -149,7 +149,8 @@ og_status og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const ch
 {
     for (int64_t i = 0; i < og_gguf_n_kv(g); i++) {
         const og_gguf_kv *kv = og_gguf_kv_at(g, i);
-        if (skip_key && og_str_eq(kv->key, skip_key))
+        /* the writer aligns to 32 bytes and says nothing else */
+        if ((skip_key && og_str_eq(kv->key, skip_key)) || og_str_eq(kv->key, "general.alignment"))
             continue;
         if (!og_gguf_writer_copy_kv(w, kv))
             return og_error_set(err, OG_ERR_NOMEM, "out of memory copying metadata");
