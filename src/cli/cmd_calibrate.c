@@ -103,6 +103,9 @@ static int run(const cli_opts *o)
             og_classify_softmax(logits + (size_t)i * n_labels, n_labels, t, probs + (size_t)i * n_labels);
         report(pass ? "after" : "before", t, probs, labels, n, n_labels);
     }
+    if (after > 99.0f || after < 0.0102f)
+        fprintf(stderr, "offgrid calibrate: warning: T reached the end of its range: on these texts the classifier "
+                        "is %s\n", after > 99.0f ? "no better than chance" : "always right");
     const char *dst = o->output ? o->output : o->model;
     /* The encoder maps the file: let go of it before replacing it. */
     og_encoder_free(enc);
