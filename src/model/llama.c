@@ -145,12 +145,13 @@ typedef enum step {
 typedef struct step_job {
     og_context *ctx;
     step what;
-    int32_t layer, n;
+    int32_t layer;
     const float *norm_weight;
 } step_job;
 
-static void step_row(const step_job *job, int32_t t)
+static void step_row(void *arg, int32_t t)
 {
+    const step_job *job = arg;
     og_context *ctx = job->ctx;
     const og_hparams *hp = &ctx->model->hp;
     const size_t n_embd = (size_t)hp->n_embd, q_dim = (size_t)hp->n_head * hp->head_dim,
@@ -182,22 +183,10 @@ static void step_row(const step_job *job, int32_t t)
     }
 }
 
-static void step_worker(void *arg, int ith, int nth)
-{
-    const step_job *job = arg;
-    int64_t begin, end;
-    og_pool_split(job->n, ith, nth, &begin, &end);
-    for (int64_t t = begin; t < end; t++)
-        step_row(job, (int32_t)t);
-}
-
 static void run_step(og_context *ctx, step what, int32_t layer, int32_t n, const float *norm_weight)
 {
-    step_job job = { ctx, what, layer, n, norm_weight };
-    if (n < 4)
-        step_worker(&job, 0, 1);
-    else
-        og_pool_run(ctx->pool, step_worker, &job);
+    step_job job = { ctx, what, layer, norm_weight };
+    og_ops_for_rows(ctx, n, step_row, &job);
 }
 
 void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
