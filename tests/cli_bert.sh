@@ -47,6 +47,14 @@ else
     fail=$((fail + 1))
     echo "FAIL embed -f: exit $rc, $lines lines, $words numbers, line 3 differs from -p" >&2
 fi
+: >"$tmp/empty.txt"
+out=$("$og" embed -m "$minilm" -f "$tmp/empty.txt" 2>/dev/null)
+rc=$?
+if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1)); echo "FAIL embed empty file: exit $rc, output '${out:0:80}'" >&2
+fi
 expect "embed json" 0 '"dim": 384, "data": [' -- "$og" embed -m "$minilm" -p "hello" --json
 expect "embed json index" 0 '{"index": 2, "embedding": [' -- "$og" embed -m "$minilm" -f "$tmp/texts.txt" --json
 

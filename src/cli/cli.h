@@ -77,8 +77,9 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
                      og_token **out);
 
 /* The texts of -p TEXT (one) or -f FILE (one per line, without the line
- * ends; a last line without a newline counts). *buf owns the text; free
- * *buf, *texts and *lens. Prints its errors; returns false on failure. */
+ * ends; a last line without a newline counts; an empty file has none).
+ * *buf owns the text; free *buf, *texts and *lens. Prints its errors;
+ * returns false on failure. */
 bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char ***texts, size_t **lens,
                     int32_t *n);
 

@@ -55,7 +55,7 @@ static int run(const cli_opts *o)
                 o->model);
         goto done;
     }
-    if (!(probs = malloc((size_t)n * (size_t)n_labels * sizeof *probs))) {
+    if (!(probs = malloc(((size_t)n + 1) * (size_t)n_labels * sizeof *probs))) {
         fprintf(stderr, "offgrid classify: out of memory\n");
         goto done;
     }

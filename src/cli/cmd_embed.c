@@ -40,7 +40,7 @@ static int run(const cli_opts *o)
     if (!m || !(enc = cli_new_encoder(m, o, true)))
         goto done;
     const int32_t dim = og_encoder_n_embd(enc);
-    if (!(out = malloc((size_t)n * (size_t)dim * sizeof *out))) {
+    if (!(out = malloc(((size_t)n + 1) * (size_t)dim * sizeof *out))) {
         fprintf(stderr, "offgrid embed: out of memory for %d vectors\n", n);
         goto done;
     }

@@ -259,6 +259,8 @@ bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char *
         n_lines += (*buf)[i] == '\n' && i + 1 < len;
     if (n_lines > INT32_MAX || !(*texts = malloc(n_lines * sizeof **texts)) || !(*lens = malloc(n_lines * sizeof **lens)))
         goto nomem;
+    if (o->file && len == 0)
+        return true; /* an empty file has no lines */
     for (size_t start = 0;;) {
         size_t end = start;
         while (end < len && (!o->file || (*buf)[end] != '\n'))
