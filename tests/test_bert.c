@@ -356,10 +356,14 @@ static og_model *load_variant(char *path, size_t cap, og_type type, bool head)
 
 /* F16 and Q8_0 matrices: the same texts within a cosine that their
  * rounding allows of the F32 model's vectors. */
-static void test_weight_types(og_model *f32, const texts *t)
+static void test_weight_types(og_model *f32, const texts *all)
 {
     const og_type types[2] = { OG_TYPE_F16, OG_TYPE_Q8_0 };
     const double floor[2] = { 0.99999, 0.995 };
+    /* the first 80 texts (short and long ones) keep sanitizer runs short */
+    texts sub = *all;
+    sub.n = all->n < 80 ? all->n : 80;
+    const texts *t = &sub;
     const size_t bytes = (size_t)t->n * DIM * sizeof(float);
     float *ref = malloc(bytes), *got = malloc(bytes);
     og_error err = { 0 };
