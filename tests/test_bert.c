@@ -285,7 +285,10 @@ static float lcg_next(uint64_t *s)
     return (float)((int64_t)(*s >> 40) % 2001 - 1000) / 1000.0f;
 }
 
-static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int64_t ne1, float scale, uint64_t *s)
+/* Adds a tensor of LCG values (drawn even when name is skip, which is left
+ * out, so the others keep their values). */
+static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int64_t ne1, float scale, uint64_t *s,
+                           const char *skip)
 {
     float *data = malloc(sizeof(float) * (size_t)(ne0 * ne1));
     if (!data)
@@ -293,14 +296,15 @@ static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int
     for (int64_t i = 0; i < ne0 * ne1; i++)
         data[i] = lcg_next(s) * scale;
     const int64_t ne[2] = { ne0, ne1 };
-    bool ok = og_gguf_writer_tensor(w, name, OG_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data);
+    bool ok = (skip && !strcmp(name, skip)) || og_gguf_writer_tensor(w, name, OG_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data);
     free(data);
     return ok;
 }
 
 /* Writes MiniLM to path with its matrices in matrix_type and, when head,
- * the made-up 3-label head and a temperature of 2. */
-static bool write_variant(const char *path, og_type matrix_type, bool head)
+ * the made-up 3-label head and a temperature of 2; without the tensor
+ * named skip (NULL: none). */
+static bool write_variant_skip(const char *path, og_type matrix_type, bool head, const char *skip)
 {
     og_error err = { 0 };
     og_gguf *g = og_gguf_open(MODEL_PATH, &err);
@@ -312,6 +316,8 @@ static bool write_variant(const char *path, og_type matrix_type, bool head)
         const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        if (skip && !strcmp(name, skip))
+            continue;
         if (t->n_dims != 2 || t->ne[0] % 32 || matrix_type == OG_TYPE_F32) {
             ok = og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
             continue;
@@ -328,15 +334,21 @@ static bool write_variant(const char *path, og_type matrix_type, bool head)
         uint64_t s = 1234;
         ok = og_gguf_writer_arr_str(w, "bert.classifier.output_labels", labels, 3) &&
              og_gguf_writer_f32(w, "offgrid.classifier.temperature", 2.0f) &&
-             add_lcg_tensor(w, "cls.weight", DIM, DIM, 0.1f, &s) && add_lcg_tensor(w, "cls.bias", DIM, 1, 0.1f, &s) &&
-             add_lcg_tensor(w, "cls.output.weight", DIM, 3, 1.0f, &s) &&
-             add_lcg_tensor(w, "cls.output.bias", 3, 1, 0.5f, &s);
+             add_lcg_tensor(w, "cls.weight", DIM, DIM, 0.1f, &s, skip) &&
+             add_lcg_tensor(w, "cls.bias", DIM, 1, 0.1f, &s, skip) &&
+             add_lcg_tensor(w, "cls.output.weight", DIM, 3, 1.0f, &s, skip) &&
+             add_lcg_tensor(w, "cls.output.bias", 3, 1, 0.5f, &s, skip);
     }
     ok = ok && og_gguf_writer_to_file(w, path, &err) == OG_OK;
     CHECK(ok, "writing %s: %s", path, err.message);
     og_gguf_writer_free(w);
     og_gguf_close(g);
     return ok;
+}
+
+static bool write_variant(const char *path, og_type matrix_type, bool head)
+{
+    return write_variant_skip(path, matrix_type, head, NULL);
 }
 
 static og_model *load_variant(char *path, size_t cap, og_type type, bool head)
@@ -499,6 +511,30 @@ static void test_calibration(void)
     unlink(dst);
 }
 
+/* A file missing a tensor, or with a bad temperature, fails to load with
+ * a message naming it. */
+static void test_bad_files(void)
+{
+    char path[64] = "/tmp/og_test_bert_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return;
+    close(fd);
+    og_model *m = NULL;
+    og_error err = { 0 };
+    if (write_variant_skip(path, OG_TYPE_F32, false, "blk.3.attn_q.bias")) {
+        CHECK(og_model_load(path, NULL, &m, &err) == OG_ERR_FORMAT && !m, "missing bias accepted");
+        CHECK(strstr(err.message, "missing tensor 'blk.3.attn_q.bias'") != NULL, "message: %s", err.message);
+    }
+    if (write_variant_skip(path, OG_TYPE_F32, true, "cls.bias")) {
+        CHECK(og_model_load(path, NULL, &m, &err) == OG_ERR_FORMAT && !m, "head without its bias accepted");
+        CHECK(strstr(err.message, "cls.bias") != NULL, "message: %s", err.message);
+    }
+    if (write_variant(path, OG_TYPE_F32, true) && og_model_save_temperature(path, path, -1.0f, &err) == OG_ERR_ARG)
+        CHECK(og_model_save_temperature(path, path, 0.0f, &err) == OG_ERR_ARG, "temperature 0 accepted");
+    unlink(path);
+}
+
 int main(void)
 {
     test_topk();
@@ -524,6 +560,7 @@ int main(void)
     test_errors(m);
     test_classifier();
     test_calibration();
+    test_bad_files();
     og_model_free(m);
     return og_test_finish("test_bert");
 }

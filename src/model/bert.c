@@ -165,6 +165,8 @@ og_status og_bert_load(og_model *m, og_error *err)
     const og_gguf_tensor *types = og_gguf_find_tensor(m->gguf, "token_types.weight");
     if (!embd || !types)
         return og_error_set(err, OG_ERR_FORMAT, "missing tensor '%s'", embd ? "token_types.weight" : "token_embd.weight");
+    if (types->ne[1] < 1)
+        return og_error_set(err, OG_ERR_FORMAT, "token_types.weight has no rows");
     hp->n_vocab = (int32_t)embd->ne[1];
     if (hp->n_vocab != og_vocab_n_tokens(m->vocab))
         return og_error_set(err, OG_ERR_FORMAT, "token_embd has %d rows but the vocabulary has %d tokens",
