@@ -270,6 +270,109 @@ og_convert_params og_convert_default_params(void);
 og_status og_convert_hf(const char *hf_dir, const char *out_path, const og_convert_params *params,
                         og_error *err);
 
+/* --------------------------------------------------------------- encoders */
+
+/* A BERT-family encoder (arch "bert") bound to a model: sentence
+ * embeddings and, when the model has a classification head, label
+ * probabilities. It owns its thread pool and all its buffers, planned
+ * once at creation for n_batch tokens; the model must outlive it. One
+ * call at a time per encoder; separate encoders may run concurrently. */
+typedef struct og_encoder og_encoder;
+
+typedef struct og_encoder_params {
+    int32_t n_threads;  /* 0 = number of online CPUs */
+    int32_t n_batch;    /* tokens per forward pass, several texts packed
+                           together; 0 = 2048; raised to max_tokens if below */
+    int32_t max_tokens; /* longer texts are cut to this many tokens, the
+                           last one [SEP] (as sentence-transformers'
+                           max_seq_length); 0 = the model's context length */
+    bool normalize;     /* og_embed scales each vector to unit L2 length */
+} og_encoder_params;
+
+og_encoder_params og_encoder_default_params(void); /* all 0, normalize true */
+
+/* Fails with OG_ERR_ARG when the model is not an encoder (or vocab-only),
+ * OG_ERR_NOMEM when its buffers cannot be allocated. */
+og_status og_encoder_new(og_model *model, const og_encoder_params *params, og_encoder **out, og_error *err);
+void og_encoder_free(og_encoder *enc);
+
+/* Floats per embedding (the model's hidden size). */
+int32_t og_encoder_n_embd(const og_encoder *enc);
+/* The max_tokens in force after defaults. */
+int32_t og_encoder_max_tokens(const og_encoder *enc);
+
+/* Embeds n_texts texts: texts[i] has lens[i] bytes (lens NULL: each text
+ * is NUL-terminated). Writes n_texts * og_encoder_n_embd floats to out,
+ * row i for text i, pooled as the model says (mean or CLS) and normalized
+ * when params.normalize. An empty text is valid ([CLS] [SEP] alone).
+ * Results do not depend on n_batch, n_threads or how the texts are
+ * grouped into calls. */
+og_status og_embed(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts, float *out,
+                   og_error *err);
+
+/* The same for texts already tokenized: sequence i is tokens[i][0..
+ * n_tokens[i]), with its [CLS] and [SEP] (as og_tokenize with add_special
+ * gives them), cut like a text past max_tokens. */
+og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const int32_t *n_tokens, int32_t n_seqs,
+                          float *out, og_error *err);
+
+/* Labels of the classification head (BertForSequenceClassification:
+ * pooler dense + tanh over [CLS], then the classifier); 0 when the model
+ * has none. Names come from the model's classifier.output_labels, else
+ * "LABEL_<i>"; the strings are owned by the model. */
+int32_t og_encoder_n_labels(const og_encoder *enc);
+const char *og_encoder_label(const og_encoder *enc, int32_t i); /* NULL when out of range */
+/* The softmax temperature og_classify applies: the model's
+ * offgrid.classifier.temperature, or 1. */
+float og_encoder_temperature(const og_encoder *enc);
+
+/* Raw classifier outputs: n_texts * og_encoder_n_labels floats. Fails with
+ * OG_ERR_UNSUPPORTED when the model has no classification head. */
+og_status og_classify_logits(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts,
+                             float *logits, og_error *err);
+
+/* Probabilities: softmax(logits / temperature) per text, n_texts *
+ * og_encoder_n_labels floats summing to 1 per row (a single-output head
+ * gives sigmoid(logit / temperature), the probability of its one label). */
+og_status og_classify(og_encoder *enc, const char *const *texts, const size_t *lens, int32_t n_texts,
+                      float *probs, og_error *err);
+
+/* Probabilities from logits with a given temperature (> 0), the rule
+ * og_classify applies; probs may equal logits. */
+void og_classify_softmax(const float *logits, int32_t n_labels, float temperature, float *probs);
+
+/* Temperature scaling (Guo et al., 2017): the T > 0 that minimizes the
+ * mean negative log-likelihood of softmax(logits / T) over n examples of
+ * n_labels >= 2 classes, labels[i] in [0, n_labels). Returns OG_ERR_ARG
+ * on invalid input, else OG_OK with *temperature set (searched over
+ * [0.01, 100]). */
+og_status og_fit_temperature(const float *logits, const int32_t *labels, int32_t n, int32_t n_labels,
+                             float *temperature);
+
+/* Mean negative log-likelihood of labels under probs (n x n_labels). */
+double og_nll(const float *probs, const int32_t *labels, int32_t n, int32_t n_labels);
+
+/* Expected calibration error over n_bins equal-width confidence bins:
+ * sum over bins of (bin size / n) * |accuracy - mean confidence|, the
+ * confidence being each row's largest probability. */
+double og_expected_calibration_error(const float *probs, const int32_t *labels, int32_t n, int32_t n_labels,
+                                     int32_t n_bins);
+
+/* Writes the GGUF at src to dst (which may be src) with
+ * offgrid.classifier.temperature = t, atomically (a temporary file beside
+ * dst, then rename): other keys and tensors are copied unchanged. Loaded
+ * models keep their old mapping. */
+og_status og_model_save_temperature(const char *src, const char *dst, float temperature, og_error *err);
+
+/* ------------------------------------------------------------- similarity */
+
+/* The k rows of rows[n_rows][dim] most cosine-similar to query[dim], best
+ * first (ties: lower index first). Writes min(k, n_rows) indices and
+ * similarities and returns that count, or a negative og_status for invalid
+ * arguments. Zero-length rows score 0. Uses the CPU's fastest kernels. */
+int32_t og_cosine_topk(const float *query, const float *rows, int64_t n_rows, int32_t dim, int32_t k,
+                       int64_t *idx, float *sim);
+
 #ifdef __cplusplus
 }
 #endif

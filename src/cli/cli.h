@@ -35,7 +35,8 @@ enum {
     OPT_SHAPE = 1 << 17,    /* --shape NAME */
     OPT_TYPE = 1 << 18,     /* --type NAME */
     OPT_SEED = 1 << 19,     /* --seed S alone (sets sampling.seed) */
-    OPT_POSITIONAL = 1 << 20 /* one bare argument, e.g. convert's folder */
+    OPT_POSITIONAL = 1 << 20, /* one bare argument, e.g. convert's folder */
+    OPT_MAX_TOKENS = 1 << 21  /* --max-tokens N (encoders: truncation) */
 };
 
 typedef struct cli_opts {
@@ -49,6 +50,7 @@ typedef struct cli_opts {
     bool json, has_seed;
     const char *output, *shape, *type;
     const char *positional; /* the bare argument, or NULL */
+    int32_t max_tokens; /* 0 when not given */
 } cli_opts;
 
 typedef struct cli_command {
@@ -76,9 +78,22 @@ char *cli_read_file(const char *path, size_t *len);
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out);
 
+/* The texts of -p TEXT (one) or -f FILE (one per line, without the line
+ * ends; a last line without a newline counts; an empty file has none).
+ * *buf owns the text; free *buf, *texts and *lens. Prints its errors;
+ * returns false on failure. */
+bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char ***texts, size_t **lens,
+                    int32_t *n);
+
+/* Creates an encoder with -t, -b and --max-tokens; prints its errors. */
+og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize);
+
+/* Prints s as a JSON string literal. */
+void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
-extern const cli_command cli_cmd_bench, cli_cmd_synth;
+extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
+    cli_cmd_calibrate;
 #ifdef OG_WITH_CONVERT
 extern const cli_command cli_cmd_convert;
 #endif

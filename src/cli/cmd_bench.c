@@ -159,21 +159,6 @@ static long long vm_hwm_bytes(void)
     return kb >= 0 ? kb * 1024 : -1;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void json_series(const char *key, const series *s)
 {
     printf("  \"%s\": ", key);
@@ -200,13 +185,13 @@ typedef struct results {
 static void print_json(const cli_opts *o, const results *r)
 {
     printf("{\n  \"model\": ");
-    json_str(o->model);
+    cli_json_str(o->model);
     printf(",\n  \"name\": ");
-    json_str(r->info.name);
+    cli_json_str(r->info.name);
     printf(",\n  \"arch\": ");
-    json_str(r->info.arch);
+    cli_json_str(r->info.arch);
     printf(",\n  \"file_type\": ");
-    json_str(r->info.file_type);
+    cli_json_str(r->info.file_type);
     printf(",\n  \"n_params\": %lld,\n  \"model_bytes\": %llu,\n  \"n_vocab\": %d,\n", (long long)r->info.n_params,
            (unsigned long long)r->info.n_bytes, r->info.n_vocab);
     printf("  \"n_threads\": %d,\n  \"reps\": %d,\n", r->n_threads, o->reps);

@@ -43,6 +43,8 @@ static const opt_spec specs[] = {
     { NULL, "--shape", OPT_SHAPE, true },
     { NULL, "--type", OPT_TYPE, true },
     { NULL, "--seed", OPT_SEED, true },
+    { NULL, "--max-tokens", OPT_MAX_TOKENS, true },
+    { NULL, "--batch", OPT_BATCH, true },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -83,7 +85,8 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, typed, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
     else if (!strcmp(name, "--threads")) { if (!parse_long(c, typed, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
     else if (!strcmp(name, "--ctx-size")) { if (!parse_long(c, typed, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
-    else if (!strcmp(name, "--batch-size")) { if (!parse_long(c, typed, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
+    else if (!strcmp(name, "--max-tokens")) { if (!parse_long(c, typed, val, 1, 1 << 20, &n)) return false; o->max_tokens = (int32_t)n; }
+    else if (!strcmp(name, "--batch-size") || !strcmp(name, "--batch")) { if (!parse_long(c, typed, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
     else if (!strcmp(name, "--temp")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.temperature);
     else if (!strcmp(name, "--top-k")) { if (!parse_long(c, typed, val, 0, INT32_MAX, &n)) return false; o->sampling.top_k = (int32_t)n; }
     else if (!strcmp(name, "--top-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.top_p);
@@ -233,4 +236,85 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
     }
     *out = toks;
     return n;
+}
+
+bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char ***texts, size_t **lens, int32_t *n)
+{
+    *buf = NULL;
+    *texts = NULL;
+    *lens = NULL;
+    *n = 0;
+    if (o->has_prompt == (o->file != NULL)) {
+        fprintf(stderr, "offgrid %s: give exactly one of -p TEXT or -f FILE\n", cmd);
+        return false;
+    }
+    size_t len;
+    if (o->file) {
+        if (!(*buf = cli_read_file(o->file, &len)))
+            return false;
+    } else {
+        len = strlen(o->prompt);
+        if (!(*buf = malloc(len + 1)))
+            goto nomem;
+        memcpy(*buf, o->prompt, len + 1);
+    }
+    size_t n_lines = 1;
+    for (size_t i = 0; o->file && i < len; i++)
+        n_lines += (*buf)[i] == '\n' && i + 1 < len;
+    if (n_lines > INT32_MAX || !(*texts = malloc(n_lines * sizeof **texts)) || !(*lens = malloc(n_lines * sizeof **lens)))
+        goto nomem;
+    if (o->file && len == 0)
+        return true; /* an empty file has no lines */
+    for (size_t start = 0;;) {
+        size_t end = start;
+        while (end < len && (!o->file || (*buf)[end] != '\n'))
+            end++;
+        size_t l = end - start;
+        if (o->file && l && (*buf)[start + l - 1] == '\r')
+            l--;
+        (*texts)[*n] = *buf + start;
+        (*lens)[(*n)++] = l;
+        if (end + 1 >= len)
+            break;
+        start = end + 1;
+    }
+    return true;
+nomem:
+    fprintf(stderr, "offgrid %s: out of memory\n", cmd);
+    free(*buf);
+    free(*texts);
+    *buf = NULL;
+    *texts = NULL;
+    return false;
+}
+
+og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize)
+{
+    og_encoder_params ep = og_encoder_default_params();
+    ep.n_threads = o->n_threads;
+    ep.n_batch = o->n_batch;
+    ep.max_tokens = o->max_tokens;
+    ep.normalize = normalize;
+    og_encoder *enc = NULL;
+    og_error err = { 0 };
+    if (og_encoder_new(m, &ep, &enc, &err) != OG_OK) {
+        fprintf(stderr, "offgrid: cannot create an encoder: %s\n", err.message);
+        return NULL;
+    }
+    return enc;
+}
+
+void cli_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
 }

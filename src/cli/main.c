@@ -12,6 +12,7 @@ static const cli_command *const commands[] = {
 #ifdef OG_WITH_CONVERT
     &cli_cmd_convert,
 #endif
+    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -123,6 +123,51 @@ bool og_gguf_writer_arr_str(og_gguf_writer *w, const char *k, const char *const 
     return ok;
 }
 
+static bool put_og_str(buf *b, og_str s)
+{
+    return put_u64(b, s.len) && put(b, s.ptr, s.len);
+}
+
+bool og_gguf_writer_copy_kv(og_gguf_writer *w, const og_gguf_kv *kv)
+{
+    w->n_kv++;
+    if (!put_og_str(&w->meta, kv->key) || !put_u32(&w->meta, kv->type))
+        return false;
+    if (kv->type == OG_GGUF_ARRAY && !(put_u32(&w->meta, kv->elem_type) && put_u64(&w->meta, kv->n)))
+        return false;
+    if (kv->elem_type == OG_GGUF_STRING) {
+        bool ok = true;
+        for (uint64_t i = 0; ok && i < kv->n; i++)
+            ok = put_og_str(&w->meta, kv->strs[i]);
+        return ok;
+    }
+    size_t es = og_gguf_vtype_size(kv->elem_type);
+    return es && put(&w->meta, kv->data, (size_t)kv->n * es);
+}
+
+og_status og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const char *skip_key, og_error *err)
+{
+    for (int64_t i = 0; i < og_gguf_n_kv(g); i++) {
+        const og_gguf_kv *kv = og_gguf_kv_at(g, i);
+        /* the writer aligns to 32 bytes and says nothing else */
+        if ((skip_key && og_str_eq(kv->key, skip_key)) || og_str_eq(kv->key, "general.alignment"))
+            continue;
+        if (!og_gguf_writer_copy_kv(w, kv))
+            return og_error_set(err, OG_ERR_NOMEM, "out of memory copying metadata");
+    }
+    for (int64_t i = 0; i < og_gguf_n_tensors(g); i++) {
+        const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
+        char name[256];
+        if (t->name.len >= sizeof name)
+            return og_error_set(err, OG_ERR_FORMAT, "tensor name of %zu bytes is too long", t->name.len);
+        memcpy(name, t->name.ptr, t->name.len);
+        name[t->name.len] = 0;
+        if (!og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data))
+            return og_error_set(err, OG_ERR_NOMEM, "out of memory copying tensor '%s'", name);
+    }
+    return OG_OK;
+}
+
 bool og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, int n_dims, const int64_t *ne,
                            const void *data)
 {

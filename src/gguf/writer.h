@@ -27,6 +27,15 @@ bool og_gguf_writer_arr_str(og_gguf_writer *w, const char *key, const char *cons
 bool og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, int n_dims, const int64_t *ne,
                            const void *data);
 
+/* Copies one key-value pair of an open file as it is (any type). */
+bool og_gguf_writer_copy_kv(og_gguf_writer *w, const og_gguf_kv *kv);
+
+/* Copies every key of g except skip_key (NULL: none) and
+ * general.alignment (the writer's own is 32), and every tensor
+ * (their data too: the writer holds the whole model in memory). For
+ * editing a model's metadata: add or change keys, then write. */
+og_status og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const char *skip_key, og_error *err);
+
 /* Serializes to a malloc'd buffer the caller frees. */
 og_status og_gguf_writer_to_memory(og_gguf_writer *w, uint8_t **out, size_t *size, og_error *err);
 

@@ -88,6 +88,9 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     *out = NULL;
     if (model->arch == OG_ARCH_NONE)
         return og_error_set(err, OG_ERR_ARG, "the model was loaded vocab-only and cannot run");
+    if (model->arch == OG_ARCH_BERT)
+        return og_error_set(err, OG_ERR_ARG, "'%s' is an encoder: use og_encoder_new (offgrid embed/classify)",
+                            model->arch_name);
     if (params->n_ctx < 0 || params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024 ||
         params->n_ctx > (1 << 20))
         return og_error_set(err, OG_ERR_ARG, "invalid context parameters (n_ctx %d, n_batch %d, n_threads %d)",

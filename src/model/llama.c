@@ -15,50 +15,13 @@
 
 /* ------------------------------------------------------------- loading */
 
-static bool get_arch_u32(const og_model *m, const char *suffix, uint32_t *out)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
-    return og_gguf_get_u32(m->gguf, key, out);
-}
-
-static bool get_arch_f32(const og_model *m, const char *suffix, float *out)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
-    return og_gguf_get_f32(m->gguf, key, out);
-}
-
-/* Finds a tensor and checks its type is usable and its shape is
- * [ne0, ne1] (ne1 = 1 for vectors). */
-static og_status want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
-                             const og_gguf_tensor **out, og_error *err)
-{
-    const og_gguf_tensor *t = og_gguf_find_tensor(m->gguf, name);
-    *out = t;
-    if (!t)
-        return og_error_set(err, OG_ERR_FORMAT, "missing tensor '%s'", name);
-    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
-        return og_error_set(err, OG_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]",
-                            name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-                            (long long)t->ne[3], (long long)ne0, (long long)ne1);
-    const og_type_traits *tr = og_type_traits_of(t->type);
-    if (matrix && !tr->supported)
-        return og_error_set(err, OG_ERR_UNSUPPORTED, "tensor '%s' has type %s, which offgrid does not support",
-                            name, og_type_name(t->type));
-    if (!matrix && t->type != OG_TYPE_F32)
-        return og_error_set(err, OG_ERR_UNSUPPORTED, "norm tensor '%s' has type %s, expected F32", name,
-                            og_type_name(t->type));
-    return OG_OK;
-}
-
 og_status og_llama_load(og_model *m, og_error *err)
 {
     og_hparams *hp = &m->hp;
     uint32_t v;
 #define REQUIRE(suffix, field)                                                                \
     do {                                                                                      \
-        if (!get_arch_u32(m, suffix, &v) || v == 0 || v > (1u << 24))                         \
+        if (!og_model_arch_u32(m, suffix, &v) || v == 0 || v > (1u << 24))                         \
             return og_error_set(err, OG_ERR_FORMAT, "missing or invalid %s.%s", m->arch_name, suffix); \
         hp->field = (int32_t)v;                                                               \
     } while (0)
@@ -67,20 +30,20 @@ og_status og_llama_load(og_model *m, og_error *err)
     REQUIRE("feed_forward_length", n_ff);
     REQUIRE("attention.head_count", n_head);
 #undef REQUIRE
-    hp->n_ctx_train = get_arch_u32(m, "context_length", &v) ? (int32_t)v : 2048;
-    hp->n_head_kv = get_arch_u32(m, "attention.head_count_kv", &v) ? (int32_t)v : hp->n_head;
+    hp->n_ctx_train = og_model_arch_u32(m, "context_length", &v) ? (int32_t)v : 2048;
+    hp->n_head_kv = og_model_arch_u32(m, "attention.head_count_kv", &v) ? (int32_t)v : hp->n_head;
     if (hp->n_head_kv <= 0 || hp->n_head % hp->n_head_kv)
         return og_error_set(err, OG_ERR_FORMAT, "head count %d is not a multiple of the kv head count %d",
                             hp->n_head, hp->n_head_kv);
-    hp->head_dim = get_arch_u32(m, "attention.key_length", &v) ? (int32_t)v : hp->n_embd / hp->n_head;
-    hp->n_rot = get_arch_u32(m, "rope.dimension_count", &v) ? (int32_t)v : hp->head_dim;
+    hp->head_dim = og_model_arch_u32(m, "attention.key_length", &v) ? (int32_t)v : hp->n_embd / hp->n_head;
+    hp->n_rot = og_model_arch_u32(m, "rope.dimension_count", &v) ? (int32_t)v : hp->head_dim;
     if (hp->head_dim <= 0 || hp->head_dim > 256 || hp->head_dim % 2 || hp->n_rot > hp->head_dim || hp->n_rot % 2)
         return og_error_set(err, OG_ERR_FORMAT, "invalid head dimension %d / rope dimension %d", hp->head_dim,
                             hp->n_rot);
     hp->norm_eps = 1e-5f;
-    get_arch_f32(m, "attention.layer_norm_rms_epsilon", &hp->norm_eps);
+    og_model_arch_f32(m, "attention.layer_norm_rms_epsilon", &hp->norm_eps);
     hp->rope_freq_base = 10000.0f;
-    get_arch_f32(m, "rope.freq_base", &hp->rope_freq_base);
+    og_model_arch_f32(m, "rope.freq_base", &hp->rope_freq_base);
     hp->rope_freq_scale = 1.0f;
     float factor;
     og_str scaling;
@@ -88,7 +51,7 @@ og_status og_llama_load(og_model *m, og_error *err)
         !og_str_eq(scaling, "linear"))
         return og_error_set(err, OG_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)scaling.len,
                             scaling.ptr);
-    if ((get_arch_f32(m, "rope.scaling.factor", &factor) || get_arch_f32(m, "rope.scale_linear", &factor)) &&
+    if ((og_model_arch_f32(m, "rope.scaling.factor", &factor) || og_model_arch_f32(m, "rope.scale_linear", &factor)) &&
         factor > 0.0f)
         hp->rope_freq_scale = 1.0f / factor;
 
@@ -102,12 +65,12 @@ og_status og_llama_load(og_model *m, og_error *err)
     if (hp->n_vocab != og_vocab_n_tokens(m->vocab))
         return og_error_set(err, OG_ERR_FORMAT, "token_embd has %d rows but the vocabulary has %d tokens",
                             hp->n_vocab, og_vocab_n_tokens(m->vocab));
-    if ((st = want_tensor(m, "token_embd.weight", n_embd, hp->n_vocab, true, &m->tok_embd, err)) ||
-        (st = want_tensor(m, "output_norm.weight", n_embd, 1, false, &m->output_norm, err)))
+    if ((st = og_model_want_tensor(m, "token_embd.weight", n_embd, hp->n_vocab, true, &m->tok_embd, err)) ||
+        (st = og_model_want_tensor(m, "output_norm.weight", n_embd, 1, false, &m->output_norm, err)))
         return st;
     m->output = m->tok_embd; /* tied unless the file has its own */
     if (og_gguf_find_tensor(m->gguf, "output.weight") &&
-        (st = want_tensor(m, "output.weight", n_embd, hp->n_vocab, true, &m->output, err)))
+        (st = og_model_want_tensor(m, "output.weight", n_embd, hp->n_vocab, true, &m->output, err)))
         return st;
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers)
@@ -117,7 +80,7 @@ og_status og_llama_load(og_model *m, og_error *err)
         char name[96];
 #define T(field, suffix, ne0, ne1, matrix)                                                   \
         snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix);                         \
-        if ((st = want_tensor(m, name, ne0, ne1, matrix, &L->field, err)) != OG_OK)         \
+        if ((st = og_model_want_tensor(m, name, ne0, ne1, matrix, &L->field, err)) != OG_OK)         \
             return st;
         T(attn_norm, "attn_norm", n_embd, 1, false)
         T(wq, "attn_q", n_embd, q_dim, true)
@@ -182,12 +145,13 @@ typedef enum step {
 typedef struct step_job {
     og_context *ctx;
     step what;
-    int32_t layer, n;
+    int32_t layer;
     const float *norm_weight;
 } step_job;
 
-static void step_row(const step_job *job, int32_t t)
+static void step_row(void *arg, int32_t t)
 {
+    const step_job *job = arg;
     og_context *ctx = job->ctx;
     const og_hparams *hp = &ctx->model->hp;
     const size_t n_embd = (size_t)hp->n_embd, q_dim = (size_t)hp->n_head * hp->head_dim,
@@ -219,22 +183,10 @@ static void step_row(const step_job *job, int32_t t)
     }
 }
 
-static void step_worker(void *arg, int ith, int nth)
-{
-    const step_job *job = arg;
-    int64_t begin, end;
-    og_pool_split(job->n, ith, nth, &begin, &end);
-    for (int64_t t = begin; t < end; t++)
-        step_row(job, (int32_t)t);
-}
-
 static void run_step(og_context *ctx, step what, int32_t layer, int32_t n, const float *norm_weight)
 {
-    step_job job = { ctx, what, layer, n, norm_weight };
-    if (n < 4)
-        step_worker(&job, 0, 1);
-    else
-        og_pool_run(ctx->pool, step_worker, &job);
+    step_job job = { ctx, what, layer, norm_weight };
+    og_ops_for_rows(ctx, n, step_row, &job);
 }
 
 void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)

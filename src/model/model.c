@@ -25,6 +25,43 @@ static void copy_str(char *dst, size_t cap, og_str s)
     dst[n] = 0;
 }
 
+/* ------------------------------------------ helpers for the architectures */
+
+bool og_model_arch_u32(const og_model *m, const char *suffix, uint32_t *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
+    return og_gguf_get_u32(m->gguf, key, out);
+}
+
+bool og_model_arch_f32(const og_model *m, const char *suffix, float *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
+    return og_gguf_get_f32(m->gguf, key, out);
+}
+
+og_status og_model_want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
+                             const og_gguf_tensor **out, og_error *err)
+{
+    const og_gguf_tensor *t = og_gguf_find_tensor(m->gguf, name);
+    *out = t;
+    if (!t)
+        return og_error_set(err, OG_ERR_FORMAT, "missing tensor '%s'", name);
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return og_error_set(err, OG_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]",
+                            name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                            (long long)t->ne[3], (long long)ne0, (long long)ne1);
+    const og_type_traits *tr = og_type_traits_of(t->type);
+    if (matrix && !tr->supported)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "tensor '%s' has type %s, which offgrid does not support",
+                            name, og_type_name(t->type));
+    if (!matrix && t->type != OG_TYPE_F32)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "norm tensor '%s' has type %s, expected F32", name,
+                            og_type_name(t->type));
+    return OG_OK;
+}
+
 /* The most common weight type among matrices, like llama.cpp's file type. */
 static const char *dominant_type(const og_gguf *g)
 {
@@ -92,8 +129,11 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
             st = og_llama_load(m, err);
             if (st == OG_OK)
                 st = og_model_pack(m, params->n_threads, err);
+        } else if (strcmp(m->arch_name, "bert") == 0) {
+            m->arch = OG_ARCH_BERT;
+            st = og_bert_load(m, err);
         } else {
-            st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: llama)",
+            st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: llama, bert)",
                               m->arch_name);
         }
         if (st != OG_OK) {
@@ -117,6 +157,7 @@ void og_model_free(og_model *m)
     free(m->layers);
     free(m->packed);
     free(m->packed_data);
+    og_bert_free(m->bert);
     free(m->chat_template);
     free(m);
 }

@@ -11,7 +11,8 @@
 
 typedef enum og_arch {
     OG_ARCH_NONE = 0, /* vocab-only file */
-    OG_ARCH_LLAMA
+    OG_ARCH_LLAMA,
+    OG_ARCH_BERT
 } og_arch;
 
 typedef struct og_hparams {
@@ -26,6 +27,8 @@ typedef struct og_layer {
     const og_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
 } og_layer;
 
+typedef struct og_bert og_bert; /* model/bert.h */
+
 struct og_model {
     og_gguf *gguf;
     og_vocab *vocab;
@@ -38,10 +41,21 @@ struct og_model {
     og_gguf_tensor *packed; /* repacked matrices the fields above may point to (pack.c) */
     int32_t n_packed;
     void *packed_data;
+    og_bert *bert;       /* the encoder's tensors when arch is OG_ARCH_BERT */
     char *chat_template; /* NUL-terminated copy, or NULL */
     uint64_t n_params, n_bytes;
     const char *file_type;
 };
+
+/* Reads the u32 / f32 key "<arch>.<suffix>"; false when absent. */
+bool og_model_arch_u32(const og_model *m, const char *suffix, uint32_t *out);
+bool og_model_arch_f32(const og_model *m, const char *suffix, float *out);
+
+/* Finds a tensor and checks its shape is [ne0, ne1] (ne1 = 1 for vectors)
+ * and its type usable: a supported matrix type when matrix, else F32
+ * (norms, biases). */
+og_status og_model_want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
+                               const og_gguf_tensor **out, og_error *err);
 
 /* Finds the llama-architecture tensors and checks their shapes. */
 og_status og_llama_load(og_model *m, og_error *err);
@@ -50,5 +64,9 @@ og_status og_llama_load(og_model *m, og_error *err);
  * n_threads threads (0: all cores); the model then owns the copies,
  * freed by og_model_free. */
 og_status og_model_pack(og_model *m, int32_t n_threads, og_error *err);
+/* Finds the BERT encoder's tensors (and a classification head, if any)
+ * and checks their shapes; sets m->bert. */
+og_status og_bert_load(og_model *m, og_error *err);
+void og_bert_free(og_bert *b);
 
 #endif

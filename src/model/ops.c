@@ -224,3 +224,56 @@ void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, f
     const size_t row_bytes = og_type_row_bytes(w->type, w->ne[0]);
     k->to_float[w->type]((const uint8_t *)w->data + (size_t)row * row_bytes, out, w->ne[0]);
 }
+
+void og_ops_layer_norm(float *y, const float *x, const float *weight, const float *bias, int64_t n, float eps)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)x[i];
+    const float mean = (float)(sum / (double)n);
+    double sq = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float d = x[i] - mean;
+        sq += (double)(d * d);
+    }
+    const float scale = 1.0f / sqrtf((float)(sq / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * scale * weight[i] + bias[i];
+}
+
+void og_ops_add_bias(float *x, const float *bias, int64_t n_rows, int64_t row_len)
+{
+    for (int64_t r = 0; r < n_rows; r++)
+        for (int64_t i = 0; i < row_len; i++)
+            x[r * row_len + i] += bias[i];
+}
+
+void og_ops_gelu_erf(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+typedef struct rows_job {
+    og_ops_row_fn row;
+    void *arg;
+    int32_t n;
+} rows_job;
+
+static void rows_worker(void *arg, int ith, int nth)
+{
+    const rows_job *job = arg;
+    int64_t begin, end;
+    og_pool_split(job->n, ith, nth, &begin, &end);
+    for (int64_t t = begin; t < end; t++)
+        job->row(job->arg, (int32_t)t);
+}
+
+void og_ops_for_rows(og_context *ctx, int32_t n, og_ops_row_fn row, void *arg)
+{
+    rows_job job = { row, arg, n };
+    if (n < 4)
+        rows_worker(&job, 0, 1);
+    else
+        og_pool_run(ctx->pool, rows_worker, &job);
+}

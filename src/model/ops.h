@@ -31,6 +31,22 @@ void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_row
  * only callable when the CPU has AVX-512. */
 void og_ops_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len);
 #endif
+/* y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias over n (the
+ * LayerNorm of BERT-family encoders); sums in double, like rms_norm. */
+void og_ops_layer_norm(float *y, const float *x, const float *weight, const float *bias, int64_t n, float eps);
+
+/* x[r][i] += bias[i] over n_rows rows of row_len. */
+void og_ops_add_bias(float *x, const float *bias, int64_t n_rows, int64_t row_len);
+
+/* x = x * (1 + erf(x / sqrt(2))) / 2 in place: the exact GELU of PyTorch's
+ * nn.GELU() and of BERT's "gelu" (not ggml's tanh approximation). */
+void og_ops_gelu_erf(float *x, int64_t n);
+
+/* Runs row(arg, t) for t in [0, n) split over the context's pool (on the
+ * calling thread alone for a handful of rows, where waking workers costs
+ * more than it saves). */
+typedef void (*og_ops_row_fn)(void *arg, int32_t t);
+void og_ops_for_rows(og_context *ctx, int32_t n, og_ops_row_fn row, void *arg);
 
 /* Dequantizes row `row` of an embedding matrix into out. */
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out);

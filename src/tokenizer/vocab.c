@@ -255,6 +255,7 @@ int32_t og_vocab_n_tokens(const og_vocab *v) { return v ? v->n_tokens : 0; }
 og_token og_vocab_bos(const og_vocab *v) { return v ? v->bos : -1; }
 og_token og_vocab_eos(const og_vocab *v) { return v ? v->eos : -1; }
 og_token og_vocab_eot(const og_vocab *v) { return v ? v->eot : -1; }
+og_token og_vocab_sep(const og_vocab *v) { return v ? v->sep : -1; }
 bool og_vocab_wants_bos(const og_vocab *v) { return v && v->add_bos && v->bos >= 0; }
 
 bool og_vocab_is_eog(const og_vocab *v, og_token t)

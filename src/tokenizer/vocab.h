@@ -20,6 +20,7 @@ void og_vocab_free(og_vocab *v);
 int32_t og_vocab_n_tokens(const og_vocab *v);
 og_token og_vocab_bos(const og_vocab *v);      /* -1 when none */
 og_token og_vocab_eos(const og_vocab *v);
+og_token og_vocab_sep(const og_vocab *v);      /* BERT's [SEP], ends a sequence; -1 when none */
 og_token og_vocab_eot(const og_vocab *v);      /* e.g. <|im_end|>, <|eot_id|>, <|end|>; -1 when none */
 bool og_vocab_is_eog(const og_vocab *v, og_token t);
 /* Whether tokenizing with add_special prepends BOS (add_bos_token). Named
