@@ -35,7 +35,12 @@ enum {
     OPT_SHAPE = 1 << 17,    /* --shape NAME */
     OPT_TYPE = 1 << 18,     /* --type NAME */
     OPT_SEED = 1 << 19,     /* --seed S alone (sets sampling.seed) */
-    OPT_POSITIONAL = 1 << 20 /* one bare argument, e.g. convert's folder */
+    OPT_POSITIONAL = 1 << 20, /* one bare argument, e.g. convert's folder */
+    /* the model store */
+    OPT_CATALOG = 1 << 21, /* --catalog PATH|URL */
+    OPT_FORCE = 1 << 22,   /* --force */
+    OPT_KEY = 1 << 23,     /* -k, --key PATH */
+    OPT_NO_TEST = 1 << 24  /* --no-test */
 };
 
 typedef struct cli_opts {
@@ -49,6 +54,8 @@ typedef struct cli_opts {
     bool json, has_seed;
     const char *output, *shape, *type;
     const char *positional; /* the bare argument, or NULL */
+    const char *catalog, *key; /* store; NULL when not given */
+    bool force, no_test;
 } cli_opts;
 
 typedef struct cli_command {
@@ -81,6 +88,10 @@ extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_pe
 extern const cli_command cli_cmd_bench, cli_cmd_synth;
 #ifdef OG_WITH_CONVERT
 extern const cli_command cli_cmd_convert;
+#endif
+#ifdef OG_WITH_STORE
+extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
+extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign;
 #endif
 
 #endif
