@@ -157,12 +157,8 @@ og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *he
         st = og_store_path(dir, sizeof dir, err, "%s/blobs/sha256", s->home);
     if (st != OG_OK)
         return st;
-    struct stat stt;
-    if (stat(path, &stt) == 0) {
-        /* Same name, same content: keep the blob that is there. */
-        unlink(tmp_path);
-        return OG_OK;
-    }
+    /* rename replaces a blob of the same name atomically: it may be a
+     * damaged copy that this verified file repairs. */
     if (rename(tmp_path, path) != 0)
         return og_error_set(err, OG_ERR_IO, "cannot move %s to %s: %s", tmp_path, path, strerror(errno));
     return og_blob_sync_dir(dir, err);

@@ -279,6 +279,35 @@ static og_status from_mirror(const char *dir, const og_catalog_entry *e, const o
     return OG_OK;
 }
 
+/* Downloads a source's URL to its .partial file and checks it against
+ * size and sha256. A mismatch deletes the partial file (wrong bytes are
+ * never resumed); when it came from resuming a partial file left by an
+ * earlier attempt, which may hold anything, it starts once more from zero. */
+static og_status download(const char *url, const char *partial, uint64_t size, const char *sha256,
+                          const og_store_pull_params *p, og_error *err)
+{
+    for (int fresh = 0; fresh < 2; fresh++) {
+        struct stat stt;
+        bool resumed = stat(partial, &stt) == 0 && stt.st_size > 0;
+        char hex[OG_SHA256_HEX];
+        og_status s = og_fetch_url(url, partial, p, hex, err);
+        if (s != OG_OK)
+            return s;
+        uint64_t got = stat(partial, &stt) == 0 ? (uint64_t)stt.st_size : 0;
+        if (got == size && !strcmp(hex, sha256))
+            return OG_OK;
+        unlink(partial);
+        if (got != size)
+            s = og_error_set(err, OG_ERR_FORMAT, "%s: %llu bytes, the catalog says %llu", url,
+                             (unsigned long long)got, (unsigned long long)size);
+        else
+            s = og_error_set(err, OG_ERR_FORMAT, "%s: SHA-256 %s, the catalog says %s", url, hex, sha256);
+        if (!resumed)
+            return s;
+    }
+    return OG_ERR_FORMAT;
+}
+
 static og_status from_source(const og_store *st, const og_catalog_source *src, const og_catalog_entry *e,
                              const og_store_pull_params *p, const char *tmp, og_error *err)
 {
@@ -286,22 +315,14 @@ static og_status from_source(const og_store *st, const og_catalog_source *src, c
     og_status s = og_store_path(partial, sizeof partial, err, "%s/tmp/%s.partial", st->home,
                                 src->zip ? src->archive_sha256 : e->sha256);
     if (s == OG_OK)
-        s = og_fetch_url(src->url, partial, p, hex, err);
+        s = src->zip ? download(src->url, partial, src->archive_size, src->archive_sha256, p, err)
+                     : download(src->url, partial, e->size, e->sha256, p, err);
     if (s != OG_OK)
         return s;
-    struct stat stt;
-    uint64_t size = stat(partial, &stt) == 0 ? (uint64_t)stt.st_size : 0;
     if (!src->zip) {
-        if ((s = check(e, src->url, size, hex, err)) != OG_OK)
-            unlink(partial); /* wrong bytes: never resume them */
-        else if (rename(partial, tmp) != 0)
-            s = og_error_set(err, OG_ERR_IO, "cannot move %s: %s", partial, strerror(errno));
-        return s;
-    }
-    if (size != src->archive_size || strcmp(hex, src->archive_sha256) != 0) {
-        unlink(partial);
-        return og_error_set(err, OG_ERR_FORMAT, "%s: the archive's size or SHA-256 does not match the catalog",
-                            src->url);
+        if (rename(partial, tmp) != 0)
+            return og_error_set(err, OG_ERR_IO, "cannot move %s: %s", partial, strerror(errno));
+        return OG_OK;
     }
     og_blob_writer w;
     if ((s = og_blob_writer_open(&w, tmp, false, err)) != OG_OK)

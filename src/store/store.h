@@ -91,7 +91,7 @@ og_status og_blob_hash_file(const char *path, char hex[OG_SHA256_HEX], uint64_t 
 /* home/blobs/sha256/<hex> */
 og_status og_blob_path(const og_store *s, const char *hex, char *buf, size_t cap, og_error *err);
 /* Moves a finished, fsync'd temporary file to its blob path (rename, then
- * fsync of the folder). When the blob exists already, the file is removed. */
+ * fsync of the folder), replacing a blob of that name. */
 og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *hex, og_error *err);
 /* fsync of a folder, so a rename in it is durable. */
 og_status og_blob_sync_dir(const char *dir, og_error *err);
