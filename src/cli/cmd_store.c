@@ -85,7 +85,8 @@ static void progress(void *user, const char *stage, uint64_t done, uint64_t tota
             rate / MIB, left, b->tty ? "" : "\n");
 }
 
-/* Tests set OFFGRID_FREE_DISK / OFFGRID_RAM to pretend a small device. */
+/* A positive number from the environment, when set. Tests use
+ * OFFGRID_FREE_DISK / OFFGRID_RAM to pretend a small device. */
 static bool env_bytes(const char *name, uint64_t *out)
 {
     const char *v = getenv(name);
@@ -95,7 +96,7 @@ static bool env_bytes(const char *name, uint64_t *out)
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end || n == 0) {
-        fprintf(stderr, "offgrid pull: %s must be a positive number of bytes, got '%s'\n", name, v);
+        fprintf(stderr, "offgrid pull: %s must be a positive whole number, got '%s'\n", name, v);
         return false;
     }
     *out = n;
@@ -117,8 +118,12 @@ static int run_pull(const cli_opts *o)
     if (!need_ref(o, &cli_cmd_pull))
         return 2;
     og_store_pull_params p = og_store_default_pull_params();
-    if (!env_bytes("OFFGRID_FREE_DISK", &p.free_disk) || !env_bytes("OFFGRID_RAM", &p.total_ram))
+    uint64_t retries = (uint64_t)p.max_retries, stall = (uint64_t)p.low_speed_seconds;
+    if (!env_bytes("OFFGRID_FREE_DISK", &p.free_disk) || !env_bytes("OFFGRID_RAM", &p.total_ram) ||
+        !env_bytes("OFFGRID_RETRIES", &retries) || !env_bytes("OFFGRID_STALL_SECONDS", &stall))
         return 2;
+    p.max_retries = retries < 100 ? (int)retries : 100;
+    p.low_speed_seconds = stall < 3600 ? (long)stall : 3600;
     p.catalog = default_catalog(o);
     p.mirrors = getenv("OFFGRID_MIRROR");
     p.force = o->force;
@@ -315,7 +320,10 @@ const cli_command cli_cmd_pull = {
     "      --force          pull even when disk or RAM looks too small\n"
     "      --no-test        skip the test inference\n\n" STORE_ENV
     "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
-    "  OFFGRID_CATALOG  the catalog when --catalog is not given\n",
+    "  OFFGRID_CATALOG  the catalog when --catalog is not given\n"
+    "  OFFGRID_RETRIES  attempts per URL (default 5), with backoff between them\n"
+    "  OFFGRID_STALL_SECONDS  restart a transfer slower than 1 KiB/s this long (30)\n"
+    "  OFFGRID_FREE_DISK, OFFGRID_RAM  (testing) pretend this many bytes\n",
     OPT_POSITIONAL | OPT_CATALOG | OPT_FORCE | OPT_NO_TEST,
     run_pull,
 };

@@ -26,8 +26,6 @@ typedef struct transfer {
     const og_store_pull_params *p;
     const char *stage;
     uint64_t offset;  /* bytes already there when this attempt started */
-    bool checked;     /* the response code was looked at */
-    CURL *curl;
     og_error *err;
     og_status failed; /* a write error, reported after curl returns */
 } transfer;
@@ -36,26 +34,21 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
 {
     transfer *t = user;
     size_t n = size * nmemb;
-    if (!t->checked) {
-        t->checked = true;
-        long code = 0;
-        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-        /* A server that ignores Range sends the whole file again. */
-        if (code == 200 && t->w->n > 0) {
-            if (ftruncate(t->w->fd, 0) != 0 || lseek(t->w->fd, 0, SEEK_SET) != 0) {
-                t->failed = og_error_set(t->err, OG_ERR_IO, "cannot truncate %s", t->w->path);
-                return 0;
-            }
-            crypto_hash_sha256_init(&t->w->sha);
-            t->w->n = 0;
-            t->offset = 0;
-        }
-    }
     if (og_blob_writer_write(t->w, data, n, t->err) != OG_OK) {
         t->failed = OG_ERR_IO;
         return 0;
     }
     return n;
+}
+
+/* Empties the partial file, for a server that does not do Range. */
+static og_status restart(og_blob_writer *w, og_error *err)
+{
+    if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
+        return og_error_set(err, OG_ERR_IO, "cannot truncate %s: %s", w->path, strerror(errno));
+    crypto_hash_sha256_init(&w->sha);
+    w->n = 0;
+    return OG_OK;
 }
 
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -119,7 +112,7 @@ og_status og_fetch_url(const char *url, const char *path, const og_store_pull_pa
             s = og_error_set(err, OG_ERR_NOMEM, "cannot start a transfer of %s", url);
             break;
         }
-        transfer t = { .w = &w, .p = p, .stage = stage, .offset = w.n, .curl = c, .err = err };
+        transfer t = { .w = &w, .p = p, .stage = stage, .offset = w.n, .err = err };
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -142,6 +135,14 @@ og_status og_fetch_url(const char *url, const char *path, const og_store_pull_pa
         if (rc == CURLE_OK || (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && w.n > 0)) {
             s = OG_OK;
             break;
+        }
+        /* The server sent the whole file to a Range request: start over
+         * (the attempt counts, so this cannot loop). */
+        if (rc == CURLE_RANGE_ERROR && w.n > 0) {
+            if ((s = restart(&w, err)) != OG_OK)
+                break;
+            og_error_set(err, OG_ERR_IO, "%s: the server does not resume downloads", url);
+            continue;
         }
         if (rc == CURLE_HTTP_RETURNED_ERROR)
             og_error_set(err, OG_ERR_IO, "%s: HTTP %ld", url, code);
