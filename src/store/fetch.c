@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -276,7 +277,10 @@ static og_status from_mirror(const char *dir, const og_catalog_entry *e, const o
         unlink(tmp);
         return s;
     }
-    snprintf(source, source_cap, "%s", path);
+    /* Record where it came from in a form that still means something
+     * when read from another folder. */
+    char abs[PATH_MAX];
+    snprintf(source, source_cap, "%s", realpath(path, abs) ? abs : path);
     return OG_OK;
 }
 
