@@ -58,6 +58,11 @@ OFFGRID_FREE_DISK=1000 expect "too little disk" 1 "needs 1.1 MiB of disk but $OF
 OFFGRID_RAM=1000 expect "too little RAM" 1 "needs 1.0 MiB of RAM" -- "$og" pull stories --catalog "$cat"
 expect "missing file" 1 "no source gave stories:0-missing" -- "$og" pull stories:0-missing --catalog "$cat"
 expect "nothing installed after refusals" 0 "no model installed" -- "$og" list
+if [ -n "$(find "$OFFGRID_HOME/tmp" "$OFFGRID_HOME/blobs/sha256" -type f)" ]; then
+    fail=$((fail + 1))
+    echo "FAIL refused pulls left files behind:" >&2
+    ls -lA "$OFFGRID_HOME/tmp" "$OFFGRID_HOME/blobs/sha256" >&2
+fi
 OFFGRID_FREE_DISK=1000 expect "--force" 0 "stories:1 is active" -- "$og" pull stories:1 --force --catalog "$cat"
 expect "list" 0 "active" -- "$og" list
 expect "show" 0 "blobs/sha256/$sha" -- "$og" show stories
@@ -109,6 +114,11 @@ expect "corrupt byte" 1 "SHA-256" -- "$og" pull stories:0-corrupt --catalog "$ca
 OFFGRID_RETRIES=2 OFFGRID_STALL_SECONDS=1 expect "stalled server" 1 "gave up after 2 attempts" -- \
     "$og" pull stories:0-stall --catalog "$cat"
 expect "nothing active after HTTP failures" 0 "no model installed" -- "$og" list
+if [ -n "$(find "$OFFGRID_HOME/blobs/sha256" -type f)" ]; then
+    fail=$((fail + 1))
+    echo "FAIL a failed download left a blob:" >&2
+    ls -lA "$OFFGRID_HOME/blobs/sha256" >&2
+fi
 expect "http pull" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
 # Every version is the same file: remove it, or the next pull has nothing to fetch.
 "$og" rm stories >/dev/null

@@ -158,9 +158,13 @@ og_status og_fetch_url(const char *url, const char *path, const og_store_pull_pa
             og_error_prefix(err, "gave up after %d attempts", attempts);
         }
     }
-    /* The partial file stays (synced) so a later pull resumes it. */
+    /* The partial file stays (synced) so a later pull resumes it, unless
+     * nothing came (a 404, a missing file): then it is only clutter. */
     og_error ignored;
+    uint64_t got = w.n;
     og_status fs = og_blob_writer_finish(&w, hex, s == OG_OK ? err : &ignored);
+    if (s != OG_OK && got == 0)
+        unlink(path);
     return s == OG_OK ? fs : s;
 }
 
