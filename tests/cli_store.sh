@@ -107,6 +107,9 @@ write_catalog "1=$url/plain/stories.gguf" "2=$url/drop/300000/stories.gguf" "3=$
     "0-404=$url/status/404/stories.gguf" "0-500=$url/status/500/stories.gguf" \
     "0-corrupt=$url/corrupt/stories.gguf" "0-stall=$url/stall/stories.gguf" "0-slow=$url/slow/stories.gguf"
 
+cp "$cat" "$tmp/www/catalog.json"
+expect "catalog from a URL" 1 "the catalog has no model named 'nosuch'" -- "$og" pull nosuch --catalog "$url/plain/catalog.json"
+expect "catalog URL 404" 1 "/status/404/catalog.json: HTTP 404" -- "$og" pull stories --catalog "$url/status/404/catalog.json"
 expect "http 404" 1 "/status/404/stories.gguf: HTTP 404" -- "$og" pull stories:0-404 --catalog "$cat"
 OFFGRID_RETRIES=2 expect "http 500, retried" 1 "gave up after 2 attempts: $url/status/500/stories.gguf: HTTP 500" -- \
     "$og" pull stories:0-500 --catalog "$cat"

@@ -212,6 +212,7 @@ og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *l
             return og_error_set(err, OG_ERR_FORMAT, "%s: larger than %zu bytes", url, max);
         return og_error_set(err, OG_ERR_IO, "%s: %s", url, curl_easy_strerror(rc));
     }
+    *len = m.len;
     *out = m.data ? m.data : calloc(1, 1);
     return *out ? OG_OK : og_error_set(err, OG_ERR_NOMEM, "out of memory");
 }
