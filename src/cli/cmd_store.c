@@ -150,12 +150,13 @@ static int run_pull(const cli_opts *o)
 
 /* ---------------------------------------------------------- list, show */
 
-static void format_time(int64_t t, char *buf, size_t cap)
+/* suffix: " UTC" after a time (show), or nothing (list's column says it). */
+static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm))
-        snprintf(buf, cap, "-");
+    if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, cap, suffix ? "%Y-%m-%d %H:%M UTC" : "%Y-%m-%d %H:%M", &tm))
+        snprintf(buf, cap, "never");
 }
 
 static int run_list(const cli_opts *o)
@@ -178,7 +179,7 @@ static int run_list(const cli_opts *o)
         printf("%-28s %-12s %10s  %-8s %-16s %s\n", "NAME", "VERSION", "SIZE", "STATE", "INSTALLED (UTC)", "TASK");
     for (size_t i = 0; i < n; i++) {
         char when[32];
-        format_time(vs[i].installed_at, when, sizeof when);
+        format_time(vs[i].installed_at, when, sizeof when, false);
         printf("%-28s %-12s %6.1f MiB  %-8s %-16s %s\n", vs[i].name, vs[i].version, vs[i].size / MIB,
                vs[i].active ? "active" : vs[i].previous ? "previous" : "-", when, vs[i].task);
     }
@@ -207,11 +208,11 @@ static int run_show(const cli_opts *o)
         fprintf(stderr, "offgrid show: %s\n", err.message);
         return 1;
     }
-    format_time(v.installed_at, installed, sizeof installed);
-    format_time(v.last_used, used, sizeof used);
+    format_time(v.installed_at, installed, sizeof installed, true);
+    format_time(v.last_used, used, sizeof used, true);
     printf("name:         %s\nversion:      %s%s\ntask:         %s\narchitecture: %s\n"
            "size:         %" PRIu64 " bytes\nsha256:       %s\nsource:       %s\n"
-           "installed:    %s UTC\nlast used:    %s UTC\npath:         %s\n",
+           "installed:    %s\nlast used:    %s\npath:         %s\n",
            v.name, v.version, v.active ? " (active)" : v.previous ? " (previous)" : "", v.task, v.arch, v.size,
            v.sha256, v.source, installed, used, path);
     return 0;
