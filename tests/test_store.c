@@ -5,8 +5,9 @@
  * refusals (wrong SHA-256, wrong size, too little disk, a model that does
  * not load, names with "../", bad JSON) that leave the active version
  * alone, rollback, rm, verify finding a damaged blob, Ed25519 signatures
- * accepted and rejected, and leftovers of a crashed pull (a .partial with
- * garbage, half-written temporary files) that must not get in the way.
+ * accepted and rejected, leftovers of a crashed pull (a .partial with
+ * garbage, half-written temporary files) that must not get in the way,
+ * the store's lock, and a registry from a newer offgrid.
  */
 #define _GNU_SOURCE /* mkdtemp */
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "testlib.h"
@@ -280,6 +283,43 @@ static void test_leftovers(og_store *s)
     check_active(s, "stories", "2", "after prune");
 }
 
+/* A second handle on the same store waits for nobody: it fails at once. */
+static void test_lock(og_store *s)
+{
+    og_store *other = NULL;
+    og_error err = { 0 };
+    CHECK(og_store_open(home, &other, &err) == OG_OK, "second handle: %s", err.message);
+    if (!other)
+        return;
+    CHECK(og_store_lock(s, &err) == OG_OK, "lock: %s", err.message);
+    og_status st = og_store_remove(other, "stories:1", &err);
+    CHECK(st == OG_ERR_IO && strstr(err.message, "another offgrid process"), "locked store: %d %s", st,
+          err.message);
+    og_store_unlock(s);
+    check_active(other, "stories", "2", "reading while locked");
+    og_store_free(other);
+}
+
+/* A registry from a newer offgrid is refused, not rewritten. */
+static void test_newer_schema(void)
+{
+    char dir[600], db_path[700];
+    snprintf(dir, sizeof dir, "%s/newer", tmp);
+    snprintf(db_path, sizeof db_path, "%s/registry.db", dir);
+    mkdir(dir, 0755);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(db_path, &db) == SQLITE_OK && sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) ==
+                                                         SQLITE_OK,
+          "make a newer registry");
+    sqlite3_close(db);
+    og_store *s = NULL;
+    og_error err = { 0 };
+    og_status st = og_store_open(dir, &s, &err);
+    CHECK(st == OG_ERR_UNSUPPORTED && strstr(err.message, "schema version 99 is newer"), "newer schema: %d %s", st,
+          err.message);
+    og_store_free(s);
+}
+
 static void test_catalog_errors(void)
 {
     static const struct {
@@ -357,6 +397,7 @@ int main(void)
         test_rollback_rm_verify(s);
         test_signatures(s);
         test_leftovers(s);
+        test_lock(s);
         CHECK(og_store_list(s, &vs, &n, &err) == OG_OK && n == 2, "versions left: %zu", n);
         free(vs);
         og_store_free(s);
@@ -366,6 +407,7 @@ int main(void)
         og_store_free(s);
     }
     test_catalog_errors();
+    test_newer_schema();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0, "clean up %s", tmp);
