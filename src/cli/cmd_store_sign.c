@@ -1,5 +1,5 @@
 /*
- * cmd_sign.c - `offgrid keygen` and `offgrid sign`, for whoever publishes
+ * cmd_store_sign.c - `offgrid keygen` and `offgrid sign`, for whoever publishes
  * a catalog: an Ed25519 key pair as hex files, and the detached signature
  * of a model file that goes into its catalog entry ("signature"). Devices
  * trust the public key by adding it to $OFFGRID_HOME/trusted_keys.
