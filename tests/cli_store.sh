@@ -6,7 +6,7 @@
 # the models/ folder tools/setup.sh fills, and downloads over HTTP from a
 # loopback server (tests/testlib/http_server.py) that drops connections,
 # stalls, ignores Range, corrupts bytes and answers 404/500, including a
-# pull killed with SIGKILL and resumed.
+# pull killed with SIGKILL and resumed, and a full disk (RLIMIT_FSIZE).
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
@@ -165,6 +165,21 @@ if [ "$kept" -lt 200000 ] || ! grep -q "range=bytes=$kept-" "$log"; then
     cat "$log" >&2
 fi
 expect "verify after resume" 0 "ok   stories:1" -- "$og" verify
+
+# A full disk, simulated with RLIMIT_FSIZE (SIGXFSZ ignored, so writes
+# fail with EFBIG): a clean error, nothing activated, and the bytes that
+# did arrive are resumed once there is room.
+"$og" rm stories >/dev/null
+expect "full disk" 1 "File too large" -- bash -c 'trap "" XFSZ; ulimit -f 400; exec "$@"' _ \
+    "$og" pull stories:1 --catalog "$cat"
+expect "nothing active after a full disk" 0 "no model installed" -- "$og" list
+: >"$log"
+expect "pull once there is room" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+if ! grep -q "range=bytes=[1-9]" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL the pull after the full disk did not resume:" >&2
+    cat "$log" >&2
+fi
 expect "prune" 0 "pruned" -- "$og" prune
 
 finish cli_store
