@@ -14,11 +14,17 @@ the behaviour:
   /status/CODE/NAME       answers CODE with no body
   /slow/NAME              64 KiB every 0.2 s (for a kill mid-download)
   /stall/NAME             sends 1 KiB, then nothing until the client leaves
+  /random/NAME            each request draws one of the above (plain,
+                          drop at a random offset, corrupt, 500, a 3 s
+                          stall after a random offset) from a generator
+                          seeded by $OG_HTTP_SEED (default 1)
 
-It exits by itself after 300 s, so a test that dies never leaves it behind.
+It exits by itself after $OG_HTTP_LIFETIME seconds (default 300), so a
+test that dies never leaves it behind.
 """
 import http.server
 import os
+import random
 import sys
 import threading
 import time
@@ -35,6 +41,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(self.server.log_path, "a") as log:
             log.write("%s range=%s\n" % (self.path, self.headers.get("Range", "-")))
         mode, args, name = parts[0], parts[1:-1], parts[-1]
+        stall_at, stall_for = 1024, 60
+        if mode == "random":
+            with self.server.lock:
+                r = self.server.rng
+                mode = r.choice(["plain", "plain", "drop", "drop", "corrupt", "status", "stall"])
+                offset = r.randrange(1, 1200000)
+            args = [str(offset)] if mode == "drop" else ["500"] if mode == "status" else []
+            stall_at, stall_for = offset, 3
         if mode == "status":
             self.send_response(int(args[0]))
             self.send_header("Content-Length", "0")
@@ -83,9 +97,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     time.sleep(0.2)
                 return
             if mode == "stall":
-                self.wfile.write(body[:1024])
+                self.wfile.write(body[:stall_at])
                 self.wfile.flush()
-                time.sleep(60)
+                time.sleep(stall_for)
                 return
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
@@ -103,7 +117,9 @@ def main():
     root, port_file, log_path = sys.argv[1:4]
     server = Server(("127.0.0.1", 0), Handler)
     server.root, server.log_path = root, log_path
-    threading.Timer(300, server.shutdown).start()
+    server.rng = random.Random(int(os.environ.get("OG_HTTP_SEED", "1")))
+    server.lock = threading.Lock()
+    threading.Timer(int(os.environ.get("OG_HTTP_LIFETIME", "300")), server.shutdown).start()
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
     os.rename(port_file + ".tmp", port_file)
