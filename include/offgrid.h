@@ -373,6 +373,111 @@ og_status og_model_save_temperature(const char *src, const char *dst, float temp
 int32_t og_cosine_topk(const float *query, const float *rows, int64_t n_rows, int32_t dim, int32_t k,
                        int64_t *idx, float *sim);
 
+/* ------------------------------------------------------------------ store */
+/* An outer module: absent from libraries built with OG_CORE_ONLY.
+ *
+ * The store is a folder (og_store_default_home: $OFFGRID_HOME, else
+ * ~/.local/share/offgrid) holding content-addressed blobs
+ * (blobs/sha256/<hex>), a SQLite registry of installed model versions
+ * (registry.db) and trusted_keys (hex Ed25519 public keys, one a line).
+ * Blobs are written to a temporary file, fsync'd and renamed into place
+ * before the registry, in one transaction, makes a version active: a crash
+ * leaves the old or the new version active and never a half-written blob.
+ * Model references are "NAME" or "NAME:VERSION"; names and versions are
+ * [A-Za-z0-9._-], at most 63 bytes, not starting with '.'. */
+
+typedef struct og_store og_store;
+
+/* One installed version, as the registry records it. Strings are copies
+ * (no pointers into the store). Times are Unix seconds, 0 = never. */
+typedef struct og_store_version {
+    char name[64], version[64];
+    char sha256[65];           /* lower-case hex of the model file */
+    uint64_t size;             /* bytes */
+    char source[1024];         /* where it came from (mirror path or URL) */
+    char arch[32], task[16];   /* from the catalog: "llama", "chat" */
+    int64_t installed_at, last_used;
+    bool active, previous;     /* the active version, the rollback target */
+} og_store_version;
+
+/* Writes the store's default folder into buf (NUL-terminated). */
+og_status og_store_default_home(char *buf, size_t cap, og_error *err);
+
+/* Opens the store in home (created when missing, as is its registry). */
+og_status og_store_open(const char *home, og_store **out, og_error *err);
+void og_store_free(og_store *store);
+
+/* Called during a pull: stage is "download", "copy", "extract" or
+ * "verify"; total is 0 when unknown. */
+typedef void (*og_store_progress_fn)(void *user, const char *stage, uint64_t done, uint64_t total);
+
+typedef struct og_store_pull_params {
+    const char *catalog;   /* catalog file path or http(s)/file URL (required) */
+    const char *mirrors;   /* ':'-separated folders searched by file name first, or NULL */
+    bool force;            /* pull even when disk or RAM looks too small */
+    bool skip_test;        /* do not load the model for a test inference */
+    uint64_t free_disk;    /* testing: pretend this many bytes are free (0: measure) */
+    uint64_t total_ram;    /* testing: pretend this much RAM (0: measure) */
+    int max_retries;       /* HTTP attempts per URL (default 5) */
+    long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
+    og_store_progress_fn progress; /* may be NULL */
+    void *user;
+} og_store_pull_params;
+
+og_store_pull_params og_store_default_pull_params(void);
+
+/* Installs ref from the catalog (the highest version when none is given):
+ * mirrors first, then the entry's URLs (file:// before the others).
+ * Refuses before fetching anything when free disk or RAM is too small
+ * (unless force), verifies size, SHA-256 and the Ed25519 signature (when
+ * the entry is signed or trusted_keys is not empty: then a valid
+ * signature by a trusted key is required), loads the model for a test
+ * inference, and only then activates it; the version that was active
+ * becomes the previous one. On failure nothing active changes. out (may be
+ * NULL) receives the installed version. */
+og_status og_store_pull(og_store *store, const char *ref, const og_store_pull_params *params,
+                        og_store_version *out, og_error *err);
+
+/* Every installed version, ordered by name then install time. *out is
+ * malloc'd (NULL when *n is 0): the caller frees it with free(). */
+og_status og_store_list(og_store *store, og_store_version **out, size_t *n, og_error *err);
+
+/* The active version of NAME, or the version NAME:VERSION names. */
+og_status og_store_get(og_store *store, const char *ref, og_store_version *out, og_error *err);
+
+/* Path of the active model file of NAME (or of NAME:VERSION) into buf,
+ * and marks it used now. */
+og_status og_store_model_path(og_store *store, const char *ref, char *buf, size_t cap, og_error *err);
+
+/* Removes NAME:VERSION, or every version of NAME, and the blobs nothing
+ * else uses. Removing the active version makes the previous one active. */
+og_status og_store_remove(og_store *store, const char *ref, og_error *err);
+
+/* Makes the previous version of NAME active again (they swap). */
+og_status og_store_rollback(og_store *store, const char *name, og_store_version *out, og_error *err);
+
+/* Re-hashes the installed files of NAME (every model when NULL). Calls
+ * report (may be NULL) once per version with ok false and a reason when it
+ * does not match. *n_bad counts the mismatches; the return is OG_OK unless
+ * the check itself could not run. */
+typedef void (*og_store_verify_fn)(void *user, const og_store_version *v, bool ok, const char *why);
+og_status og_store_verify(og_store *store, const char *name, og_store_verify_fn report, void *user,
+                          size_t *n_bad, og_error *err);
+
+/* Deletes versions that are neither active nor previous, blobs no version
+ * uses and leftover temporary files. *n_files and *n_bytes (may be NULL) get
+ * what was freed. */
+og_status og_store_prune(og_store *store, size_t *n_files, uint64_t *n_bytes, og_error *err);
+
+/* Ed25519 for publishers. og_keygen writes a new key pair as hex: the
+ * secret key to secret_path (mode 0600) and the public key to
+ * public_path; neither may exist. og_sign_file writes into sig_hex (129
+ * bytes) the detached signature of the file's bytes; og_verify_file checks
+ * one against a hex public key (OG_ERR_FORMAT when it does not match). */
+og_status og_keygen(const char *secret_path, const char *public_path, og_error *err);
+og_status og_sign_file(const char *path, const char *secret_path, char sig_hex[129], og_error *err);
+og_status og_verify_file(const char *path, const char *sig_hex, const char *public_hex, og_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,12 @@ enum {
     OPT_TYPE = 1 << 18,     /* --type NAME */
     OPT_SEED = 1 << 19,     /* --seed S alone (sets sampling.seed) */
     OPT_POSITIONAL = 1 << 20, /* one bare argument, e.g. convert's folder */
-    OPT_MAX_TOKENS = 1 << 21  /* --max-tokens N (encoders: truncation) */
+    /* the model store */
+    OPT_CATALOG = 1 << 21, /* --catalog PATH|URL */
+    OPT_FORCE = 1 << 22,   /* --force */
+    OPT_KEY = 1 << 23,     /* -k, --key PATH */
+    OPT_NO_TEST = 1 << 24, /* --no-test */
+    OPT_MAX_TOKENS = 1 << 25 /* --max-tokens N (encoders: truncation) */
 };
 
 typedef struct cli_opts {
@@ -51,6 +56,8 @@ typedef struct cli_opts {
     const char *output, *shape, *type;
     const char *positional; /* the bare argument, or NULL */
     int32_t max_tokens; /* 0 when not given */
+    const char *catalog, *key; /* store; NULL when not given */
+    bool force, no_test;
 } cli_opts;
 
 typedef struct cli_command {
@@ -96,6 +103,10 @@ extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_cl
     cli_cmd_calibrate;
 #ifdef OG_WITH_CONVERT
 extern const cli_command cli_cmd_convert;
+#endif
+#ifdef OG_WITH_STORE
+extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
+extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign;
 #endif
 
 #endif

@@ -45,6 +45,10 @@ static const opt_spec specs[] = {
     { NULL, "--seed", OPT_SEED, true },
     { NULL, "--max-tokens", OPT_MAX_TOKENS, true },
     { NULL, "--batch", OPT_BATCH, true },
+    { NULL, "--catalog", OPT_CATALOG, true },
+    { NULL, "--force", OPT_FORCE, false },
+    { "-k", "--key", OPT_KEY, true },
+    { NULL, "--no-test", OPT_NO_TEST, false },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -99,6 +103,8 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--output")) o->output = val;
     else if (!strcmp(name, "--shape")) o->shape = val;
     else if (!strcmp(name, "--type")) o->type = val;
+    else if (!strcmp(name, "--catalog")) o->catalog = val;
+    else if (!strcmp(name, "--key")) o->key = val;
     return true;
 }
 
@@ -133,6 +139,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             else if (spec->group == OPT_NO_BOS) o->no_bos = true;
             else if (spec->group == OPT_SPECIAL) o->no_parse_special = true;
             else if (spec->group == OPT_JSON) o->json = true;
+            else if (spec->group == OPT_FORCE) o->force = true;
+            else if (spec->group == OPT_NO_TEST) o->no_test = true;
             continue;
         }
         if (i + 1 >= argc) {

@@ -1,0 +1,377 @@
+/*
+ * cmd_store.c - the model store's commands: pull, list, show, rm, verify,
+ * rollback and prune. They read the environment (OFFGRID_HOME,
+ * OFFGRID_MIRROR, OFFGRID_CATALOG) and hand everything else to the
+ * library. Exit codes: 0 done, 1 failed, 2 bad usage.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static og_store *open_store(const char *cmd)
+{
+    char home[4096];
+    og_error err = { 0 };
+    og_store *s = NULL;
+    if (og_store_default_home(home, sizeof home, &err) != OG_OK || og_store_open(home, &s, &err) != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s\n", cmd, err.message);
+        return NULL;
+    }
+    return s;
+}
+
+/* A model reference is required; prints the usage when it is missing. */
+static bool need_ref(const cli_opts *o, const cli_command *cmd)
+{
+    if (o->positional)
+        return true;
+    fprintf(stderr, "offgrid %s: give a model name\n\n%s", cmd->name, cmd->usage);
+    return false;
+}
+
+/* ---------------------------------------------------------------- pull */
+
+typedef struct bar {
+    bool tty;
+    const char *stage;
+    double start, last;
+    bool done; /* the stage's last line is out */
+} bar;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* On a terminal one line rewritten in place; otherwise a line every 5 s,
+ * so logs stay readable. */
+static void progress(void *user, const char *stage, uint64_t done, uint64_t total)
+{
+    bar *b = user;
+    double t = now();
+    if (!b->stage || strcmp(b->stage, stage) != 0) {
+        if (b->tty && b->stage)
+            fputc('\n', stderr);
+        b->stage = stage;
+        b->start = b->last = t; /* the first line comes once a rate is known */
+        b->done = false;
+    }
+    bool last = total && done == total;
+    if (b->done || (t - b->last < (b->tty ? 0.1 : 5.0) && !last))
+        return;
+    b->done = last;
+    b->last = t;
+    double rate = t > b->start ? done / (t - b->start) : 0;
+    char left[32] = "";
+    if (total && rate > 0 && done <= total) {
+        double secs = (total - done) / rate;
+        snprintf(left, sizeof left, ", %d:%02d left", (int)(secs / 60), (int)secs % 60);
+    }
+    char of[32] = "";
+    if (total)
+        snprintf(of, sizeof of, " of %.1f", total / MIB);
+    fprintf(stderr, "%soffgrid pull: %s %.1f%s MiB, %.1f MiB/s%s%s", b->tty ? "\r\033[K" : "", stage, done / MIB, of,
+            rate / MIB, left, b->tty ? "" : "\n");
+}
+
+/* A positive number from the environment, when set. Tests use
+ * OFFGRID_FREE_DISK / OFFGRID_RAM to pretend a small device. */
+static bool env_bytes(const char *name, uint64_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return true;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n == 0) {
+        fprintf(stderr, "offgrid pull: %s must be a positive whole number, got '%s'\n", name, v);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static const char *default_catalog(const cli_opts *o)
+{
+    const char *env = getenv("OFFGRID_CATALOG");
+    if (o->catalog)
+        return o->catalog;
+    if (env && *env)
+        return env;
+    return access(OG_CATALOG_INSTALLED, R_OK) == 0 ? OG_CATALOG_INSTALLED : OG_CATALOG_SOURCE;
+}
+
+static int run_pull(const cli_opts *o)
+{
+    if (!need_ref(o, &cli_cmd_pull))
+        return 2;
+    og_store_pull_params p = og_store_default_pull_params();
+    uint64_t retries = (uint64_t)p.max_retries, stall = (uint64_t)p.low_speed_seconds;
+    if (!env_bytes("OFFGRID_FREE_DISK", &p.free_disk) || !env_bytes("OFFGRID_RAM", &p.total_ram) ||
+        !env_bytes("OFFGRID_RETRIES", &retries) || !env_bytes("OFFGRID_STALL_SECONDS", &stall))
+        return 2;
+    p.max_retries = retries < 100 ? (int)retries : 100;
+    p.low_speed_seconds = stall < 3600 ? (long)stall : 3600;
+    p.catalog = default_catalog(o);
+    p.mirrors = getenv("OFFGRID_MIRROR");
+    p.force = o->force;
+    p.skip_test = o->no_test;
+    bar b = { .tty = isatty(STDERR_FILENO) };
+    p.progress = progress;
+    p.user = &b;
+    og_store *s = open_store("pull");
+    if (!s)
+        return 1;
+    og_store_version v;
+    og_error err = { 0 };
+    og_status st = og_store_pull(s, o->positional, &p, &v, &err);
+    if (b.tty && b.stage)
+        fputc('\n', stderr);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid pull: %s\n", err.message);
+        return 1;
+    }
+    printf("%s:%s is active (%.1f MiB, sha256 %s, from %s)\n", v.name, v.version, v.size / MIB, v.sha256, v.source);
+    return 0;
+}
+
+/* ---------------------------------------------------------- list, show */
+
+/* suffix: " UTC" after a time (show), or nothing (list's column says it). */
+static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, cap, suffix ? "%Y-%m-%d %H:%M UTC" : "%Y-%m-%d %H:%M", &tm))
+        snprintf(buf, cap, "never");
+}
+
+static int run_list(const cli_opts *o)
+{
+    og_store *s = open_store("list");
+    if (!s)
+        return 1;
+    og_store_version *vs = NULL;
+    size_t n = 0;
+    og_error err = { 0 };
+    og_status st = og_store_list(s, &vs, &n, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid list: %s\n", err.message);
+        return 1;
+    }
+    if (n == 0)
+        fprintf(stderr, "offgrid list: no model installed (try offgrid pull NAME)\n");
+    else
+        printf("%-28s %-12s %10s  %-8s %-16s %s\n", "NAME", "VERSION", "SIZE", "STATE", "INSTALLED (UTC)", "TASK");
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        format_time(vs[i].installed_at, when, sizeof when, false);
+        printf("%-28s %-12s %6.1f MiB  %-8s %-16s %s\n", vs[i].name, vs[i].version, vs[i].size / MIB,
+               vs[i].active ? "active" : vs[i].previous ? "previous" : "-", when, vs[i].task);
+    }
+    free(vs);
+    return 0;
+}
+
+static int run_show(const cli_opts *o)
+{
+    if (!need_ref(o, &cli_cmd_show))
+        return 2;
+    og_store *s = open_store("show");
+    if (!s)
+        return 1;
+    og_store_version v;
+    char path[4096], installed[32], used[32];
+    og_error err = { 0 };
+    og_status st = og_store_get(s, o->positional, &v, &err);
+    if (st == OG_OK) {
+        char ref[160];
+        snprintf(ref, sizeof ref, "%s:%s", v.name, v.version);
+        st = og_store_model_path(s, ref, path, sizeof path, &err);
+    }
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid show: %s\n", err.message);
+        return 1;
+    }
+    format_time(v.installed_at, installed, sizeof installed, true);
+    format_time(v.last_used, used, sizeof used, true);
+    printf("name:         %s\nversion:      %s%s\ntask:         %s\narchitecture: %s\n"
+           "size:         %" PRIu64 " bytes\nsha256:       %s\nsource:       %s\n"
+           "installed:    %s\nlast used:    %s\npath:         %s\n",
+           v.name, v.version, v.active ? " (active)" : v.previous ? " (previous)" : "", v.task, v.arch, v.size,
+           v.sha256, v.source, installed, used, path);
+    return 0;
+}
+
+/* ------------------------------------------- rm, rollback, verify, prune */
+
+static int run_rm(const cli_opts *o)
+{
+    if (!need_ref(o, &cli_cmd_rm))
+        return 2;
+    og_store *s = open_store("rm");
+    if (!s)
+        return 1;
+    og_error err = { 0 };
+    og_status st = og_store_remove(s, o->positional, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid rm: %s\n", err.message);
+        return 1;
+    }
+    printf("removed %s\n", o->positional);
+    return 0;
+}
+
+static int run_rollback(const cli_opts *o)
+{
+    if (!need_ref(o, &cli_cmd_rollback))
+        return 2;
+    og_store *s = open_store("rollback");
+    if (!s)
+        return 1;
+    og_store_version v;
+    og_error err = { 0 };
+    og_status st = og_store_rollback(s, o->positional, &v, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid rollback: %s\n", err.message);
+        return 1;
+    }
+    printf("%s:%s is active again\n", v.name, v.version);
+    return 0;
+}
+
+static void report(void *user, const og_store_version *v, bool ok, const char *why)
+{
+    if (ok)
+        printf("ok   %s:%s\n", v->name, v->version);
+    else
+        printf("BAD  %s:%s: %s\n", v->name, v->version, why);
+}
+
+static int run_verify(const cli_opts *o)
+{
+    og_store *s = open_store("verify");
+    if (!s)
+        return 1;
+    size_t bad = 0;
+    og_error err = { 0 };
+    og_status st = og_store_verify(s, o->positional, report, NULL, &bad, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid verify: %s\n", err.message);
+        return 1;
+    }
+    if (bad) {
+        fprintf(stderr, "offgrid verify: %zu damaged; pull them again (offgrid rm NAME:VERSION, then pull)\n", bad);
+        return 1;
+    }
+    return 0;
+}
+
+static int run_prune(const cli_opts *o)
+{
+    og_store *s = open_store("prune");
+    if (!s)
+        return 1;
+    size_t files = 0;
+    uint64_t bytes = 0;
+    og_error err = { 0 };
+    og_status st = og_store_prune(s, &files, &bytes, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid prune: %s\n", err.message);
+        return 1;
+    }
+    printf("pruned %zu files, %.1f MiB\n", files, bytes / MIB);
+    return 0;
+}
+
+#define STORE_ENV                                                                      \
+    "environment:\n"                                                                   \
+    "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
+
+const cli_command cli_cmd_pull = {
+    "pull", "download, verify and activate a model from the catalog",
+    "usage: offgrid pull NAME[:VERSION] [--catalog PATH|URL] [--force] [--no-test]\n\n"
+    "Looks NAME up in the catalog (the newest version unless one is given), checks\n"
+    "that it fits this device's free disk and RAM, fetches it (mirror folders, then\n"
+    "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
+    "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
+    "the active version. The version that was active stays as the rollback target.\n\n"
+    "options:\n"
+    "      --catalog WHERE  catalog file or URL (default $OFFGRID_CATALOG, else the\n"
+    "                       installed or source-tree catalog/catalog.json)\n"
+    "      --force          pull even when disk or RAM looks too small\n"
+    "      --no-test        skip the test inference\n\n" STORE_ENV
+    "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
+    "  OFFGRID_CATALOG  the catalog when --catalog is not given\n"
+    "  OFFGRID_RETRIES  attempts per URL (default 5), with backoff between them\n"
+    "  OFFGRID_STALL_SECONDS  restart a transfer slower than 1 KiB/s this long (30)\n"
+    "  OFFGRID_FREE_DISK, OFFGRID_RAM  (testing) pretend this many bytes\n",
+    OPT_POSITIONAL | OPT_CATALOG | OPT_FORCE | OPT_NO_TEST,
+    run_pull,
+};
+
+const cli_command cli_cmd_list = {
+    "list", "list installed models and versions",
+    "usage: offgrid list\n\nEvery installed version: size, whether it is active or the previous\n"
+    "(rollback) version, when it was installed, its task.\n\n" STORE_ENV,
+    0,
+    run_list,
+};
+
+const cli_command cli_cmd_show = {
+    "show", "show an installed model and its file's path",
+    "usage: offgrid show NAME[:VERSION]\n\nThe active version of NAME (or the version given): digest, source, times\n"
+    "and the path of its file, for offgrid run -m PATH.\n\n" STORE_ENV,
+    OPT_POSITIONAL,
+    run_show,
+};
+
+const cli_command cli_cmd_rm = {
+    "rm", "remove a model or one version of it",
+    "usage: offgrid rm NAME[:VERSION]\n\nRemoves every version of NAME, or only VERSION, and the files nothing\n"
+    "else uses. Removing the active version makes the previous one active.\n\n" STORE_ENV,
+    OPT_POSITIONAL,
+    run_rm,
+};
+
+const cli_command cli_cmd_verify = {
+    "verify", "re-hash installed models",
+    "usage: offgrid verify [NAME]\n\nRe-hashes the files of NAME (every model when omitted) and compares them\n"
+    "with the SHA-256 recorded at install. Exits 1 when any is damaged.\n\n" STORE_ENV,
+    OPT_POSITIONAL,
+    run_verify,
+};
+
+const cli_command cli_cmd_rollback = {
+    "rollback", "make the previous version of a model active again",
+    "usage: offgrid rollback NAME\n\nSwaps the active and the previous version of NAME.\n\n" STORE_ENV,
+    OPT_POSITIONAL,
+    run_rollback,
+};
+
+const cli_command cli_cmd_prune = {
+    "prune", "delete old versions, unused files and leftover downloads",
+    "usage: offgrid prune\n\nDeletes versions that are neither active nor previous, files no version\n"
+    "uses, and partial downloads (which a later pull would otherwise resume).\n\n" STORE_ENV,
+    0,
+    run_prune,
+};

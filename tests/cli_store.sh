@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# cli_store.sh OFFGRID SHARED_MODELS MODELS_DIR - the store's commands:
+# help and usage errors, clear refusals (unknown model, bad catalog, too
+# little disk, names with ../), pull / list / show / verify / rollback / rm
+# / prune / keygen / sign, the default catalog's SmolLM2 pulled offline from
+# the models/ folder tools/setup.sh fills, and downloads over HTTP from a
+# loopback server (tests/testlib/http_server.py) that drops connections,
+# stalls, ignores Range, corrupts bytes and answers 404/500, including a
+# pull killed with SIGKILL and resumed, and a full disk (RLIMIT_FSIZE).
+set -u
+og=$1 shared=$2 models=$3
+. "$(dirname "$0")/testlib/cli.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+export OFFGRID_HOME=$tmp/home
+unset OFFGRID_MIRROR OFFGRID_CATALOG OFFGRID_FREE_DISK OFFGRID_RAM
+export OFFGRID_RETRIES=6
+
+for c in pull list show rm verify rollback prune keygen sign; do
+    expect "$c --help" 0 "usage: offgrid $c" -- "$og" "$c" --help
+    expect "$c in the command list" 0 "  $c " -- "$og" --help
+done
+expect "pull without a name" 2 "give a model name" -- "$og" pull
+expect "pull two names" 2 "unknown option 'b'" -- "$og" pull a b
+expect "list on an empty store" 0 "no model installed" -- "$og" list
+
+# A test catalog around stories260K.gguf, served from $tmp/www.
+mkdir -p "$tmp/www" "$tmp/mirror"
+cp "$shared/stories260K.gguf" "$tmp/www/stories.gguf"
+size=$(stat -c %s "$tmp/www/stories.gguf")
+sha=$(sha256sum "$tmp/www/stories.gguf" | cut -d' ' -f1)
+cat="$tmp/catalog.json"
+# write_catalog NAME:URL...: one entry "stories" version per argument.
+write_catalog() {
+    local first=1
+    {
+        echo '{"format": 1, "models": ['
+        for nv in "$@"; do
+            [ $first = 1 ] || echo ','
+            first=0
+            echo "{\"name\": \"stories\", \"version\": \"${nv%%=*}\", \"task\": \"chat\", \"architecture\": \"llama\","
+            echo " \"license\": \"MIT\", \"ram_bytes\": 1048576, \"files\": [{\"name\": \"stories.gguf\","
+            echo " \"size\": $size, \"sha256\": \"$sha\", \"sources\": [{\"url\": \"${nv#*=}\"}]}]}"
+        done
+        echo ']}'
+    } >"$cat"
+}
+write_catalog "1=file://$tmp/www/stories.gguf" "0-missing=file://$tmp/www/nothing.gguf"
+
+expect "unknown model" 1 "the catalog has no model named 'nosuch'" -- "$og" pull nosuch --catalog "$cat"
+expect "unknown version" 1 "the catalog has no model stories:9" -- "$og" pull stories:9 --catalog "$cat"
+expect "name with ../" 1 "'../x' is not a valid model name" -- "$og" pull ../x --catalog "$cat"
+expect "missing catalog" 1 "cannot open the catalog $tmp/none.json" -- "$og" pull stories --catalog "$tmp/none.json"
+echo '{"format": 1, "models": [' >"$tmp/bad.json"
+expect "bad catalog JSON" 1 "$tmp/bad.json: bad JSON at line" -- "$og" pull stories --catalog "$tmp/bad.json"
+OFFGRID_FREE_DISK=1000 expect "too little disk" 1 "needs 1.1 MiB of disk but $OFFGRID_HOME has 0.0 MiB free" -- \
+    "$og" pull stories --catalog "$cat"
+OFFGRID_RAM=1000 expect "too little RAM" 1 "needs 1.0 MiB of RAM" -- "$og" pull stories --catalog "$cat"
+expect "missing file" 1 "no source gave stories:0-missing" -- "$og" pull stories:0-missing --catalog "$cat"
+expect "nothing installed after refusals" 0 "no model installed" -- "$og" list
+if [ -n "$(find "$OFFGRID_HOME/tmp" "$OFFGRID_HOME/blobs/sha256" -type f)" ]; then
+    fail=$((fail + 1))
+    echo "FAIL refused pulls left files behind:" >&2
+    ls -lA "$OFFGRID_HOME/tmp" "$OFFGRID_HOME/blobs/sha256" >&2
+fi
+OFFGRID_FREE_DISK=1000 expect "--force" 0 "stories:1 is active" -- "$og" pull stories:1 --force --catalog "$cat"
+expect "list" 0 "active" -- "$og" list
+expect "show" 0 "blobs/sha256/$sha" -- "$og" show stories
+expect "verify" 0 "ok   stories:1" -- "$og" verify
+expect "rollback without previous" 1 "stories has no previous version" -- "$og" rollback stories
+expect "rm" 0 "removed stories" -- "$og" rm stories
+expect "rm again" 1 "stories is not installed" -- "$og" rm stories
+expect "show missing" 1 "stories is not installed" -- "$og" show stories
+
+# keygen and sign
+expect "keygen" 0 "wrote $tmp/pub.key" -- "$og" keygen "$tmp/pub"
+expect "keygen twice" 1 "File exists" -- "$og" keygen "$tmp/pub"
+expect "sign without a key" 2 "give the file and -k SECRET_KEY" -- "$og" sign "$tmp/www/stories.gguf"
+expect "sign" 0 "wrote $tmp/www/stories.gguf.sig" -- "$og" sign "$tmp/www/stories.gguf" -k "$tmp/pub.key"
+if [ "$(tr -d '\n' <"$tmp/www/stories.gguf.sig" | wc -c)" != 128 ]; then
+    fail=$((fail + 1))
+    echo "FAIL the signature file is not 128 hex digits" >&2
+fi
+
+# The default catalog's chat model, offline from the models/ folder.
+smol=$models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ -f "$smol" ]; then
+    OFFGRID_MIRROR=/nonexistent:$models expect "pull smollm2 from the mirror" 0 \
+        "smollm2-135m-instruct:q4_1 is active" -- "$og" pull smollm2-135m-instruct --catalog "$here/../catalog/catalog.json"
+    expect "smollm2 verified" 0 "ok   smollm2-135m-instruct:q4_1" -- "$og" verify smollm2-135m-instruct
+    path=$("$og" show smollm2-135m-instruct | sed -n 's/^path: *//p')
+    expect "run the pulled model" 0 "" -- "$og" run -m "$path" -p "Hello" -n 4 --temp 0
+    expect "rm smollm2" 0 "removed" -- "$og" rm smollm2-135m-instruct
+else
+    fail=$((fail + 1))
+    echo "FAIL $smol is missing: run tools/setup.sh --models" >&2
+fi
+
+# HTTP on the loopback address.
+log=$tmp/http.log
+python3 "$here/testlib/http_server.py" "$tmp/www" "$tmp/port" "$log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+url=http://127.0.0.1:$(cat "$tmp/port" 2>/dev/null)
+write_catalog "1=$url/plain/stories.gguf" "2=$url/drop/300000/stories.gguf" "3=$url/norange/stories.gguf" \
+    "0-404=$url/status/404/stories.gguf" "0-500=$url/status/500/stories.gguf" \
+    "0-corrupt=$url/corrupt/stories.gguf" "0-stall=$url/stall/stories.gguf" "0-slow=$url/slow/stories.gguf"
+
+cp "$cat" "$tmp/www/catalog.json"
+expect "catalog from a URL" 1 "the catalog has no model named 'nosuch'" -- "$og" pull nosuch --catalog "$url/plain/catalog.json"
+expect "catalog URL 404" 1 "/status/404/catalog.json: HTTP 404" -- "$og" pull stories --catalog "$url/status/404/catalog.json"
+expect "http 404" 1 "/status/404/stories.gguf: HTTP 404" -- "$og" pull stories:0-404 --catalog "$cat"
+OFFGRID_RETRIES=2 expect "http 500, retried" 1 "gave up after 2 attempts: $url/status/500/stories.gguf: HTTP 500" -- \
+    "$og" pull stories:0-500 --catalog "$cat"
+expect "corrupt byte" 1 "SHA-256" -- "$og" pull stories:0-corrupt --catalog "$cat"
+OFFGRID_RETRIES=2 OFFGRID_STALL_SECONDS=1 expect "stalled server" 1 "gave up after 2 attempts" -- \
+    "$og" pull stories:0-stall --catalog "$cat"
+expect "nothing active after HTTP failures" 0 "no model installed" -- "$og" list
+if [ -n "$(find "$OFFGRID_HOME/blobs/sha256" -type f)" ]; then
+    fail=$((fail + 1))
+    echo "FAIL a failed download left a blob:" >&2
+    ls -lA "$OFFGRID_HOME/blobs/sha256" >&2
+fi
+expect "http pull" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+# Every version is the same file: remove it, or the next pull has nothing to fetch.
+"$og" rm stories >/dev/null
+: >"$log"
+expect "dropped connections resume" 0 "stories:2 is active" -- "$og" pull stories:2 --catalog "$cat"
+if ! grep -q "range=bytes=900000-" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL no resumed request at byte 900000:" >&2
+    cat "$log" >&2
+fi
+"$og" rm stories >/dev/null
+head -c 1000 "$tmp/www/stories.gguf" >"$OFFGRID_HOME/tmp/$sha.partial"
+: >"$log"
+expect "server ignoring Range" 0 "stories:3 is active" -- "$og" pull stories:3 --catalog "$cat"
+if ! grep -q "range=bytes=1000-" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL no Range request for the partial file:" >&2
+    cat "$log" >&2
+fi
+expect "a second version" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+expect "rollback" 0 "stories:3 is active again" -- "$og" rollback stories
+expect "list after rollback" 0 "previous" -- "$og" list
+
+# SIGKILL in the middle of a slow download, then a pull that resumes it.
+"$og" rm stories >/dev/null
+"$og" pull stories:0-slow --catalog "$cat" >/dev/null 2>&1 &
+puller=$!
+partial=$OFFGRID_HOME/tmp/$sha.partial
+for _ in $(seq 100); do
+    [ -f "$partial" ] && [ "$(stat -c %s "$partial")" -ge 200000 ] && break
+    sleep 0.1
+done
+kill -9 $puller
+wait $puller 2>/dev/null
+kept=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+: >"$log"
+expect "resume after SIGKILL" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+if [ "$kept" -lt 200000 ] || ! grep -q "range=bytes=$kept-" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL the pull after SIGKILL did not resume at byte $kept:" >&2
+    cat "$log" >&2
+fi
+expect "verify after resume" 0 "ok   stories:1" -- "$og" verify
+
+# A full disk, simulated with RLIMIT_FSIZE (SIGXFSZ ignored, so writes
+# fail with EFBIG): a clean error, nothing activated, and the bytes that
+# did arrive are resumed once there is room.
+"$og" rm stories >/dev/null
+expect "full disk" 1 "File too large" -- bash -c 'trap "" XFSZ; ulimit -f 400; exec "$@"' _ \
+    "$og" pull stories:1 --catalog "$cat"
+expect "nothing active after a full disk" 0 "no model installed" -- "$og" list
+: >"$log"
+expect "pull once there is room" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+if ! grep -q "range=bytes=[1-9]" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL the pull after the full disk did not resume:" >&2
+    cat "$log" >&2
+fi
+expect "prune" 0 "pruned" -- "$og" prune
+
+finish cli_store
