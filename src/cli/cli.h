@@ -95,6 +95,17 @@ bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char *
 /* Creates an encoder with -t, -b and --max-tokens; prints its errors. */
 og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize);
 
+/* What embed and classify share: the texts of -p/-f, the model, an
+ * encoder, then fill() writes n_texts rows of width() floats and print()
+ * shows them. width() may print why it is 0 (the command cannot run on
+ * this model). Returns the exit code (2 for bad usage). */
+typedef int32_t (*cli_encoder_width_fn)(const og_encoder *enc, const cli_opts *o);
+typedef og_status (*cli_encoder_fill_fn)(og_encoder *enc, const char *const *texts, const size_t *lens,
+                                         int32_t n_texts, float *out, og_error *err);
+typedef void (*cli_encoder_print_fn)(const cli_opts *o, const og_encoder *enc, const float *out, int32_t n_texts);
+int cli_run_encoder(const char *cmd, const cli_opts *o, bool normalize, cli_encoder_width_fn width,
+                    cli_encoder_fill_fn fill, cli_encoder_print_fn print);
+
 /* Prints s as a JSON string literal. */
 void cli_json_str(const char *s);
 

@@ -35,45 +35,18 @@ static void print_results(const cli_opts *o, const og_encoder *enc, const float 
         printf("\n]\n");
 }
 
-static int run(const cli_opts *o)
+static int32_t label_count(const og_encoder *enc, const cli_opts *o)
 {
-    char *buf;
-    const char **texts;
-    size_t *lens;
-    int32_t n;
-    if (!cli_read_texts("classify", o, &buf, &texts, &lens, &n))
-        return o->has_prompt == (o->file != NULL) ? 2 : 1;
-    int rc = 1;
-    float *probs = NULL;
-    og_encoder *enc = NULL;
-    og_model *m = cli_load_model(o, false);
-    if (!m || !(enc = cli_new_encoder(m, o, false)))
-        goto done;
     const int32_t n_labels = og_encoder_n_labels(enc);
-    if (n_labels == 0) {
+    if (n_labels == 0)
         fprintf(stderr, "offgrid classify: %s has no classification head (cls.output); try offgrid embed\n",
                 o->model);
-        goto done;
-    }
-    if (!(probs = malloc(((size_t)n + 1) * (size_t)n_labels * sizeof *probs))) {
-        fprintf(stderr, "offgrid classify: out of memory\n");
-        goto done;
-    }
-    og_error err = { 0 };
-    if (og_classify(enc, texts, lens, n, probs, &err) != OG_OK) {
-        fprintf(stderr, "offgrid classify: %s\n", err.message);
-        goto done;
-    }
-    print_results(o, enc, probs, n);
-    rc = 0;
-done:
-    free(probs);
-    og_encoder_free(enc);
-    og_model_free(m);
-    free(buf);
-    free(texts);
-    free(lens);
-    return rc;
+    return n_labels;
+}
+
+static int run(const cli_opts *o)
+{
+    return cli_run_encoder("classify", o, false, label_count, og_classify, print_results);
 }
 
 const cli_command cli_cmd_classify = {

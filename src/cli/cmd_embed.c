@@ -7,8 +7,9 @@
 
 #include "cli/cli.h"
 
-static void print_vectors(const cli_opts *o, const float *v, int32_t n, int32_t dim)
+static void print_vectors(const cli_opts *o, const og_encoder *enc, const float *v, int32_t n)
 {
+    const int32_t dim = og_encoder_n_embd(enc);
     if (o->json) {
         printf("{\"model\": ");
         cli_json_str(o->model);
@@ -25,40 +26,15 @@ static void print_vectors(const cli_opts *o, const float *v, int32_t n, int32_t 
         printf("\n]}\n");
 }
 
+static int32_t embedding_width(const og_encoder *enc, const cli_opts *o)
+{
+    (void)o;
+    return og_encoder_n_embd(enc);
+}
+
 static int run(const cli_opts *o)
 {
-    char *buf;
-    const char **texts;
-    size_t *lens;
-    int32_t n;
-    if (!cli_read_texts("embed", o, &buf, &texts, &lens, &n))
-        return o->has_prompt == (o->file != NULL) ? 2 : 1;
-    int rc = 1;
-    float *out = NULL;
-    og_encoder *enc = NULL;
-    og_model *m = cli_load_model(o, false);
-    if (!m || !(enc = cli_new_encoder(m, o, true)))
-        goto done;
-    const int32_t dim = og_encoder_n_embd(enc);
-    if (!(out = malloc(((size_t)n + 1) * (size_t)dim * sizeof *out))) {
-        fprintf(stderr, "offgrid embed: out of memory for %d vectors\n", n);
-        goto done;
-    }
-    og_error err = { 0 };
-    if (og_embed(enc, texts, lens, n, out, &err) != OG_OK) {
-        fprintf(stderr, "offgrid embed: %s\n", err.message);
-        goto done;
-    }
-    print_vectors(o, out, n, dim);
-    rc = 0;
-done:
-    free(out);
-    og_encoder_free(enc);
-    og_model_free(m);
-    free(buf);
-    free(texts);
-    free(lens);
-    return rc;
+    return cli_run_encoder("embed", o, true, embedding_width, og_embed, print_vectors);
 }
 
 const cli_command cli_cmd_embed = {

@@ -312,6 +312,43 @@ og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize)
     return enc;
 }
 
+int cli_run_encoder(const char *cmd, const cli_opts *o, bool normalize, cli_encoder_width_fn width,
+                    cli_encoder_fill_fn fill, cli_encoder_print_fn print)
+{
+    char *buf;
+    const char **texts;
+    size_t *lens;
+    int32_t n;
+    if (!cli_read_texts(cmd, o, &buf, &texts, &lens, &n))
+        return o->has_prompt == (o->file != NULL) ? 2 : 1;
+    int rc = 1;
+    float *out = NULL;
+    og_encoder *enc = NULL;
+    og_model *m = cli_load_model(o, false);
+    int32_t w = 0;
+    if (!m || !(enc = cli_new_encoder(m, o, normalize)) || (w = width(enc, o)) <= 0)
+        goto done;
+    if (!(out = malloc(((size_t)n + 1) * (size_t)w * sizeof *out))) {
+        fprintf(stderr, "offgrid %s: out of memory for %d results\n", cmd, n);
+        goto done;
+    }
+    og_error err = { 0 };
+    if (fill(enc, texts, lens, n, out, &err) != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s\n", cmd, err.message);
+        goto done;
+    }
+    print(o, enc, out, n);
+    rc = 0;
+done:
+    free(out);
+    og_encoder_free(enc);
+    og_model_free(m);
+    free(buf);
+    free(texts);
+    free(lens);
+    return rc;
+}
+
 void cli_json_str(const char *s)
 {
     putchar('"');

@@ -123,18 +123,12 @@ og_status og_bert_load(og_model *m, og_error *err)
 {
     og_hparams *hp = &m->hp;
     uint32_t v;
-#define REQUIRE(suffix, field)                                                                 \
-    do {                                                                                       \
-        if (!og_model_arch_u32(m, suffix, &v) || v == 0 || v > (1u << 24))                     \
-            return og_error_set(err, OG_ERR_FORMAT, "missing or invalid %s.%s", m->arch_name, suffix); \
-        hp->field = (int32_t)v;                                                                \
-    } while (0)
-    REQUIRE("embedding_length", n_embd);
-    REQUIRE("block_count", n_layer);
-    REQUIRE("feed_forward_length", n_ff);
-    REQUIRE("attention.head_count", n_head);
-    REQUIRE("context_length", n_ctx_train);
-#undef REQUIRE
+    const char *const dims[] = { "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
+                                 "context_length" };
+    int32_t *const dim_fields[] = { &hp->n_embd, &hp->n_layer, &hp->n_ff, &hp->n_head, &hp->n_ctx_train };
+    og_status st_dims = og_model_require_dims(m, dims, dim_fields, (int)(sizeof dims / sizeof dims[0]), err);
+    if (st_dims != OG_OK)
+        return st_dims;
     hp->n_head_kv = hp->n_head;
     if (hp->n_embd % hp->n_head)
         return og_error_set(err, OG_ERR_FORMAT, "embedding length %d is not a multiple of the head count %d",

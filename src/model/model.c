@@ -41,6 +41,18 @@ bool og_model_arch_f32(const og_model *m, const char *suffix, float *out)
     return og_gguf_get_f32(m->gguf, key, out);
 }
 
+og_status og_model_require_dims(const og_model *m, const char *const *suffixes, int32_t *const *fields, int n,
+                                og_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t v;
+        if (!og_model_arch_u32(m, suffixes[i], &v) || v == 0 || v > (1u << 24))
+            return og_error_set(err, OG_ERR_FORMAT, "missing or invalid %s.%s", m->arch_name, suffixes[i]);
+        *fields[i] = (int32_t)v;
+    }
+    return OG_OK;
+}
+
 og_status og_model_want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
                              const og_gguf_tensor **out, og_error *err)
 {

@@ -51,6 +51,11 @@ struct og_model {
 bool og_model_arch_u32(const og_model *m, const char *suffix, uint32_t *out);
 bool og_model_arch_f32(const og_model *m, const char *suffix, float *out);
 
+/* Reads the u32 keys "<arch>.<suffixes[i]>" into *fields[i]; each must
+ * be present and in [1, 2^24] (OG_ERR_FORMAT naming the key otherwise). */
+og_status og_model_require_dims(const og_model *m, const char *const *suffixes, int32_t *const *fields, int n,
+                                og_error *err);
+
 /* Finds a tensor and checks its shape is [ne0, ne1] (ne1 = 1 for vectors)
  * and its type usable: a supported matrix type when matrix, else F32
  * (norms, biases). */
