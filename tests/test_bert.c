@@ -166,9 +166,10 @@ static void test_against_pytorch(og_model *m, const texts *t)
         }
     }
     report("from texts", all, ref, same_tokens, t->n);
-    /* WordPiece follows llama.cpp's, which differs from HF's BertTokenizer
-     * on a few scripts (Hangul, combining marks, words over 100 chars). */
-    CHECK(n_diff <= 8, "%d texts tokenize unlike HF", n_diff);
+    /* WordPiece follows BERT's own normalizer, so every text must; llama.cpp
+     * differs on Hangul, separate combining marks and words over 100
+     * characters (texts 33, 85, 86, 91, 95 and 117). */
+    CHECK(n_diff == 0, "%d texts tokenize unlike HF", n_diff);
     og_encoder_free(enc);
 
     /* One text per call, two threads. */

@@ -1,7 +1,7 @@
 /*
  * unicode.c - the codepoint helpers the tokenizers need: UTF-8 decoding
- * with llama.cpp's error rules, category flags, lowercase and first-NFD
- * mapping (from utf8proc, not hand-written tables) and GPT-2's reversible
+ * with llama.cpp's error rules, category flags, lowercase and accent
+ * stripping (from utf8proc, not hand-written tables) and GPT-2's reversible
  * byte <-> unicode mapping.
  */
 #include "tokenizer/vocab_internal.h"
@@ -139,15 +139,25 @@ uint32_t og_vocab_cpt_tolower(uint32_t cpt)
     return (uint32_t)utf8proc_tolower((utf8proc_int32_t)cpt);
 }
 
-uint32_t og_vocab_cpt_nfd_first(uint32_t cpt)
+size_t og_vocab_cpt_strip_accents(uint32_t cpt, uint32_t out[OG_NFD_MAX])
 {
-    if (cpt > 0x10ffff)
-        return cpt;
-    utf8proc_int32_t dst[32];
+    if (cpt > 0x10ffff) {
+        out[0] = cpt;
+        return 1;
+    }
+    utf8proc_int32_t dst[OG_NFD_MAX];
     int last_boundclass = 0;
-    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cpt, dst, 32,
-                                                 UTF8PROC_DECOMPOSE, &last_boundclass);
-    return n > 0 ? (uint32_t)dst[0] : cpt;
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cpt, dst, OG_NFD_MAX, UTF8PROC_DECOMPOSE,
+                                                 &last_boundclass);
+    if (n <= 0 || n > OG_NFD_MAX) {
+        out[0] = cpt;
+        return 1;
+    }
+    size_t kept = 0;
+    for (utf8proc_ssize_t i = 0; i < n; i++)
+        if (utf8proc_category(dst[i]) != UTF8PROC_CATEGORY_MN)
+            out[kept++] = (uint32_t)dst[i];
+    return kept;
 }
 
 /* GPT-2 maps the printable Latin-1 bytes to themselves and the other 68,

@@ -129,9 +129,12 @@ size_t og_vocab_utf8_encode(uint32_t cpt, char *buf);
 /* Category flags of cpt; 0 for the out-of-range marker 0xFFFFFFFF. */
 uint32_t og_vocab_cpt_flags(uint32_t cpt);
 uint32_t og_vocab_cpt_tolower(uint32_t cpt);
-/* The first codepoint of cpt's canonical decomposition (llama.cpp's NFD
- * table keeps only that one, which drops accents of precomposed letters). */
-uint32_t og_vocab_cpt_nfd_first(uint32_t cpt);
+/* cpt's canonical decomposition (NFD, Hangul syllables into jamo) without
+ * its nonspacing marks (category Mn): what BERT's normalizer keeps of a
+ * character. Writes at most OG_NFD_MAX codepoints, returns how many (0 for
+ * a lone combining mark). */
+enum { OG_NFD_MAX = 32 };
+size_t og_vocab_cpt_strip_accents(uint32_t cpt, uint32_t out[OG_NFD_MAX]);
 /* GPT-2's byte <-> unicode mapping: writes the UTF-8 of byte b's
  * character (1-2 bytes) and returns its length; the byte of a codepoint
  * is -1 when the codepoint is not in the map. */

@@ -1,10 +1,16 @@
 /*
- * wpm.c - WordPiece ("bert" vocabularies), after llama.cpp's
- * llm_tokenizer_wpm: text is decomposed (first codepoint of NFD, which
- * strips accents), lowercased and split at whitespace, punctuation and
- * CJK characters; each word, prefixed with U+2581 as the GGUF vocab spells
- * word starts, is covered greedily by the longest pieces, or becomes
- * [UNK] when it cannot be.
+ * wpm.c - WordPiece ("bert" vocabularies), as BERT's own tokenizer (the
+ * Hugging Face BertNormalizer, BertPreTokenizer and WordPiece model)
+ * cuts text: control characters dropped, CJK characters made words of
+ * their own, each character decomposed (NFD) with its nonspacing marks
+ * removed, lowercased, then split at whitespace and punctuation. Each
+ * word, prefixed with U+2581 as the GGUF vocab spells word starts, is
+ * covered greedily by the longest pieces, or becomes [UNK] when it cannot
+ * be or has more than 100 characters.
+ *
+ * llama.cpp keeps only the first codepoint of each decomposition and has
+ * no length limit, so it differs from BERT (and from offgrid) on text with
+ * separate combining marks, Hangul and words over 100 characters.
  */
 #include "tokenizer/vocab_internal.h"
 
@@ -21,13 +27,18 @@ static bool is_chinese_char(uint32_t c)
 
 #define PHANTOM "\xe2\x96\x81"
 #define PHANTOM_LEN 3
+/* BERT's max_input_chars_per_word: longer words are [UNK] outright. */
+#define MAX_WORD_CHARS 100
 
 /* Greedy longest-match of word[0..n) (which starts with the phantom
- * space); the whole word becomes [UNK] if some position has no piece. */
-static bool match_word(const og_vocab *v, const char *word, size_t n, og_toks *out)
+ * space, then n_chars characters); the whole word becomes [UNK] if some
+ * position has no piece. */
+static bool match_word(const og_vocab *v, const char *word, size_t n, size_t n_chars, og_toks *out)
 {
     if (n <= PHANTOM_LEN)
         return true; /* empty words are skipped */
+    if (n_chars > MAX_WORD_CHARS)
+        return v->unk < 0 || og_vocab_toks_push(out, v->unk);
     size_t mark = out->n;
     for (size_t i = 0; i < n; i++) {
         size_t hi = i + (size_t)v->max_token_len + 1;
@@ -54,43 +65,76 @@ static bool match_word(const og_vocab *v, const char *word, size_t n, og_toks *o
     return true;
 }
 
+/* The word being built: grows as needed (a decomposition can be longer
+ * than the character it comes from). */
+typedef struct word_buf {
+    char *bytes;
+    size_t len, cap, n_chars;
+} word_buf;
+
+static bool word_append(word_buf *w, uint32_t cpt)
+{
+    if (w->len + 4 > w->cap) {
+        size_t cap = w->cap * 2 + 64;
+        char *bytes = realloc(w->bytes, cap);
+        if (!bytes)
+            return false;
+        w->bytes = bytes;
+        w->cap = cap;
+    }
+    w->len += og_vocab_utf8_encode(cpt, w->bytes + w->len);
+    w->n_chars++;
+    return true;
+}
+
+static bool word_flush(const og_vocab *v, word_buf *w, og_toks *out)
+{
+    bool ok = match_word(v, w->bytes, w->len, w->n_chars, out);
+    w->len = PHANTOM_LEN;
+    w->n_chars = 0;
+    return ok;
+}
+
+/* cpt as a word of its own, after the word before it. */
+static bool lone_word(const og_vocab *v, word_buf *w, uint32_t cpt, og_toks *out)
+{
+    return word_flush(v, w, out) && word_append(w, cpt) && word_flush(v, w, out);
+}
+
 bool og_wpm_tokenize(const og_vocab *v, const char *text, size_t len, og_toks *out)
 {
     size_t n = 0;
     uint32_t *cpts = og_vocab_utf8_decode(text, len, &n);
-    /* Lowercasing can lengthen a UTF-8 sequence; 4 bytes per codepoint
-     * always suffice. */
-    char *word = malloc(PHANTOM_LEN + n * 4 + 1);
-    bool ok = cpts && word;
-    size_t wl = PHANTOM_LEN;
-    if (word)
-        memcpy(word, PHANTOM, PHANTOM_LEN);
-
+    word_buf w = { malloc(64), PHANTOM_LEN, 64, 0 };
+    bool ok = cpts && w.bytes;
+    if (w.bytes)
+        memcpy(w.bytes, PHANTOM, PHANTOM_LEN);
     for (size_t i = 0; ok && i < n; i++) {
-        uint32_t cpt = og_vocab_cpt_nfd_first(cpts[i]);
-        uint32_t f = og_vocab_cpt_flags(cpt);
+        const uint32_t cpt = cpts[i];
+        const uint32_t f = og_vocab_cpt_flags(cpt);
         if (f & OG_CPT_WHITESPACE) {
-            ok = match_word(v, word, wl, out);
-            wl = PHANTOM_LEN;
+            ok = word_flush(v, &w, out);
             continue;
         }
         if (cpt == 0 || cpt == 0xfffd || (f & OG_CPT_CONTROL))
             continue;
-        char u8[4];
-        size_t nb = og_vocab_utf8_encode(og_vocab_cpt_tolower(cpt), u8);
-        if ((f & OG_CPT_PUNCTUATION) || (cpt < 0x7f && (f & OG_CPT_SYMBOL)) || is_chinese_char(cpt)) {
-            /* a word of its own */
-            ok = match_word(v, word, wl, out);
-            memcpy(word + PHANTOM_LEN, u8, nb);
-            ok = ok && match_word(v, word, PHANTOM_LEN + nb, out);
-            wl = PHANTOM_LEN;
-        } else {
-            memcpy(word + wl, u8, nb);
-            wl += nb;
+        uint32_t parts[OG_NFD_MAX];
+        const size_t n_parts = og_vocab_cpt_strip_accents(cpt, parts);
+        if (is_chinese_char(cpt)) {
+            for (size_t k = 0; ok && k < n_parts; k++)
+                ok = lone_word(v, &w, parts[k], out);
+            continue;
+        }
+        for (size_t k = 0; ok && k < n_parts; k++) {
+            const uint32_t pf = og_vocab_cpt_flags(parts[k]), lower = og_vocab_cpt_tolower(parts[k]);
+            if ((pf & OG_CPT_PUNCTUATION) || (parts[k] < 0x7f && (pf & OG_CPT_SYMBOL)))
+                ok = lone_word(v, &w, lower, out);
+            else
+                ok = word_append(&w, lower);
         }
     }
-    ok = ok && match_word(v, word, wl, out);
-    free(word);
+    ok = ok && word_flush(v, &w, out);
+    free(w.bytes);
     free(cpts);
     return ok;
 }
