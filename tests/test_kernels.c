@@ -350,6 +350,17 @@ static float chain_dot(og_type type, int64_t n, const void *w, const void *a)
  * output equals the same ISA's vec_dot bit for bit (F32/F16: the chain
  * order above), and the scalar table's gemm (or vec_dot) bit for bit,
  * and nothing outside the row range is written. */
+/* Outputs a gemm must not write keep this NaN pattern. */
+static const uint32_t sentinel = 0x7FC0DEADu;
+
+static void fill_sentinel(float *y, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        memcpy(&y[j], &sentinel, 4);
+}
+
+static bool is_sentinel(float v) { return memcmp(&v, &sentinel, 4) == 0; }
+
 static void test_gemm(og_type type, int64_t n, int32_t n_tokens, int64_t r0, int64_t r1)
 {
     enum { ROWS = 37 };
@@ -379,16 +390,14 @@ static void test_gemm(og_type type, int64_t n, int32_t n_tokens, int64_t r0, int
         const og_kernels *k = isas[i];
         if (!k->gemm[type])
             continue;
-        const uint32_t sentinel = 0x7FC0DEADu;
-        for (size_t j = 0; j < y_stride * (size_t)n_tokens; j++)
-            memcpy(&y[j], &sentinel, 4);
+        fill_sentinel(y, y_stride * (size_t)n_tokens);
         k->gemm[type](n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
         int bad_bits = 0, bad_ref = 0, bad_range = 0;
         for (int32_t t = 0; t < n_tokens; t++)
             for (int64_t r = 0; r < (int64_t)y_stride; r++) {
                 const float got = y[(size_t)t * y_stride + (size_t)r];
                 if (r < r0 || r >= r1) {
-                    bad_range += memcmp(&got, &sentinel, 4) != 0;
+                    bad_range += !is_sentinel(got);
                     continue;
                 }
                 const uint8_t *wr = w + (size_t)r * row_bytes, *ar = acts + (size_t)t * act_stride;
@@ -469,16 +478,14 @@ static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0,
     og_pack_q4_0(w, n_rows, n, 0, n_rows, packed);
     for (int i = 0; i < n_isas; i++) {
         const og_kernels *k = isas[i];
-        const uint32_t sentinel = 0x7FC0DEADu;
-        for (size_t j = 0; j < y_stride * (size_t)n_tokens; j++)
-            memcpy(&y[j], &sentinel, 4);
+        fill_sentinel(y, y_stride * (size_t)n_tokens);
         k->gemm[OG_TYPE_Q4_0_X16](n, packed, 0, r0, r1, acts, act_stride, n_tokens, y, y_stride);
         int bad = 0, bad_range = 0;
         for (int32_t t = 0; t < n_tokens; t++)
             for (int64_t r = 0; r < (int64_t)y_stride; r++) {
                 const float got = y[(size_t)t * y_stride + (size_t)r];
                 if (r < r0 || r >= r1) {
-                    bad_range += memcmp(&got, &sentinel, 4) != 0;
+                    bad_range += !is_sentinel(got);
                     continue;
                 }
                 float want;
