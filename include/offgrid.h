@@ -55,7 +55,12 @@ typedef struct og_sampler og_sampler;
 
 typedef struct og_model_params {
     bool vocab_only;   /* load only the tokenizer (a vocab-only GGUF is valid) */
-    int32_t n_threads; /* threads for work at load (repacking Q4_0); 0: all cores */
+    int32_t n_threads; /* threads for work at load (repacking weights); 0: all cores */
+    /* Folder where weights repacked for the fast kernels are kept between
+     * loads (created if needed; one file per model file, rewritten when
+     * the model file changes), so that later loads map them instead of
+     * repacking; NULL: repack in memory at every load. */
+    const char *cache_dir;
 } og_model_params;
 
 og_model_params og_model_default_params(void);

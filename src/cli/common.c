@@ -157,10 +157,28 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
     return 0;
 }
 
+/* Where repacked weights are kept between runs: $OFFGRID_CACHE_DIR (empty
+ * or "off": nowhere), else $XDG_CACHE_HOME/offgrid/packed, else
+ * ~/.cache/offgrid/packed. NULL when none applies. */
+static const char *pack_cache_dir(char *buf, size_t cap)
+{
+    const char *dir = getenv("OFFGRID_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n = -1;
+    if (dir)
+        return dir[0] && strcmp(dir, "off") != 0 ? dir : NULL;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/offgrid/packed", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, cap, "%s/.cache/offgrid/packed", home);
+    return n > 0 && (size_t)n < cap ? buf : NULL;
+}
+
 og_model *cli_load_model(const cli_opts *o, bool vocab_only)
 {
     og_model_params params = og_model_default_params();
+    char cache[4096];
     params.vocab_only = vocab_only;
+    params.cache_dir = pack_cache_dir(cache, sizeof cache);
     og_model *m = NULL;
     og_error err = { 0 };
     if (og_model_load(o->model, &params, &m, &err) != OG_OK) {
