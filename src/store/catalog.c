@@ -235,8 +235,10 @@ static og_status read_all(const char *where, const char *what, char **text, size
     *len = *text ? fread(*text, 1, CATALOG_MAX_BYTES + 1, f) : 0;
     bool failed = !*text || ferror(f);
     fclose(f);
-    if (!failed && *len <= CATALOG_MAX_BYTES)
+    if (!failed && *len <= CATALOG_MAX_BYTES) {
+        (*text)[*len] = 0; /* a signature is read as a string */
         return OG_OK;
+    }
     free(*text);
     *text = NULL;
     return failed ? og_error_set(err, OG_ERR_IO, "cannot read %s %s", what, where)
