@@ -34,6 +34,9 @@ for c in update recommend; do
     expect "$c in the command list" 0 "  $c " -- "$og" --help
 done
 expect "recommend --task bogus" 2 "--task is chat, embed or classify" -- "$og" recommend --task bogus
+expect "-m NAME without a store" 1 "cannot open nosuch: no such file, and no model store in $OFFGRID_HOME" -- \
+    "$og" run -m nosuch -p hi
+check "a mistyped -m creates no store" test ! -e "$OFFGRID_HOME"
 expect "update on an empty store" 0 "nothing to update" -- "$og" update
 
 # Three versions of stories260K (v2, v3: one weight bit flipped, still a

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -43,6 +44,15 @@ bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t
 {
     cli_opts none;
     memset(&none, 0, sizeof none);
+    /* A mistyped file name must not create a store as a side effect. */
+    char home[4096], db[4200];
+    og_error herr = { 0 };
+    if (og_store_default_home(home, sizeof home, &herr) != OG_OK ||
+        (snprintf(db, sizeof db, "%s/registry.db", home), access(db, F_OK) != 0)) {
+        fprintf(stderr, "offgrid %s: cannot open %s: no such file, and no model store%s%s to look it up in\n", cmd,
+                ref, herr.message[0] ? "" : " in ", herr.message[0] ? "" : home);
+        return false;
+    }
     og_store *s = cli_open_store(cmd);
     if (!s)
         return false;
