@@ -41,6 +41,7 @@ static bool need_ref(const cli_opts *o, const cli_command *cmd)
 /* ---------------------------------------------------------------- pull */
 
 typedef struct bar {
+    const char *cmd; /* pull or update */
     bool tty;
     const char *stage;
     double start, last;
@@ -81,8 +82,8 @@ static void progress(void *user, const char *stage, uint64_t done, uint64_t tota
     char of[32] = "";
     if (total)
         snprintf(of, sizeof of, " of %.1f", total / MIB);
-    fprintf(stderr, "%soffgrid pull: %s %.1f%s MiB, %.1f MiB/s%s%s", b->tty ? "\r\033[K" : "", stage, done / MIB, of,
-            rate / MIB, left, b->tty ? "" : "\n");
+    fprintf(stderr, "%soffgrid %s: %s %.1f%s MiB, %.1f MiB/s%s%s", b->tty ? "\r\033[K" : "", b->cmd, stage,
+            done / MIB, of, rate / MIB, left, b->tty ? "" : "\n");
 }
 
 /* A positive number from the environment, when set. Tests use
@@ -137,7 +138,7 @@ bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_s
     p->mirrors = getenv("OFFGRID_MIRROR");
     p->force = o->force;
     p->skip_test = o->no_test;
-    the_bar = (bar){ .tty = isatty(STDERR_FILENO) };
+    the_bar = (bar){ .cmd = cmd, .tty = isatty(STDERR_FILENO) };
     p->progress = progress;
     p->user = &the_bar;
     return true;

@@ -57,8 +57,8 @@ static og_status check_device(const og_store *s, const og_catalog_entry *e, cons
     if (st != OG_OK && err) {
         size_t n = strlen(err->message);
         if (strstr(err->message, "of disk"))
-            snprintf(err->message + n, sizeof err->message - n, " in %s; free some space (offgrid prune) or use --force",
-                     s->home);
+            snprintf(err->message + n, sizeof err->message - n,
+                     " in %s; free some space (offgrid prune) or use --force", s->home);
         else
             snprintf(err->message + n, sizeof err->message - n, "; pick a smaller model or use --force");
     }

@@ -38,7 +38,8 @@ static void rollout_note(const og_catalog *cat, const og_catalog_entry *chosen, 
         const og_catalog_entry *e = &cat->entries[i];
         int k;
         if (strcmp(e->name, name) != 0 || og_catalog_offered(e, id, &k) ||
-            (chosen && strverscmp(e->version, chosen->version) <= 0) || (held && strverscmp(e->version, held->version) <= 0))
+            (chosen && strverscmp(e->version, chosen->version) <= 0) ||
+            (held && strverscmp(e->version, held->version) <= 0))
             continue;
         held = e;
         cohort = k;
