@@ -371,7 +371,7 @@ const cli_command cli_cmd_list = {
 const cli_command cli_cmd_show = {
     "show", "show an installed model and its file's path",
     "usage: offgrid show NAME[:VERSION]\n\nThe active version of NAME (or the version given): digest, source, times\n"
-    "and the path of its file, for offgrid run -m PATH.\n\n" STORE_ENV,
+    "and the path of its file. (offgrid run -m NAME finds it by name too.)\n\n" STORE_ENV,
     OPT_POSITIONAL,
     run_show,
 };
