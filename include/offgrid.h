@@ -403,6 +403,7 @@ typedef struct og_store_version {
     char arch[32], task[16];   /* from the catalog: "llama", "chat" */
     int64_t installed_at, last_used;
     bool active, previous;     /* the active version, the rollback target */
+    uint64_t ram_bytes;        /* the catalog's RAM estimate (0: unknown) */
 } og_store_version;
 
 /* Writes the store's default folder into buf (NUL-terminated). */
@@ -423,6 +424,7 @@ typedef struct og_store_pull_params {
     bool skip_test;        /* do not load the model for a test inference */
     uint64_t free_disk;    /* testing: pretend this many bytes are free (0: measure) */
     uint64_t total_ram;    /* testing: pretend this much RAM (0: measure) */
+    uint64_t available_ram; /* testing: pretend this much RAM is available (0: measure) */
     int max_retries;       /* HTTP attempts per URL (default 5) */
     long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
     og_store_progress_fn progress; /* may be NULL */
@@ -431,10 +433,11 @@ typedef struct og_store_pull_params {
 
 og_store_pull_params og_store_default_pull_params(void);
 
-/* Installs ref from the catalog (the highest version when none is given):
+/* Installs ref from the catalog (when no version is given, the highest
+ * one this device's rollout cohort may have, see og_store_update):
  * mirrors first, then the entry's URLs (file:// before the others).
- * Refuses before fetching anything when free disk or RAM is too small
- * (unless force), verifies size, SHA-256 and the Ed25519 signature (when
+ * Refuses before fetching anything when og_store_check_fit says the
+ * model does not fit (unless force), verifies size, SHA-256 and the Ed25519 signature (when
  * the entry is signed or trusted_keys is not empty: then a valid
  * signature by a trusted key is required), loads the model for a test
  * inference, and only then activates it; the version that was active
@@ -473,6 +476,100 @@ og_status og_store_verify(og_store *store, const char *name, og_store_verify_fn 
  * uses and leftover temporary files. *n_files and *n_bytes (may be NULL) get
  * what was freed. */
 og_status og_store_prune(og_store *store, size_t *n_files, uint64_t *n_bytes, og_error *err);
+
+/* What a model needs from the device. og_store_probe_device reads total
+ * and available RAM (/proc/meminfo), online cores, the CPU's SIMD
+ * features and the kernels offgrid picks, and the free space of dir. */
+typedef struct og_store_device {
+    uint64_t ram_total, ram_available, free_disk; /* bytes */
+    int32_t cores;
+    char simd[128]; /* features, space-separated ("avx2 fma f16c avx512f"), or "none" */
+    char isa[16];   /* the kernels offgrid runs: "scalar", "avx2", "avx512", "neon" */
+} og_store_device;
+
+og_status og_store_probe_device(const char *dir, og_store_device *out, og_error *err);
+
+/* The share of available RAM a model may take (the rest is headroom for
+ * the OS, the app and the KV cache's growth), in percent. */
+#define OG_STORE_RAM_HEADROOM_PERCENT 70
+
+/* The one fit check pull, recommend and loading an installed model use:
+ * OG_ERR_NOMEM, with the reason naming what (e.g. "name:version") and the
+ * figures, when ram_bytes is over OG_STORE_RAM_HEADROOM_PERCENT of the
+ * available RAM or over the total, or disk_bytes (0: nothing to fetch) is
+ * over the free disk. Unknown figures (0 in d) are not checked. */
+og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,
+                             og_error *err);
+
+/* The value of key in home/config ("key = value" lines, '#' comments)
+ * into buf; "" when the file or the key is missing. */
+og_status og_store_config(const og_store *store, const char *key, char *buf, size_t cap, og_error *err);
+
+/* This device's id for staged rollouts: 32 hex digits (128 random bits)
+ * kept in home/device_id, created atomically on first use. */
+og_status og_store_device_id(og_store *store, char id[33], og_error *err);
+
+/* Whether downloads now go over a metered connection, and why it is
+ * believed (docs/store.md): $OFFGRID_METERED, else NetworkManager
+ * (nmcli) when present, else not metered. */
+og_status og_store_metered(bool *metered, char *why, size_t cap, og_error *err);
+
+/* ------------------------------------------------------ update, recommend */
+
+typedef enum og_store_update_state {
+    OG_UPDATE_CURRENT,   /* the active version is the one this device should run */
+    OG_UPDATE_AVAILABLE, /* a newer version would be installed (check only) */
+    OG_UPDATE_DONE,      /* the newer version was installed and is active */
+    OG_UPDATE_HELD,      /* not downloaded: metered connection */
+    OG_UPDATE_FAILED     /* the newer version failed a check; the old stays active */
+} og_store_update_state;
+
+typedef struct og_store_update_item {
+    char name[64], from[64], to[64]; /* to: "" when nothing newer applies */
+    uint64_t download;               /* bytes to fetch (0: already in the store) */
+    og_store_update_state state;
+    char note[512];                  /* rollout cohort, or why it failed */
+} og_store_update_item;
+
+typedef void (*og_store_update_fn)(void *user, const og_store_update_item *item);
+
+typedef struct og_store_update_params {
+    og_store_pull_params pull; /* catalog, mirrors, retries, overrides, progress */
+    bool check_only;           /* report what would change, change nothing */
+    bool allow_metered;        /* download even over a metered connection */
+} og_store_update_params;
+
+/* For each installed model name: the highest catalog version this device
+ * may run (entries with "rollout" count only when the device's cohort is
+ * in their percentage) replaces the active one when it is newer and not
+ * installed yet (a version rolled back from stays rolled back). Each is
+ * installed as og_store_pull installs (fit, size, SHA-256, signature,
+ * test inference, then activation; the old version becomes previous).
+ * Downloads over a metered connection are held unless allow_metered or
+ * the config's allow_metered = true. report (may be NULL) gets one item
+ * per model. *n_changed (may be NULL) counts versions available
+ * (check_only) or installed. Returns OG_OK unless the catalog could not be
+ * read or an update failed or was held (err says which). */
+og_status og_store_update(og_store *store, const og_store_update_params *params, og_store_update_fn report,
+                          void *user, size_t *n_changed, og_error *err);
+
+/* One catalog model judged for this device by og_store_recommend. */
+typedef struct og_store_candidate {
+    char name[64], version[64], task[16], quantization[32];
+    int64_t parameters;
+    uint64_t ram_bytes, size;
+    bool installed, fits;
+    char why[512]; /* why it fits or was rejected */
+} og_store_candidate;
+
+/* Judges the catalog's models of task (NULL: any) on device d: each
+ * name's highest version for this device, rejected when it fails
+ * og_store_check_fit (disk only when not installed) or needs more than
+ * the scalar kernels can run at a usable speed. *out (free()) is ordered
+ * best first: fitting models before the rest, then more parameters, then
+ * more RAM (a less compressed quantization). *n counts them. */
+og_status og_store_recommend(og_store *store, const char *catalog, const char *task, const og_store_device *d,
+                             og_store_candidate **out, size_t *n, og_error *err);
 
 /* Ed25519 for publishers. og_keygen writes a new key pair as hex: the
  * secret key to secret_path (mode 0600) and the public key to

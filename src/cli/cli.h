@@ -41,7 +41,10 @@ enum {
     OPT_FORCE = 1 << 22,   /* --force */
     OPT_KEY = 1 << 23,     /* -k, --key PATH */
     OPT_NO_TEST = 1 << 24, /* --no-test */
-    OPT_MAX_TOKENS = 1 << 25 /* --max-tokens N (encoders: truncation) */
+    OPT_MAX_TOKENS = 1 << 25, /* --max-tokens N (encoders: truncation) */
+    OPT_CHECK = 1 << 26,         /* --check */
+    OPT_ALLOW_METERED = 1 << 27, /* --allow-metered */
+    OPT_TASK = 1 << 28           /* --task chat|embed|classify */
 };
 
 typedef struct cli_opts {
@@ -58,6 +61,8 @@ typedef struct cli_opts {
     int32_t max_tokens; /* 0 when not given */
     const char *catalog, *key; /* store; NULL when not given */
     bool force, no_test;
+    bool check, allow_metered; /* update */
+    const char *task;          /* recommend; NULL when not given */
 } cli_opts;
 
 typedef struct cli_command {
@@ -69,7 +74,8 @@ typedef struct cli_command {
 } cli_command;
 
 /* Parses argv[1..] into o; prints the error or help itself. Returns 0 to
- * go on, 1 when --help was printed (exit 0), -1 on a usage error. */
+ * go on, 1 when --help was printed (exit 0), -1 on a usage error, -2 when
+ * -m names neither a file nor an installed model (exit 1). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o);
 
 /* Loads -m MODEL, printing a clear error to stderr on failure. */
@@ -117,7 +123,18 @@ extern const cli_command cli_cmd_convert;
 #endif
 #ifdef OG_WITH_STORE
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
-extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign;
+extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign, cli_cmd_update, cli_cmd_recommend;
+
+/* Opens the store in $OFFGRID_HOME (or the default); prints its error. */
+og_store *cli_open_store(const char *cmd);
+/* Pull parameters from the options and the environment (catalog, mirrors,
+ * retries, the testing overrides) with a progress line on stderr; prints
+ * its errors. cli_store_progress_end ends the progress line. */
+bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_store_pull_params *p);
+void cli_store_progress_end(void);
+/* -m NAME[:VERSION] when NAME is no file: the installed model's path
+ * (after the fit check), into buf; prints its errors. */
+bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap);
 #endif
 
 #endif

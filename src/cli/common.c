@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -49,6 +50,9 @@ static const opt_spec specs[] = {
     { NULL, "--force", OPT_FORCE, false },
     { "-k", "--key", OPT_KEY, true },
     { NULL, "--no-test", OPT_NO_TEST, false },
+    { NULL, "--check", OPT_CHECK, false },
+    { NULL, "--allow-metered", OPT_ALLOW_METERED, false },
+    { NULL, "--task", OPT_TASK, true },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -105,6 +109,13 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--type")) o->type = val;
     else if (!strcmp(name, "--catalog")) o->catalog = val;
     else if (!strcmp(name, "--key")) o->key = val;
+    else if (!strcmp(name, "--task")) {
+        if (strcmp(val, "chat") && strcmp(val, "embed") && strcmp(val, "classify")) {
+            fprintf(stderr, "offgrid %s: --task is chat, embed or classify, got '%s'\n", c, val);
+            return false;
+        }
+        o->task = val;
+    }
     return true;
 }
 
@@ -141,6 +152,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             else if (spec->group == OPT_JSON) o->json = true;
             else if (spec->group == OPT_FORCE) o->force = true;
             else if (spec->group == OPT_NO_TEST) o->no_test = true;
+            else if (spec->group == OPT_CHECK) o->check = true;
+            else if (spec->group == OPT_ALLOW_METERED) o->allow_metered = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -154,6 +167,18 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
         fprintf(stderr, "offgrid %s: -m MODEL is required\n\n%s", cmd->name, cmd->usage);
         return -1;
     }
+#ifdef OG_WITH_STORE
+    /* -m NAME[:VERSION] of an installed model when no such file exists.
+     * Not for calibrate: it rewrites its model file, and a store file is
+     * named by its SHA-256 and must never change. */
+    static char resolved[4096];
+    if ((cmd->accepted & OPT_MODEL) && strcmp(cmd->name, "calibrate") != 0 && access(o->model, F_OK) != 0 &&
+        !strchr(o->model, '/')) {
+        if (!cli_store_resolve_model(cmd->name, o->model, resolved, sizeof resolved))
+            return -2;
+        o->model = resolved;
+    }
+#endif
     return 0;
 }
 
