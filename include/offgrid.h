@@ -429,6 +429,9 @@ typedef struct og_store_pull_params {
     long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
     og_store_progress_fn progress; /* may be NULL */
     void *user;
+    /* The test load's og_model_params.cache_dir: it leaves the repacked
+     * weights there for the model's first run (NULL: no cache). */
+    const char *cache_dir;
 } og_store_pull_params;
 
 og_store_pull_params og_store_default_pull_params(void);

@@ -80,6 +80,10 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o);
 
 /* Loads -m MODEL, printing a clear error to stderr on failure. */
 og_model *cli_load_model(const cli_opts *o, bool vocab_only);
+/* Where repacked weights are cached between runs, written into buf:
+ * $OFFGRID_CACHE_DIR (empty or "off": NULL), else $XDG_CACHE_HOME/offgrid/
+ * packed, else ~/.cache/offgrid/packed. */
+const char *cli_pack_cache_dir(char *buf, size_t cap);
 
 /* Creates a context with the -c / -b / -t options. */
 og_context *cli_new_context(og_model *m, const cli_opts *o);

@@ -138,6 +138,8 @@ bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_s
     p->mirrors = getenv("OFFGRID_MIRROR");
     p->force = o->force;
     p->skip_test = o->no_test;
+    static char cache[4096]; /* the CLI runs one command per process */
+    p->cache_dir = cli_pack_cache_dir(cache, sizeof cache);
     the_bar = (bar){ .cmd = cmd, .tty = isatty(STDERR_FILENO) };
     p->progress = progress;
     p->user = &the_bar;

@@ -182,10 +182,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
     return 0;
 }
 
-/* Where repacked weights are kept between runs: $OFFGRID_CACHE_DIR (empty
- * or "off": nowhere), else $XDG_CACHE_HOME/offgrid/packed, else
- * ~/.cache/offgrid/packed. NULL when none applies. */
-static const char *pack_cache_dir(char *buf, size_t cap)
+const char *cli_pack_cache_dir(char *buf, size_t cap)
 {
     const char *dir = getenv("OFFGRID_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     int n = -1;
@@ -203,7 +200,7 @@ og_model *cli_load_model(const cli_opts *o, bool vocab_only)
     og_model_params params = og_model_default_params();
     char cache[4096];
     params.vocab_only = vocab_only;
-    params.cache_dir = pack_cache_dir(cache, sizeof cache);
+    params.cache_dir = cli_pack_cache_dir(cache, sizeof cache);
     og_model *m = NULL;
     og_error err = { 0 };
     if (og_model_load(o->model, &params, &m, &err) != OG_OK) {

@@ -91,11 +91,12 @@ static og_status check_signature(const og_store *s, const og_catalog_entry *e, c
 }
 
 /* Loads the model and, for a chat model, runs one token through it. */
-static og_status test_inference(const og_catalog_entry *e, const char *path, og_error *err)
+static og_status test_inference(const og_catalog_entry *e, const char *path, const char *cache_dir, og_error *err)
 {
     og_model *m = NULL;
     og_context *ctx = NULL;
     og_model_params mp = og_model_default_params();
+    mp.cache_dir = cache_dir;
     og_status st = og_model_load(path, &mp, &m, err);
     if (st == OG_OK && !strcmp(e->task, "chat")) {
         og_context_params cp = og_context_default_params();
@@ -151,7 +152,7 @@ og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_
     }
     /* A blob that fails to load stays (verified bytes, maybe used by an
      * older version); prune removes it when nothing refers to it. */
-    if (!p->skip_test && (st = test_inference(e, blob, err)) != OG_OK)
+    if (!p->skip_test && (st = test_inference(e, blob, p->cache_dir, err)) != OG_OK)
         return st;
     og_store_version v = { 0 };
     snprintf(v.name, sizeof v.name, "%s", e->name);
