@@ -71,6 +71,12 @@ og_status og_model_load(const char *path, const og_model_params *params,
                         og_model **out, og_error *err);
 void og_model_free(og_model *model);
 
+/* Deletes the files of a cache_dir (og_model_params) whose model file is
+ * gone or has changed since, and temporary files writers left behind.
+ * *n_files and *n_bytes (may be NULL) get what was freed. A missing
+ * folder is not an error. */
+og_status og_model_cache_prune(const char *cache_dir, size_t *n_files, uint64_t *n_bytes, og_error *err);
+
 typedef struct og_model_info {
     const char *arch;       /* "llama", "bert", ... (owned by the model) */
     const char *name;       /* general.name or "" */

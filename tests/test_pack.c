@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offgrid.h"
@@ -132,8 +133,60 @@ done:
     unlink(model);
 }
 
+static void touch(const char *path, time_t mtime)
+{
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && write(fd, "x", 1) == 1, "create %s", path);
+    if (fd >= 0)
+        close(fd);
+    struct timespec times[2] = { { 0, UTIME_OMIT }, { mtime, 0 } };
+    CHECK(utimensat(AT_FDCWD, path, times, 0) == 0, "utimensat %s", path);
+}
+
+/* Prune keeps what matches its model and fresh temporary files, and
+ * deletes copies of gone or changed models and dead writers' leftovers. */
+static void test_prune(void)
+{
+    char model[] = "/tmp/og_test_prune_model_XXXXXX", dir[] = "/tmp/og_test_prune_cache_XXXXXX";
+    const int fd = mkstemp(model);
+    og_error err = { 0 };
+    if (fd < 0 || !mkdtemp(dir)) {
+        CHECK(0, "cannot make temporary files");
+        return;
+    }
+    close(fd);
+    CHECK(og_synth_write(model, "tiny", "q8_0", 3, NULL, NULL, &err) == OG_OK, "synth: %s", err.message);
+    float logits[N_VOCAB];
+    logits_of(model, dir, logits);
+    char cached[4200], old_tmp[4300], new_tmp[4300], other[4300];
+    CHECK(cache_file(dir, cached, sizeof cached) != 0, "prune: a cache file");
+    snprintf(old_tmp, sizeof old_tmp, "%s.abc123", cached);
+    snprintf(new_tmp, sizeof new_tmp, "%s.def456", cached);
+    snprintf(other, sizeof other, "%s/notes.txt", dir);
+    touch(old_tmp, time(NULL) - 7200);
+    touch(new_tmp, time(NULL));
+    touch(other, time(NULL) - 7200);
+    size_t n_files = 99;
+    uint64_t n_bytes = 99;
+    CHECK(og_model_cache_prune(dir, &n_files, &n_bytes, &err) == OG_OK, "prune: %s", err.message);
+    CHECK(n_files == 1 && n_bytes == 1, "prune: %zu files, %llu bytes (want the old temporary file)", n_files,
+          (unsigned long long)n_bytes);
+    CHECK(access(cached, F_OK) == 0 && access(new_tmp, F_OK) == 0 && access(other, F_OK) == 0 &&
+              access(old_tmp, F_OK) != 0,
+          "prune deleted the wrong files");
+    unlink(model);
+    CHECK(og_model_cache_prune(dir, &n_files, NULL, &err) == OG_OK && n_files == 1 && access(cached, F_OK) != 0,
+          "prune: the copy of a deleted model must go (%zu files)", n_files);
+    CHECK(og_model_cache_prune("/nonexistent/og-cache", &n_files, NULL, &err) == OG_OK && n_files == 0,
+          "prune: a missing folder is fine");
+    unlink(new_tmp);
+    unlink(other);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_prune();
     test_type("q8_0");
     test_type("q4_1");
     test_type("q4_0");

@@ -325,11 +325,17 @@ static int run_prune(const cli_opts *o)
     og_error err = { 0 };
     og_status st = og_store_prune(s, &files, &bytes, &err);
     og_store_free(s);
+    char cache[4096];
+    const char *cache_dir = cli_pack_cache_dir(cache, sizeof cache);
+    size_t cache_files = 0;
+    uint64_t cache_bytes = 0;
+    if (st == OG_OK && cache_dir)
+        st = og_model_cache_prune(cache_dir, &cache_files, &cache_bytes, &err);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid prune: %s\n", err.message);
         return 1;
     }
-    printf("pruned %zu files, %.1f MiB\n", files, bytes / MIB);
+    printf("pruned %zu files, %.1f MiB\n", files + cache_files, (bytes + cache_bytes) / MIB);
     return 0;
 }
 
@@ -404,7 +410,10 @@ const cli_command cli_cmd_rollback = {
 const cli_command cli_cmd_prune = {
     "prune", "delete old versions, unused files and leftover downloads",
     "usage: offgrid prune\n\nDeletes versions that are neither active nor previous, files no version\n"
-    "uses, and partial downloads (which a later pull would otherwise resume).\n\n" STORE_ENV,
+    "uses, and partial downloads (which a later pull would otherwise resume); and\n"
+    "in the cache of repacked weights, the copies whose model file is gone or has\n"
+    "changed since.\n\n" STORE_ENV
+    "  OFFGRID_CACHE_DIR  repacked weights (default ~/.cache/offgrid/packed)\n",
     0,
     run_prune,
 };

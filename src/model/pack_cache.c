@@ -15,6 +15,7 @@
  */
 #include "model/pack_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,7 +23,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "base/error.h"
+#include "offgrid.h"
 
 enum { HEADER_BYTES = 4096, PATH_BYTES = 3072 };
 static const char MAGIC[8] = "OGPACK1";
@@ -155,4 +160,61 @@ bool og_pack_cache_store(const char *dir, const char *src_path, uint64_t layout_
     if (!ok)
         unlink(tmp);
     return ok;
+}
+
+/* A cache file is stale when its source is gone or no longer the file it
+ * was made from; a temporary one when a writer died (older than an hour,
+ * so a load writing it right now is left alone). */
+static bool is_stale(const char *dir, const char *name, time_t now)
+{
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || stat(path, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return false;
+    const char *suffix = strstr(name, ".ogpack");
+    if (!suffix)
+        return false;
+    if (suffix[7] == '.')
+        return now - st.st_mtime > 3600;
+    if (suffix[7] != 0)
+        return false;
+    cache_header have, want;
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const bool read_ok = fd >= 0 && pread(fd, &have, sizeof have, 0) == (ssize_t)sizeof have;
+    if (fd >= 0)
+        close(fd);
+    if (!read_ok || memcmp(have.magic, MAGIC, sizeof MAGIC) != 0)
+        return true;
+    have.src_path[PATH_BYTES - 1] = 0;
+    return !expected_header(have.src_path, have.layout_hash, have.data_bytes, &want) ||
+           memcmp(&have, &want, sizeof want) != 0;
+}
+
+og_status og_model_cache_prune(const char *dir, size_t *n_files, uint64_t *n_bytes, og_error *err)
+{
+    if (n_files)
+        *n_files = 0;
+    if (n_bytes)
+        *n_bytes = 0;
+    if (!dir)
+        return og_error_set(err, OG_ERR_ARG, "og_model_cache_prune: no folder");
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? OG_OK : og_error_set(err, OG_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+    const time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        if (!is_stale(dir, e->d_name, now) || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+            stat(path, &st) != 0 || unlink(path) != 0)
+            continue;
+        if (n_files)
+            (*n_files)++;
+        if (n_bytes)
+            *n_bytes += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return OG_OK;
 }
