@@ -19,12 +19,15 @@
 #include "base/mapfile.h"
 #include "base/pool.h"
 #include "model/pack_cache.h"
+#include "tensor/kernels.h"
 #include "model/model.h"
 #include "tensor/packed.h"
 
+/* Q4_0 always (llama.cpp's order); Q8_0 and Q4_1 where that is faster. */
 static bool wants_pack(const og_gguf_tensor *t)
 {
-    return t && t->n_dims == 2 && og_pack_applies(t->type, t->ne[1], t->ne[0]);
+    return t && t->n_dims == 2 && og_pack_applies(t->type, t->ne[1], t->ne[0]) &&
+           (t->type == OG_TYPE_Q4_0 || og_kernels_best()->repack_faster[t->type]);
 }
 
 /* The matrices a forward pass multiplies, as pointers to the model's

@@ -598,6 +598,10 @@ static void x86_install_common(og_kernels *k)
     k->gemm[OG_TYPE_Q4_0_X16] = x86_packed_gemm_q4_0;
     k->gemm[OG_TYPE_Q4_1_X16] = x86_packed_gemm_q4_1;
     k->gemm[OG_TYPE_Q8_0_X16] = x86_packed_gemm_q8_0;
+    /* measured (bench/kernels_bench.c): with AVX2 packed Q8_0 mat-vecs
+     * stream at half the plain rate, packed Q4_1 faster */
+    k->repack_faster[OG_TYPE_Q4_1] = true;
+    k->repack_faster[OG_TYPE_Q8_0] = X86_WIDE;
     k->vec_dot[OG_TYPE_Q2_K] = x86_vec_dot_q2_K;
     k->vec_dot[OG_TYPE_Q3_K] = x86_vec_dot_q3_K;
     k->vec_dot[OG_TYPE_Q4_K] = x86_vec_dot_q4_K;
