@@ -3,10 +3,9 @@
  * (model/pack.c, model/pack_cache.c). Random-weight tiny models in Q8_0,
  * Q4_1 and Q4_0 (every matrix packed where this ISA repacks the type, the
  * tied output too, so token lookups read packed rows) must give the same
- * logits whether packed in
- * memory, written to the cache, or mapped back from it; and the cache must
- * be rewritten when the model file changes or the cache file is damaged,
- * and be skipped when it cannot be written.
+ * logits whether packed in memory, written to the cache, or mapped back
+ * from it; and the cache must be rewritten when the model file changes or
+ * the cache file is damaged, and be skipped when it cannot be written.
  */
 #include <dirent.h>
 #include <fcntl.h>
