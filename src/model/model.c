@@ -170,6 +170,8 @@ void og_model_free(og_model *m)
     free(m->layers);
     free(m->packed);
     og_unmap_buffer(m->packed_map, m->packed_map_bytes);
+    free(m->norms);
+    free(m->norm_data);
     og_bert_free(m->bert);
     free(m->chat_template);
     free(m);

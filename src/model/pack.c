@@ -100,6 +100,60 @@ static uint64_t layout_hash(const og_gguf_tensor *const *src, int32_t n)
     return h;
 }
 
+/* When every matrix is a packed copy (the tied embeddings among them),
+ * the forward pass reads nothing else from the mapped tensor data but
+ * the norm vectors: with those copied too, the whole data section is
+ * released, instead of staying resident around each norm (a file in the
+ * page cache as 2 MiB folios maps 2 MiB for each). */
+static og_status own_the_rest(og_model *m, og_error *err)
+{
+    const int32_t n_norms = 2 * m->hp.n_layer + 1;
+    for (int32_t l = 0; l < m->hp.n_layer; l++) {
+        const og_layer *L = &m->layers[l];
+        const og_gguf_tensor *mats[] = { L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down };
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            if (!og_type_is_packed(mats[i]->type))
+                return OG_OK;
+    }
+    if (!og_type_is_packed(m->output->type) || m->tok_embd != m->output)
+        return OG_OK;
+    const og_gguf_tensor ***norms = calloc((size_t)n_norms, sizeof *norms);
+    if (!norms)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    size_t n_floats = 0;
+    for (int32_t l = 0; l < m->hp.n_layer; l++) {
+        norms[2 * l] = &m->layers[l].attn_norm;
+        norms[2 * l + 1] = &m->layers[l].ffn_norm;
+    }
+    norms[n_norms - 1] = &m->output_norm;
+    for (int32_t i = 0; i < n_norms; i++)
+        n_floats += (size_t)(*norms[i])->ne[0];
+    m->norms = calloc((size_t)n_norms, sizeof *m->norms);
+    m->norm_data = malloc(n_floats * sizeof(float));
+    if (!m->norms || !m->norm_data) {
+        free(norms);
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    }
+    float *dst = m->norm_data;
+    for (int32_t i = 0; i < n_norms; i++) {
+        m->norms[i] = **norms[i];
+        memcpy(dst, m->norms[i].data, (size_t)m->norms[i].ne[0] * sizeof(float));
+        m->norms[i].data = dst;
+        dst += m->norms[i].ne[0];
+        *norms[i] = &m->norms[i];
+    }
+    free(norms);
+    const uint8_t *begin = NULL, *end = NULL;
+    for (int64_t i = 0; i < og_gguf_n_tensors(m->gguf); i++) {
+        const og_gguf_tensor *t = og_gguf_tensor_at(m->gguf, i);
+        const uint8_t *b = t->data, *e = b + t->n_bytes;
+        begin = !begin || b < begin ? b : begin;
+        end = e > end ? e : end;
+    }
+    og_gguf_release(m->gguf, begin, (size_t)(end - begin));
+    return OG_OK;
+}
+
 og_status og_model_pack(og_model *m, const char *path, int32_t n_threads, const char *cache_dir, og_error *err)
 {
     const int32_t n = matrices(m, NULL);
@@ -172,6 +226,7 @@ og_status og_model_pack(og_model *m, const char *path, int32_t n_threads, const 
             *fields[i] = &m->packed[k++];
     if (tied)
         m->tok_embd = m->output;
+    st = own_the_rest(m, err);
 done:
     free(fields);
     free(src);
