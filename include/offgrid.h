@@ -327,10 +327,23 @@ og_status og_embed(og_encoder *enc, const char *const *texts, const size_t *lens
 og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const int32_t *n_tokens, int32_t n_seqs,
                           float *out, og_error *err);
 
-/* Labels of the classification head (BertForSequenceClassification:
- * pooler dense + tanh over [CLS], then the classifier); 0 when the model
- * has none. Names come from the model's classifier.output_labels, else
- * "LABEL_<i>"; the strings are owned by the model. */
+/* Classification heads in a GGUF encoder: the classifier is the tensors
+ * cls.output.weight [n_embd, n_labels] and cls.output.bias [n_labels];
+ * <arch>.classifier.output_labels names the labels and the two keys below
+ * say what the head reads and how its softmax is tempered:
+ *   offgrid.classifier.input  string: "pooler" (the default;
+ *       BertForSequenceClassification: [CLS] through the pooler dense
+ *       cls.weight / cls.bias and tanh), "embedding" (the pooled sentence
+ *       embedding) or "normalized_embedding" (the same at unit length, as
+ *       og_embed gives it: a linear model trained on sentence-transformers
+ *       vectors, e.g. scikit-learn's LogisticRegression)
+ *   offgrid.classifier.temperature  f32 > 0, default 1 */
+#define OG_KEY_CLASSIFIER_INPUT "offgrid.classifier.input"
+#define OG_KEY_CLASSIFIER_TEMPERATURE "offgrid.classifier.temperature"
+
+/* Labels of the classification head; 0 when the model has none. Names
+ * come from the model's classifier.output_labels, else "LABEL_<i>"; the
+ * strings are owned by the model. */
 int32_t og_encoder_n_labels(const og_encoder *enc);
 const char *og_encoder_label(const og_encoder *enc, int32_t i); /* NULL when out of range */
 /* The softmax temperature og_classify applies: the model's
@@ -374,6 +387,23 @@ double og_expected_calibration_error(const float *probs, const int32_t *labels, 
  * dst, then rename): other keys and tensors are copied unchanged. Loaded
  * models keep their old mapping. */
 og_status og_model_save_temperature(const char *src, const char *dst, float temperature, og_error *err);
+
+/* A linear head over sentence embeddings: logits = weight @ e + bias, e
+ * being the pooled embedding, scaled to unit length first when normalized
+ * is true. weight is n_labels rows of the model's n_embd floats. */
+typedef struct og_linear_head {
+    int32_t n_labels, n_embd;
+    const float *weight, *bias;
+    const char *const *labels; /* n_labels names, none empty */
+    bool normalized;
+} og_linear_head;
+
+/* Writes the encoder GGUF at src (arch bert) to dst with the head as its
+ * classifier (F32 cls.output.*, output_labels, offgrid.classifier.input;
+ * temperature 1), atomically; dst may be src. A head src already has,
+ * and its temperature, are dropped. OG_ERR_ARG when the head does not fit
+ * the model. */
+og_status og_model_add_head(const char *src, const char *dst, const og_linear_head *head, og_error *err);
 
 /* ------------------------------------------------------------- similarity */
 

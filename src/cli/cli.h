@@ -121,7 +121,7 @@ void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
-    cli_cmd_calibrate;
+    cli_cmd_calibrate, cli_cmd_add_head;
 #ifdef OG_WITH_CONVERT
 extern const cli_command cli_cmd_convert;
 #endif

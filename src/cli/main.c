@@ -12,7 +12,7 @@ static const cli_command *const commands[] = {
 #ifdef OG_WITH_CONVERT
     &cli_cmd_convert,
 #endif
-    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate,
+    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate, &cli_cmd_add_head,
 #ifdef OG_WITH_STORE
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
     &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
