@@ -3,9 +3,11 @@
  * the interleaved layout of tensor/packed.h: Q4_0 as llama.cpp does on
  * x86, so that Q4_0 models give llama.cpp's results; Q4_1 and Q8_0 with
  * their plain arithmetic, for one contiguous stream per group of rows,
- * which their mat-vecs read faster than rows side by side. Owns the
- * packed copies (one buffer, on huge pages where available, or a mapped
- * cache file: pack_cache.c) and the tensor records pointing at them; the mapped originals are released once copied,
+ * which their mat-vecs read faster than rows side by side.
+ *
+ * Owns the packed copies (one buffer on huge pages where available, or a
+ * mapped cache file: pack_cache.c), the tensor records pointing at them
+ * and copies of the norms. The mapped originals are released once copied,
  * so resident memory does not grow. A tied output projection is packed
  * too and then also serves the token lookups (og_ops_get_row reads packed
  * rows), so the plain embeddings are released as well; untied embeddings
@@ -18,9 +20,9 @@
 #include "base/error.h"
 #include "base/mapfile.h"
 #include "base/pool.h"
+#include "model/model.h"
 #include "model/pack_cache.h"
 #include "tensor/kernels.h"
-#include "model/model.h"
 #include "tensor/packed.h"
 
 /* Q4_0 always (llama.cpp's order); Q8_0 and Q4_1 where that is faster. */
