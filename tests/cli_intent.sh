@@ -2,15 +2,18 @@
 # cli_intent.sh OFFGRID SHARED_MODELS MODELS_DIR - offgrid add-head, and
 # classify and calibrate on the real intent classifier setup builds
 # (MODELS_DIR/rag-intent-classifier.f32.gguf): a temperature fitted by
-# `offgrid calibrate` on one held-out half of CLINC150's test queries
-# lowers the expected calibration error on the other half.
+# `offgrid calibrate` on MODELS_DIR/intent_calib.tsv lowers the expected
+# calibration error on MODELS_DIR/intent_test.tsv, the two halves of the
+# real labelled utterances tools/setup.sh builds from PyPI wheels
+# (tools/intent_data.py).
 set -u
 og=$1 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
 
 minilm=$models/all-MiniLM-L6-v2.f32.gguf
 intent=$models/rag-intent-classifier.f32.gguf
-fixtures=$(dirname "$0")/fixtures
+calib=$models/intent_calib.tsv
+heldout=$models/intent_test.tsv
 expect "add-head --help" 0 "usage: offgrid add-head" -- "$og" add-head --help
 expect "add-head needs -f and -o" 2 "-f HEAD.tsv and -o OUT.gguf are required" -- "$og" add-head -m "$minilm" -f x
 printf 'a\t0.5\t1\t2\nb\t0.5\t1\n' >"$tmp/ragged.tsv"
@@ -35,19 +38,27 @@ expect "classify translate" 0 "translate" -- "$og" classify -m "$intent" -p "how
 expect "classify json" 0 '"label": "connect_to_human", "probability": ' -- \
     "$og" classify -m "$intent" -p "i want a real person to help me from here" --json
 
+for f in "$calib" "$heldout"; do
+    if [ ! -f "$f" ]; then
+        echo "FAIL missing $f: tools/setup.sh --models builds it (fetch_intent_data)" >&2
+        fail=$((fail + 1))
+        finish cli_intent
+        exit
+    fi
+done
 # ECE on the test half: the "before" line of calibrate is the model's own
 # temperature's.
 ece_of() {
-    "$og" calibrate -m "$1" -f "$fixtures/clinc150_test.tsv" -o "$tmp/scratch.gguf" 2>/dev/null |
+    "$og" calibrate -m "$1" -f "$heldout" -o "$tmp/scratch.gguf" 2>/dev/null |
         awk '/^before/ { print $NF }'
 }
 expect "calibrate writes T" 0 "wrote offgrid.classifier.temperature = " -- \
-    "$og" calibrate -m "$intent" -f "$fixtures/clinc150_calib.tsv" -o "$tmp/calibrated.gguf"
+    "$og" calibrate -m "$intent" -f "$calib" -o "$tmp/calibrated.gguf"
 fitted=$(awk '/^after/ { print $4 }' "$tmp/out")
 before=$(ece_of "$intent")
 after=$(ece_of "$tmp/calibrated.gguf")
-echo "cli_intent: T = $fitted from clinc150_calib.tsv; ECE on clinc150_test.tsv $before -> $after" >&2
-if [ -n "$before" ] && [ -n "$after" ] && awk -v a="$after" -v b="$before" 'BEGIN { exit !(a < b && a < 0.05) }'; then
+echo "cli_intent: T = $fitted from intent_calib.tsv; ECE on intent_test.tsv $before -> $after" >&2
+if [ -n "$before" ] && [ -n "$after" ] && awk -v a="$after" -v b="$before" 'BEGIN { exit !(a < b && a < 0.1) }'; then
     pass=$((pass + 1))
 else
     fail=$((fail + 1))

