@@ -85,6 +85,8 @@ typedef struct og_model_info {
     int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
     float rope_freq_base;
     const char *file_type;  /* dominant tensor type, e.g. "Q4_1" */
+    uint64_t packed_bytes;  /* weights repacked for the fast kernels (0: none) */
+    bool packed_from_cache; /* they were mapped from cache_dir, not repacked by this load */
 } og_model_info;
 
 void og_model_get_info(const og_model *model, og_model_info *info);

@@ -195,6 +195,8 @@ static void print_json(const cli_opts *o, const results *r)
     printf(",\n  \"n_params\": %lld,\n  \"model_bytes\": %llu,\n  \"n_vocab\": %d,\n", (long long)r->info.n_params,
            (unsigned long long)r->info.n_bytes, r->info.n_vocab);
     printf("  \"n_threads\": %d,\n  \"reps\": %d,\n", r->n_threads, o->reps);
+    printf("  \"packed_bytes\": %llu,\n  \"packed_from_cache\": %s,\n", (unsigned long long)r->info.packed_bytes,
+           r->info.packed_from_cache ? "true" : "false");
     json_series("pp", &r->pp);
     json_series("tg", &r->tg);
     printf("  \"load_ms\": %.3f,\n  \"ttft_ms\": %.3f,\n  \"ttft_prompt_tokens\": %d,\n", r->load_s * 1e3,
@@ -227,7 +229,11 @@ static void print_table(const results *r)
         snprintf(ts, sizeof ts, "%.2f ± %.2f", tests[i]->mean, tests[i]->sd);
         printf("| %-20s | %12s | %10s | %7d | %10s | %21s |\n", model, size, params, r->n_threads, test, ts);
     }
-    printf("\nmodel load:             %10.2f ms\n", r->load_s * 1e3);
+    printf("\nmodel load:             %10.2f ms", r->load_s * 1e3);
+    if (r->info.packed_bytes)
+        printf(" (%.1f MiB of weights %s)", r->info.packed_bytes / (1024.0 * 1024.0),
+               r->info.packed_from_cache ? "mapped from the repacking cache" : "repacked");
+    printf("\n");
     printf("time to first token:    %10.2f ms (process start, %d-token prompt)\n", r->ttft_s * 1e3, r->n_ttft);
     printf("time to first token:    %10.2f ms (process start, %d-token prompt)\n", r->ttft_short_s * 1e3,
            r->n_short);

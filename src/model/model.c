@@ -193,6 +193,9 @@ void og_model_get_info(const og_model *m, og_model_info *info)
     info->n_ff = m->hp.n_ff;
     info->rope_freq_base = m->hp.rope_freq_base;
     info->file_type = m->file_type;
+    for (int32_t i = 0; i < m->n_packed; i++)
+        info->packed_bytes += m->packed[i].n_bytes;
+    info->packed_from_cache = m->packed_from_cache;
 }
 
 size_t og_model_describe(const og_model *m, char *buf, size_t cap)

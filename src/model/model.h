@@ -42,6 +42,7 @@ struct og_model {
     int32_t n_packed;
     void *packed_map;       /* their bytes: og_map_buffer or a cache file (pack.c) */
     size_t packed_map_bytes;
+    bool packed_from_cache;
     og_gguf_tensor *norms;  /* copies of the norm vectors the layers may point to (pack.c) */
     float *norm_data;
     og_bert *bert;       /* the encoder's tensors when arch is OG_ARCH_BERT */

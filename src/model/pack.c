@@ -185,6 +185,7 @@ og_status og_model_pack(og_model *m, const char *path, int32_t n_threads, const 
     og_pack_mapping cached;
     const bool hit = og_pack_cache_map(cache_dir, path, layout, total, &cached);
     const uint8_t *data;
+    m->packed_from_cache = hit;
     if (hit) {
         m->packed_map = cached.base;
         m->packed_map_bytes = cached.bytes;
