@@ -102,6 +102,12 @@ static void test_type(const char *type, og_type plain)
     logits_of(model, dir, got);
     check_same(want, got, what);
     CHECK(cache_file(dir, cached, sizeof cached) == first, "%s: a hit must not rewrite the cache file", type);
+    char other_name[128];
+    snprintf(other_name, sizeof other_name, "/tmp/../tmp/%s", model + 5);
+    snprintf(what, sizeof what, "%s, the model named another way", type);
+    logits_of(other_name, dir, got);
+    check_same(want, got, what);
+    CHECK(cache_file(dir, cached, sizeof cached) == first, "%s: another name of the same file must hit", type);
 
     /* the model file changes (a new mtime): the cached copy is stale */
     struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };

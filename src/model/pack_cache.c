@@ -18,6 +18,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +39,16 @@ typedef struct cache_header {
     uint64_t layout_hash;
     uint64_t data_bytes;
     uint64_t src_dev, src_ino, src_size, src_mtime_ns;
-    char src_path[PATH_BYTES]; /* for whoever cleans the cache up */
+    /* The source's absolute path, for whoever cleans the cache up; not part
+     * of the identity (one file may be named many ways). */
+    char src_path[PATH_BYTES];
 } cache_header;
+
+/* The header's identity: everything before src_path. */
+static bool same_source(const cache_header *a, const cache_header *b)
+{
+    return memcmp(a, b, offsetof(cache_header, src_path)) == 0;
+}
 
 _Static_assert(sizeof(cache_header) <= HEADER_BYTES, "pack cache header fits its page");
 
@@ -56,7 +66,7 @@ uint64_t og_pack_cache_hash(uint64_t h, const void *data, size_t n)
 static bool expected_header(const char *src_path, uint64_t layout_hash, size_t data_bytes, cache_header *h)
 {
     struct stat st;
-    if (stat(src_path, &st) != 0 || strlen(src_path) >= PATH_BYTES)
+    if (stat(src_path, &st) != 0)
         return false;
     memset(h, 0, sizeof *h);
     memcpy(h->magic, MAGIC, sizeof h->magic);
@@ -66,7 +76,10 @@ static bool expected_header(const char *src_path, uint64_t layout_hash, size_t d
     h->src_ino = (uint64_t)st.st_ino;
     h->src_size = (uint64_t)st.st_size;
     h->src_mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
-    strcpy(h->src_path, src_path);
+    char abs[PATH_MAX];
+    const char *name = realpath(src_path, abs) ? abs : src_path;
+    if (strlen(name) < PATH_BYTES)
+        strcpy(h->src_path, name);
     return true;
 }
 
@@ -94,7 +107,7 @@ bool og_pack_cache_map(const char *dir, const char *src_path, uint64_t layout_ha
         return false;
     struct stat st;
     bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == HEADER_BYTES + data_bytes &&
-              pread(fd, &have, sizeof have, 0) == (ssize_t)sizeof have && memcmp(&have, &want, sizeof want) == 0;
+              pread(fd, &have, sizeof have, 0) == (ssize_t)sizeof have && same_source(&have, &want);
     void *map = MAP_FAILED;
     if (ok)
         map = mmap(NULL, HEADER_BYTES + data_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -193,8 +206,7 @@ static bool is_stale(const char *dir, const char *name, time_t now)
     if (!read_ok || memcmp(have.magic, MAGIC, sizeof MAGIC) != 0)
         return true;
     have.src_path[PATH_BYTES - 1] = 0;
-    return !expected_header(have.src_path, have.layout_hash, have.data_bytes, &want) ||
-           memcmp(&have, &want, sizeof want) != 0;
+    return !expected_header(have.src_path, have.layout_hash, have.data_bytes, &want) || !same_source(&have, &want);
 }
 
 og_status og_model_cache_prune(const char *dir, size_t *n_files, uint64_t *n_bytes, og_error *err)
