@@ -16,6 +16,19 @@
 #include "base/error.h"
 
 #define SPIN_ROUNDS 200000
+/* Rounds the caller waits for the workers before it yields the CPU. */
+#define WAIT_SPINS 100000
+
+/* A hint that this is a spin-wait loop (frees the core's resources for a
+ * sibling hyper-thread and saves power). */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
 #define WORKER_STACK_BYTES (2u << 20)
 
 struct og_pool {
@@ -143,6 +156,12 @@ void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
         pthread_mutex_unlock(&pool->lock);
     }
     fn(arg, 0, pool->n_threads);
-    while (atomic_load_explicit(&pool->n_pending, memory_order_acquire) > 0)
-        sched_yield();
+    /* Spin first: a pass ends within microseconds, and sched_yield would
+     * hand the core to any other runnable task (even a niced one) for a
+     * whole time slice while the workers are about to finish. */
+    for (int spins = 0; atomic_load_explicit(&pool->n_pending, memory_order_acquire) > 0;)
+        if (++spins < WAIT_SPINS)
+            cpu_relax();
+        else
+            sched_yield();
 }
