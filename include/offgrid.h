@@ -298,7 +298,9 @@ typedef struct og_encoder_params {
                            together; 0 = 2048; raised to max_tokens if below */
     int32_t max_tokens; /* longer texts are cut to this many tokens, the
                            last one [SEP] (as sentence-transformers'
-                           max_seq_length); 0 = the model's context length */
+                           max_seq_length); 0 = the model's own limit:
+                           OG_KEY_ENCODER_MAX_TOKENS if the file has it,
+                           else its context length */
     bool normalize;     /* og_embed scales each vector to unit L2 length */
 } og_encoder_params;
 
@@ -341,6 +343,10 @@ og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const 
  *       vectors, e.g. scikit-learn's LogisticRegression)
  *   offgrid.classifier.temperature  f32 > 0, default 1 */
 #define OG_KEY_CLASSIFIER_INPUT "offgrid.classifier.input"
+/* u32: where the model's own pipeline cuts texts (sentence-transformers'
+ * max_seq_length, e.g. 256 for all-MiniLM-L6-v2 whose positions go to
+ * 512); offgrid convert writes it from sentence_bert_config.json. */
+#define OG_KEY_ENCODER_MAX_TOKENS "offgrid.encoder.max_tokens"
 #define OG_KEY_CLASSIFIER_TEMPERATURE "offgrid.classifier.temperature"
 
 /* Labels of the classification head; 0 when the model has none. Names

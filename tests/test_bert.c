@@ -62,7 +62,7 @@ static og_encoder *new_encoder(og_model *m, int32_t n_threads, int32_t n_batch)
     og_encoder_params ep = og_encoder_default_params();
     ep.n_threads = n_threads;
     ep.n_batch = n_batch;
-    ep.max_tokens = 256; /* the model's sentence-transformers max_seq_length */
+    ep.max_tokens = 0; /* the model's own: 256, sentence-transformers' max_seq_length */
     og_encoder *enc = NULL;
     og_error err = { 0 };
     CHECK(og_encoder_new(m, &ep, &enc, &err) == OG_OK, "encoder: %s", err.message);
@@ -217,6 +217,11 @@ static void test_errors(og_model *bert)
     og_encoder_free(enc);
 
     og_encoder_params ep = og_encoder_default_params();
+    ep.max_tokens = 512; /* a caller may go past the model's 256, up to its positions */
+    CHECK(og_encoder_new(bert, &ep, &enc, &err) == OG_OK && og_encoder_max_tokens(enc) == 512, "max_tokens 512: %s",
+          err.message);
+    og_encoder_free(enc);
+    enc = NULL;
     ep.max_tokens = 100000;
     CHECK(og_encoder_new(bert, &ep, &enc, &err) == OG_ERR_ARG && !enc, "max_tokens past the positions accepted");
     og_context *ctx = NULL;

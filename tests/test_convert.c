@@ -173,6 +173,7 @@ static void check_conversion(const char *tmp, og_convert_type type, const char *
     check_u32(g, "bert.attention.head_count", 12);
     check_u32(g, "bert.context_length", 512);
     check_u32(g, "bert.pooling_type", 1);
+    check_u32(g, OG_KEY_ENCODER_MAX_TOKENS, 256); /* sentence_bert_config.json */
     check_u32(g, "tokenizer.ggml.token_type_count", 2);
     check_u32(g, "tokenizer.ggml.cls_token_id", 101);
     check_u32(g, "tokenizer.ggml.seperator_token_id", 102);

@@ -16,6 +16,8 @@
  *   bert.pooling_type               u32  from modules.json -> <Pooling>/config.json:
  *                                        mean = 1, cls = 2 (absent without one);
  *                                        a classifier without one gets rank = 4
+ *   offgrid.encoder.max_tokens      u32  sentence_bert_config.json max_seq_length, when
+ *                                        the folder has one and it is below P
  *   bert.classifier.output_labels   str[] id2label in id order (classifier only;
  *                                        not written for the LABEL_0/LABEL_1 defaults)
  *   tokenizer.ggml.token_type_count u32  type_vocab_size (default 1)
@@ -206,9 +208,27 @@ static og_status write_labels(og_cv *cv)
     return OG_OK;
 }
 
+/* Where sentence-transformers cuts texts (0: no such file or no limit
+ * below the model's positions). */
+static og_status read_max_seq_length(og_cv *cv, int64_t n_ctx, int64_t *out)
+{
+    *out = 0;
+    json_t *cfg = NULL;
+    og_status st = og_convert_json_load(cv->dir, "sentence_bert_config.json", false, &cfg, cv->err);
+    if (st != OG_OK || !cfg)
+        return st;
+    const json_t *v = json_object_get(cfg, "max_seq_length");
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < n_ctx)
+        *out = (int64_t)json_integer_value(v);
+    else if (v && !json_is_null(v) && !json_is_integer(v))
+        st = og_error_set(cv->err, OG_ERR_FORMAT, "sentence_bert_config.json: max_seq_length is not an integer");
+    json_decref(cfg);
+    return st;
+}
+
 og_status og_convert_bert(og_cv *cv, bool classifier)
 {
-    int64_t n_ctx, n_embd, n_ff, n_head, n_vocab, n_types;
+    int64_t n_ctx, n_embd, n_ff, n_head, n_vocab, n_types, max_seq;
     double eps;
     int pooling;
     bert_job job = { .classifier = classifier };
@@ -221,7 +241,7 @@ og_status og_convert_bert(og_cv *cv, bool classifier)
         (st = og_convert_cfg_int(cv, "vocab_size", false, 0, &n_vocab)) != OG_OK ||
         (st = og_convert_cfg_int(cv, "type_vocab_size", false, 1, &n_types)) != OG_OK ||
         (st = og_convert_cfg_num(cv, "layer_norm_eps", false, 1e-12, &eps)) != OG_OK ||
-        (st = read_pooling(cv, &pooling)) != OG_OK)
+        (st = read_pooling(cv, &pooling)) != OG_OK || (st = read_max_seq_length(cv, n_ctx, &max_seq)) != OG_OK)
         return st;
     if (classifier && !pooling)
         pooling = POOL_RANK;
@@ -235,6 +255,7 @@ og_status og_convert_bert(og_cv *cv, bool classifier)
               og_gguf_writer_u32(w, "bert.block_count", (uint32_t)job.n_layer) &&
               og_gguf_writer_bool(w, "bert.attention.causal", false) &&
               (!pooling || og_gguf_writer_u32(w, "bert.pooling_type", (uint32_t)pooling)) &&
+              (!max_seq || og_gguf_writer_u32(w, OG_KEY_ENCODER_MAX_TOKENS, (uint32_t)max_seq)) &&
               og_gguf_writer_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
     if (!ok)
         return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory");

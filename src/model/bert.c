@@ -171,6 +171,12 @@ og_status og_bert_load(og_model *m, og_error *err)
             return og_error_set(err, OG_ERR_UNSUPPORTED, "pooling type %u is not supported (mean=1, cls=2)", v);
         b->pooling = v == OG_POOL_MEAN ? OG_POOL_MEAN : OG_POOL_CLS;
     }
+    if (og_gguf_get_u32(m->gguf, OG_KEY_ENCODER_MAX_TOKENS, &v)) {
+        if (v == 0 || v > (uint32_t)hp->n_ctx_train)
+            return og_error_set(err, OG_ERR_FORMAT, "%s = %u is outside 1..%d (the model's positions)",
+                                OG_KEY_ENCODER_MAX_TOKENS, v, hp->n_ctx_train);
+        b->max_tokens = (int32_t)v;
+    }
     const int64_t n_embd = hp->n_embd;
     const og_gguf_tensor *embd = og_gguf_find_tensor(m->gguf, "token_embd.weight");
     const og_gguf_tensor *types = og_gguf_find_tensor(m->gguf, "token_types.weight");

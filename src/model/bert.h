@@ -39,6 +39,7 @@ struct og_bert {
     int32_t n_labels;
     char **labels;     /* n_labels NUL-terminated names */
     float temperature; /* offgrid.classifier.temperature, default 1 */
+    int32_t max_tokens; /* OG_KEY_ENCODER_MAX_TOKENS, or 0 when absent */
 };
 
 /* The encoder: buffers for n_batch tokens of packed sequences of at most

@@ -67,7 +67,9 @@ og_status og_encoder_new(og_model *model, const og_encoder_params *params, og_en
         return og_error_set(err, OG_ERR_NOMEM, "out of memory");
     enc->model = model;
     enc->normalize = params->normalize;
-    enc->max_tokens = params->max_tokens ? params->max_tokens : hp->n_ctx_train;
+    enc->max_tokens = params->max_tokens     ? params->max_tokens
+                      : model->bert->max_tokens ? model->bert->max_tokens
+                                                : hp->n_ctx_train;
     enc->n_batch = params->n_batch ? params->n_batch : 2048;
     if (enc->n_batch < enc->max_tokens)
         enc->n_batch = enc->max_tokens;
