@@ -41,7 +41,8 @@ enum {
     OPT_FORCE = 1 << 22,   /* --force */
     OPT_KEY = 1 << 23,     /* -k, --key PATH */
     OPT_NO_TEST = 1 << 24, /* --no-test */
-    OPT_MAX_TOKENS = 1 << 25 /* --max-tokens N (encoders: truncation) */
+    OPT_MAX_TOKENS = 1 << 25, /* --max-tokens N (encoders: truncation) */
+    OPT_SERVE = 1 << 26       /* serve: -m (optional), --host --port --api-key ... */
 };
 
 typedef struct cli_opts {
@@ -58,6 +59,10 @@ typedef struct cli_opts {
     int32_t max_tokens; /* 0 when not given */
     const char *catalog, *key; /* store; NULL when not given */
     bool force, no_test;
+    /* serve; NULL or 0 when not given */
+    const char *host, *api_key, *api_key_file, *embed_model, *cors;
+    int32_t port, n_parallel, queue, timeout, max_body_kib;
+    bool insecure, log;
 } cli_opts;
 
 typedef struct cli_command {
@@ -118,6 +123,9 @@ extern const cli_command cli_cmd_convert;
 #ifdef OG_WITH_STORE
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
 extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign;
+#endif
+#ifdef OG_WITH_SERVER
+extern const cli_command cli_cmd_serve;
 #endif
 
 #endif
