@@ -62,7 +62,7 @@ static const char page[] =
 " const t0=performance.now();let first=0,n=0,answer='',usage=null;\n"
 " try{\n"
 "  const r=await fetch('/v1/chat/completions',{method:'POST',headers:headers(),body:JSON.stringify({"
-"messages:history,stream:true,stream_options:{include_usage:true}})});\n"
+"messages:history,max_tokens:512,stream:true,stream_options:{include_usage:true}})});\n"
 "  if(!r.ok){let m=r.status+' '+r.statusText;try{m=(await r.json()).error.message;}catch(_){}throw new Error(m);}\n"
 "  const rd=r.body.getReader(),dec=new TextDecoder();let buf='';\n"
 "  for(;;){const {value,done}=await rd.read();if(done)break;buf+=dec.decode(value,{stream:true});\n"

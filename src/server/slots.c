@@ -84,7 +84,7 @@ bool og_srv_submit(og_server *s, og_srv_job *job)
         s->head = job;
     s->tail = job;
     s->n_queued++;
-    pthread_cond_signal(&s->qcv);
+    pthread_cond_broadcast(&s->qcv); /* every idle slot looks: the best placed takes it */
     pthread_mutex_unlock(&s->qmu);
     return true;
 }
@@ -101,13 +101,37 @@ static void finish_unrun(og_srv_job *job, og_status st, const char *why)
     pthread_mutex_unlock(&job->mu);
 }
 
+/* Prompt tokens of job already in slot's KV cache. */
+static int32_t common_prefix(const og_srv_slot *slot, const og_srv_job *job)
+{
+    int32_t n = 0;
+    while (n < slot->n_cached && n < job->n_prompt && slot->cached[n] == job->prompt[n])
+        n++;
+    return n;
+}
+
+/* Whether another idle slot has more of job's prompt cached than slot:
+ * then that one should take it (a conversation keeps to its slot, so
+ * only its new turn is decoded). Under qmu; an idle slot's cache does
+ * not change. */
+static bool other_slot_better(og_server *s, const og_srv_slot *slot, const og_srv_job *job)
+{
+    int32_t mine = common_prefix(slot, job);
+    for (int i = 0; i < s->n_slots; i++) {
+        const og_srv_slot *o = &s->slots[i];
+        if (o != slot && !o->job && common_prefix(o, job) > mine)
+            return true;
+    }
+    return false;
+}
+
 static void *worker(void *arg)
 {
     og_srv_slot *slot = arg;
     og_server *s = slot->srv;
     for (;;) {
         pthread_mutex_lock(&s->qmu);
-        while (!s->stopping && !s->head)
+        while (!s->stopping && (!s->head || other_slot_better(s, slot, s->head)))
             pthread_cond_wait(&s->qcv, &s->qmu);
         if (s->stopping) {
             pthread_mutex_unlock(&s->qmu);
@@ -132,6 +156,8 @@ static void *worker(void *arg)
         pthread_mutex_lock(&s->qmu);
         slot->job = NULL;
         s->n_busy--;
+        if (s->head)
+            pthread_cond_broadcast(&s->qcv); /* a job left waiting for this slot */
         pthread_mutex_unlock(&s->qmu);
         og_srv_job_release(job);
     }
