@@ -80,7 +80,6 @@ enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv
     if (!text)
         return MHD_NO;
     size_t n = strlen(text);
-    text[n] = 0;
     struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);

@@ -210,20 +210,26 @@ void og_srv_slots_stop(og_server *s)
     for (int i = 0; i < s->n_slots; i++)
         if (s->slots[i].started)
             pthread_join(s->slots[i].thread, NULL);
-    /* Whatever is still queued was never run: finish and drop it. */
+    /* Whatever is still queued was never run: finish and drop it.
+     * Connection threads may still read the counts (/health, /metrics). */
+    pthread_mutex_lock(&s->qmu);
     while (s->head) {
         og_srv_job *j = s->head;
         s->head = j->next;
+        s->n_queued--;
         finish_unrun(j, OG_ERR_CANCELLED, "the server is stopping");
         og_srv_job_release(j);
     }
     s->tail = NULL;
-    for (int i = 0; i < s->n_slots; i++) {
-        og_context_free(s->slots[i].ctx);
-        free(s->slots[i].cached);
-        free(s->slots[i].logits);
-    }
-    free(s->slots);
+    og_srv_slot *slots = s->slots;
+    int n = s->n_slots;
     s->slots = NULL;
     s->n_slots = 0;
+    pthread_mutex_unlock(&s->qmu);
+    for (int i = 0; i < n; i++) {
+        og_context_free(slots[i].ctx);
+        free(slots[i].cached);
+        free(slots[i].logits);
+    }
+    free(slots);
 }
