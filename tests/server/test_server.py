@@ -332,7 +332,7 @@ def test_page(port):
     service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=opts, service=service)
     try:
-        driver.get(f"http://127.0.0.1:{port}/")
+        driver.get(f"http://127.0.0.1:{port}/?max_tokens=40")
         check("page title", driver.title == "offgrid chat", driver.title)
         key = driver.find_element(By.ID, "key")
         key.send_keys(KEY)
