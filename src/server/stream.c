@@ -12,6 +12,8 @@
 
 #include "server/server.h"
 
+#define KEEPALIVE_SECONDS 10.0
+
 typedef struct stream {
     og_srv_answer a;
     size_t sent;      /* bytes of the job's text already sent */
@@ -76,8 +78,15 @@ static json_t *chunk(stream *st, const char *text, size_t len, const char *finis
 static bool fill(stream *st)
 {
     og_srv_job *job = st->a.job;
+    const double t_wait = og_srv_now();
     pthread_mutex_lock(&job->mu);
     while (job->ready == st->sent && job->state != OG_SRV_JOB_DONE) {
+        /* A long wait (a full queue): an SSE comment every 10 s keeps the
+         * connection active, or libmicrohttpd's idle timeout closes it. */
+        if (og_srv_now() - t_wait > KEEPALIVE_SECONDS) {
+            pthread_mutex_unlock(&job->mu);
+            return put_raw(st, ": keep-alive\n\n", 14);
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100 * 1000 * 1000;
