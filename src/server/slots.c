@@ -110,16 +110,27 @@ static int32_t common_prefix(const og_srv_slot *slot, const og_srv_job *job)
     return n;
 }
 
-/* Whether another idle slot has more of job's prompt cached than slot:
+/* Whether a slot is idle or about to be: its job is done (the client may
+ * already have sent its next turn), so its cache no longer changes. */
+static bool slot_free(const og_srv_slot *o)
+{
+    if (!o->job)
+        return true;
+    pthread_mutex_lock(&o->job->mu);
+    bool done = o->job->state == OG_SRV_JOB_DONE;
+    pthread_mutex_unlock(&o->job->mu);
+    return done;
+}
+
+/* Whether another free slot has more of job's prompt cached than slot:
  * then that one should take it (a conversation keeps to its slot, so
- * only its new turn is decoded). Under qmu; an idle slot's cache does
- * not change. */
+ * only its new turn is decoded). Under qmu. */
 static bool other_slot_better(og_server *s, const og_srv_slot *slot, const og_srv_job *job)
 {
     int32_t mine = common_prefix(slot, job);
     for (int i = 0; i < s->n_slots; i++) {
         const og_srv_slot *o = &s->slots[i];
-        if (o != slot && !o->job && common_prefix(o, job) > mine)
+        if (o != slot && slot_free(o) && common_prefix(o, job) > mine)
             return true;
     }
     return false;
