@@ -363,6 +363,42 @@ def test_refusals():
     check("bad port", r.returncode == 2, r.stderr)
 
 
+def test_shutdown():
+    """SIGTERM while generating: every client gets an answer, the exit is clean."""
+    proc, port = start_server("--parallel", "1")
+    out = {}
+
+    def req(name, stream):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/v1/completions", json.dumps({"prompt": "1, 2, 3,", "max_tokens": 2000,
+                                                             "temperature": 0, "stream": stream}),
+                      headers={"Authorization": "Bearer " + KEY})
+            r = c.getresponse()
+            out[name] = (r.status, r.read())
+        except (OSError, http.client.HTTPException) as e:
+            out[name] = (0, repr(e).encode())
+
+    threads = [threading.Thread(target=req, args=(i, i % 2 == 0)) for i in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = "hung"
+    check("shutdown clean", rc == 0 and time.time() - t0 < 10, rc)
+    for t in threads:
+        t.join()
+    for name, (status, body) in sorted(out.items()):
+        whole = (status == 200 and (body.endswith(b"data: [DONE]\n\n") or body.endswith(b"}"))) or \
+                (status == 503 and b'"error"' in body)
+        check(f"answer at shutdown {name}", whole, (status, body[-200:]))
+
+
 def main():
     test_refusals()
     proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048")
@@ -383,6 +419,10 @@ def main():
             proc.kill()
             rc = "hung"
         check("clean exit", rc == 0, rc)
+    try:
+        test_shutdown()
+    except Exception as e:
+        check("test_shutdown", False, repr(e))
     print(f"cli_serve: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
