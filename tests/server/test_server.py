@@ -231,6 +231,19 @@ def test_hostile(port):
                    headers={"Origin": f"http://127.0.0.1:{port}"})
     check("same origin", st == 200, st)
 
+    # CORS: allow-listed origins get the header and preflight answers.
+    allowed = {"Origin": "http://other.example:3000"}
+    st, h, _ = raw(port, "GET", "/v1/models", headers=allowed)
+    check("cors allowed", st == 200 and h.get("Access-Control-Allow-Origin") == allowed["Origin"], (st, h))
+    st, h, _ = raw(port, "OPTIONS", chat, key=None, headers={"Origin": "http://allowed.example",
+                                                             "Access-Control-Request-Method": "POST"})
+    check("cors preflight", st == 204 and "POST" in h.get("Access-Control-Allow-Methods", "") and
+          h.get("Access-Control-Allow-Origin") == "http://allowed.example", (st, h))
+    st, h, _ = raw(port, "GET", "/v1/models")
+    check("no cors header without origin", "Access-Control-Allow-Origin" not in h, h)
+    expect_error("cors preflight foreign", 403, raw(port, "OPTIONS", chat, key=None,
+                                                    headers={"Origin": "http://evil.example"}))
+
     # A chunked body past the limit (no Content-Length to refuse early).
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     s.sendall(f"POST {chat} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {KEY}\r\n"
@@ -401,7 +414,8 @@ def test_shutdown():
 
 def main():
     test_refusals()
-    proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048")
+    proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048",
+                              "--cors", "http://allowed.example, http://other.example:3000")
     try:
         for t in (test_sdk, test_hostile, test_cancel_and_queue, test_page):
             try:
