@@ -73,12 +73,12 @@ static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, in
     if (packed) {
         uint8_t *plain = malloc(wbytes);
         memcpy(plain, w, wbytes);
-        og_pack_q4_0(plain, rows, n, 0, rows, w);
+        og_pack_rows(type, plain, n, 0, rows, w);
         free(plain);
     }
     for (size_t c = 1; c < copies; c++)
         memcpy(w + c * wbytes, w, wbytes);
-    const og_type run_type = packed ? OG_TYPE_Q4_0_X16 : type;
+    const og_type run_type = packed ? og_packed_type(type) : type;
     for (int64_t i = 0; i < n * n_tokens; i++)
         x[i] = (float)rand() / (float)RAND_MAX - 0.5f;
     for (int32_t t = 0; t < n_tokens; t++)
@@ -96,7 +96,9 @@ static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, in
         if (dt < best)
             best = dt;
     }
-    printf("%-7s %-7s %5lldx%-5lld tokens %3d: %8.3f ms", k->isa, packed ? "Q4_0x16" : og_type_name(type),
+    char name[16];
+    snprintf(name, sizeof name, "%s%s", og_type_name(type), packed ? "x16" : "");
+    printf("%-7s %-7s %5lldx%-5lld tokens %3d: %8.3f ms", k->isa, name,
            (long long)rows, (long long)n,
            n_tokens, best * 1e3);
     if (n_tokens == 1)
@@ -120,6 +122,7 @@ int main(int argc, char **argv)
         { OG_TYPE_Q6_K, 1536, 576 },  { OG_TYPE_F16, 576, 576 },   { OG_TYPE_F32, 576, 576 },
         { OG_TYPE_Q8_0, 576, 1536 },  { OG_TYPE_Q8_0, 1536, 576 }, { OG_TYPE_Q4_0, 1536, 576 },
         { OG_TYPE_Q4_0, 2048, 8192 }, { OG_TYPE_Q4_0, 8192, 2048 }, { OG_TYPE_Q8_0, 2048, 8192 },
+        { OG_TYPE_Q8_0, 8192, 2048 },  { OG_TYPE_Q8_0, 2048, 2048 },
     };
     const int32_t tokens[] = { 1, 64, 512 };
     /* BENCH_MV_ONLY=1: only the one-token (mat-vec) shapes */
@@ -129,7 +132,7 @@ int main(int argc, char **argv)
             if (tokens[ti] > 1 && shapes[s].rows > 4096 && tokens[ti] > 64)
                 continue; /* the output matrix at 512 tokens takes too long */
             bench(k, shapes[s].type, shapes[s].n, shapes[s].rows, tokens[ti], false);
-            if (shapes[s].type == OG_TYPE_Q4_0 && og_packed_q4_0_applies(shapes[s].rows, shapes[s].n))
+            if (og_pack_applies(shapes[s].type, shapes[s].rows, shapes[s].n))
                 bench(k, shapes[s].type, shapes[s].n, shapes[s].rows, tokens[ti], true);
         }
     return 0;

@@ -55,7 +55,12 @@ typedef struct og_sampler og_sampler;
 
 typedef struct og_model_params {
     bool vocab_only;   /* load only the tokenizer (a vocab-only GGUF is valid) */
-    int32_t n_threads; /* threads for work at load (repacking Q4_0); 0: all cores */
+    int32_t n_threads; /* threads for work at load (repacking weights); 0: all cores */
+    /* Folder where weights repacked for the fast kernels are kept between
+     * loads (created if needed; one file per model file, rewritten when
+     * the model file changes), so that later loads map them instead of
+     * repacking; NULL: repack in memory at every load. */
+    const char *cache_dir;
 } og_model_params;
 
 og_model_params og_model_default_params(void);
@@ -65,6 +70,12 @@ og_model_params og_model_default_params(void);
 og_status og_model_load(const char *path, const og_model_params *params,
                         og_model **out, og_error *err);
 void og_model_free(og_model *model);
+
+/* Deletes the files of a cache_dir (og_model_params) whose model file is
+ * gone or has changed since, and temporary files writers left behind.
+ * *n_files and *n_bytes (may be NULL) get what was freed. A missing
+ * folder is not an error. */
+og_status og_model_cache_prune(const char *cache_dir, size_t *n_files, uint64_t *n_bytes, og_error *err);
 
 typedef struct og_model_info {
     const char *arch;       /* "llama", "bert", ... (owned by the model) */
@@ -316,10 +327,23 @@ og_status og_embed(og_encoder *enc, const char *const *texts, const size_t *lens
 og_status og_embed_tokens(og_encoder *enc, const og_token *const *tokens, const int32_t *n_tokens, int32_t n_seqs,
                           float *out, og_error *err);
 
-/* Labels of the classification head (BertForSequenceClassification:
- * pooler dense + tanh over [CLS], then the classifier); 0 when the model
- * has none. Names come from the model's classifier.output_labels, else
- * "LABEL_<i>"; the strings are owned by the model. */
+/* Classification heads in a GGUF encoder: the classifier is the tensors
+ * cls.output.weight [n_embd, n_labels] and cls.output.bias [n_labels];
+ * <arch>.classifier.output_labels names the labels and the two keys below
+ * say what the head reads and how its softmax is tempered:
+ *   offgrid.classifier.input  string: "pooler" (the default;
+ *       BertForSequenceClassification: [CLS] through the pooler dense
+ *       cls.weight / cls.bias and tanh), "embedding" (the pooled sentence
+ *       embedding) or "normalized_embedding" (the same at unit length, as
+ *       og_embed gives it: a linear model trained on sentence-transformers
+ *       vectors, e.g. scikit-learn's LogisticRegression)
+ *   offgrid.classifier.temperature  f32 > 0, default 1 */
+#define OG_KEY_CLASSIFIER_INPUT "offgrid.classifier.input"
+#define OG_KEY_CLASSIFIER_TEMPERATURE "offgrid.classifier.temperature"
+
+/* Labels of the classification head; 0 when the model has none. Names
+ * come from the model's classifier.output_labels, else "LABEL_<i>"; the
+ * strings are owned by the model. */
 int32_t og_encoder_n_labels(const og_encoder *enc);
 const char *og_encoder_label(const og_encoder *enc, int32_t i); /* NULL when out of range */
 /* The softmax temperature og_classify applies: the model's
@@ -364,6 +388,23 @@ double og_expected_calibration_error(const float *probs, const int32_t *labels, 
  * models keep their old mapping. */
 og_status og_model_save_temperature(const char *src, const char *dst, float temperature, og_error *err);
 
+/* A linear head over sentence embeddings: logits = weight @ e + bias, e
+ * being the pooled embedding, scaled to unit length first when normalized
+ * is true. weight is n_labels rows of the model's n_embd floats. */
+typedef struct og_linear_head {
+    int32_t n_labels, n_embd;
+    const float *weight, *bias;
+    const char *const *labels; /* n_labels names, none empty */
+    bool normalized;
+} og_linear_head;
+
+/* Writes the encoder GGUF at src (arch bert) to dst with the head as its
+ * classifier (F32 cls.output.*, output_labels, offgrid.classifier.input;
+ * temperature 1), atomically; dst may be src. A head src already has,
+ * and its temperature, are dropped. OG_ERR_ARG when the head does not fit
+ * the model. */
+og_status og_model_add_head(const char *src, const char *dst, const og_linear_head *head, og_error *err);
+
 /* ------------------------------------------------------------- similarity */
 
 /* The k rows of rows[n_rows][dim] most cosine-similar to query[dim], best
@@ -398,6 +439,7 @@ typedef struct og_store_version {
     char arch[32], task[16];   /* from the catalog: "llama", "chat" */
     int64_t installed_at, last_used;
     bool active, previous;     /* the active version, the rollback target */
+    uint64_t ram_bytes;        /* the catalog's RAM estimate (0: unknown) */
 } og_store_version;
 
 /* Writes the store's default folder into buf (NUL-terminated). */
@@ -418,18 +460,23 @@ typedef struct og_store_pull_params {
     bool skip_test;        /* do not load the model for a test inference */
     uint64_t free_disk;    /* testing: pretend this many bytes are free (0: measure) */
     uint64_t total_ram;    /* testing: pretend this much RAM (0: measure) */
+    uint64_t available_ram; /* testing: pretend this much RAM is available (0: measure) */
     int max_retries;       /* HTTP attempts per URL (default 5) */
     long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
     og_store_progress_fn progress; /* may be NULL */
     void *user;
+    /* The test load's og_model_params.cache_dir: it leaves the repacked
+     * weights there for the model's first run (NULL: no cache). */
+    const char *cache_dir;
 } og_store_pull_params;
 
 og_store_pull_params og_store_default_pull_params(void);
 
-/* Installs ref from the catalog (the highest version when none is given):
+/* Installs ref from the catalog (when no version is given, the highest
+ * one this device's rollout cohort may have, see og_store_update):
  * mirrors first, then the entry's URLs (file:// before the others).
- * Refuses before fetching anything when free disk or RAM is too small
- * (unless force), verifies size, SHA-256 and the Ed25519 signature (when
+ * Refuses before fetching anything when og_store_check_fit says the
+ * model does not fit (unless force), verifies size, SHA-256 and the Ed25519 signature (when
  * the entry is signed or trusted_keys is not empty: then a valid
  * signature by a trusted key is required), loads the model for a test
  * inference, and only then activates it; the version that was active
@@ -468,6 +515,100 @@ og_status og_store_verify(og_store *store, const char *name, og_store_verify_fn 
  * uses and leftover temporary files. *n_files and *n_bytes (may be NULL) get
  * what was freed. */
 og_status og_store_prune(og_store *store, size_t *n_files, uint64_t *n_bytes, og_error *err);
+
+/* What a model needs from the device. og_store_probe_device reads total
+ * and available RAM (/proc/meminfo), online cores, the CPU's SIMD
+ * features and the kernels offgrid picks, and the free space of dir. */
+typedef struct og_store_device {
+    uint64_t ram_total, ram_available, free_disk; /* bytes */
+    int32_t cores;
+    char simd[128]; /* features, space-separated ("avx2 fma f16c avx512f"), or "none" */
+    char isa[16];   /* the kernels offgrid runs: "scalar", "avx2", "avx512", "neon" */
+} og_store_device;
+
+og_status og_store_probe_device(const char *dir, og_store_device *out, og_error *err);
+
+/* The share of available RAM a model may take (the rest is headroom for
+ * the OS, the app and the KV cache's growth), in percent. */
+#define OG_STORE_RAM_HEADROOM_PERCENT 70
+
+/* The one fit check pull, recommend and loading an installed model use:
+ * OG_ERR_NOMEM, with the reason naming what (e.g. "name:version") and the
+ * figures, when ram_bytes is over OG_STORE_RAM_HEADROOM_PERCENT of the
+ * available RAM or over the total, or disk_bytes (0: nothing to fetch) is
+ * over the free disk. Unknown figures (0 in d) are not checked. */
+og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,
+                             og_error *err);
+
+/* The value of key in home/config ("key = value" lines, '#' comments)
+ * into buf; "" when the file or the key is missing. */
+og_status og_store_config(const og_store *store, const char *key, char *buf, size_t cap, og_error *err);
+
+/* This device's id for staged rollouts: 32 hex digits (128 random bits)
+ * kept in home/device_id, created atomically on first use. */
+og_status og_store_device_id(og_store *store, char id[33], og_error *err);
+
+/* Whether downloads now go over a metered connection, and why it is
+ * believed (docs/store.md): $OFFGRID_METERED, else NetworkManager
+ * (nmcli) when present, else not metered. */
+og_status og_store_metered(bool *metered, char *why, size_t cap, og_error *err);
+
+/* ------------------------------------------------------ update, recommend */
+
+typedef enum og_store_update_state {
+    OG_UPDATE_CURRENT,   /* the active version is the one this device should run */
+    OG_UPDATE_AVAILABLE, /* a newer version would be installed (check only) */
+    OG_UPDATE_DONE,      /* the newer version was installed and is active */
+    OG_UPDATE_HELD,      /* not downloaded: metered connection */
+    OG_UPDATE_FAILED     /* the newer version failed a check; the old stays active */
+} og_store_update_state;
+
+typedef struct og_store_update_item {
+    char name[64], from[64], to[64]; /* to: "" when nothing newer applies */
+    uint64_t download;               /* bytes to fetch (0: already in the store) */
+    og_store_update_state state;
+    char note[512];                  /* rollout cohort, or why it failed */
+} og_store_update_item;
+
+typedef void (*og_store_update_fn)(void *user, const og_store_update_item *item);
+
+typedef struct og_store_update_params {
+    og_store_pull_params pull; /* catalog, mirrors, retries, overrides, progress */
+    bool check_only;           /* report what would change, change nothing */
+    bool allow_metered;        /* download even over a metered connection */
+} og_store_update_params;
+
+/* For each installed model name: the highest catalog version this device
+ * may run (entries with "rollout" count only when the device's cohort is
+ * in their percentage) replaces the active one when it is newer and not
+ * installed yet (a version rolled back from stays rolled back). Each is
+ * installed as og_store_pull installs (fit, size, SHA-256, signature,
+ * test inference, then activation; the old version becomes previous).
+ * Downloads over a metered connection are held unless allow_metered or
+ * the config's allow_metered = true. report (may be NULL) gets one item
+ * per model. *n_changed (may be NULL) counts versions available
+ * (check_only) or installed. Returns OG_OK unless the catalog could not be
+ * read or an update failed or was held (err says which). */
+og_status og_store_update(og_store *store, const og_store_update_params *params, og_store_update_fn report,
+                          void *user, size_t *n_changed, og_error *err);
+
+/* One catalog model judged for this device by og_store_recommend. */
+typedef struct og_store_candidate {
+    char name[64], version[64], task[16], quantization[32];
+    int64_t parameters;
+    uint64_t ram_bytes, size;
+    bool installed, fits;
+    char why[512]; /* why it fits or was rejected */
+} og_store_candidate;
+
+/* Judges the catalog's models of task (NULL: any) on device d: each
+ * name's highest version for this device, rejected when it fails
+ * og_store_check_fit (disk only when not installed) or needs more than
+ * the scalar kernels can run at a usable speed. *out (free()) is ordered
+ * best first: fitting models before the rest, then more parameters, then
+ * more RAM (a less compressed quantization). *n counts them. */
+og_status og_store_recommend(og_store *store, const char *catalog, const char *task, const og_store_device *d,
+                             og_store_candidate **out, size_t *n, og_error *err);
 
 /* Ed25519 for publishers. og_keygen writes a new key pair as hex: the
  * secret key to secret_path (mode 0600) and the public key to

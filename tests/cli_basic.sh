@@ -32,6 +32,15 @@ a=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/nul
 b=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/null)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL same seed differs: '$a' '$b'" >&2; fi
 
+# Repacked weights are cached: the second run maps them, same output.
+expect "synth q4_0" 0 "" -- "$og" synth -o "$tmp/tiny-q4.gguf" --shape tiny --type q4_0
+a=$(OFFGRID_CACHE_DIR="$tmp/cache" "$og" run -m "$tmp/tiny-q4.gguf" -p "" -n 12 --temp 0 --ids 2>/dev/null)
+b=$(OFFGRID_CACHE_DIR="$tmp/cache" "$og" run -m "$tmp/tiny-q4.gguf" -p "" -n 12 --temp 0 --ids 2>/dev/null)
+c=$(OFFGRID_CACHE_DIR=off "$og" run -m "$tmp/tiny-q4.gguf" -p "" -n 12 --temp 0 --ids 2>/dev/null)
+n_cached=$(ls "$tmp/cache" 2>/dev/null | grep -c '\.ogpack$')
+if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ] && [ "$n_cached" = 1 ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL pack cache: '$a' '$b' '$c', $n_cached cache files" >&2; fi
+
 expect "tokenize gpt-2" 0 "15496 995" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-gpt-2.gguf" -p "Hello world"
 printf 'Hello world' >"$tmp/hello.txt"
 expect "tokenize file" 0 "15496 995" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-gpt-2.gguf" -f "$tmp/hello.txt"

@@ -53,7 +53,7 @@ expect "name with ../" 1 "'../x' is not a valid model name" -- "$og" pull ../x -
 expect "missing catalog" 1 "cannot open the catalog $tmp/none.json" -- "$og" pull stories --catalog "$tmp/none.json"
 echo '{"format": 1, "models": [' >"$tmp/bad.json"
 expect "bad catalog JSON" 1 "$tmp/bad.json: bad JSON at line" -- "$og" pull stories --catalog "$tmp/bad.json"
-OFFGRID_FREE_DISK=1000 expect "too little disk" 1 "needs 1.1 MiB of disk but $OFFGRID_HOME has 0.0 MiB free" -- \
+OFFGRID_FREE_DISK=1000 expect "too little disk" 1 "needs 1.1 MiB of disk but only 0.0 MiB is free in $OFFGRID_HOME" -- \
     "$og" pull stories --catalog "$cat"
 OFFGRID_RAM=1000 expect "too little RAM" 1 "needs 1.0 MiB of RAM" -- "$og" pull stories --catalog "$cat"
 expect "missing file" 1 "no source gave stories:0-missing" -- "$og" pull stories:0-missing --catalog "$cat"

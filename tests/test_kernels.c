@@ -453,13 +453,15 @@ static void test_gemms(void)
     (void)tested;
 }
 
-/* Packed Q4_0 (llama.cpp's interleaved order): every ISA's gemm equals
- * the block-sum reference on the plain rows, for whole groups, a last
- * group of 8 rows and every token tile size. */
-static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0, int64_t g1)
+/* Packed weights: every ISA's gemm equals the scalar reference on the
+ * plain rows (Q4_0: llama.cpp's block-sum order of its repacked Q4_0;
+ * Q4_1, Q8_0: their plain vec_dot), for whole groups, Q4_0's last group of
+ * 8 rows and every token tile size. */
+static void test_packed(og_type plain, int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0, int64_t g1)
 {
-    const size_t row_bytes = og_type_row_bytes(OG_TYPE_Q4_0, n);
-    const size_t act_stride = og_type_row_bytes(OG_TYPE_Q8_0, n) + 6;
+    const og_type packed_type = og_packed_type(plain), act_type = og_vec_dot_type(plain);
+    const size_t row_bytes = og_type_row_bytes(plain, n);
+    const size_t act_stride = og_type_row_bytes(act_type, n) + 6;
     const size_t y_stride = (size_t)n_rows + 3;
     const int64_t r0 = g0 * OG_PACK_ROWS, r1 = g1 * OG_PACK_ROWS < n_rows ? g1 * OG_PACK_ROWS : n_rows;
     uint8_t *w = malloc(row_bytes * (size_t)n_rows), *packed = malloc(row_bytes * (size_t)n_rows);
@@ -468,18 +470,19 @@ static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0,
     for (int64_t r = 0; r < n_rows; r++) {
         for (int64_t i = 0; i < n; i++)
             x[i] = rnd_value();
-        og_quantize_row_ref(OG_TYPE_Q4_0, x, w + (size_t)r * row_bytes, n);
+        og_quantize_row_ref(plain, x, w + (size_t)r * row_bytes, n);
     }
     for (int32_t t = 0; t < n_tokens; t++) {
         for (int64_t i = 0; i < n; i++)
             x[i] = rnd_value();
-        isas[0]->from_float[OG_TYPE_Q8_0](x, acts + (size_t)t * act_stride, n);
+        isas[0]->from_float[act_type](x, acts + (size_t)t * act_stride, n);
     }
-    og_pack_q4_0(w, n_rows, n, 0, n_rows, packed);
+    og_pack_rows(plain, w, n, 0, n_rows, packed);
+    CHECK(og_packed_row_bytes(packed_type, n) == row_bytes, "packed row bytes of %s", og_type_name(plain));
     for (int i = 0; i < n_isas; i++) {
         const og_kernels *k = isas[i];
         fill_sentinel(y, y_stride * (size_t)n_tokens);
-        k->gemm[OG_TYPE_Q4_0_X16](n, packed, 0, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+        k->gemm[packed_type](n, packed, 0, r0, r1, acts, act_stride, n_tokens, y, y_stride);
         int bad = 0, bad_range = 0;
         for (int32_t t = 0; t < n_tokens; t++)
             for (int64_t r = 0; r < (int64_t)y_stride; r++) {
@@ -488,12 +491,17 @@ static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0,
                     bad_range += !is_sentinel(got);
                     continue;
                 }
+                const uint8_t *w_row = w + (size_t)r * row_bytes, *act = acts + (size_t)t * act_stride;
                 float want;
-                og_q4_0_dot_blocksum(n, &want, w + (size_t)r * row_bytes, acts + (size_t)t * act_stride);
+                if (plain == OG_TYPE_Q4_0)
+                    og_q4_0_dot_blocksum(n, &want, w_row, act);
+                else
+                    og_kernels_scalar()->vec_dot[plain](n, &want, w_row, act);
                 bad += memcmp(&got, &want, 4) != 0;
             }
-        CHECK(!bad && !bad_range, "%s packed Q4_0 n=%lld rows %lld tokens=%d [%lld, %lld): %d differ, %d outside",
-              k->isa, (long long)n, (long long)n_rows, n_tokens, (long long)r0, (long long)r1, bad, bad_range);
+        CHECK(!bad && !bad_range, "%s packed %s n=%lld rows %lld tokens=%d [%lld, %lld): %d differ, %d outside",
+              k->isa, og_type_name(plain), (long long)n, (long long)n_rows, n_tokens, (long long)r0, (long long)r1,
+              bad, bad_range);
     }
     free(w); free(packed); free(acts); free(x); free(y);
 }
@@ -501,16 +509,24 @@ static void test_packed(int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0,
 static void test_packeds(void)
 {
     const int32_t token_counts[] = { 1, 2, 3, 7, 8, 15, 21 };
-    for (size_t c = 0; c < sizeof(token_counts) / sizeof(token_counts[0]); c++) {
-        test_packed(576, 48, token_counts[c], 0, 3);
-        test_packed(1536, 40, token_counts[c], 0, 3); /* last group of 8 */
-        test_packed(160, 40, token_counts[c], 1, 2);
-        test_packed(160, 40, token_counts[c], 2, 3);
-    }
-    /* enough tokens that the activations are prepared in several chunks */
-    test_packed(4096, 32, 40, 0, 2);
-    /* llama.cpp's rule: rows in multiples of 8 */
-    CHECK(og_packed_q4_0_applies(48, 576) && !og_packed_q4_0_applies(44, 576), "packing rule");
+    const og_type plains[] = { OG_TYPE_Q4_0, OG_TYPE_Q4_1, OG_TYPE_Q8_0 };
+    for (size_t p = 0; p < sizeof plains / sizeof plains[0]; p++)
+        for (size_t c = 0; c < sizeof(token_counts) / sizeof(token_counts[0]); c++) {
+            test_packed(plains[p], 576, 48, token_counts[c], 0, 3);
+            test_packed(plains[p], 160, 48, token_counts[c], 1, 2);
+            test_packed(plains[p], 160, 48, token_counts[c], 2, 3);
+            if (plains[p] == OG_TYPE_Q4_0)
+                test_packed(plains[p], 1536, 40, token_counts[c], 0, 3); /* last group of 8 */
+        }
+    /* enough tokens for several chunks of activations */
+    test_packed(OG_TYPE_Q4_0, 4096, 32, 40, 0, 2);
+    test_packed(OG_TYPE_Q4_1, 2048, 32, 70, 0, 2);
+    test_packed(OG_TYPE_Q8_0, 2048, 32, 70, 0, 2);
+    /* Q4_0 as llama.cpp: rows in multiples of 8; the others in whole groups */
+    CHECK(og_pack_applies(OG_TYPE_Q4_0, 48, 576) && !og_pack_applies(OG_TYPE_Q4_0, 44, 576), "Q4_0 packing rule");
+    CHECK(og_pack_applies(OG_TYPE_Q8_0, 48, 576) && !og_pack_applies(OG_TYPE_Q8_0, 40, 576) &&
+              !og_pack_applies(OG_TYPE_Q5_0, 48, 576) && og_packed_type(OG_TYPE_F16) == OG_TYPE_COUNT,
+          "packing rules");
 }
 
 /* All-zero activations must give zero scales and codes, not NaN. */

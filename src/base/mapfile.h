@@ -15,4 +15,10 @@
 og_status og_map_file(const char *path, const char *what, const void **data, size_t *size, og_error *err);
 void og_unmap_file(const void *data, size_t size);
 
+/* A zeroed, page-aligned anonymous mapping of size bytes, asking for
+ * transparent huge pages where the system has them; NULL when out of
+ * memory. Release it with og_unmap_buffer(p, size). */
+void *og_map_buffer(size_t size);
+void og_unmap_buffer(void *data, size_t size);
+
 #endif

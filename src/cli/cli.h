@@ -42,7 +42,10 @@ enum {
     OPT_KEY = 1 << 23,     /* -k, --key PATH */
     OPT_NO_TEST = 1 << 24, /* --no-test */
     OPT_MAX_TOKENS = 1 << 25, /* --max-tokens N (encoders: truncation) */
-    OPT_SERVE = 1 << 26       /* serve: -m (optional), --host --port --api-key ... */
+    OPT_CHECK = 1 << 26,         /* --check */
+    OPT_ALLOW_METERED = 1 << 27, /* --allow-metered */
+    OPT_TASK = 1 << 28,          /* --task chat|embed|classify */
+    OPT_SERVE = 1 << 29          /* serve: -m (optional), --host --port --api-key ... */
 };
 
 typedef struct cli_opts {
@@ -63,6 +66,8 @@ typedef struct cli_opts {
     const char *host, *api_key, *api_key_file, *embed_model, *cors;
     int32_t port, n_parallel, queue, timeout, max_body_kib;
     bool insecure, log;
+    bool check, allow_metered; /* update */
+    const char *task;          /* recommend; NULL when not given */
 } cli_opts;
 
 typedef struct cli_command {
@@ -74,11 +79,16 @@ typedef struct cli_command {
 } cli_command;
 
 /* Parses argv[1..] into o; prints the error or help itself. Returns 0 to
- * go on, 1 when --help was printed (exit 0), -1 on a usage error. */
+ * go on, 1 when --help was printed (exit 0), -1 on a usage error, -2 when
+ * -m names neither a file nor an installed model (exit 1). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o);
 
 /* Loads -m MODEL, printing a clear error to stderr on failure. */
 og_model *cli_load_model(const cli_opts *o, bool vocab_only);
+/* Where repacked weights are cached between runs, written into buf:
+ * $OFFGRID_CACHE_DIR (empty or "off": NULL), else $XDG_CACHE_HOME/offgrid/
+ * packed, else ~/.cache/offgrid/packed. */
+const char *cli_pack_cache_dir(char *buf, size_t cap);
 
 /* Creates a context with the -c / -b / -t options. */
 og_context *cli_new_context(og_model *m, const cli_opts *o);
@@ -116,13 +126,24 @@ void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
-    cli_cmd_calibrate;
+    cli_cmd_calibrate, cli_cmd_add_head;
 #ifdef OG_WITH_CONVERT
 extern const cli_command cli_cmd_convert;
 #endif
 #ifdef OG_WITH_STORE
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
-extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign;
+extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign, cli_cmd_update, cli_cmd_recommend;
+
+/* Opens the store in $OFFGRID_HOME (or the default); prints its error. */
+og_store *cli_open_store(const char *cmd);
+/* Pull parameters from the options and the environment (catalog, mirrors,
+ * retries, the testing overrides) with a progress line on stderr; prints
+ * its errors. cli_store_progress_end ends the progress line. */
+bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_store_pull_params *p);
+void cli_store_progress_end(void);
+/* -m NAME[:VERSION] when NAME is no file: the installed model's path
+ * (after the fit check), into buf; prints its errors. */
+bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap);
 #endif
 #ifdef OG_WITH_SERVER
 extern const cli_command cli_cmd_serve;

@@ -7,31 +7,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
-/* A path as given, else the active file of an installed model NAME. */
-static const char *resolve_model(const char *ref, char *buf, size_t cap)
+/* A path as given, else (a bare NAME[:VERSION] that is no file) the
+ * active file of an installed model, as the other commands' -m. Sets
+ * *ok false after printing why when it is neither. */
+static const char *resolve_model(const char *ref, char *buf, size_t cap, bool *ok)
 {
-    struct stat st;
-    if (!ref || stat(ref, &st) == 0)
-        return ref;
+    *ok = true;
+    if (!ref || access(ref, F_OK) == 0 || strchr(ref, '/'))
+        return ref; /* loading it reports a missing file */
 #ifdef OG_WITH_STORE
-    char home[1024];
-    og_store *store = NULL;
-    og_error err = { 0 };
-    if (og_store_default_home(home, sizeof home, &err) == OG_OK && og_store_open(home, &store, &err) == OG_OK &&
-        og_store_model_path(store, ref, buf, cap, &err) == OG_OK) {
-        og_store_free(store);
-        return buf;
+    if (!cli_store_resolve_model("serve", ref, buf, cap)) {
+        *ok = false;
+        return NULL;
     }
-    og_store_free(store);
+    return buf;
 #else
     (void)buf;
     (void)cap;
+    return ref;
 #endif
-    return ref; /* loading it reports the missing file */
 }
 
 /* The first line of the key file, without its line end. */
@@ -64,9 +62,14 @@ static int run(const cli_opts *o)
     if (o->api_key_file && !key_buf)
         return 1;
     char model_buf[4096], embed_buf[4096];
+    bool ok_model, ok_embed;
     og_server_params p = og_server_default_params();
-    p.model_path = resolve_model(o->model, model_buf, sizeof model_buf);
-    p.embed_model_path = resolve_model(o->embed_model, embed_buf, sizeof embed_buf);
+    p.model_path = resolve_model(o->model, model_buf, sizeof model_buf, &ok_model);
+    p.embed_model_path = resolve_model(o->embed_model, embed_buf, sizeof embed_buf, &ok_embed);
+    if (!ok_model || !ok_embed) {
+        free(key_buf);
+        return 1;
+    }
     p.model_id = o->model && p.model_path != o->model ? o->model : NULL;
     p.embed_model_id = o->embed_model && p.embed_model_path != o->embed_model ? o->embed_model : NULL;
     if (o->host)

@@ -17,7 +17,7 @@
 
 #define MIB (1024.0 * 1024.0)
 
-static og_store *open_store(const char *cmd)
+og_store *cli_open_store(const char *cmd)
 {
     char home[4096];
     og_error err = { 0 };
@@ -41,6 +41,7 @@ static bool need_ref(const cli_opts *o, const cli_command *cmd)
 /* ---------------------------------------------------------------- pull */
 
 typedef struct bar {
+    const char *cmd; /* pull or update */
     bool tty;
     const char *stage;
     double start, last;
@@ -81,13 +82,13 @@ static void progress(void *user, const char *stage, uint64_t done, uint64_t tota
     char of[32] = "";
     if (total)
         snprintf(of, sizeof of, " of %.1f", total / MIB);
-    fprintf(stderr, "%soffgrid pull: %s %.1f%s MiB, %.1f MiB/s%s%s", b->tty ? "\r\033[K" : "", stage, done / MIB, of,
-            rate / MIB, left, b->tty ? "" : "\n");
+    fprintf(stderr, "%soffgrid %s: %s %.1f%s MiB, %.1f MiB/s%s%s", b->tty ? "\r\033[K" : "", b->cmd, stage,
+            done / MIB, of, rate / MIB, left, b->tty ? "" : "\n");
 }
 
 /* A positive number from the environment, when set. Tests use
  * OFFGRID_FREE_DISK / OFFGRID_RAM to pretend a small device. */
-static bool env_bytes(const char *name, uint64_t *out)
+static bool env_bytes(const char *cmd, const char *name, uint64_t *out)
 {
     const char *v = getenv(name);
     if (!v || !*v)
@@ -96,49 +97,78 @@ static bool env_bytes(const char *name, uint64_t *out)
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end || n == 0) {
-        fprintf(stderr, "offgrid pull: %s must be a positive whole number, got '%s'\n", name, v);
+        fprintf(stderr, "offgrid %s: %s must be a positive whole number, got '%s'\n", cmd, name, v);
         return false;
     }
     *out = n;
     return true;
 }
 
-static const char *default_catalog(const cli_opts *o)
+/* --catalog, else $OFFGRID_CATALOG, else the store's config "catalog"
+ * (e.g. the publisher's URL), else the installed or source-tree file. */
+static const char *default_catalog(const cli_opts *o, og_store *s)
 {
+    static char configured[2048];
     const char *env = getenv("OFFGRID_CATALOG");
     if (o->catalog)
         return o->catalog;
     if (env && *env)
         return env;
+    og_error err = { 0 };
+    if (og_store_config(s, "catalog", configured, sizeof configured, &err) != OG_OK)
+        fprintf(stderr, "offgrid: %s (ignored)\n", err.message);
+    else if (configured[0])
+        return configured;
     return access(OG_CATALOG_INSTALLED, R_OK) == 0 ? OG_CATALOG_INSTALLED : OG_CATALOG_SOURCE;
+}
+
+static bar the_bar;
+
+bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_store_pull_params *p)
+{
+    *p = og_store_default_pull_params();
+    uint64_t retries = (uint64_t)p->max_retries, stall = (uint64_t)p->low_speed_seconds;
+    if (!env_bytes(cmd, "OFFGRID_FREE_DISK", &p->free_disk) || !env_bytes(cmd, "OFFGRID_RAM", &p->total_ram) ||
+        !env_bytes(cmd, "OFFGRID_RAM_AVAILABLE", &p->available_ram) ||
+        !env_bytes(cmd, "OFFGRID_RETRIES", &retries) || !env_bytes(cmd, "OFFGRID_STALL_SECONDS", &stall))
+        return false;
+    p->max_retries = retries < 100 ? (int)retries : 100;
+    p->low_speed_seconds = stall < 3600 ? (long)stall : 3600;
+    p->catalog = default_catalog(o, s);
+    p->mirrors = getenv("OFFGRID_MIRROR");
+    p->force = o->force;
+    p->skip_test = o->no_test;
+    static char cache[4096]; /* the CLI runs one command per process */
+    p->cache_dir = cli_pack_cache_dir(cache, sizeof cache);
+    the_bar = (bar){ .cmd = cmd, .tty = isatty(STDERR_FILENO) };
+    p->progress = progress;
+    p->user = &the_bar;
+    return true;
+}
+
+void cli_store_progress_end(void)
+{
+    if (the_bar.tty && the_bar.stage)
+        fputc('\n', stderr);
+    the_bar.stage = NULL;
 }
 
 static int run_pull(const cli_opts *o)
 {
     if (!need_ref(o, &cli_cmd_pull))
         return 2;
-    og_store_pull_params p = og_store_default_pull_params();
-    uint64_t retries = (uint64_t)p.max_retries, stall = (uint64_t)p.low_speed_seconds;
-    if (!env_bytes("OFFGRID_FREE_DISK", &p.free_disk) || !env_bytes("OFFGRID_RAM", &p.total_ram) ||
-        !env_bytes("OFFGRID_RETRIES", &retries) || !env_bytes("OFFGRID_STALL_SECONDS", &stall))
-        return 2;
-    p.max_retries = retries < 100 ? (int)retries : 100;
-    p.low_speed_seconds = stall < 3600 ? (long)stall : 3600;
-    p.catalog = default_catalog(o);
-    p.mirrors = getenv("OFFGRID_MIRROR");
-    p.force = o->force;
-    p.skip_test = o->no_test;
-    bar b = { .tty = isatty(STDERR_FILENO) };
-    p.progress = progress;
-    p.user = &b;
-    og_store *s = open_store("pull");
+    og_store *s = cli_open_store("pull");
     if (!s)
         return 1;
+    og_store_pull_params p;
+    if (!cli_store_pull_params("pull", o, s, &p)) {
+        og_store_free(s);
+        return 2;
+    }
     og_store_version v;
     og_error err = { 0 };
     og_status st = og_store_pull(s, o->positional, &p, &v, &err);
-    if (b.tty && b.stage)
-        fputc('\n', stderr);
+    cli_store_progress_end();
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid pull: %s\n", err.message);
@@ -161,7 +191,7 @@ static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
 
 static int run_list(const cli_opts *o)
 {
-    og_store *s = open_store("list");
+    og_store *s = cli_open_store("list");
     if (!s)
         return 1;
     og_store_version *vs = NULL;
@@ -191,7 +221,7 @@ static int run_show(const cli_opts *o)
 {
     if (!need_ref(o, &cli_cmd_show))
         return 2;
-    og_store *s = open_store("show");
+    og_store *s = cli_open_store("show");
     if (!s)
         return 1;
     og_store_version v;
@@ -224,7 +254,7 @@ static int run_rm(const cli_opts *o)
 {
     if (!need_ref(o, &cli_cmd_rm))
         return 2;
-    og_store *s = open_store("rm");
+    og_store *s = cli_open_store("rm");
     if (!s)
         return 1;
     og_error err = { 0 };
@@ -242,7 +272,7 @@ static int run_rollback(const cli_opts *o)
 {
     if (!need_ref(o, &cli_cmd_rollback))
         return 2;
-    og_store *s = open_store("rollback");
+    og_store *s = cli_open_store("rollback");
     if (!s)
         return 1;
     og_store_version v;
@@ -267,7 +297,7 @@ static void report(void *user, const og_store_version *v, bool ok, const char *w
 
 static int run_verify(const cli_opts *o)
 {
-    og_store *s = open_store("verify");
+    og_store *s = cli_open_store("verify");
     if (!s)
         return 1;
     size_t bad = 0;
@@ -287,7 +317,7 @@ static int run_verify(const cli_opts *o)
 
 static int run_prune(const cli_opts *o)
 {
-    og_store *s = open_store("prune");
+    og_store *s = cli_open_store("prune");
     if (!s)
         return 1;
     size_t files = 0;
@@ -295,11 +325,17 @@ static int run_prune(const cli_opts *o)
     og_error err = { 0 };
     og_status st = og_store_prune(s, &files, &bytes, &err);
     og_store_free(s);
+    char cache[4096];
+    const char *cache_dir = cli_pack_cache_dir(cache, sizeof cache);
+    size_t cache_files = 0;
+    uint64_t cache_bytes = 0;
+    if (st == OG_OK && cache_dir)
+        st = og_model_cache_prune(cache_dir, &cache_files, &cache_bytes, &err);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid prune: %s\n", err.message);
         return 1;
     }
-    printf("pruned %zu files, %.1f MiB\n", files, bytes / MIB);
+    printf("pruned %zu files, %.1f MiB\n", files + cache_files, (bytes + cache_bytes) / MIB);
     return 0;
 }
 
@@ -310,21 +346,24 @@ static int run_prune(const cli_opts *o)
 const cli_command cli_cmd_pull = {
     "pull", "download, verify and activate a model from the catalog",
     "usage: offgrid pull NAME[:VERSION] [--catalog PATH|URL] [--force] [--no-test]\n\n"
-    "Looks NAME up in the catalog (the newest version unless one is given), checks\n"
-    "that it fits this device's free disk and RAM, fetches it (mirror folders, then\n"
+    "Looks NAME up in the catalog (unless a version is given, the newest one this\n"
+    "device's rollout cohort is offered), checks that it fits this device's free\n"
+    "disk and RAM (at most 70% of the available RAM), fetches it (mirror folders, then\n"
     "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
     "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
     "the active version. The version that was active stays as the rollback target.\n\n"
     "options:\n"
-    "      --catalog WHERE  catalog file or URL (default $OFFGRID_CATALOG, else the\n"
-    "                       installed or source-tree catalog/catalog.json)\n"
+    "      --catalog WHERE  catalog file or URL (default $OFFGRID_CATALOG, else\n"
+    "                       'catalog' in $OFFGRID_HOME/config, else the installed\n"
+    "                       or source-tree catalog/catalog.json)\n"
     "      --force          pull even when disk or RAM looks too small\n"
     "      --no-test        skip the test inference\n\n" STORE_ENV
     "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
     "  OFFGRID_CATALOG  the catalog when --catalog is not given\n"
     "  OFFGRID_RETRIES  attempts per URL (default 5), with backoff between them\n"
     "  OFFGRID_STALL_SECONDS  restart a transfer slower than 1 KiB/s this long (30)\n"
-    "  OFFGRID_FREE_DISK, OFFGRID_RAM  (testing) pretend this many bytes\n",
+    "  OFFGRID_FREE_DISK, OFFGRID_RAM, OFFGRID_RAM_AVAILABLE  (testing) pretend this\n"
+    "                   many bytes of free disk, total RAM, available RAM\n",
     OPT_POSITIONAL | OPT_CATALOG | OPT_FORCE | OPT_NO_TEST,
     run_pull,
 };
@@ -340,7 +379,7 @@ const cli_command cli_cmd_list = {
 const cli_command cli_cmd_show = {
     "show", "show an installed model and its file's path",
     "usage: offgrid show NAME[:VERSION]\n\nThe active version of NAME (or the version given): digest, source, times\n"
-    "and the path of its file, for offgrid run -m PATH.\n\n" STORE_ENV,
+    "and the path of its file. (offgrid run -m NAME finds it by name too.)\n\n" STORE_ENV,
     OPT_POSITIONAL,
     run_show,
 };
@@ -371,7 +410,10 @@ const cli_command cli_cmd_rollback = {
 const cli_command cli_cmd_prune = {
     "prune", "delete old versions, unused files and leftover downloads",
     "usage: offgrid prune\n\nDeletes versions that are neither active nor previous, files no version\n"
-    "uses, and partial downloads (which a later pull would otherwise resume).\n\n" STORE_ENV,
+    "uses, and partial downloads (which a later pull would otherwise resume); and\n"
+    "in the cache of repacked weights, the copies whose model file is gone or has\n"
+    "changed since.\n\n" STORE_ENV
+    "  OFFGRID_CACHE_DIR  repacked weights (default ~/.cache/offgrid/packed)\n",
     0,
     run_prune,
 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -63,6 +64,9 @@ static const opt_spec specs[] = {
     { NULL, "--cors", OPT_SERVE, true },
     { NULL, "--insecure", OPT_SERVE, false },
     { NULL, "--log", OPT_SERVE, false },
+    { NULL, "--check", OPT_CHECK, false },
+    { NULL, "--allow-metered", OPT_ALLOW_METERED, false },
+    { NULL, "--task", OPT_TASK, true },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -129,6 +133,13 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--type")) o->type = val;
     else if (!strcmp(name, "--catalog")) o->catalog = val;
     else if (!strcmp(name, "--key")) o->key = val;
+    else if (!strcmp(name, "--task")) {
+        if (strcmp(val, "chat") && strcmp(val, "embed") && strcmp(val, "classify")) {
+            fprintf(stderr, "offgrid %s: --task is chat, embed or classify, got '%s'\n", c, val);
+            return false;
+        }
+        o->task = val;
+    }
     return true;
 }
 
@@ -168,6 +179,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             else if (spec->group == OPT_NO_TEST) o->no_test = true;
             else if (!strcmp(spec->long_name, "--insecure")) o->insecure = true;
             else if (!strcmp(spec->long_name, "--log")) o->log = true;
+            else if (spec->group == OPT_CHECK) o->check = true;
+            else if (spec->group == OPT_ALLOW_METERED) o->allow_metered = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -181,13 +194,40 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
         fprintf(stderr, "offgrid %s: -m MODEL is required\n\n%s", cmd->name, cmd->usage);
         return -1;
     }
+#ifdef OG_WITH_STORE
+    /* -m NAME[:VERSION] of an installed model when no such file exists.
+     * Not for calibrate: it rewrites its model file, and a store file is
+     * named by its SHA-256 and must never change. */
+    static char resolved[4096];
+    if ((cmd->accepted & OPT_MODEL) && strcmp(cmd->name, "calibrate") != 0 && access(o->model, F_OK) != 0 &&
+        !strchr(o->model, '/')) {
+        if (!cli_store_resolve_model(cmd->name, o->model, resolved, sizeof resolved))
+            return -2;
+        o->model = resolved;
+    }
+#endif
     return 0;
+}
+
+const char *cli_pack_cache_dir(char *buf, size_t cap)
+{
+    const char *dir = getenv("OFFGRID_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n = -1;
+    if (dir)
+        return dir[0] && strcmp(dir, "off") != 0 ? dir : NULL;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/offgrid/packed", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, cap, "%s/.cache/offgrid/packed", home);
+    return n > 0 && (size_t)n < cap ? buf : NULL;
 }
 
 og_model *cli_load_model(const cli_opts *o, bool vocab_only)
 {
     og_model_params params = og_model_default_params();
+    char cache[4096];
     params.vocab_only = vocab_only;
+    params.cache_dir = cli_pack_cache_dir(cache, sizeof cache);
     og_model *m = NULL;
     og_error err = { 0 };
     if (og_model_load(o->model, &params, &m, &err) != OG_OK) {

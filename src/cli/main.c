@@ -12,10 +12,10 @@ static const cli_command *const commands[] = {
 #ifdef OG_WITH_CONVERT
     &cli_cmd_convert,
 #endif
-    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate,
+    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate, &cli_cmd_add_head,
 #ifdef OG_WITH_STORE
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
-    &cli_cmd_keygen, &cli_cmd_sign,
+    &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
 #endif
 #ifdef OG_WITH_SERVER
     &cli_cmd_serve,
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         cli_opts o;
         int rc = cli_parse(commands[i], argc - 1, argv + 1, &o);
         if (rc != 0)
-            return rc > 0 ? 0 : 2;
+            return rc > 0 ? 0 : rc == -1 ? 2 : 1; /* -2: a -m NAME the store could not give */
         return commands[i]->run(&o);
     }
     fprintf(stderr, "offgrid: unknown command '%s'\n\n", argv[1]);

@@ -156,15 +156,22 @@ og_status og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const ch
             return og_error_set(err, OG_ERR_NOMEM, "out of memory copying metadata");
     }
     for (int64_t i = 0; i < og_gguf_n_tensors(g); i++) {
-        const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
-        char name[256];
-        if (t->name.len >= sizeof name)
-            return og_error_set(err, OG_ERR_FORMAT, "tensor name of %zu bytes is too long", t->name.len);
-        memcpy(name, t->name.ptr, t->name.len);
-        name[t->name.len] = 0;
-        if (!og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data))
-            return og_error_set(err, OG_ERR_NOMEM, "out of memory copying tensor '%s'", name);
+        og_status st = og_gguf_writer_copy_tensor(w, og_gguf_tensor_at(g, i), err);
+        if (st != OG_OK)
+            return st;
     }
+    return OG_OK;
+}
+
+og_status og_gguf_writer_copy_tensor(og_gguf_writer *w, const og_gguf_tensor *t, og_error *err)
+{
+    char name[256];
+    if (t->name.len >= sizeof name)
+        return og_error_set(err, OG_ERR_FORMAT, "tensor name of %zu bytes is too long", t->name.len);
+    memcpy(name, t->name.ptr, t->name.len);
+    name[t->name.len] = 0;
+    if (!og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data))
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory copying tensor '%s'", name);
     return OG_OK;
 }
 

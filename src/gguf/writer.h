@@ -30,6 +30,9 @@ bool og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, in
 /* Copies one key-value pair of an open file as it is (any type). */
 bool og_gguf_writer_copy_kv(og_gguf_writer *w, const og_gguf_kv *kv);
 
+/* Copies one tensor of an open file, name, shape and data. */
+og_status og_gguf_writer_copy_tensor(og_gguf_writer *w, const og_gguf_tensor *t, og_error *err);
+
 /* Copies every key of g except skip_key (NULL: none) and
  * general.alignment (the writer's own is 32), and every tensor
  * (their data too: the writer holds the whole model in memory). For

@@ -40,9 +40,13 @@ static char *dup_str(const char *s, size_t n)
     return d;
 }
 
-/* The optional head: pooler dense "cls" [n_embd, n_embd] and classifier
- * "cls.output" [n_embd, n_labels], names from classifier.output_labels
- * when the file has them. */
+/* The optional head. A BertForSequenceClassification has a pooler dense
+ * "cls" [n_embd, n_embd] over [CLS] and the classifier "cls.output"
+ * [n_embd, n_labels]; a linear model trained on sentence embeddings (e.g.
+ * scikit-learn's LogisticRegression over sentence-transformers vectors)
+ * has only "cls.output", and offgrid.classifier.input says which
+ * embedding it reads. Names from classifier.output_labels when the file
+ * has them. */
 static og_status load_head(og_model *m, og_bert *b, og_error *err)
 {
     const int64_t n_embd = m->hp.n_embd;
@@ -53,10 +57,23 @@ static og_status load_head(og_model *m, og_bert *b, og_error *err)
         return og_error_set(err, OG_ERR_FORMAT, "tensor 'cls.output.weight' has shape [%lld, %lld], expected [%lld, n_labels]",
                             (long long)out->ne[0], (long long)out->ne[1], (long long)n_embd);
     b->n_labels = (int32_t)out->ne[1];
+    b->head_input = OG_HEAD_POOLER;
+    og_str input;
+    if (og_gguf_get_str(m->gguf, OG_KEY_CLASSIFIER_INPUT, &input)) {
+        if (og_str_eq(input, "embedding"))
+            b->head_input = OG_HEAD_EMBEDDING;
+        else if (og_str_eq(input, "normalized_embedding"))
+            b->head_input = OG_HEAD_NORMALIZED_EMBEDDING;
+        else if (!og_str_eq(input, "pooler"))
+            return og_error_set(err, OG_ERR_UNSUPPORTED, "%s is '%.*s' (expected pooler, embedding or "
+                                "normalized_embedding)", OG_KEY_CLASSIFIER_INPUT, (int)input.len, input.ptr);
+    }
     og_status st;
-    if ((st = og_model_want_tensor(m, "cls.weight", n_embd, n_embd, true, &b->cls, err)) ||
-        (st = og_model_want_tensor(m, "cls.bias", n_embd, 1, false, &b->cls_b, err)) ||
-        (st = og_model_want_tensor(m, "cls.output.weight", n_embd, b->n_labels, true, &b->cls_out, err)) ||
+    if (b->head_input == OG_HEAD_POOLER &&
+        ((st = og_model_want_tensor(m, "cls.weight", n_embd, n_embd, true, &b->cls, err)) ||
+         (st = og_model_want_tensor(m, "cls.bias", n_embd, 1, false, &b->cls_b, err))))
+        return st;
+    if ((st = og_model_want_tensor(m, "cls.output.weight", n_embd, b->n_labels, true, &b->cls_out, err)) ||
         (st = og_model_want_tensor(m, "cls.output.bias", b->n_labels, 1, false, &b->cls_out_b, err)))
         return st;
     char key[128];
@@ -76,9 +93,9 @@ static og_status load_head(og_model *m, og_bert *b, og_error *err)
     }
     b->temperature = 1.0f;
     float t;
-    if (og_gguf_get_f32(m->gguf, "offgrid.classifier.temperature", &t)) {
+    if (og_gguf_get_f32(m->gguf, OG_KEY_CLASSIFIER_TEMPERATURE, &t)) {
         if (!(t > 0.0f && t < 1e6f))
-            return og_error_set(err, OG_ERR_FORMAT, "offgrid.classifier.temperature is %g, expected > 0", t);
+            return og_error_set(err, OG_ERR_FORMAT, OG_KEY_CLASSIFIER_TEMPERATURE " is %g, expected > 0", t);
         b->temperature = t;
     }
     return OG_OK;
@@ -330,17 +347,38 @@ void og_bert_pool(og_encoder *enc, const int32_t *seq_start, int32_t n_seqs, flo
     }
 }
 
+void og_bert_normalize(float *rows, int32_t n, int64_t n_embd)
+{
+    for (int32_t s = 0; s < n; s++) {
+        float *r = rows + s * n_embd;
+        double sum = 0.0;
+        for (int64_t i = 0; i < n_embd; i++)
+            sum += (double)r[i] * r[i];
+        /* sentence-transformers' Normalize clamps the norm at 1e-12 */
+        const float inv = (float)(1.0 / (sqrt(sum) > 1e-12 ? sqrt(sum) : 1e-12));
+        for (int64_t i = 0; i < n_embd; i++)
+            r[i] *= inv;
+    }
+}
+
 void og_bert_classify(og_encoder *enc, const int32_t *seq_start, int32_t n_seqs)
 {
     const og_bert *b = enc->model->bert;
     const int64_t n_embd = enc->model->hp.n_embd;
-    /* [CLS] rows gathered into attn, pooled through dense + tanh into xb */
-    for (int32_t s = 0; s < n_seqs; s++)
-        memcpy(enc->attn + s * n_embd, enc->x + (int64_t)seq_start[s] * n_embd, (size_t)n_embd * sizeof(float));
-    og_ops_matmul(&enc->exec, b->cls, enc->attn, n_seqs, enc->xb);
-    og_ops_add_bias(enc->xb, b->cls_b->data, n_seqs, n_embd);
-    for (int64_t i = 0; i < n_seqs * n_embd; i++)
-        enc->xb[i] = tanhf(enc->xb[i]);
+    if (b->head_input != OG_HEAD_POOLER) {
+        /* the sentence embedding, pooled (and normalized) into xb */
+        og_bert_pool(enc, seq_start, n_seqs, enc->xb);
+        if (b->head_input == OG_HEAD_NORMALIZED_EMBEDDING)
+            og_bert_normalize(enc->xb, n_seqs, n_embd);
+    } else {
+        /* [CLS] rows gathered into attn, pooled through dense + tanh into xb */
+        for (int32_t s = 0; s < n_seqs; s++)
+            memcpy(enc->attn + s * n_embd, enc->x + (int64_t)seq_start[s] * n_embd, (size_t)n_embd * sizeof(float));
+        og_ops_matmul(&enc->exec, b->cls, enc->attn, n_seqs, enc->xb);
+        og_ops_add_bias(enc->xb, b->cls_b->data, n_seqs, n_embd);
+        for (int64_t i = 0; i < n_seqs * n_embd; i++)
+            enc->xb[i] = tanhf(enc->xb[i]);
+    }
     og_ops_matmul(&enc->exec, b->cls_out, enc->xb, n_seqs, enc->logits);
     og_ops_add_bias(enc->logits, b->cls_out_b->data, n_seqs, b->n_labels);
 }

@@ -13,6 +13,13 @@ typedef enum og_pooling {
     OG_POOL_CLS = 2
 } og_pooling;
 
+/* What the classification head reads (offgrid.classifier.input). */
+typedef enum og_head_input {
+    OG_HEAD_POOLER,              /* BertForSequenceClassification: [CLS], dense + tanh */
+    OG_HEAD_EMBEDDING,           /* the pooled sentence embedding */
+    OG_HEAD_NORMALIZED_EMBEDDING /* the same scaled to unit length, as og_embed gives it */
+} og_head_input;
+
 typedef struct og_bert_layer {
     const og_gguf_tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
     const og_gguf_tensor *attn_norm, *attn_norm_b; /* attn_output_norm */
@@ -25,9 +32,10 @@ struct og_bert {
     og_pooling pooling;
     const og_gguf_tensor *tok_embd, *type_embd, *pos_embd, *embd_norm, *embd_norm_b;
     og_bert_layer *layers;
-    /* Classification head, all NULL when absent: cls = pooler dense,
-     * cls_out = classifier (n_labels outputs). */
+    /* Classification head, all NULL when absent: cls = pooler dense (only
+     * for OG_HEAD_POOLER), cls_out = classifier (n_labels outputs). */
     const og_gguf_tensor *cls, *cls_b, *cls_out, *cls_out_b;
+    og_head_input head_input;
     int32_t n_labels;
     char **labels;     /* n_labels NUL-terminated names */
     float temperature; /* offgrid.classifier.temperature, default 1 */
@@ -59,8 +67,13 @@ void og_bert_encode(og_encoder *enc, const og_token *tokens, const int32_t *seq_
  * says) into out[n_seqs][n_embd]. */
 void og_bert_pool(og_encoder *enc, const int32_t *seq_start, int32_t n_seqs, float *out);
 
-/* The classification head over each sequence's [CLS] state: writes
- * enc->logits[n_seqs][n_labels]. The model must have a head. */
+/* Scales each of n rows of width n_embd to unit L2 length, as
+ * sentence-transformers' Normalize does. */
+void og_bert_normalize(float *rows, int32_t n, int64_t n_embd);
+
+/* The classification head over each sequence's [CLS] state or pooled
+ * embedding, as the model says: writes enc->logits[n_seqs][n_labels].
+ * The model must have a head. */
 void og_bert_classify(og_encoder *enc, const int32_t *seq_start, int32_t n_seqs);
 
 #endif

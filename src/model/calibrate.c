@@ -11,7 +11,7 @@
 #include "gguf/writer.h"
 #include "offgrid.h"
 
-#define TEMPERATURE_KEY "offgrid.classifier.temperature"
+#define TEMPERATURE_KEY OG_KEY_CLASSIFIER_TEMPERATURE
 
 /* Mean NLL of softmax(logits / t), in double with log-sum-exp. */
 static double nll_at(const float *logits, const int32_t *labels, int32_t n, int32_t n_labels, double t)

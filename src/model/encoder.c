@@ -130,18 +130,8 @@ static void emit_embeddings(og_encoder *enc, int32_t first_text, int32_t n_seqs,
     const int64_t n_embd = enc->model->hp.n_embd;
     float *rows = out + (int64_t)first_text * n_embd;
     og_bert_pool(enc, enc->seq_start, n_seqs, rows);
-    if (!enc->normalize)
-        return;
-    for (int32_t s = 0; s < n_seqs; s++) {
-        float *r = rows + s * n_embd;
-        double sum = 0.0;
-        for (int64_t i = 0; i < n_embd; i++)
-            sum += (double)r[i] * r[i];
-        /* sentence-transformers' Normalize clamps the norm at 1e-12 */
-        const float inv = (float)(1.0 / (sqrt(sum) > 1e-12 ? sqrt(sum) : 1e-12));
-        for (int64_t i = 0; i < n_embd; i++)
-            r[i] *= inv;
-    }
+    if (enc->normalize)
+        og_bert_normalize(rows, n_seqs, n_embd);
 }
 
 static void emit_logits(og_encoder *enc, int32_t first_text, int32_t n_seqs, float *out)

@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/mapfile.h"
 #include "chat/chat.h"
 
 og_model_params og_model_default_params(void)
 {
-    og_model_params p = { .vocab_only = false, .n_threads = 0 };
+    og_model_params p = { .vocab_only = false, .n_threads = 0, .cache_dir = NULL };
     return p;
 }
 
@@ -140,7 +141,7 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
             m->arch = OG_ARCH_LLAMA;
             st = og_llama_load(m, err);
             if (st == OG_OK)
-                st = og_model_pack(m, params->n_threads, err);
+                st = og_model_pack(m, path, params->n_threads, params->cache_dir, err);
         } else if (strcmp(m->arch_name, "bert") == 0) {
             m->arch = OG_ARCH_BERT;
             st = og_bert_load(m, err);
@@ -168,7 +169,9 @@ void og_model_free(og_model *m)
     og_gguf_close(m->gguf);
     free(m->layers);
     free(m->packed);
-    free(m->packed_data);
+    og_unmap_buffer(m->packed_map, m->packed_map_bytes);
+    free(m->norms);
+    free(m->norm_data);
     og_bert_free(m->bert);
     free(m->chat_template);
     free(m);

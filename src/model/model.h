@@ -40,7 +40,10 @@ struct og_model {
     og_layer *layers;
     og_gguf_tensor *packed; /* repacked matrices the fields above may point to (pack.c) */
     int32_t n_packed;
-    void *packed_data;
+    void *packed_map;       /* their bytes: og_map_buffer or a cache file (pack.c) */
+    size_t packed_map_bytes;
+    og_gguf_tensor *norms;  /* copies of the norm vectors the layers may point to (pack.c) */
+    float *norm_data;
     og_bert *bert;       /* the encoder's tensors when arch is OG_ARCH_BERT */
     char *chat_template; /* NUL-terminated copy, or NULL */
     uint64_t n_params, n_bytes;
@@ -65,10 +68,11 @@ og_status og_model_want_tensor(const og_model *m, const char *name, int64_t ne0,
 /* Finds the llama-architecture tensors and checks their shapes. */
 og_status og_llama_load(og_model *m, og_error *err);
 
-/* Repacks the Q4_0 matrices for the interleaved kernels (pack.c) on
- * n_threads threads (0: all cores); the model then owns the copies,
- * freed by og_model_free. */
-og_status og_model_pack(og_model *m, int32_t n_threads, og_error *err);
+/* Repacks the Q4_0, Q4_1 and Q8_0 matrices of the model loaded from path
+ * for the interleaved kernels (pack.c) on n_threads threads (0: all
+ * cores), or maps the copy kept in cache_dir by an earlier load (NULL: no
+ * cache); the model then owns the copies, freed by og_model_free. */
+og_status og_model_pack(og_model *m, const char *path, int32_t n_threads, const char *cache_dir, og_error *err);
 /* Finds the BERT encoder's tensors (and a classification head, if any)
  * and checks their shapes; sets m->bert. */
 og_status og_bert_load(og_model *m, og_error *err);

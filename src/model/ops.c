@@ -34,7 +34,7 @@ static void matmul_worker(void *arg, int ith, int nth)
     const size_t row_bytes = og_type_row_bytes(w->type, n_cols);
     og_vec_dot_fn dot = job->kern->vec_dot[w->type];
     int64_t begin, end;
-    if (w->type == OG_TYPE_Q4_0_X16) {
+    if (og_type_is_packed(w->type)) {
         /* packed kernels take whole groups of rows */
         og_pool_split((n_rows + OG_PACK_ROWS - 1) / OG_PACK_ROWS, ith, nth, &begin, &end);
         begin *= OG_PACK_ROWS;
@@ -221,6 +221,15 @@ void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_row
 
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out)
 {
+    if (og_type_is_packed(w->type)) { /* a tied embedding, repacked for the output product */
+        const og_type plain = og_plain_type(w->type);
+        uint8_t block[64];
+        for (int64_t b = 0; b < w->ne[0] / OG_QK; b++) {
+            og_packed_block(w->type, w->data, w->ne[1], w->ne[0], row, b, block);
+            k->to_float[plain](block, out + b * OG_QK, OG_QK);
+        }
+        return;
+    }
     const size_t row_bytes = og_type_row_bytes(w->type, w->ne[0]);
     k->to_float[w->type]((const uint8_t *)w->data + (size_t)row * row_bytes, out, w->ne[0]);
 }

@@ -9,6 +9,7 @@
  *   {"format": 1, "models": [{"name": ..., "version": ..., "task": "chat",
  *     "architecture": ..., "parameters": N, "quantization": ...,
  *     "context_length": N, "license": ..., "ram_bytes": N,
+ *     "rollout": {"percent": 25, "salt": ...},
  *     "files": [{"name": ..., "size": N, "sha256": ..., "signature": ...,
  *       "sources": [{"url": ...}, {"url": ..., "archive": "zip",
  *         "member": ..., "size": N, "sha256": ...}]}]}]}
@@ -133,6 +134,23 @@ static og_status parse_file(const ctx *c, const json_t *files, og_catalog_entry 
     return OG_OK;
 }
 
+/* "rollout": {"percent": 0..100, "salt": "..."}: the share of devices
+ * offered this version (staged rollout); absent = everyone. */
+static og_status parse_rollout(const ctx *c, const json_t *m, og_catalog_entry *e)
+{
+    e->rollout_percent = 100;
+    const json_t *r = json_object_get(m, "rollout");
+    if (!r)
+        return OG_OK;
+    if (!json_is_object(r))
+        return bad(c, "rollout", "is not an object");
+    const json_t *pct = json_object_get(r, "percent");
+    if (!json_is_integer(pct) || json_integer_value(pct) < 0 || json_integer_value(pct) > 100)
+        return bad(c, "rollout", "needs \"percent\", a whole number from 0 to 100");
+    e->rollout_percent = (int)json_integer_value(pct);
+    return get_str(c, r, "salt", false, e->rollout_salt, sizeof e->rollout_salt);
+}
+
 static og_status parse_entry(ctx *c, const json_t *m, og_catalog_entry *e)
 {
     if (!json_is_object(m))
@@ -159,6 +177,8 @@ static og_status parse_entry(ctx *c, const json_t *m, og_catalog_entry *e)
     e->ram_bytes = (uint64_t)ram;
     if (strcmp(e->task, "chat") && strcmp(e->task, "embed") && strcmp(e->task, "classify"))
         return bad(c, "task", "is not chat, embed or classify");
+    if ((s = parse_rollout(c, m, e)) != OG_OK)
+        return s;
     return parse_file(c, json_object_get(m, "files"), e);
 }
 
@@ -198,32 +218,88 @@ og_status og_catalog_parse(const char *text, size_t len, const char *what, og_ca
     return s;
 }
 
-og_status og_catalog_load(const char *where, og_catalog *out, og_error *err)
+/* Reads a file or URL into memory; *missing when it does not exist. */
+static og_status read_all(const char *where, const char *what, char **text, size_t *len, bool *missing, og_error *err)
+{
+    *text = NULL;
+    *len = 0;
+    *missing = false;
+    if (strstr(where, "://"))
+        return og_fetch_url_memory(where, CATALOG_MAX_BYTES, text, len, missing, err);
+    FILE *f = fopen(where, "rb");
+    if (!f) {
+        *missing = errno == ENOENT;
+        return og_error_set(err, OG_ERR_IO, "cannot open %s %s: %s", what, where, strerror(errno));
+    }
+    *text = malloc(CATALOG_MAX_BYTES + 1);
+    *len = *text ? fread(*text, 1, CATALOG_MAX_BYTES + 1, f) : 0;
+    bool failed = !*text || ferror(f);
+    fclose(f);
+    if (!failed && *len <= CATALOG_MAX_BYTES) {
+        (*text)[*len] = 0; /* a signature is read as a string */
+        return OG_OK;
+    }
+    free(*text);
+    *text = NULL;
+    return failed ? og_error_set(err, OG_ERR_IO, "cannot read %s %s", what, where)
+                  : og_error_set(err, OG_ERR_FORMAT, "%s %s is over 16 MiB", what, where);
+}
+
+/* The catalog's own signature, WHERE.sig: optional unless the config
+ * requires it, but a signature that is there must be good, so a catalog
+ * altered on its way (versions, rollouts, digests) is refused. */
+static og_status check_catalog_signature(const og_store *s, const char *where, const char *text, size_t len,
+                                         og_error *err)
+{
+    char sig_where[1100], required[16], *sig = NULL;
+    size_t sig_len = 0;
+    bool missing = false;
+    og_status st = og_store_path(sig_where, sizeof sig_where, err, "%s.sig", where);
+    if (st == OG_OK)
+        st = og_store_config(s, "require_signed_catalog", required, sizeof required, err);
+    if (st != OG_OK)
+        return st;
+    og_error sig_err = { 0 };
+    st = read_all(sig_where, "the catalog signature", &sig, &sig_len, &missing, &sig_err);
+    if (st != OG_OK) {
+        if (!missing)
+            return og_error_set(err, st, "%s", sig_err.message);
+        if (!strcmp(required, "true"))
+            return og_error_set(err, OG_ERR_FORMAT,
+                                "%s has no signature (%s) but %s/config says require_signed_catalog = true", where,
+                                sig_where, s->home);
+        return OG_OK;
+    }
+    unsigned char(*keys)[32] = NULL;
+    size_t n = 0;
+    st = og_sign_trusted_keys(s, &keys, &n, err);
+    if (st == OG_OK && n == 0)
+        st = og_error_set(err, OG_ERR_FORMAT,
+                          "%s is signed but no trusted key is configured: add the publisher's public key to "
+                          "%s/trusted_keys",
+                          where, s->home);
+    else if (st == OG_OK && (st = og_sign_verify_buffer(text, len, sig, keys, n, err)) != OG_OK)
+        og_error_prefix(err, "%s: catalog signature %s", where, sig_where);
+    free(keys);
+    free(sig);
+    return st;
+}
+
+og_status og_catalog_load(const og_store *s, const char *where, og_catalog *out, og_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!where || !*where)
         return og_error_set(err, OG_ERR_ARG, "no catalog given");
     char *text = NULL;
     size_t len = 0;
-    og_status s;
-    if (strstr(where, "://")) {
-        s = og_fetch_url_memory(where, CATALOG_MAX_BYTES, &text, &len, err);
-    } else {
-        FILE *f = fopen(where, "rb");
-        if (!f)
-            return og_error_set(err, OG_ERR_IO, "cannot open the catalog %s: %s", where, strerror(errno));
-        text = malloc(CATALOG_MAX_BYTES + 1);
-        len = text ? fread(text, 1, CATALOG_MAX_BYTES + 1, f) : 0;
-        bool failed = !text || ferror(f);
-        fclose(f);
-        s = failed ? og_error_set(err, OG_ERR_IO, "cannot read the catalog %s", where)
-            : len > CATALOG_MAX_BYTES ? og_error_set(err, OG_ERR_FORMAT, "the catalog %s is over 16 MiB", where)
-                                      : OG_OK;
-    }
-    if (s == OG_OK)
-        s = og_catalog_parse(text, len, where, out, err);
+    bool missing;
+    og_status st = read_all(where, "the catalog", &text, &len, &missing, err);
+    if (st == OG_OK && s)
+        st = check_catalog_signature(s, where, text, len, err);
+    if (st == OG_OK)
+        st = og_catalog_parse(text, len, where, out, err);
     free(text);
-    return s;
+    return st;
 }
 
 void og_catalog_free(og_catalog *c)
@@ -251,4 +327,42 @@ const og_catalog_entry *og_catalog_find(const og_catalog *c, const char *name, c
             og_error_set(err, OG_ERR_ARG, "the catalog has no model named '%s'", name);
     }
     return best;
+}
+
+bool og_catalog_offered(const og_catalog_entry *e, const char *device_id, int *cohort)
+{
+    int k = device_id ? og_rollout_cohort(device_id, e->name, e->version, e->rollout_salt) : 0;
+    if (cohort)
+        *cohort = k;
+    return !device_id || k < e->rollout_percent;
+}
+
+const og_catalog_entry *og_catalog_pick(const og_catalog *c, const char *name, const char *device_id,
+                                        og_error *err)
+{
+    const og_catalog_entry *best = NULL;
+    bool any = false;
+    for (size_t i = 0; i < c->n; i++) {
+        const og_catalog_entry *e = &c->entries[i];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        any = true;
+        if (og_catalog_offered(e, device_id, NULL) && (!best || strverscmp(e->version, best->version) > 0))
+            best = e;
+    }
+    if (!best && any)
+        og_error_set(err, OG_ERR_ARG, "no version of '%s' in the catalog is rolled out to this device yet", name);
+    else if (!best)
+        og_error_set(err, OG_ERR_ARG, "the catalog has no model named '%s'", name);
+    return best;
+}
+
+uint64_t og_catalog_disk_need(const og_catalog_entry *e)
+{
+    /* An archive and the file taken out of it exist side by side. */
+    uint64_t need = e->size;
+    for (size_t i = 0; i < e->n_sources; i++)
+        if (e->sources[i].zip && e->size + e->sources[i].archive_size > need)
+            need = e->size + e->sources[i].archive_size;
+    return need;
 }

@@ -189,10 +189,12 @@ static size_t on_memory(char *data, size_t size, size_t nmemb, void *user)
     return n;
 }
 
-og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, og_error *err)
+og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, bool *missing, og_error *err)
 {
     *out = NULL;
     *len = 0;
+    if (missing)
+        *missing = false;
     CURL *c = new_handle(url);
     if (!c)
         return og_error_set(err, OG_ERR_NOMEM, "cannot start a transfer of %s", url);
@@ -206,6 +208,9 @@ og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *l
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
         free(m.data);
+        if (missing)
+            *missing = rc == CURLE_FILE_COULDNT_READ_FILE ||
+                       (rc == CURLE_HTTP_RETURNED_ERROR && (code == 404 || code == 410));
         if (rc == CURLE_HTTP_RETURNED_ERROR)
             return og_error_set(err, OG_ERR_IO, "%s: HTTP %ld", url, code);
         if (rc == CURLE_WRITE_ERROR)

@@ -8,8 +8,8 @@
  * the active version as it was.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -23,38 +23,46 @@ og_store_pull_params og_store_default_pull_params(void)
     return p;
 }
 
+og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err)
+{
+    og_status st = og_store_probe_device(s->home, d, err);
+    if (st != OG_OK)
+        return st;
+    if (p->free_disk)
+        d->free_disk = p->free_disk;
+    if (p->total_ram) {
+        d->ram_total = p->total_ram;
+        if (d->ram_available > p->total_ram)
+            d->ram_available = p->total_ram;
+    }
+    if (p->available_ram)
+        d->ram_available = p->available_ram;
+    return OG_OK;
+}
+
 /* fetching: whether bytes are about to be downloaded (the disk check). */
 static og_status check_device(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                               bool fetching, og_error *err)
 {
-    uint64_t free_disk = p->free_disk, ram = p->total_ram;
-    if (!free_disk) {
-        struct statvfs vfs;
-        if (statvfs(s->home, &vfs) != 0)
-            return og_error_set(err, OG_ERR_IO, "cannot read the free space of %s", s->home);
-        free_disk = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (p->force)
+        return OG_OK;
+    og_store_device d;
+    og_status st = og_pull_device(s, p, &d, err);
+    if (st != OG_OK)
+        return st;
+    uint64_t need = og_catalog_disk_need(e);
+    char what[160];
+    snprintf(what, sizeof what, "%s:%s", e->name, e->version);
+    st = og_store_check_fit(&d, what, e->ram_bytes, fetching ? need : 0, err);
+    if (st != OG_OK && err) {
+        size_t n = strlen(err->message);
+        if (strstr(err->message, "of disk"))
+            snprintf(err->message + n, sizeof err->message - n,
+                     " in %s; free some space (offgrid prune) or use --force", s->home);
+        else
+            snprintf(err->message + n, sizeof err->message - n, "; pick a smaller model or use --force");
     }
-    if (!ram) {
-        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-        ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
-    }
-    /* An archive and the file taken out of it exist side by side. */
-    uint64_t need = e->size;
-    for (size_t i = 0; i < e->n_sources; i++)
-        if (e->sources[i].zip && e->size + e->sources[i].archive_size > need)
-            need = e->size + e->sources[i].archive_size;
-    const double mib = 1024.0 * 1024.0;
-    if (fetching && need > free_disk && !p->force)
-        return og_error_set(err, OG_ERR_NOMEM,
-                            "%s:%s needs %.1f MiB of disk but %s has %.1f MiB free; free some space (offgrid prune) "
-                            "or use --force",
-                            e->name, e->version, need / mib, s->home, free_disk / mib);
-    if (ram && e->ram_bytes > ram && !p->force)
-        return og_error_set(err, OG_ERR_NOMEM,
-                            "%s:%s needs %.1f MiB of RAM but this device has %.1f MiB; pick a smaller model or use "
-                            "--force",
-                            e->name, e->version, e->ram_bytes / mib, ram / mib);
-    return OG_OK;
+    return st;
 }
 
 /* Signed entries need a trusted key; with trusted keys, entries need a signature. */
@@ -83,11 +91,12 @@ static og_status check_signature(const og_store *s, const og_catalog_entry *e, c
 }
 
 /* Loads the model and, for a chat model, runs one token through it. */
-static og_status test_inference(const og_catalog_entry *e, const char *path, og_error *err)
+static og_status test_inference(const og_catalog_entry *e, const char *path, const char *cache_dir, og_error *err)
 {
     og_model *m = NULL;
     og_context *ctx = NULL;
     og_model_params mp = og_model_default_params();
+    mp.cache_dir = cache_dir;
     og_status st = og_model_load(path, &mp, &m, err);
     if (st == OG_OK && !strcmp(e->task, "chat")) {
         og_context_params cp = og_context_default_params();
@@ -109,8 +118,8 @@ static og_status test_inference(const og_catalog_entry *e, const char *path, og_
     return st;
 }
 
-static og_status pull_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
-                             og_store_version *out, og_error *err)
+og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
+                               og_store_version *out, og_error *err)
 {
     char blob[OG_STORE_PATH_MAX], tmp[OG_STORE_PATH_MAX], source[1024] = "";
     og_status st = og_blob_path(s, e->sha256, blob, sizeof blob, err);
@@ -143,7 +152,7 @@ static og_status pull_locked(og_store *s, const og_catalog_entry *e, const og_st
     }
     /* A blob that fails to load stays (verified bytes, maybe used by an
      * older version); prune removes it when nothing refers to it. */
-    if (!p->skip_test && (st = test_inference(e, blob, err)) != OG_OK)
+    if (!p->skip_test && (st = test_inference(e, blob, p->cache_dir, err)) != OG_OK)
         return st;
     og_store_version v = { 0 };
     snprintf(v.name, sizeof v.name, "%s", e->name);
@@ -153,6 +162,7 @@ static og_status pull_locked(og_store *s, const og_catalog_entry *e, const og_st
     snprintf(v.arch, sizeof v.arch, "%s", e->arch);
     snprintf(v.task, sizeof v.task, "%s", e->task);
     v.size = e->size;
+    v.ram_bytes = e->ram_bytes;
     if ((st = og_registry_install(s->reg, &v, err)) != OG_OK)
         return st;
     return out ? og_registry_get(s->reg, e->name, e->version, out, err) : OG_OK;
@@ -169,13 +179,20 @@ og_status og_store_pull(og_store *s, const char *ref, const og_store_pull_params
     if (st != OG_OK)
         return st;
     og_catalog cat;
-    if ((st = og_catalog_load(p.catalog, &cat, err)) != OG_OK)
+    char id[33];
+    if ((st = og_catalog_load(s, p.catalog, &cat, err)) != OG_OK)
         return st;
-    const og_catalog_entry *e = og_catalog_find(&cat, name, version, err);
-    if (!e)
+    /* A version named is taken as asked; otherwise the newest this
+     * device's rollout cohort is offered. */
+    const og_catalog_entry *e = NULL;
+    if (*version)
+        e = og_catalog_find(&cat, name, version, err);
+    else if ((st = og_store_device_id(s, id, err)) == OG_OK)
+        e = og_catalog_pick(&cat, name, id, err);
+    if (!e && st == OG_OK)
         st = OG_ERR_ARG;
     if (st == OG_OK && (st = og_store_lock(s, err)) == OG_OK) {
-        st = pull_locked(s, e, &p, out, err);
+        st = og_pull_entry_locked(s, e, &p, out, err);
         og_store_unlock(s);
     }
     og_catalog_free(&cat);

@@ -21,7 +21,7 @@ struct og_registry {
     sqlite3 *db;
 };
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *const schema_v1 =
     "CREATE TABLE models ("
@@ -40,6 +40,10 @@ static const char *const schema_v1 =
     " last_used INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (name, version));"
     "CREATE INDEX versions_sha256 ON versions(sha256);";
+
+/* v2: the catalog's RAM estimate, so loading an installed model can run
+ * the same fit check as pull (0 = unknown, for versions installed by v1). */
+static const char *const schema_v2 = "ALTER TABLE versions ADD COLUMN ram_bytes INTEGER NOT NULL DEFAULT 0;";
 
 static og_status db_error(og_registry *reg, og_error *err, const char *what)
 {
@@ -100,8 +104,10 @@ static og_status migrate(og_registry *reg, og_error *err)
         return s;
     if (version < 1)
         s = exec(reg, schema_v1, err);
+    if (s == OG_OK && version < 2)
+        s = exec(reg, schema_v2, err);
     if (s == OG_OK)
-        s = exec(reg, "PRAGMA user_version = 1", err);
+        s = exec(reg, "PRAGMA user_version = 2", err);
     if (s == OG_OK)
         return exec(reg, "COMMIT", err);
     exec(reg, "ROLLBACK", NULL);
@@ -151,7 +157,7 @@ static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 
 #define SELECT_VERSION                                                                                    \
     "SELECT v.name, v.version, v.sha256, v.size, v.source, v.arch, v.task, v.installed_at, v.last_used," \
-    " m.active = v.version, m.previous IS NOT NULL AND m.previous = v.version"                           \
+    " m.active = v.version, m.previous IS NOT NULL AND m.previous = v.version, v.ram_bytes"             \
     " FROM versions v LEFT JOIN models m ON m.name = v.name"
 
 static void read_row(sqlite3_stmt *st, og_store_version *v)
@@ -168,6 +174,7 @@ static void read_row(sqlite3_stmt *st, og_store_version *v)
     v->last_used = sqlite3_column_int64(st, 8);
     v->active = sqlite3_column_int(st, 9) != 0;
     v->previous = sqlite3_column_int(st, 10) != 0;
+    v->ram_bytes = (uint64_t)sqlite3_column_int64(st, 11);
 }
 
 og_status og_registry_install(og_registry *reg, const og_store_version *v, og_error *err)
@@ -177,12 +184,13 @@ og_status og_registry_install(og_registry *reg, const og_store_version *v, og_er
         return s;
     sqlite3_stmt *st;
     s = prepare(reg, &st, err,
-                "INSERT OR REPLACE INTO versions (name, version, sha256, size, source, arch, task, installed_at)"
-                " VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8)",
+                "INSERT OR REPLACE INTO versions (name, version, sha256, size, source, arch, task, installed_at,"
+                " ram_bytes) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8, ?9)",
                 v->name, v->version, v->sha256, v->source, v->arch, v->task, NULL);
     if (s == OG_OK) {
         sqlite3_bind_int64(st, 7, (sqlite3_int64)v->size);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)v->ram_bytes);
         s = step_done(reg, st, err);
     }
     /* The old active version becomes previous, unless it is this one. */

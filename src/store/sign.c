@@ -109,8 +109,8 @@ static bool verify_one(const void *data, size_t size, const unsigned char sig[64
     return crypto_sign_verify_detached(sig, data, size, pk) == 0;
 }
 
-og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned char (*keys)[32], size_t n,
-                             og_error *err)
+og_status og_sign_verify_buffer(const void *data, size_t size, const char *sig_hex, unsigned char (*keys)[32],
+                                size_t n, og_error *err)
 {
     og_status s = init_sodium(err);
     if (s != OG_OK)
@@ -118,15 +118,23 @@ og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned cha
     unsigned char sig[crypto_sign_BYTES];
     if (!from_hex(sig_hex, sig, sizeof sig))
         return og_error_set(err, OG_ERR_FORMAT, "the signature is not 128 hex digits");
-    const void *data;
-    size_t size;
-    if ((s = og_map_file(path, "a signed file", &data, &size, err)) != OG_OK)
-        return s;
     bool ok = false;
     for (size_t i = 0; i < n && !ok; i++)
         ok = verify_one(data, size, sig, keys[i]);
-    og_unmap_file(data, size);
     return ok ? OG_OK : og_error_set(err, OG_ERR_FORMAT, "the Ed25519 signature does not match any trusted key");
+}
+
+og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned char (*keys)[32], size_t n,
+                             og_error *err)
+{
+    const void *data;
+    size_t size;
+    og_status s = og_map_file(path, "a signed file", &data, &size, err);
+    if (s != OG_OK)
+        return s;
+    s = og_sign_verify_buffer(data, size, sig_hex, keys, n, err);
+    og_unmap_file(data, size);
+    return s;
 }
 
 og_status og_verify_file(const char *path, const char *sig_hex, const char *public_hex, og_error *err)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -261,5 +262,53 @@ og_status og_store_rollback(og_store *s, const char *name, og_store_version *out
     og_store_unlock(s);
     if (st == OG_OK && out)
         st = og_registry_get(s->reg, name, "", out, err);
+    return st;
+}
+
+og_status og_store_config(const og_store *s, const char *key, char *buf, size_t cap, og_error *err)
+{
+    if (!s || !key || !buf || cap == 0)
+        return og_error_set(err, OG_ERR_ARG, "og_store_config: store, key and buf are required");
+    buf[0] = 0;
+    char path[OG_STORE_PATH_MAX], line[2048];
+    og_status st = og_store_path(path, sizeof path, err, "%s/config", s->home);
+    if (st != OG_OK)
+        return st;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? OG_OK : og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    size_t klen = strlen(key);
+    for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            st = og_error_set(err, OG_ERR_FORMAT, "%s:%d: not a 'key = value' line", path, lineno);
+            break;
+        }
+        char *end = eq;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - p) != klen || strncmp(p, key, klen) != 0)
+            continue;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t n = strcspn(v, "\r\n");
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+            n--;
+        if (n >= cap) {
+            st = og_error_set(err, OG_ERR_FORMAT, "%s:%d: the value of %s is too long", path, lineno, key);
+            break;
+        }
+        memcpy(buf, v, n);
+        buf[n] = 0; /* the last line for a key wins, as in most config files */
+    }
+    fclose(f);
+    if (st != OG_OK)
+        buf[0] = 0;
     return st;
 }

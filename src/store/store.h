@@ -115,6 +115,8 @@ typedef struct og_catalog_entry {
     uint64_t size;
     char sha256[OG_SHA256_HEX];
     char signature[129]; /* hex Ed25519 signature of the file, or "" */
+    int rollout_percent; /* share of devices offered this version (100 without "rollout") */
+    char rollout_salt[64];
     og_catalog_source *sources;
     size_t n_sources;
 } og_catalog_entry;
@@ -126,11 +128,27 @@ typedef struct og_catalog {
 
 /* Parses and validates a catalog document; what names it in errors. */
 og_status og_catalog_parse(const char *text, size_t len, const char *what, og_catalog *out, og_error *err);
-/* Reads a catalog from a path or an http(s)/file URL. */
-og_status og_catalog_load(const char *where, og_catalog *out, og_error *err);
+/* Reads a catalog from a path or an http(s)/file URL. When WHERE.sig (a
+ * detached Ed25519 signature of the catalog's bytes, from offgrid sign)
+ * exists, it must verify against the store's trusted keys; without one
+ * the catalog is refused only when the config says
+ * require_signed_catalog = true. */
+og_status og_catalog_load(const og_store *s, const char *where, og_catalog *out, og_error *err);
 void og_catalog_free(og_catalog *c);
 /* The entry for name (the highest version when version is ""). */
 const og_catalog_entry *og_catalog_find(const og_catalog *c, const char *name, const char *version, og_error *err);
+/* The highest version of name that device_id's rollout cohort may have
+ * (every version when device_id is NULL); NULL with err set when none. */
+const og_catalog_entry *og_catalog_pick(const og_catalog *c, const char *name, const char *device_id,
+                                        og_error *err);
+/* Whether the device is offered e: its cohort (0..99, from a stable hash of
+ * the device id, name, version and salt) is below the rollout percentage.
+ * *cohort (may be NULL) gets the cohort. */
+bool og_catalog_offered(const og_catalog_entry *e, const char *device_id, int *cohort);
+/* Bytes of disk fetching e takes at most (a zip and its member). */
+uint64_t og_catalog_disk_need(const og_catalog_entry *e);
+/* BLAKE2b of device id, name, version and salt, mod 100. */
+int og_rollout_cohort(const char *device_id, const char *name, const char *version, const char *salt);
 
 /* ------------------------------------------------------------- fetch */
 
@@ -143,17 +161,30 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
  * holds, with retries; hex gets the SHA-256 of the whole file. */
 og_status og_fetch_url(const char *url, const char *path, const og_store_pull_params *p,
                        char hex[OG_SHA256_HEX], og_error *err);
-/* Reads a whole URL into memory (at most max bytes); free *out. */
-og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, og_error *err);
+/* Reads a whole URL into memory (at most max bytes); free *out. *missing
+ * (may be NULL) is set when the failure was an HTTP 404/410 or a missing
+ * file:// file. */
+og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, bool *missing, og_error *err);
 /* Extracts member from the zip at zip_path into w. */
 og_status og_archive_extract(const char *zip_path, const char *member, og_blob_writer *w,
                              const og_store_pull_params *p, og_error *err);
+
+/* -------------------------------------------------------------- pull */
+
+/* og_store_pull of one catalog entry, with the store already locked. */
+og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
+                               og_store_version *out, og_error *err);
+/* The device as p's testing overrides describe it (measured otherwise). */
+og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err);
 
 /* ------------------------------------------------------------- signs */
 
 /* Loads home/trusted_keys: *n public keys (32 bytes each) into keys
  * (malloc'd, free()), none when the file is missing. */
 og_status og_sign_trusted_keys(const og_store *s, unsigned char (**keys)[32], size_t *n, og_error *err);
+/* Checks a signature of data[0..n) against any of the keys. */
+og_status og_sign_verify_buffer(const void *data, size_t size, const char *sig_hex, unsigned char (*keys)[32],
+                                size_t n, og_error *err);
 /* Checks the signature of the file at path against any of the keys. */
 og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned char (*keys)[32], size_t n,
                              og_error *err);

@@ -7,6 +7,7 @@
 #ifndef OG_TENSOR_BLOCKS_H
 #define OG_TENSOR_BLOCKS_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -82,6 +83,29 @@ _Static_assert(sizeof(og_block_q6_K) == 210, "Q6_K block layout");
 _Static_assert(sizeof(og_block_q8_K) == 292, "Q8_K block layout");
 
 static inline float og_h2f(og_fp16 h) { return og_fp16_to_f32(h); }
+
+/* llama.cpp's x86 order for the 32-wide formats: 8 float lanes; per
+ * block, lane l += d * (the exact int32 sum of the products of elements
+ * 4l..4l+3), fused; at the end hsum_float_8 adds the halves lanewise,
+ * then (0 + 2) + (1 + 3). The scalar kernels of both the plain and the
+ * packed layouts (tensor/packed.h) are written with these two. */
+static inline void og_lanes_block(float acc[8], float d, const int8_t w[32], const int8_t a[32])
+{
+    for (int l = 0; l < 8; l++) {
+        int isum = 0;
+        for (int j = 4 * l; j < 4 * l + 4; j++)
+            isum += w[j] * a[j];
+        acc[l] = fmaf(d, (float)isum, acc[l]);
+    }
+}
+
+static inline float og_lanes_hsum(const float acc[8])
+{
+    float r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = acc[i] + acc[i + 4];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
 
 /* The 32 fifth bits of a Q5 block, bit j belonging to element j. */
 static inline uint32_t og_q5_high_bits(const uint8_t qh[4])

@@ -36,6 +36,10 @@ typedef struct og_kernels {
     og_from_float_fn from_float[OG_KERNEL_TYPES]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
     og_to_float_fn to_float[OG_KERNEL_TYPES];     /* every supported weight type */
     og_gemm_fn gemm[OG_KERNEL_TYPES];             /* by weight type; NULL: loop over vec_dot */
+    /* Plain types (Q8_0, Q4_1) this ISA computes faster repacked; the
+     * results are the same either way (tensor/packed.h). Q4_0 is always
+     * repacked, for llama.cpp's order, and is not listed here. */
+    bool repack_faster[OG_TYPE_COUNT];
 } og_kernels;
 
 /* The activation type a weight type is multiplied with (ggml's choice). */

@@ -302,8 +302,107 @@ static void neon_packed_gemm_q4_0(int64_t n, const void *w, size_t row_bytes, in
     }
 }
 
+/* Packed Q8_0 and Q4_1 (tensor/packed.h) in their plain lanes order: per
+ * quad of rows, vector k of the accumulators is lane k of the 4 rows
+ * (word k of the block, one dot per quad), added as hsum_float_8 at the
+ * end; Q4_1 adds its min chain. Q8_0 codes are stored as q ^ 0x80. */
+static inline float32x4_t lanes_hsum(const float32x4_t acc[8])
+{
+    const float32x4_t r0 = vaddq_f32(acc[0], acc[4]), r1 = vaddq_f32(acc[1], acc[5]);
+    const float32x4_t r2 = vaddq_f32(acc[2], acc[6]), r3 = vaddq_f32(acc[3], acc[7]);
+    return vaddq_f32(vaddq_f32(r0, r2), vaddq_f32(r1, r3));
+}
+
+static inline int8x16_t word_dup(const int8_t *p)
+{
+    int32_t word;
+    memcpy(&word, p, 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(word));
+}
+
+static inline float32x4_t quad_fp16(const uint8_t *p)
+{
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)p)));
+}
+
+/* One quad q of a group of 16 rows against one activation row: the 4
+ * outputs. */
+typedef float32x4_t (*neon_quad_fn)(const uint8_t *group, int64_t nb, const void *act, int q);
+
+static float32x4_t quad_q8_0(const uint8_t *group, int64_t nb, const void *act, int q)
+{
+    const og_block_q8_0 *a = act;
+    const uint8x16_t bias = vdupq_n_u8(0x80);
+    float32x4_t acc[8];
+    for (int k = 0; k < 8; k++)
+        acc[k] = vdupq_n_f32(0.0f);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = group + (size_t)b * OG_PACK_ROWS * sizeof(og_block_q8_0);
+        const float32x4_t d = vmulq_n_f32(quad_fp16(blk + 8 * q), og_fp16_to_f32(a[b].d));
+        for (int k = 0; k < 8; k++) {
+            const int8x16_t codes = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(blk + 32 + 64 * k + 16 * q), bias));
+            const int32x4_t sum = dot_rows4(vdupq_n_s32(0), codes, word_dup(a[b].qs + 4 * k));
+            acc[k] = vfmaq_f32(acc[k], d, vcvtq_f32_s32(sum));
+        }
+    }
+    return lanes_hsum(acc);
+}
+
+static float32x4_t quad_q4_1(const uint8_t *group, int64_t nb, const void *act, int q)
+{
+    const og_block_q8_1 *a = act;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float32x4_t acc[8], summs = vdupq_n_f32(0.0f);
+    for (int k = 0; k < 8; k++)
+        acc[k] = vdupq_n_f32(0.0f);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = group + (size_t)b * OG_PACK_ROWS * sizeof(og_block_q4_1);
+        const float32x4_t d = vmulq_n_f32(quad_fp16(blk + 8 * q), og_fp16_to_f32(a[b].d));
+        summs = vfmaq_n_f32(summs, quad_fp16(blk + 32 + 8 * q), og_fp16_to_f32(a[b].s));
+        for (int k = 0; k < 4; k++) {
+            const uint8x16_t raw = vld1q_u8(blk + 64 + 64 * k + 16 * q);
+            const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(raw, m4));
+            const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(raw, 4));
+            const int32x4_t slo = dot_rows4(vdupq_n_s32(0), lo, word_dup(a[b].qs + 4 * k));
+            const int32x4_t shi = dot_rows4(vdupq_n_s32(0), hi, word_dup(a[b].qs + 16 + 4 * k));
+            acc[k] = vfmaq_f32(acc[k], d, vcvtq_f32_s32(slo));
+            acc[k + 4] = vfmaq_f32(acc[k + 4], d, vcvtq_f32_s32(shi));
+        }
+    }
+    return vaddq_f32(lanes_hsum(acc), summs);
+}
+
+static void packed_lanes_gemm(neon_quad_fn quad, size_t block_bytes, int64_t n, const void *w, int64_t r0, int64_t r1,
+                              const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    const int64_t nb = n / OG_QK;
+    const size_t row_bytes = (size_t)nb * block_bytes;
+    for (int64_t g = r0; g < r1; g += OG_PACK_ROWS)
+        for (int32_t t = 0; t < n_tokens; t++)
+            for (int q = 0; q < 4; q++)
+                vst1q_f32(y + (size_t)t * y_stride + (size_t)g + 4 * q,
+                          quad((const uint8_t *)w + (size_t)g * row_bytes, nb,
+                               (const uint8_t *)acts + (size_t)t * act_stride, q));
+}
+
+static void neon_packed_gemm_q8_0(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                  const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    (void)row_bytes;
+    packed_lanes_gemm(quad_q8_0, sizeof(og_block_q8_0), n, w, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+}
+
+static void neon_packed_gemm_q4_1(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                  const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
+{
+    (void)row_bytes;
+    packed_lanes_gemm(quad_q4_1, sizeof(og_block_q4_1), n, w, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+}
+
 void og_neon_install(og_kernels *k)
 {
+    k->gemm[OG_TYPE_Q4_1_X16] = neon_packed_gemm_q4_1;
+    k->gemm[OG_TYPE_Q8_0_X16] = neon_packed_gemm_q8_0;
     k->gemm[OG_TYPE_Q4_0_X16] = neon_packed_gemm_q4_0;
     k->vec_dot[OG_TYPE_Q4_0] = neon_vec_dot_q4_0;
     k->vec_dot[OG_TYPE_Q4_1] = neon_vec_dot_q4_1;

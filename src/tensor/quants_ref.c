@@ -315,25 +315,6 @@ static void codes_q5_1(const og_block_q5_1 *b, int8_t c[OG_QK])
 
 static void codes_q8_0(const og_block_q8_0 *b, int8_t c[OG_QK]) { memcpy(c, b->qs, OG_QK); }
 
-static inline void accumulate_block(float acc[8], float d, const int8_t w[OG_QK], const int8_t a[OG_QK])
-{
-    for (int l = 0; l < 8; l++) {
-        int isum = 0;
-        for (int j = 4 * l; j < 4 * l + 4; j++)
-            isum += w[j] * a[j];
-        acc[l] = fmaf(d, (float)isum, acc[l]);
-    }
-}
-
-/* hsum_float_8: the halves added lanewise, then (0 + 2) + (1 + 3). */
-static inline float hsum8(const float acc[8])
-{
-    float r[4];
-    for (int i = 0; i < 4; i++)
-        r[i] = acc[i] + acc[i + 4];
-    return (r[0] + r[2]) + (r[1] + r[3]);
-}
-
 /* Formats with a min add m * s per block to one float chain. */
 #define REF_NO_MIN(summs, wb, ab) (void)0
 #define REF_WITH_MIN(summs, wb, ab) summs = fmaf(og_h2f((wb).m), og_h2f((ab).s), summs)
@@ -347,10 +328,10 @@ static inline float hsum8(const float acc[8])
         for (int64_t i = 0; i < n / OG_QK; i++) {                                               \
             int8_t c[OG_QK];                                                                    \
             codes_##name(&w[i], c);                                                             \
-            accumulate_block(acc, og_h2f(w[i].d) * og_h2f(a[i].d), c, a[i].qs);                 \
+            og_lanes_block(acc, og_h2f(w[i].d) * og_h2f(a[i].d), c, a[i].qs);                  \
             min_step(summs, w[i], a[i]);                                                        \
         }                                                                                       \
-        *out = has_min ? hsum8(acc) + summs : hsum8(acc);                                       \
+        *out = has_min ? og_lanes_hsum(acc) + summs : og_lanes_hsum(acc);                      \
     }
 
 REF_DOT(q4_0, og_block_q4_0, og_block_q8_0, REF_NO_MIN, 0)
@@ -504,6 +485,8 @@ void og_ref_install(og_kernels *k)
     k->gemm[OG_TYPE_F32] = gemm_f32;
     k->gemm[OG_TYPE_F16] = gemm_f16;
     k->gemm[OG_TYPE_Q4_0_X16] = og_packed_q4_0_gemm_ref;
+    k->gemm[OG_TYPE_Q4_1_X16] = og_packed_q4_1_gemm_ref;
+    k->gemm[OG_TYPE_Q8_0_X16] = og_packed_q8_0_gemm_ref;
 
     k->from_float[OG_TYPE_F32] = f32_from_float;
     k->from_float[OG_TYPE_F16] = f16_from_float;

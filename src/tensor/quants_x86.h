@@ -101,6 +101,7 @@ static inline __m256i x86_codes_q8_0(const og_block_q8_0 *b) { return _mm256_loa
 
 #include "tensor/tiles_x86.h"
 #include "tensor/packed_x86.h"
+#include "tensor/packed_lanes_x86.h"
 
 /* ---- K-quant dot products ---- */
 
@@ -595,6 +596,12 @@ static void x86_install_common(og_kernels *k)
     k->gemm[OG_TYPE_Q5_1] = x86_gemm_q5_1;
     k->gemm[OG_TYPE_Q8_0] = x86_gemm_q8_0;
     k->gemm[OG_TYPE_Q4_0_X16] = x86_packed_gemm_q4_0;
+    k->gemm[OG_TYPE_Q4_1_X16] = x86_packed_gemm_q4_1;
+    k->gemm[OG_TYPE_Q8_0_X16] = x86_packed_gemm_q8_0;
+    /* measured (bench/kernels_bench.c): with AVX2 packed Q8_0 mat-vecs
+     * stream at half the plain rate, packed Q4_1 faster */
+    k->repack_faster[OG_TYPE_Q4_1] = true;
+    k->repack_faster[OG_TYPE_Q8_0] = X86_WIDE;
     k->vec_dot[OG_TYPE_Q2_K] = x86_vec_dot_q2_K;
     k->vec_dot[OG_TYPE_Q3_K] = x86_vec_dot_q3_K;
     k->vec_dot[OG_TYPE_Q4_K] = x86_vec_dot_q4_K;

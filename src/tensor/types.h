@@ -28,9 +28,11 @@ typedef enum og_type {
     OG_TYPE_Q8_K = 15,
     OG_TYPE_BF16 = 30,
     OG_TYPE_COUNT = 40, /* upper bound of the ids GGUF may carry */
-    /* Internal, never in a file (og_type_traits_of does not know it): Q4_0
+    /* Internal, never in a file (og_type_traits_of does not know them):
      * weights repacked by the model loader (tensor/packed.h). */
     OG_TYPE_Q4_0_X16 = OG_TYPE_COUNT,
+    OG_TYPE_Q4_1_X16,
+    OG_TYPE_Q8_0_X16,
     OG_KERNEL_TYPES /* size of the kernel tables */
 } og_type;
 

@@ -1,0 +1,245 @@
+/*
+ * cmd_store_update.c - `offgrid update` (newer catalog versions for the
+ * installed models, within this device's rollout cohort and its
+ * metered-connection policy), `offgrid recommend` (the best catalog model
+ * that fits this device, and why the others do not), and the lookup that
+ * lets -m take an installed model's name. Exit codes: 0 done, 1 failed
+ * (or nothing fits), 2 bad usage.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* The device as measured, with the testing overrides pull also takes. */
+static bool device(const char *cmd, const cli_opts *o, og_store *s, og_store_device *d)
+{
+    og_store_pull_params p;
+    char home[4096];
+    og_error err = { 0 };
+    if (!cli_store_pull_params(cmd, o, s, &p))
+        return false;
+    if (og_store_default_home(home, sizeof home, &err) != OG_OK || og_store_probe_device(home, d, &err) != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s\n", cmd, err.message);
+        return false;
+    }
+    if (p.free_disk)
+        d->free_disk = p.free_disk;
+    if (p.total_ram)
+        d->ram_total = p.total_ram;
+    if (p.total_ram && d->ram_available > p.total_ram)
+        d->ram_available = p.total_ram;
+    if (p.available_ram)
+        d->ram_available = p.available_ram;
+    return true;
+}
+
+bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap)
+{
+    cli_opts none;
+    memset(&none, 0, sizeof none);
+    /* A mistyped file name must not create a store as a side effect. */
+    char home[4096], db[4200];
+    og_error herr = { 0 };
+    if (og_store_default_home(home, sizeof home, &herr) != OG_OK ||
+        (snprintf(db, sizeof db, "%s/registry.db", home), access(db, F_OK) != 0)) {
+        fprintf(stderr, "offgrid %s: cannot open %s: no such file, and no model store%s%s to look it up in\n", cmd,
+                ref, herr.message[0] ? "" : " in ", herr.message[0] ? "" : home);
+        return false;
+    }
+    og_store *s = cli_open_store(cmd);
+    if (!s)
+        return false;
+    og_store_version v;
+    og_store_device d;
+    char what[160];
+    og_error err = { 0 };
+    og_status st = og_store_get(s, ref, &v, &err);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s is neither a file nor an installed model (%s; offgrid list shows them)\n",
+                cmd, ref, err.message);
+        og_store_free(s);
+        return false;
+    }
+    snprintf(what, sizeof what, "%s:%s", v.name, v.version);
+    /* The fit check pull made, again: available RAM changes. */
+    const char *force = getenv("OFFGRID_FORCE");
+    bool ok = device(cmd, &none, s, &d);
+    if (ok && !(force && !strcmp(force, "1")) && og_store_check_fit(&d, what, v.ram_bytes, 0, &err) != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s (OFFGRID_FORCE=1 loads it anyway)\n", cmd, err.message);
+        ok = false;
+    }
+    if (ok && og_store_model_path(s, what, buf, cap, &err) != OG_OK) {
+        fprintf(stderr, "offgrid %s: %s\n", cmd, err.message);
+        ok = false;
+    }
+    og_store_free(s);
+    return ok;
+}
+
+/* -------------------------------------------------------------- update */
+
+static void report(void *user, const og_store_update_item *it)
+{
+    (void)user;
+    switch (it->state) {
+    case OG_UPDATE_CURRENT:
+        printf("%s:%s is up to date%s%s\n", it->name, it->from, it->note[0] ? "; " : "", it->note);
+        break;
+    case OG_UPDATE_AVAILABLE:
+        printf("%s:%s -> %s available (%.1f MiB to download)%s%s\n", it->name, it->from, it->to, it->download / MIB,
+               it->note[0] ? "; " : "", it->note);
+        break;
+    case OG_UPDATE_DONE:
+        printf("%s:%s -> %s installed and active (%s stays as the fallback)\n", it->name, it->from, it->to, it->from);
+        break;
+    case OG_UPDATE_HELD:
+        printf("%s:%s -> %s held: %s\n", it->name, it->from, it->to, it->note);
+        break;
+    case OG_UPDATE_FAILED:
+        printf("%s:%s -> %s FAILED: %s\n", it->name, it->from, it->to, it->note);
+        break;
+    }
+    fflush(stdout);
+}
+
+static int run_update(const cli_opts *o)
+{
+    og_store *s = cli_open_store("update");
+    if (!s)
+        return 1;
+    og_store_update_params p = { 0 };
+    if (!cli_store_pull_params("update", o, s, &p.pull)) {
+        og_store_free(s);
+        return 2;
+    }
+    p.check_only = o->check;
+    p.allow_metered = o->allow_metered;
+    og_store_version *vs = NULL;
+    size_t n = 0, changed = 0;
+    og_error err = { 0 };
+    og_status st = og_store_list(s, &vs, &n, &err);
+    free(vs);
+    if (st == OG_OK && n == 0) {
+        fprintf(stderr, "offgrid update: no model installed, nothing to update (offgrid recommend suggests one)\n");
+        og_store_free(s);
+        return 0;
+    }
+    if (st == OG_OK)
+        st = og_store_update(s, &p, report, NULL, &changed, &err);
+    cli_store_progress_end();
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid update: %s\n", err.message);
+        return 1;
+    }
+    fprintf(stderr, "offgrid update: %zu %s\n", changed,
+            o->check ? (changed == 1 ? "update available" : "updates available")
+                     : (changed == 1 ? "model updated" : "models updated"));
+    return 0;
+}
+
+/* ----------------------------------------------------------- recommend */
+
+static void describe(const og_store_candidate *c)
+{
+    char params[32] = "";
+    if (c->parameters >= 1000000000)
+        snprintf(params, sizeof params, "%.1fB parameters, ", c->parameters / 1e9);
+    else if (c->parameters > 0)
+        snprintf(params, sizeof params, "%.0fM parameters, ", c->parameters / 1e6);
+    printf("%s:%s (%s, %s%s%s%.1f MiB)", c->name, c->version, c->task, params, c->quantization,
+           c->quantization[0] ? ", " : "", c->size / MIB);
+}
+
+static int run_recommend(const cli_opts *o)
+{
+    og_store *s = cli_open_store("recommend");
+    if (!s)
+        return 1;
+    og_store_device d;
+    og_store_pull_params p;
+    if (!device("recommend", o, s, &d) || !cli_store_pull_params("recommend", o, s, &p)) {
+        og_store_free(s);
+        return 2;
+    }
+    og_store_candidate *cs = NULL;
+    size_t n = 0;
+    og_error err = { 0 };
+    og_status st = og_store_recommend(s, p.catalog, o->task, &d, &cs, &n, &err);
+    og_store_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid recommend: %s\n", err.message);
+        return 1;
+    }
+    printf("device: %.1f MiB RAM, %.1f MiB available; %d cores; SIMD %s (offgrid's kernels: %s); %.1f MiB free "
+           "disk\n",
+           d.ram_total / MIB, d.ram_available / MIB, d.cores, d.simd, d.isa, d.free_disk / MIB);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i == 0 && cs[i].fits ? "recommended: " : cs[i].fits ? "also fits:   " : "rejected:    ");
+        describe(&cs[i]);
+        printf(": %s\n", cs[i].why);
+    }
+    int rc = 0;
+    if (n == 0 || !cs[0].fits) {
+        fprintf(stderr, "offgrid recommend: no %s%smodel in %s fits this device\n", o->task ? o->task : "",
+                o->task ? " " : "", p.catalog);
+        rc = 1;
+    }
+    free(cs);
+    return rc;
+}
+
+const cli_command cli_cmd_update = {
+    "update", "install newer catalog versions of the installed models",
+    "usage: offgrid update [--check] [--allow-metered] [--catalog PATH|URL] [--no-test]\n\n"
+    "For each installed model, finds the newest catalog version this device may\n"
+    "run (a staged rollout offers a version to a share of devices, chosen by a\n"
+    "stable hash of $OFFGRID_HOME/device_id) and, when it is newer than the\n"
+    "active one, installs it as pull does: fit, size, SHA-256, signature and a test\n"
+    "inference first, then the switch; the old version stays as the fallback\n"
+    "(offgrid rollback). A version rolled back from is not reinstalled.\n"
+    "Downloads are held on a metered connection unless --allow-metered or\n"
+    "allow_metered = true in $OFFGRID_HOME/config (docs/store.md says how metered\n"
+    "is known). Exits 0 when everything is current or updated, 1 when an update\n"
+    "failed or was held (the old version stays active).\n\n"
+    "options:\n"
+    "      --check          only say what would change (exit 0 either way)\n"
+    "      --allow-metered  download even over a metered connection\n"
+    "      --catalog WHERE  catalog file or URL (as for pull)\n"
+    "      --no-test        skip the test inference\n\n"
+    "environment:\n"
+    "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
+    "  OFFGRID_METERED  1: the connection is metered, 0: it is not (overrides\n"
+    "                   NetworkManager)\n"
+    "  OFFGRID_CATALOG, OFFGRID_MIRROR, OFFGRID_RETRIES  as for pull\n",
+    OPT_CATALOG | OPT_CHECK | OPT_ALLOW_METERED | OPT_NO_TEST,
+    run_update,
+};
+
+const cli_command cli_cmd_recommend = {
+    "recommend", "name the best catalog model for this device",
+    "usage: offgrid recommend [--task chat|embed|classify] [--catalog PATH|URL]\n\n"
+    "Reads total and available RAM, cores, SIMD features and the store's free\n"
+    "disk, then judges each catalog model (of the task, when given): it fits when\n"
+    "its RAM estimate is at most 70% of the available RAM (the rest is headroom)\n"
+    "and, unless installed, its download fits on the disk. The largest model that\n"
+    "fits is recommended; every other one is listed with the reason. pull and\n"
+    "loading an installed model (-m NAME) make the same check. Exits 1 when\n"
+    "nothing fits.\n\n"
+    "options:\n"
+    "      --task TASK      chat, embed or classify\n"
+    "      --catalog WHERE  catalog file or URL (as for pull)\n\n"
+    "environment:\n"
+    "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
+    "  OFFGRID_RAM, OFFGRID_RAM_AVAILABLE, OFFGRID_FREE_DISK  (testing) pretend\n"
+    "                   this many bytes of total RAM, available RAM, free disk\n",
+    OPT_CATALOG | OPT_TASK,
+    run_recommend,
+};
