@@ -378,7 +378,13 @@ def test_refusals():
 
 def test_shutdown():
     """SIGTERM while generating: every client gets an answer, the exit is clean."""
-    proc, port = start_server("--parallel", "1")
+    proc, port = start_server("--parallel", "1", "--timeout", "2")
+    # The request time limit ends a long generation early, as "length".
+    t0 = time.time()
+    st, _, body = raw(port, "POST", "/v1/completions", {"prompt": "1, 2, 3,", "max_tokens": 2000, "temperature": 0})
+    took = time.time() - t0
+    check("request time limit", st == 200 and body["choices"][0]["finish_reason"] == "length" and
+          body["usage"]["completion_tokens"] < 2000 and 1.5 < took < 6, (st, took, str(body)[-200:]))
     out = {}
 
     def req(name, stream):
