@@ -12,15 +12,28 @@
 #define BAD(...) og_srv_reply_error(s, c, r, 400, "invalid_request_error", __VA_ARGS__)
 #define MAX_INPUTS 2048
 
+static json_t *model_json(og_server *s, const char *id)
+{
+    return json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object", "model", "created", (json_int_t)s->created,
+                     "owned_by", "offgrid");
+}
+
 enum MHD_Result og_srv_models(og_server *s, struct MHD_Connection *c, og_srv_req *r)
 {
+    const char *ids[2] = { s->model_id, s->embed_model_id };
+    if (r->model_ref) {
+        size_t n = strcspn(r->model_ref, "?");
+        for (int i = 0; i < 2; i++)
+            if (ids[i] && strlen(ids[i]) == n && !strncmp(ids[i], r->model_ref, n))
+                return og_srv_reply_json(s, c, r, 200, model_json(s, ids[i]));
+        return og_srv_reply_error(s, c, r, 404, "invalid_request_error", "model_not_found",
+                                  "no model '%.*s' here (GET /v1/models lists them)", (int)(n < 200 ? n : 200),
+                                  r->model_ref);
+    }
     json_t *data = json_array();
-    if (s->model_id)
-        json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", s->model_id, "object", "model", "created",
-                                              (json_int_t)s->created, "owned_by", "offgrid"));
-    if (s->embed_model_id)
-        json_array_append_new(data, json_pack("{s:s,s:s,s:I,s:s}", "id", s->embed_model_id, "object", "model",
-                                              "created", (json_int_t)s->created, "owned_by", "offgrid"));
+    for (int i = 0; i < 2; i++)
+        if (ids[i])
+            json_array_append_new(data, model_json(s, ids[i]));
     return og_srv_reply_json(s, c, r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
 }
 

@@ -238,6 +238,14 @@ static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv
         if (!strcmp(routes[i].method, method) || (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET")))
             rt = &routes[i];
     }
+    static const route model_route = { "/v1/models/", "GET", OG_SRV_EP_MODELS, false };
+    if (!rt && n_url > 11 && !strncmp(url, "/v1/models/", 11)) {
+        path_known = true;
+        if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
+            rt = &model_route;
+            r->model_ref = url + 11;
+        }
+    }
     if (!rt) {
         r->ep = OG_SRV_EP_OTHER;
         if (path_known)

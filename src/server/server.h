@@ -166,6 +166,7 @@ typedef struct og_srv_req {
     char origin[256];  /* Origin to echo when it is allowed, else "" */
     bool retry_after;  /* add Retry-After (a 503 for a full queue) */
     bool www_auth;     /* add WWW-Authenticate (a 401) */
+    const char *model_ref; /* GET /v1/models/{id}: the id (MHD's url), else NULL */
 } og_srv_req;
 
 double og_srv_now(void);
@@ -186,6 +187,7 @@ enum MHD_Result og_srv_queue(struct MHD_Connection *c, og_srv_req *r, int status
 /* The endpoints (the body is complete and the request authorized). */
 enum MHD_Result og_srv_generate(og_server *s, struct MHD_Connection *c, og_srv_req *r, bool chat);
 enum MHD_Result og_srv_embeddings(og_server *s, struct MHD_Connection *c, og_srv_req *r);
+/* GET /v1/models, or one model when r->model_ref is set. */
 enum MHD_Result og_srv_models(og_server *s, struct MHD_Connection *c, og_srv_req *r);
 enum MHD_Result og_srv_page(og_server *s, struct MHD_Connection *c, og_srv_req *r);
 

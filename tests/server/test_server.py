@@ -97,6 +97,12 @@ def test_sdk(port):
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=120)
     ids = [m.id for m in client.models.list()]
     check("models.list", "SmolLM2-135M-Instruct.Q4_1.gguf" in ids and "all-MiniLM-L6-v2.f32.gguf" in ids, ids)
+    check("models.retrieve", client.models.retrieve("all-MiniLM-L6-v2.f32.gguf").id == "all-MiniLM-L6-v2.f32.gguf")
+    try:
+        client.models.retrieve("nope")
+        check("models.retrieve missing", False, "found")
+    except openai.NotFoundError:
+        check("models.retrieve missing", True)
 
     msgs = [{"role": "system", "content": "You are a helpful assistant."},
             {"role": "user", "content": "What is the capital of France?"}]
