@@ -87,6 +87,15 @@ static int32_t mask_json(og_server *s, const og_json_state *js, const float *log
     return allowed;
 }
 
+static bool token_keeps_json(const og_server *s, const og_json_state *js, og_token t)
+{
+    if (t < 0 || t >= s->n_vocab)
+        return false;
+    uint32_t a = s->piece_off[t], b = s->piece_off[t + 1];
+    og_json_state tmp = *js;
+    return b > a && og_json_feed(&tmp, s->pieces + a, b - a);
+}
+
 static void publish_done(og_server *s, og_srv_job *job, const char *finish, og_status st, const char *why)
 {
     pthread_mutex_lock(&job->mu);
@@ -173,14 +182,18 @@ void og_srv_run_job(og_srv_slot *slot, og_srv_job *job)
         if (job->n_gen >= job->max_tokens || should_stop(job))
             break;
         const float *logits = og_get_logits(ctx, -1);
-        if (job->json_object) {
+        og_token t = og_sampler_sample(smp, logits);
+        /* Sampling first and masking only when the pick breaks the JSON
+         * draws from the same distribution as masking first (a valid t
+         * comes out with p(t) + P(invalid) p(t) / P(valid) = p(t) / P(valid))
+         * and spares the mask on most tokens. */
+        if (job->json_object && !token_keeps_json(s, &js, t)) {
             if (mask_json(s, &js, logits, slot->logits) == 0) {
                 finish = "stop";
                 break;
             }
-            logits = slot->logits;
+            t = og_sampler_sample(smp, slot->logits);
         }
-        og_token t = og_sampler_sample(smp, logits);
         if (t < 0 || og_token_is_eog(s->model, t)) {
             finish = "stop";
             break;
