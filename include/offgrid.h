@@ -627,6 +627,47 @@ og_status og_keygen(const char *secret_path, const char *public_path, og_error *
 og_status og_sign_file(const char *path, const char *secret_path, char sig_hex[129], og_error *err);
 og_status og_verify_file(const char *path, const char *sig_hex, const char *public_hex, og_error *err);
 
+/* ----------------------------------------------------------------- server */
+/* An outer module (libmicrohttpd, jansson): absent from libraries built
+ * with OG_CORE_ONLY. An OpenAI-compatible HTTP server: /v1/chat/completions,
+ * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat
+ * page at /. The models are loaded once and shared by n_parallel slots,
+ * each with its own context (KV cache); requests beyond them wait in a
+ * bounded queue, and past it get 503 with Retry-After. See docs/server.md. */
+
+typedef struct og_server og_server;
+
+typedef struct og_server_params {
+    const char *model_path;       /* generation model (llama); NULL when only embed_model_path is served */
+    const char *embed_model_path; /* encoder (bert) for /v1/embeddings, or NULL */
+    const char *model_id;         /* names in /v1/models; NULL: the file's base name */
+    const char *embed_model_id;
+    const char *host;             /* address to bind; NULL: 127.0.0.1 */
+    int port;                     /* 0: any free port (og_server_port tells which) */
+    const char *api_key;          /* NULL or "": no key */
+    bool insecure;                /* allow a non-loopback address without a key */
+    const char *cors_origins;     /* comma-separated allowed origins; NULL: CORS off */
+    int32_t n_parallel;           /* slots; 0: 2 */
+    int32_t n_ctx;                /* tokens of KV cache per slot; 0: min(model's, 2048) */
+    int32_t n_threads;            /* threads per slot; 0: CPUs / n_parallel (at least 1) */
+    int32_t queue_size;           /* requests waiting for a slot; 0: 32 */
+    int32_t max_tokens;           /* most tokens a request may ask for; 0: 4096 */
+    size_t max_body;              /* bytes of request body; 0: 1 MiB */
+    int32_t timeout_seconds;      /* longest a request may take; 0: 300 */
+    int32_t max_connections;      /* 0: 128 */
+    bool log_requests;            /* one line per request to stderr */
+} og_server_params;
+
+og_server_params og_server_default_params(void);
+
+/* Loads the models, creates the slots and starts listening; returns once
+ * the server accepts connections (it runs on its own threads). */
+og_status og_server_start(const og_server_params *params, og_server **out, og_error *err);
+/* The port the server listens on. */
+int og_server_port(const og_server *server);
+/* Stops listening, cancels what is running and frees everything. */
+void og_server_free(og_server *server);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
+APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 install_deps() {
     local missing=()
@@ -22,6 +22,17 @@ install_deps() {
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
+}
+
+# The server's tests drive it with the official openai SDK and its chat
+# page with selenium (headless Chromium from apt, above).
+PY_PACKAGES="openai>=1.40 selenium>=4.10"
+install_py() {
+    python3 -c "import openai, selenium" 2>/dev/null && return 0
+    echo "setup: installing $PY_PACKAGES (pip)" >&2
+    # A Debian python3 refuses global installs (PEP 668) unless told.
+    python3 -m pip install --quiet $PY_PACKAGES ||
+        python3 -m pip install --quiet --break-system-packages $PY_PACKAGES
 }
 
 build() {
@@ -191,6 +202,6 @@ fetch_models() {
 
 case "${1:-}" in
     --models) fetch_models ;;
-    "") install_deps; build; fetch_models ;;
+    "") install_deps; install_py; build; fetch_models ;;
     *) echo "usage: tools/setup.sh [--models]" >&2; exit 2 ;;
 esac

@@ -28,7 +28,7 @@ rm -rf "$inst"
 echo "== Core-only build (OG_CORE_ONLY): no outer module, no jansson, SQLite, libsodium, libcurl or libzip"
 cmake -S . -B build-core -DCMAKE_BUILD_TYPE=Release -DOG_CORE_ONLY=ON -DOG_BUILD_TESTS=OFF >/dev/null
 cmake --build build-core -j"$jobs" --target offgrid offgrid_cli
-if nm build-core/liboffgrid.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|og_convert_|og_st_|og_store_|og_registry_|og_blob_)'; then
+if nm build-core/liboffgrid.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|MHD_|og_convert_|og_st_|og_store_|og_registry_|og_blob_|og_server_|og_srv_)'; then
     echo "test.sh: the core-only library still has outer-module or jansson symbols" >&2
     exit 1
 fi

@@ -44,7 +44,8 @@ enum {
     OPT_MAX_TOKENS = 1 << 25, /* --max-tokens N (encoders: truncation) */
     OPT_CHECK = 1 << 26,         /* --check */
     OPT_ALLOW_METERED = 1 << 27, /* --allow-metered */
-    OPT_TASK = 1 << 28           /* --task chat|embed|classify */
+    OPT_TASK = 1 << 28,          /* --task chat|embed|classify */
+    OPT_SERVE = 1 << 29          /* serve: -m (optional), --host --port --api-key ... */
 };
 
 typedef struct cli_opts {
@@ -61,6 +62,10 @@ typedef struct cli_opts {
     int32_t max_tokens; /* 0 when not given */
     const char *catalog, *key; /* store; NULL when not given */
     bool force, no_test;
+    /* serve; NULL or 0 when not given */
+    const char *host, *api_key, *api_key_file, *embed_model, *cors;
+    int32_t port, n_parallel, queue, timeout, max_body_kib;
+    bool insecure, log;
     bool check, allow_metered; /* update */
     const char *task;          /* recommend; NULL when not given */
 } cli_opts;
@@ -139,6 +144,9 @@ void cli_store_progress_end(void);
 /* -m NAME[:VERSION] when NAME is no file: the installed model's path
  * (after the fit check), into buf; prints its errors. */
 bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap);
+#endif
+#ifdef OG_WITH_SERVER
+extern const cli_command cli_cmd_serve;
 #endif
 
 #endif

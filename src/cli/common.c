@@ -50,6 +50,20 @@ static const opt_spec specs[] = {
     { NULL, "--force", OPT_FORCE, false },
     { "-k", "--key", OPT_KEY, true },
     { NULL, "--no-test", OPT_NO_TEST, false },
+    { "-m", "--model", OPT_SERVE, true },
+    { NULL, "--ctx", OPT_CTX, true },
+    { NULL, "--host", OPT_SERVE, true },
+    { NULL, "--port", OPT_SERVE, true },
+    { NULL, "--api-key", OPT_SERVE, true },
+    { NULL, "--api-key-file", OPT_SERVE, true },
+    { NULL, "--embed-model", OPT_SERVE, true },
+    { NULL, "--parallel", OPT_SERVE, true },
+    { NULL, "--queue", OPT_SERVE, true },
+    { NULL, "--timeout", OPT_SERVE, true },
+    { NULL, "--max-body", OPT_SERVE, true },
+    { NULL, "--cors", OPT_SERVE, true },
+    { NULL, "--insecure", OPT_SERVE, false },
+    { NULL, "--log", OPT_SERVE, false },
     { NULL, "--check", OPT_CHECK, false },
     { NULL, "--allow-metered", OPT_ALLOW_METERED, false },
     { NULL, "--task", OPT_TASK, true },
@@ -92,7 +106,17 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--system")) o->system = val;
     else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, typed, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
     else if (!strcmp(name, "--threads")) { if (!parse_long(c, typed, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
-    else if (!strcmp(name, "--ctx-size")) { if (!parse_long(c, typed, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
+    else if (!strcmp(name, "--host")) o->host = val;
+    else if (!strcmp(name, "--api-key")) o->api_key = val;
+    else if (!strcmp(name, "--api-key-file")) o->api_key_file = val;
+    else if (!strcmp(name, "--embed-model")) o->embed_model = val;
+    else if (!strcmp(name, "--cors")) o->cors = val;
+    else if (!strcmp(name, "--port")) { if (!parse_long(c, typed, val, 0, 65535, &n)) return false; o->port = (int32_t)n; }
+    else if (!strcmp(name, "--parallel")) { if (!parse_long(c, typed, val, 1, 64, &n)) return false; o->n_parallel = (int32_t)n; }
+    else if (!strcmp(name, "--queue")) { if (!parse_long(c, typed, val, 1, 4096, &n)) return false; o->queue = (int32_t)n; }
+    else if (!strcmp(name, "--timeout")) { if (!parse_long(c, typed, val, 1, 86400, &n)) return false; o->timeout = (int32_t)n; }
+    else if (!strcmp(name, "--max-body")) { if (!parse_long(c, typed, val, 1, 1 << 20, &n)) return false; o->max_body_kib = (int32_t)n; }
+    else if (!strcmp(name, "--ctx-size") || !strcmp(name, "--ctx")) { if (!parse_long(c, typed, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
     else if (!strcmp(name, "--max-tokens")) { if (!parse_long(c, typed, val, 1, 1 << 20, &n)) return false; o->max_tokens = (int32_t)n; }
     else if (!strcmp(name, "--batch-size") || !strcmp(name, "--batch")) { if (!parse_long(c, typed, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
     else if (!strcmp(name, "--temp")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.temperature);
@@ -125,6 +149,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
     o->n_predict = -2; /* command default */
     o->n_prompt_tokens = o->n_gen = o->reps = -1;
     o->sampling = og_sampler_default_params();
+    o->port = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -152,6 +177,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             else if (spec->group == OPT_JSON) o->json = true;
             else if (spec->group == OPT_FORCE) o->force = true;
             else if (spec->group == OPT_NO_TEST) o->no_test = true;
+            else if (!strcmp(spec->long_name, "--insecure")) o->insecure = true;
+            else if (!strcmp(spec->long_name, "--log")) o->log = true;
             else if (spec->group == OPT_CHECK) o->check = true;
             else if (spec->group == OPT_ALLOW_METERED) o->allow_metered = true;
             continue;

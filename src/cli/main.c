@@ -17,6 +17,9 @@ static const cli_command *const commands[] = {
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
     &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
 #endif
+#ifdef OG_WITH_SERVER
+    &cli_cmd_serve,
+#endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

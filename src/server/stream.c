@@ -1,0 +1,178 @@
+/*
+ * stream.c - a generation streamed as server-sent events, the way
+ * OpenAI's API streams: one "data: {chunk}" event per piece of text, a
+ * last chunk with finish_reason, usage when stream_options asks, then
+ * "data: [DONE]". libmicrohttpd pulls the bytes from a callback on the
+ * connection's thread; the callback waits for the slot's worker to
+ * publish text and notices a client that hung up, which cancels the job.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/server.h"
+
+#define KEEPALIVE_SECONDS 10.0
+
+typedef struct stream {
+    og_srv_answer a;
+    size_t sent;      /* bytes of the job's text already sent */
+    bool role_sent, finished;
+    char *out;        /* events not yet handed to libmicrohttpd */
+    size_t out_len, out_pos, out_cap;
+} stream;
+
+static bool put_raw(stream *st, const char *p, size_t n)
+{
+    if (st->out_len + n > st->out_cap) {
+        size_t cap = (st->out_len + n) * 2;
+        char *bigger = realloc(st->out, cap);
+        if (!bigger)
+            return false;
+        st->out = bigger;
+        st->out_cap = cap;
+    }
+    memcpy(st->out + st->out_len, p, n);
+    st->out_len += n;
+    return true;
+}
+
+/* Appends "data: <json>\n\n"; json is consumed. */
+static bool put_event(stream *st, json_t *json)
+{
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (!text)
+        return false;
+    bool ok = put_raw(st, "data: ", 6) && put_raw(st, text, strlen(text)) && put_raw(st, "\n\n", 2);
+    free(text);
+    return ok;
+}
+
+/* One chunk: text (may be NULL), role on the first chat chunk, and the
+ * finish reason on the last. */
+static json_t *chunk(stream *st, const char *text, size_t len, const char *finish)
+{
+    json_t *choice;
+    if (st->a.chat) {
+        json_t *delta = json_object();
+        if (!st->role_sent) {
+            json_object_set_new(delta, "role", json_string("assistant"));
+            st->role_sent = true;
+        }
+        if (text)
+            json_object_set_new(delta, "content", og_srv_json_text(text, len));
+        choice = json_pack("{s:i,s:o,s:o,s:n}", "index", 0, "delta", delta, "finish_reason",
+                           finish ? json_string(finish) : json_null(), "logprobs");
+    } else {
+        choice = json_pack("{s:i,s:o,s:o,s:n}", "index", 0, "text", og_srv_json_text(text ? text : "", len),
+                           "finish_reason", finish ? json_string(finish) : json_null(), "logprobs");
+    }
+    return json_pack("{s:s,s:s,s:I,s:s,s:s,s:[o]}", "id", st->a.id, "object",
+                     st->a.chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)st->a.created,
+                     "model", st->a.model, "system_fingerprint", "offgrid", "choices", choice);
+}
+
+/* Waits for more text or the end, then turns it into events. False when
+ * the client went away or memory ran out: the stream ends. */
+static bool fill(stream *st)
+{
+    og_srv_job *job = st->a.job;
+    const double t_wait = og_srv_now();
+    pthread_mutex_lock(&job->mu);
+    while (job->ready == st->sent && job->state != OG_SRV_JOB_DONE) {
+        /* A long wait (a full queue): an SSE comment every 10 s keeps the
+         * connection active, or libmicrohttpd's idle timeout closes it. */
+        if (og_srv_now() - t_wait > KEEPALIVE_SECONDS) {
+            pthread_mutex_unlock(&job->mu);
+            return put_raw(st, ": keep-alive\n\n", 14);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&job->cv, &job->mu, &ts);
+        if (job->ready == st->sent && job->state != OG_SRV_JOB_DONE && og_srv_peer_gone(st->a.fd)) {
+            job->cancel = true;
+            pthread_mutex_unlock(&job->mu);
+            return false;
+        }
+    }
+    size_t n = job->ready - st->sent;
+    char *text = n ? malloc(n) : NULL;
+    if (text)
+        memcpy(text, job->text + st->sent, n);
+    st->sent = job->ready;
+    bool done = job->state == OG_SRV_JOB_DONE;
+    pthread_mutex_unlock(&job->mu);
+    if (n && !text)
+        return false;
+    bool ok = true;
+    if (n || (st->a.chat && !st->role_sent))
+        ok = put_event(st, chunk(st, text, n, NULL));
+    free(text);
+    if (!ok || !done)
+        return ok;
+    /* The job is done: nothing changes it any more. */
+    st->finished = true;
+    if (job->status != OG_OK) {
+        json_t *err = json_pack("{s:{s:s,s:s,s:n}}", "error", "message", job->error, "type", "server_error", "code");
+        return put_event(st, err) && put_raw(st, "data: [DONE]\n\n", 14);
+    }
+    ok = put_event(st, chunk(st, NULL, 0, job->finish ? job->finish : "stop"));
+    if (ok && st->a.include_usage)
+        ok = put_event(st, json_pack("{s:s,s:s,s:I,s:s,s:[],s:o}", "id", st->a.id, "object",
+                                     st->a.chat ? "chat.completion.chunk" : "text_completion", "created",
+                                     (json_int_t)st->a.created, "model", st->a.model, "choices", "usage",
+                                     og_srv_usage(job)));
+    return ok && put_raw(st, "data: [DONE]\n\n", 14);
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream *st = cls;
+    while (st->out_pos == st->out_len) {
+        if (st->finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        st->out_len = st->out_pos = 0;
+        if (!fill(st))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = st->out_len - st->out_pos < max ? st->out_len - st->out_pos : max;
+    memcpy(buf, st->out + st->out_pos, n);
+    st->out_pos += n;
+    return (ssize_t)n;
+}
+
+static void release(void *cls)
+{
+    stream *st = cls;
+    /* Harmless when the job is done; stops it when the client left. */
+    og_srv_job_cancel(st->a.job);
+    og_srv_job_release(st->a.job);
+    free(st->out);
+    free(st);
+}
+
+enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_answer *a)
+{
+    stream *st = calloc(1, sizeof *st);
+    if (!st) {
+        og_srv_job_cancel(a->job);
+        og_srv_job_release(a->job);
+        return MHD_NO;
+    }
+    st->a = *a;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, st, release);
+    if (!resp) {
+        release(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    return og_srv_queue(c, r, 200, resp);
+}

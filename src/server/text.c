@@ -1,0 +1,116 @@
+/*
+ * text.c - the byte-level helpers the server needs: cutting generated
+ * text on whole UTF-8 characters (a token may end inside one), making
+ * JSON strings out of text that may not be valid UTF-8 (jansson refuses
+ * it), base64 for embeddings, and a constant-time key comparison.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/server.h"
+
+double og_srv_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Bytes of a valid sequence at p (at most n bytes available): 0 when
+ * invalid, -k when it is the start of a valid sequence of k > n bytes. */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    int need;
+    uint32_t min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) { need = 2; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { need = 3; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 4; min = 0x10000; }
+    else return 0;
+    uint32_t cp = c & (0x3F >> (need - 1));
+    for (int i = 1; i < need; i++) {
+        if ((size_t)i >= n)
+            return -need;
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need;
+}
+
+size_t og_srv_utf8_whole(const char *text, size_t len)
+{
+    /* Only the last three bytes can start an incomplete sequence. */
+    size_t start = len > 3 ? len - 3 : 0;
+    for (size_t i = start; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0xC0 && utf8_seq((const unsigned char *)text + i, len - i) < 0)
+            return i;
+    }
+    return len;
+}
+
+json_t *og_srv_json_text(const char *text, size_t len)
+{
+    char *clean = malloc(len * 3 + 1);
+    if (!clean)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        int k = utf8_seq((const unsigned char *)text + i, len - i);
+        if (k > 0) {
+            memcpy(clean + o, text + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+        } else {
+            memcpy(clean + o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+            o += 3;
+            i++;
+        }
+    }
+    json_t *s = json_stringn(clean, o);
+    free(clean);
+    return s;
+}
+
+char *og_srv_base64(const void *data, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+bool og_srv_secret_equal(const char *a, const char *b)
+{
+    /* Every byte of the expected key is looked at whatever the guess, so
+     * the time tells nothing about how much of it matched. */
+    size_t la = strlen(a), lb = strlen(b);
+    volatile unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < lb; i++)
+        diff |= (unsigned char)((i < la ? (unsigned char)a[i] : 0) ^ (unsigned char)b[i]);
+    return diff == 0;
+}
