@@ -656,6 +656,7 @@ typedef struct og_server_params {
     int32_t timeout_seconds;      /* longest a request may take; 0: 300 */
     int32_t max_connections;      /* 0: 128 */
     bool log_requests;            /* one line per request to stderr */
+    const char *cache_dir;        /* og_model_params.cache_dir of the models; NULL: none */
 } og_server_params;
 
 og_server_params og_server_default_params(void);

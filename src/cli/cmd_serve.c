@@ -87,6 +87,8 @@ static int run(const cli_opts *o)
     p.timeout_seconds = o->timeout;
     p.max_body = (size_t)o->max_body_kib * 1024;
     p.log_requests = o->log;
+    char cache[4096];
+    p.cache_dir = cli_pack_cache_dir(cache, sizeof cache);
 
     /* Blocked before the server's threads exist, so they inherit the
      * mask and only sigwait below sees the signals. */

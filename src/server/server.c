@@ -418,6 +418,7 @@ static og_status build_pieces(og_server *s, og_error *err)
 static og_status load_models(og_server *s, og_error *err)
 {
     og_model_params mp = og_model_default_params();
+    mp.cache_dir = s->p.cache_dir;
     og_status st;
     if (s->p.model_path) {
         og_model *m = NULL;
