@@ -71,17 +71,26 @@ static void check_same(const float *want, const float *got, const char *what)
     CHECK(memcmp(want, got, sizeof(float) * N_VOCAB) == 0, "%s: logits differ from the in-memory packing", what);
 }
 
-static void test_type(const char *type, og_type plain)
+/* A tiny random-weight model of a type in model and an empty folder in
+ * dir (both templates ending in XXXXXX). */
+static bool make_model(const char *type, uint64_t seed, char *model, char *dir)
 {
-    char model[] = "/tmp/og_test_pack_model_XXXXXX", dir[] = "/tmp/og_test_pack_cache_XXXXXX";
     const int fd = mkstemp(model);
     og_error err = { 0 };
     if (fd < 0 || !mkdtemp(dir)) {
         CHECK(0, "cannot make temporary files");
-        return;
+        return false;
     }
     close(fd);
-    CHECK(og_synth_write(model, "tiny", type, 7, NULL, NULL, &err) == OG_OK, "synth %s: %s", type, err.message);
+    CHECK(og_synth_write(model, "tiny", type, seed, NULL, NULL, &err) == OG_OK, "synth %s: %s", type, err.message);
+    return true;
+}
+
+static void test_type(const char *type, og_type plain)
+{
+    char model[] = "/tmp/og_test_pack_model_XXXXXX", dir[] = "/tmp/og_test_pack_cache_XXXXXX";
+    if (!make_model(type, 7, model, dir))
+        return;
     float want[N_VOCAB], got[N_VOCAB];
     char cached[4200], what[64];
     if (!logits_of(model, NULL, want))
@@ -161,14 +170,9 @@ static void touch(const char *path, time_t mtime)
 static void test_prune(void)
 {
     char model[] = "/tmp/og_test_prune_model_XXXXXX", dir[] = "/tmp/og_test_prune_cache_XXXXXX";
-    const int fd = mkstemp(model);
     og_error err = { 0 };
-    if (fd < 0 || !mkdtemp(dir)) {
-        CHECK(0, "cannot make temporary files");
+    if (!make_model("q4_0", 3, model, dir))
         return;
-    }
-    close(fd);
-    CHECK(og_synth_write(model, "tiny", "q4_0", 3, NULL, NULL, &err) == OG_OK, "synth: %s", err.message);
     float logits[N_VOCAB];
     logits_of(model, dir, logits);
     char cached[4200], old_tmp[4300], new_tmp[4300], other[4300];

@@ -197,14 +197,7 @@ static bool wait_done(og_srv_job *job, int fd)
 {
     pthread_mutex_lock(&job->mu);
     while (job->state != OG_SRV_JOB_DONE) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&job->cv, &job->mu, &ts);
+        og_srv_wait_tick(&job->cv, &job->mu);
         if (job->state != OG_SRV_JOB_DONE && og_srv_peer_gone(fd)) {
             job->cancel = true;
             pthread_mutex_unlock(&job->mu);

@@ -170,6 +170,9 @@ typedef struct og_srv_req {
 } og_srv_req;
 
 double og_srv_now(void);
+/* Waits on cv (mu held) for at most 100 ms: long enough to idle, short
+ * enough to notice a client that went away. */
+void og_srv_wait_tick(pthread_cond_t *cv, pthread_mutex_t *mu);
 /* True when the client closed its end of the connection. */
 bool og_srv_peer_gone(int fd);
 

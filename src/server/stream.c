@@ -87,14 +87,7 @@ static bool fill(stream *st)
             pthread_mutex_unlock(&job->mu);
             return put_raw(st, ": keep-alive\n\n", 14);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&job->cv, &job->mu, &ts);
+        og_srv_wait_tick(&job->cv, &job->mu);
         if (job->ready == st->sent && job->state != OG_SRV_JOB_DONE && og_srv_peer_gone(st->a.fd)) {
             job->cancel = true;
             pthread_mutex_unlock(&job->mu);

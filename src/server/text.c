@@ -17,6 +17,18 @@ double og_srv_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+void og_srv_wait_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* Bytes of a valid sequence at p (at most n bytes available): 0 when
  * invalid, -k when it is the start of a valid sequence of k > n bytes. */
 static int utf8_seq(const unsigned char *p, size_t n)
