@@ -181,21 +181,19 @@ bool og_pack_cache_store(const char *dir, const char *src_path, uint64_t layout_
     return ok;
 }
 
-/* A cache file is stale when its source is gone or no longer the file it
- * was made from; a temporary one when a writer died (older than an hour,
- * so a load writing it right now is left alone). */
-static bool is_stale(const char *dir, const char *name, time_t now)
+/* A cache file (path, its name, st from one stat) is stale when its
+ * source is gone or no longer the file it was made from; a temporary one
+ * when a writer died (older than an hour, so a load writing it right now
+ * is left alone). */
+static bool is_stale(const char *path, const char *name, const struct stat *st, time_t now)
 {
-    char path[4096];
-    struct stat st;
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || stat(path, &st) != 0 ||
-        !S_ISREG(st.st_mode))
+    if (!S_ISREG(st->st_mode))
         return false;
     const char *suffix = strstr(name, ".ogpack");
     if (!suffix)
         return false;
     if (suffix[7] == '.')
-        return now - st.st_mtime > 3600;
+        return now - st->st_mtime > 3600;
     if (suffix[7] != 0)
         return false;
     cache_header have, want;
@@ -225,8 +223,8 @@ og_status og_model_cache_prune(const char *dir, size_t *n_files, uint64_t *n_byt
     while ((e = readdir(d)) != NULL) {
         char path[4096];
         struct stat st;
-        if (!is_stale(dir, e->d_name, now) || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
-            stat(path, &st) != 0 || unlink(path) != 0)
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || stat(path, &st) != 0 ||
+            !is_stale(path, e->d_name, &st, now) || unlink(path) != 0)
             continue;
         if (n_files)
             (*n_files)++;

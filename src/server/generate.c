@@ -266,10 +266,10 @@ enum MHD_Result og_srv_generate(og_server *s, struct MHD_Connection *c, og_srv_r
     if (!s->model)
         return og_srv_reply_error(s, c, r, 404, "invalid_request_error", "model_not_found",
                                   "this server has no generation model (only embeddings)");
-    json_error_t jerr;
-    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    char bad_json[256];
+    json_t *root = og_srv_parse_body(r, bad_json, sizeof bad_json);
     if (!root)
-        return BAD("invalid_json", "the body is not valid JSON: %s", r->body ? jerr.text : "it is empty");
+        return BAD("invalid_json", "%s", bad_json);
     if (!json_is_object(root)) {
         json_decref(root);
         return BAD("invalid_json", "the body must be a JSON object");

@@ -89,6 +89,15 @@ enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv
     return og_srv_queue(c, r, status, resp);
 }
 
+json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
+{
+    json_error_t jerr;
+    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!root)
+        snprintf(why, cap, "the body is not valid JSON: %s", r->body ? jerr.text : "it is empty");
+    return root;
+}
+
 enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status,
                                    const char *type, const char *code, const char *fmt, ...)
 {

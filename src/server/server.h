@@ -179,6 +179,9 @@ bool og_srv_peer_gone(int fd);
 /* Sends a JSON body (json is consumed). */
 enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status, json_t *json);
 /* Sends {"error":{"message","type","code"}}. code may be NULL (null). */
+/* The request body as JSON (duplicate keys refused); NULL, with the reason
+ * in why, when it is empty or not JSON. The caller owns the result. */
+json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap);
 enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status,
                                    const char *type, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
