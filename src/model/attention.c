@@ -19,6 +19,7 @@
 
 #define LANES 16
 #define BLOCK 64 /* elements per step of the one-token dot product */
+#define PREFETCH_BYTES (512u << 10)
 
 /* Folds four accumulator rows the way the one-token dot product does. */
 static float fold4(float acc[4][LANES])
@@ -126,8 +127,8 @@ static void attention_worker(void *arg, int ith, int nth)
     og_context *ctx = job->ctx;
     const og_hparams *hp = &ctx->model->hp;
     const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const size_t q_dim = (size_t)hp->n_head * hd, kv_dim = (size_t)hp->n_head_kv * hd;
-    const size_t layer_off = (size_t)job->layer * (size_t)ctx->n_ctx * kv_dim;
+    const size_t q_dim = (size_t)hp->n_head * hd, head_stride = (size_t)ctx->n_ctx * (size_t)hd;
+    const size_t layer_off = (size_t)job->layer * (size_t)hp->n_head_kv * head_stride;
     const float scale = 1.0f / sqrtf((float)hd);
     /* llama.cpp's GEMM needs at least two tokens and, for Q.K, a head
      * dimension that is a multiple of 16; otherwise it uses its dot. */
@@ -144,22 +145,48 @@ static void attention_worker(void *arg, int ith, int nth)
         if ((job->n_tokens >= nth ? t : h) % nth != ith)
             continue;
         const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
-        const size_t kv_off = layer_off + (size_t)(h / group) * hd;
+        const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */
         const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int32_t i = 0; i < hd; i++)
             q16[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
         const og_fp16 *keys = ctx->k_cache + kv_off;
-        (gemm_qk ? k->scores_chain : k->scores_blocks)(scores, keys, kv_dim, q16, hd, n_keys, scale);
+        (gemm_qk ? k->scores_chain : k->scores_blocks)(scores, keys, (size_t)hd, q16, hd, n_keys, scale);
         k->softmax_fp16(scores, n_keys);
         float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
         const og_fp16 *values = ctx->v_cache + kv_off;
         if (gemm_pv) {
-            k->values_chain(out, scores, n_keys, values, kv_dim, hd, acc);
+            k->values_chain(out, scores, n_keys, values, (size_t)hd, hd, acc);
         } else {
             /* llama.cpp pads the key count to a multiple of 32 with zero
              * weights, which decides how many keys fill blocks of 64. */
             const int32_t n_whole = (n_keys + 31) / 32 * 32 / BLOCK * BLOCK;
-            k->values_blocks(out, scores, n_keys, n_whole < n_keys ? n_whole : n_keys, values, kv_dim, hd, acc);
+            k->values_blocks(out, scores, n_keys, n_whole < n_keys ? n_whole : n_keys, values, (size_t)hd, hd,
+                             acc);
+        }
+    }
+}
+
+/* One token's attention reads all of this layer's keys and values, which
+ * the weights streamed since the last token have pushed out of the
+ * caches; fetching them while the Q/K/V products stream hides the wait.
+ * (Also with several threads: from the caller's cache the others get
+ * them sooner than from memory.) */
+void og_attention_prefetch(const og_context *ctx, int32_t layer)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const size_t head_stride = (size_t)ctx->n_ctx * (size_t)hp->head_dim;
+    const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
+    /* At most half of L2 in all: a long context's later keys would only
+     * push out its first ones, and the kernels stream them anyway. */
+    const size_t cap = PREFETCH_BYTES / 2 / (size_t)hp->n_head_kv;
+    size_t bytes = (size_t)ctx->n_past * (size_t)hp->head_dim * sizeof(og_fp16);
+    bytes = bytes < cap ? bytes : cap;
+    for (int32_t kv_head = 0; kv_head < hp->n_head_kv; kv_head++) {
+        const char *k = (const char *)(ctx->k_cache + layer_off + (size_t)kv_head * head_stride);
+        const char *v = (const char *)(ctx->v_cache + layer_off + (size_t)kv_head * head_stride);
+        for (size_t b = 0; b < bytes; b += 64) {
+            __builtin_prefetch(k + b, 0, 3);
+            __builtin_prefetch(v + b, 0, 3);
         }
     }
 }

@@ -54,146 +54,161 @@ static float dot_blocks(const og_fp16 *k, const float *q, int32_t n)
     return (float)sum;
 }
 
-/* lanes[l][i] holds the fma chain of the keys j with j % n_lanes == l;
- * the chains run over i in vectors of 16. Two lanes at a time when their
- * accumulators fit in registers, so that twice as many chains overlap. */
-X_INLINE void chain_lanes(float *lanes, int lane, int n_pair, int n_lanes, const float *p, int32_t n_keys,
-                          const og_fp16 *v, size_t v_stride, int32_t hd, int nb)
+/* og_reduce16 of each of v[0..16), as lane j of the result: the same
+ * pairs added at each level of the tree, only sixteen rows at a time.
+ * Level by level, rows are paired up and each level's halves are moved
+ * side by side with shuffles, so one add does the work of several. */
+static inline __m512 reduce16x16(const __m512 v[16])
 {
-    __m512 acc[2][8];
-    for (int c = 0; c < n_pair; c++)
-        for (int b = 0; b < nb; b++)
-            acc[c][b] = _mm512_setzero_ps();
-    int32_t j = lane;
-    for (; j + (n_pair - 1) < n_keys; j += n_lanes)
-        for (int c = 0; c < n_pair; c++) {
-            const __m512 pj = _mm512_set1_ps(p[j + c]);
-            const og_fp16 *row = v + (size_t)(j + c) * v_stride;
-            for (int b = 0; b < nb; b++)
-                acc[c][b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[c][b]);
-        }
-    if (j < n_keys) { /* the pair's first lane has one key more */
-        const __m512 pj = _mm512_set1_ps(p[j]);
-        const og_fp16 *row = v + (size_t)j * v_stride;
-        for (int b = 0; b < nb; b++)
-            acc[0][b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[0][b]);
-    }
-    for (int c = 0; c < n_pair; c++)
-        for (int b = 0; b < nb; b++)
-            _mm512_storeu_ps(lanes + (size_t)(lane + c) * hd + b * LANES, acc[c][b]);
+    __m512 t8[8], t4[4], t2[2];
+    for (int m = 0; m < 8; m++) /* lanes 0-7: v[2m]'s t8, lanes 8-15: v[2m+1]'s */
+        t8[m] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)),
+                              _mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)));
+    for (int m = 0; m < 4; m++) /* 128-bit chunk c: t4 of v[4m + c] */
+        t4[m] = _mm512_add_ps(_mm512_shuffle_f32x4(t8[2 * m], t8[2 * m + 1], _MM_SHUFFLE(3, 1, 3, 1)),
+                              _mm512_shuffle_f32x4(t8[2 * m], t8[2 * m + 1], _MM_SHUFFLE(2, 0, 2, 0)));
+    for (int m = 0; m < 2; m++) /* chunk c: t2 of v[4(2m) + c], then of v[4(2m+1) + c] */
+        t2[m] = _mm512_add_ps(_mm512_shuffle_ps(t4[2 * m], t4[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_ps(t4[2 * m], t4[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    /* chunk c: the sums of v[c], v[4 + c], v[8 + c], v[12 + c] */
+    const __m512 sums = _mm512_add_ps(_mm512_shuffle_ps(t2[0], t2[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                      _mm512_shuffle_ps(t2[0], t2[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, sums);
 }
 
-static void chains(float *lanes, int n_lanes, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
-                   int32_t hd)
+/* Lane by lane, the same tree over sixteen vectors (og_reduce16 of
+ * r[0..16)[i] for each i): plain vertical adds. */
+static inline __m512 tree16(const __m512 r[16])
 {
-    const int nb = hd / LANES;
-    if (nb <= 4) {
-        for (int lane = 0; lane < n_lanes; lane += 2)
-            chain_lanes(lanes, lane, 2, n_lanes, p, n_keys, v, v_stride, hd, nb);
-        return;
-    }
-    for (int lane = 0; lane < n_lanes; lane++) {
-        __m512 acc[16];
-        for (int b = 0; b < nb; b++)
-            acc[b] = _mm512_setzero_ps();
-        for (int32_t j = lane; j < n_keys; j += n_lanes) {
-            const __m512 pj = _mm512_set1_ps(p[j]);
-            const og_fp16 *row = v + (size_t)j * v_stride;
-            for (int b = 0; b < nb; b++)
-                acc[b] = _mm512_fmadd_ps(load16(row + b * LANES), pj, acc[b]);
-        }
-        for (int b = 0; b < nb; b++)
-            _mm512_storeu_ps(lanes + (size_t)lane * hd + b * LANES, acc[b]);
-    }
+    __m512 t8[8], t4[4];
+    for (int l = 0; l < 8; l++)
+        t8[l] = _mm512_add_ps(r[l + 8], r[l]);
+    for (int l = 0; l < 4; l++)
+        t4[l] = _mm512_add_ps(t8[l + 4], t8[l]);
+    return _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3]));
 }
 
-/* out[i] = og_reduce16 over lanes[0..16)[i], vectorized over i. */
-static void reduce_lanes(float *out, const float *lanes, int32_t hd)
+/* The fma chain over keys j = first, first + step, ... < n_keys of
+ * p[j] * v[j][16 dims at off]. */
+X_INLINE __m512 value_chain(const float *p, int32_t first, int32_t step, int32_t n_keys, const og_fp16 *v,
+                            size_t v_stride, int32_t off)
 {
-    for (int32_t i = 0; i < hd; i += LANES) {
-        __m512 t8[8], t4[4];
-        for (int l = 0; l < 8; l++)
-            t8[l] = _mm512_add_ps(_mm512_loadu_ps(lanes + (size_t)(l + 8) * hd + i),
-                                  _mm512_loadu_ps(lanes + (size_t)l * hd + i));
-        for (int l = 0; l < 4; l++)
-            t4[l] = _mm512_add_ps(t8[l + 4], t8[l]);
-        _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3])));
-    }
+    __m512 acc = _mm512_setzero_ps();
+    for (int32_t j = first; j < n_keys; j += step)
+        acc = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + off), _mm512_set1_ps(p[j]), acc);
+    return acc;
 }
 
+/* Lane k of the one-chain order takes the keys j % 16 == k; the lanes
+ * are folded in og_reduce16's tree. All sixteen chains of a block of
+ * dimensions live in registers, eight advancing together. */
 static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride, int32_t hd,
                          float *scratch)
 {
-    chains(scratch, LANES, p, n_keys, v, v_stride, hd);
-    reduce_lanes(out, scratch, hd);
-}
-
-static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
-                          size_t v_stride, int32_t hd, float *scratch)
-{
-    /* Slot a * 16 + k takes the keys j with j % 64 == a * 16 + k. */
-    chains(scratch, 4 * LANES, p, n_simd, v, v_stride, hd);
-    for (int32_t i = 0; i < hd; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            float *s0 = scratch + (size_t)k * hd + i, *s1 = s0 + (size_t)LANES * hd;
-            const float *s2 = s1 + (size_t)LANES * hd, *s3 = s2 + (size_t)LANES * hd;
-            const __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(s0), _mm512_loadu_ps(s2));
-            const __m512 a1 = _mm512_add_ps(_mm512_loadu_ps(s1), _mm512_loadu_ps(s3));
-            _mm512_storeu_ps(s0, _mm512_add_ps(a0, a1));
-        }
-    reduce_lanes(out, scratch, hd);
-    for (int32_t i = 0; i < hd; i++) {
-        double sum = out[i];
-        for (int32_t j = n_simd; j < n_keys; j++)
-            sum += (double)(_cvtsh_ss(v[(size_t)j * v_stride + i]) * p[j]);
-        out[i] = (float)sum;
+    (void)scratch;
+    for (int32_t i = 0; i < hd; i += LANES) {
+        __m512 r[16];
+        for (int k = 0; k < LANES; k++)
+            r[k] = value_chain(p, k, LANES, n_keys, v, v_stride, i);
+        _mm512_storeu_ps(out + i, tree16(r));
     }
 }
 
-/* Four keys at a time: their chains are independent, so they overlap
- * instead of waiting on each other's fmadd latency. */
+/* Slot a * 16 + k takes the keys j % 64 == a * 16 + k below n_simd; the
+ * four slots of lane k are folded as (a0 + a2) + (a1 + a3), then the
+ * lanes in og_reduce16's tree, and the keys from n_simd on are added in
+ * double, key by key, sixteen dimensions at a time. The slots of two
+ * lanes advance together over rounds of 64 keys: eight independent
+ * chains, one loop. */
+static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
+                          size_t v_stride, int32_t hd, float *scratch)
+{
+    (void)scratch;
+    const int32_t n_rounds = n_simd / 64; /* whole rounds; the slots of a last partial one are checked */
+    for (int32_t i = 0; i < hd; i += LANES) {
+        __m512 r[16];
+        for (int k = 0; k < LANES; k += 2) {
+            __m512 acc[2][4];
+            for (int c = 0; c < 2; c++)
+                for (int a = 0; a < 4; a++)
+                    acc[c][a] = _mm512_setzero_ps();
+            int32_t base = 0;
+            for (int32_t round = 0; round < n_rounds; round++, base += 64)
+                for (int c = 0; c < 2; c++)
+                    for (int a = 0; a < 4; a++) {
+                        const int32_t j = base + a * LANES + k + c;
+                        acc[c][a] = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]),
+                                                    acc[c][a]);
+                    }
+            for (int c = 0; c < 2; c++)
+                for (int a = 0; a < 4; a++) {
+                    const int32_t j = base + a * LANES + k + c;
+                    if (j < n_simd)
+                        acc[c][a] = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]),
+                                                    acc[c][a]);
+                }
+            for (int c = 0; c < 2; c++)
+                r[k + c] = _mm512_add_ps(_mm512_add_ps(acc[c][0], acc[c][2]), _mm512_add_ps(acc[c][1], acc[c][3]));
+        }
+        const __m512 folded = tree16(r);
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(folded));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(folded), 1)));
+        for (int32_t j = n_simd; j < n_keys; j++) {
+            const __m512 prod = _mm512_mul_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]));
+            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(prod)));
+            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(prod), 1))));
+        }
+        _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(lo));
+        _mm256_storeu_ps(out + i + 8, _mm512_cvtpd_ps(hi));
+    }
+}
+
+/* Sixteen keys at a time: their chains are independent, so they overlap
+ * instead of waiting on each other's fmadd latency, and their lanes are
+ * folded together by reduce16x16. */
 static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
                          int32_t n_keys, float scale)
 {
+    const __m512 vscale = _mm512_set1_ps(scale);
     int32_t j = 0;
-    for (; j + 4 <= n_keys; j += 4) {
-        const og_fp16 *k0 = keys + (size_t)j * k_stride;
-        __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
-        for (int32_t l = 0; l < hd; l += LANES) {
-            const __m512 ql = _mm512_loadu_ps(q + l);
-            for (int a = 0; a < 4; a++)
-                acc[a] = _mm512_fmadd_ps(load16(k0 + (size_t)a * k_stride + l), ql, acc[a]);
+    for (; j + 16 <= n_keys; j += 16) {
+        __m512 acc[16];
+        for (int a = 0; a < 16; a++) {
+            const og_fp16 *key = keys + (size_t)(j + a) * k_stride;
+            acc[a] = _mm512_setzero_ps();
+            for (int32_t l = 0; l < hd; l += LANES)
+                acc[a] = _mm512_fmadd_ps(load16(key + l), _mm512_loadu_ps(q + l), acc[a]);
         }
-        for (int a = 0; a < 4; a++)
-            scores[j + a] = reduce16(acc[a]) * scale;
+        _mm512_storeu_ps(scores + j, _mm512_mul_ps(reduce16x16(acc), vscale));
     }
     for (; j < n_keys; j++)
         scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
-/* dot_blocks for four keys at a time when the head is whole blocks of 64
- * (so no remainder to add in double): the same fmadds and folds per key. */
+/* dot_blocks for sixteen keys at a time when the head is whole blocks of
+ * 64 (so no remainder to add in double): the same fmadds and folds per
+ * key, the last fold for all sixteen at once. */
 static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
                           int32_t n_keys, float scale)
 {
+    const __m512 vscale = _mm512_set1_ps(scale);
     int32_t j = 0;
     if (hd % 64 == 0)
-        for (; j + 4 <= n_keys; j += 4) {
-            const og_fp16 *k0 = keys + (size_t)j * k_stride;
-            __m512 acc[4][4];
-            for (int a = 0; a < 4; a++)
+        for (; j + 16 <= n_keys; j += 16) {
+            __m512 folded[16];
+            for (int a = 0; a < 16; a++) {
+                const og_fp16 *key = keys + (size_t)(j + a) * k_stride;
+                __m512 acc[4];
                 for (int c = 0; c < 4; c++)
-                    acc[a][c] = _mm512_setzero_ps();
-            for (int32_t l = 0; l < hd; l += 64)
-                for (int c = 0; c < 4; c++) {
-                    const __m512 ql = _mm512_loadu_ps(q + l + c * LANES);
-                    for (int a = 0; a < 4; a++)
-                        acc[a][c] = _mm512_fmadd_ps(load16(k0 + (size_t)a * k_stride + l + c * LANES), ql, acc[a][c]);
-                }
-            for (int a = 0; a < 4; a++) {
-                const __m512 s02 = _mm512_add_ps(acc[a][0], acc[a][2]), s13 = _mm512_add_ps(acc[a][1], acc[a][3]);
-                scores[j + a] = reduce16(_mm512_add_ps(s02, s13)) * scale; /* no remainder in double */
+                    acc[c] = _mm512_setzero_ps();
+                for (int32_t l = 0; l < hd; l += 64)
+                    for (int c = 0; c < 4; c++)
+                        acc[c] = _mm512_fmadd_ps(load16(key + l + c * LANES), _mm512_loadu_ps(q + l + c * LANES),
+                                                 acc[c]);
+                folded[a] = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
             }
+            _mm512_storeu_ps(scores + j, _mm512_mul_ps(reduce16x16(folded), vscale));
         }
     for (; j < n_keys; j++)
         scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;

@@ -162,10 +162,15 @@ static void step_row(void *arg, int32_t t)
     case STEP_ROPE_STORE: {
         rope_apply(ctx, ctx->q + t * q_dim, hp->n_head, t);
         rope_apply(ctx, ctx->k + t * kv_dim, hp->n_head_kv, t);
-        const size_t base = ((size_t)job->layer * (size_t)ctx->n_ctx + (size_t)(ctx->n_past + t)) * kv_dim;
-        for (size_t i = 0; i < kv_dim; i++) {
-            ctx->k_cache[base + i] = og_f32_to_fp16(ctx->k[t * kv_dim + i]);
-            ctx->v_cache[base + i] = og_f32_to_fp16(ctx->v[t * kv_dim + i]);
+        /* The cache is [layer][kv head][position][head dim], so that one
+         * head's keys are one contiguous stream for attention to read. */
+        const size_t hd = (size_t)hp->head_dim, pos = (size_t)(ctx->n_past + t);
+        for (size_t h = 0; h < (size_t)hp->n_head_kv; h++) {
+            const size_t base = (((size_t)job->layer * (size_t)hp->n_head_kv + h) * (size_t)ctx->n_ctx + pos) * hd;
+            for (size_t i = 0; i < hd; i++) {
+                ctx->k_cache[base + i] = og_f32_to_fp16(ctx->k[t * kv_dim + h * hd + i]);
+                ctx->v_cache[base + i] = og_f32_to_fp16(ctx->v[t * kv_dim + h * hd + i]);
+            }
         }
         break;
     }
@@ -197,6 +202,8 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
         run_step(ctx, l ? STEP_ADD_NORM : STEP_NORM, l, n, L->attn_norm->data);
         const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
         float *qkv_out[3] = { ctx->q, ctx->k, ctx->v };
+        if (n == 1)
+            og_attention_prefetch(ctx, l);
         og_ops_matmul_many(ctx, qkv_w, qkv_out, 3, ctx->xb, n);
         run_step(ctx, STEP_ROPE_STORE, l, n, NULL);
         og_attention(ctx, l, n);

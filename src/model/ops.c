@@ -10,6 +10,10 @@
 #include "tensor/packed.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Output rows handed out per unit of work: enough for a thread to stream a
@@ -26,27 +30,18 @@ typedef struct matmul_job {
     float *y;
 } matmul_job;
 
-static void matmul_worker(void *arg, int ith, int nth)
+/* Rows [begin, end) of one product. */
+static void matmul_rows(const matmul_job *job, int64_t begin, int64_t end)
 {
-    const matmul_job *job = arg;
     const og_gguf_tensor *w = job->w;
     const int64_t n_cols = w->ne[0], n_rows = w->ne[1];
     const size_t row_bytes = og_type_row_bytes(w->type, n_cols);
-    og_vec_dot_fn dot = job->kern->vec_dot[w->type];
-    int64_t begin, end;
-    if (og_type_is_packed(w->type)) {
-        /* packed kernels take whole groups of rows */
-        og_pool_split((n_rows + OG_PACK_ROWS - 1) / OG_PACK_ROWS, ith, nth, &begin, &end);
-        begin *= OG_PACK_ROWS;
-        end = end * OG_PACK_ROWS < n_rows ? end * OG_PACK_ROWS : n_rows;
-    } else {
-        og_pool_split(n_rows, ith, nth, &begin, &end);
-    }
     if (job->use_gemm) {
         job->kern->gemm[w->type](n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens,
                                  job->y, (size_t)n_rows);
         return;
     }
+    og_vec_dot_fn dot = job->kern->vec_dot[w->type];
     for (int64_t r0 = begin; r0 < end; r0 += ROWS_PER_TILE) {
         int64_t r1 = r0 + ROWS_PER_TILE < end ? r0 + ROWS_PER_TILE : end;
         for (int32_t t = 0; t < job->n_tokens; t++) {
@@ -56,6 +51,20 @@ static void matmul_worker(void *arg, int ith, int nth)
                 dot(n_cols, &y[r], (const uint8_t *)w->data + (size_t)r * row_bytes, act);
         }
     }
+}
+
+/* Work is counted in units of ROWS_PER_TILE rows, which is also the row
+ * group of the packed layouts, so a unit never splits a group. */
+static int64_t job_units(const matmul_job *job)
+{
+    return (job->w->ne[1] + ROWS_PER_TILE - 1) / ROWS_PER_TILE;
+}
+
+static void units_to_rows(const matmul_job *job, int64_t u0, int64_t u1, int64_t *begin, int64_t *end)
+{
+    const int64_t n_rows = job->w->ne[1];
+    *begin = u0 * ROWS_PER_TILE;
+    *end = u1 * ROWS_PER_TILE < n_rows ? u1 * ROWS_PER_TILE : n_rows;
 }
 
 typedef struct quantize_job {
@@ -108,24 +117,43 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
 }
 
 /* Several products over the same prepared activations, in one pass of
- * the pool: each thread takes its share of each, one barrier in all. */
+ * the pool, one barrier in all. Their rows are split as one list (the
+ * products' units one after the other), so each thread streams a single
+ * contiguous share instead of a piece of every product: the packed
+ * copies lie in the order they are used, and every extra stream a thread
+ * starts costs it a prefetcher ramp-up, which one token's short products
+ * cannot hide. */
 enum { MAX_FUSED = 4 };
 typedef struct matmul_set {
     matmul_job jobs[MAX_FUSED];
     int n;
+    int64_t first_unit[MAX_FUSED + 1]; /* job i has units [first_unit[i], first_unit[i + 1]) */
 } matmul_set;
 
 static void matmul_set_worker(void *arg, int ith, int nth)
 {
-    matmul_set *set = arg;
-    for (int i = 0; i < set->n; i++)
-        matmul_worker(&set->jobs[i], ith, nth);
+    const matmul_set *set = arg;
+    int64_t u0, u_end;
+    og_pool_split(set->first_unit[set->n], ith, nth, &u0, &u_end);
+    for (int i = 0; i < set->n && u0 < u_end; i++) {
+        if (u0 >= set->first_unit[i + 1])
+            continue;
+        const int64_t u1 = u_end < set->first_unit[i + 1] ? u_end : set->first_unit[i + 1];
+        int64_t begin, end;
+        units_to_rows(&set->jobs[i], u0 - set->first_unit[i], u1 - set->first_unit[i], &begin, &end);
+        matmul_rows(&set->jobs[i], begin, end);
+        u0 = u1;
+    }
 }
 
 static void run_set(og_context *ctx, matmul_set *set)
 {
-    if (set->n > 0)
-        og_pool_run(ctx->pool, matmul_set_worker, set);
+    if (set->n == 0)
+        return;
+    set->first_unit[0] = 0;
+    for (int i = 0; i < set->n; i++)
+        set->first_unit[i + 1] = set->first_unit[i] + job_units(&set->jobs[i]);
+    og_pool_run(ctx->pool, matmul_set_worker, set);
     set->n = 0;
 }
 
