@@ -89,6 +89,19 @@ static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *r
         }
         CHECK(fast->dot_blocks(keys, q, HD) == ref->dot_blocks(keys, q, HD), "dot_blocks differs");
     }
+    /* fp16 rounding: ties, subnormals, overflow to infinity, signed zeros */
+    enum { N_HALF = 4096 };
+    static float src[N_HALF];
+    static og_fp16 half_a[N_HALF], half_b[N_HALF];
+    for (int i = 0; i < N_HALF; i++) {
+        const float magnitude = i < 1024 ? 1e-8f : i < 2048 ? 1e-4f : i < 3072 ? 1.0f : 70000.0f;
+        src[i] = uniform(-1.0f, 1.0f) * magnitude;
+    }
+    src[0] = 0.0f, src[1] = -0.0f, src[2] = 65520.0f, src[3] = -65504.0f, src[4] = 1.0f + 1.0f / 2048.0f,
+    src[5] = 5.9604645e-8f, src[6] = 2.9802322e-8f, src[7] = INFINITY;
+    fast->to_fp16(half_a, src, N_HALF);
+    ref->to_fp16(half_b, src, N_HALF);
+    CHECK(memcmp(half_a, half_b, sizeof half_a) == 0, "to_fp16 differs from og_f32_to_fp16");
 }
 
 int main(void)

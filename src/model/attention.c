@@ -108,12 +108,23 @@ static void softmax_fp16(float *x, int32_t n)
         x[j] = og_fp16_to_f32(og_f32_to_fp16(x[j]));
 }
 
-static const og_attn_kernels portable = { dot_chain,    dot_blocks,    values_chain, values_blocks,
-                                          scores_chain, scores_blocks, softmax_fp16 };
+static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        dst[i] = og_f32_to_fp16(src[i]);
+}
+
+static const og_attn_kernels portable = { dot_chain,     dot_blocks,   values_chain, values_blocks, scores_chain,
+                                          scores_blocks, softmax_fp16, to_fp16 };
 
 const og_attn_kernels *og_attn_kernels_portable(void)
 {
     return &portable;
+}
+
+const og_attn_kernels *og_attn_kernels_for(int32_t head_dim)
+{
+    return head_dim % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
 }
 
 typedef struct attn_job {
@@ -134,7 +145,7 @@ static void attention_worker(void *arg, int ith, int nth)
      * dimension that is a multiple of 16; otherwise it uses its dot. */
     const bool gemm_qk = job->n_tokens >= 2 && hd % LANES == 0;
     const bool gemm_pv = job->n_tokens >= 2;
-    const og_attn_kernels *k = hd % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
+    const og_attn_kernels *k = og_attn_kernels_for(hd);
     float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
     float *acc = q16 + hd, *scores = acc + (size_t)hd * 4 * LANES;
     /* Token t attends to n_past + t + 1 keys, so contiguous shares would
@@ -147,8 +158,10 @@ static void attention_worker(void *arg, int ith, int nth)
         const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
         const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */
         const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
+        og_fp16 *q_half = (og_fp16 *)acc; /* acc is free until the values */
+        k->to_fp16(q_half, q, hd);
         for (int32_t i = 0; i < hd; i++)
-            q16[i] = og_fp16_to_f32(og_f32_to_fp16(q[i]));
+            q16[i] = og_fp16_to_f32(q_half[i]);
         const og_fp16 *keys = ctx->k_cache + kv_off;
         (gemm_qk ? k->scores_chain : k->scores_blocks)(scores, keys, (size_t)hd, q16, hd, n_keys, scale);
         k->softmax_fp16(scores, n_keys);

@@ -33,6 +33,9 @@ typedef struct og_attn_kernels {
                           int32_t n_keys, float scale);
     /* og_ops_softmax over x[0..n), then each value rounded to fp16. */
     void (*softmax_fp16)(float *x, int32_t n);
+    /* dst[i] = og_f32_to_fp16(src[i]), i < n (n % 16 == 0 for AVX-512;
+     * a NaN may keep its payload). */
+    void (*to_fp16)(og_fp16 *dst, const float *src, int32_t n);
 } og_attn_kernels;
 
 /* The portable versions, the reference the others must equal. */
@@ -41,5 +44,8 @@ const og_attn_kernels *og_attn_kernels_portable(void);
 /* The AVX-512 versions, or NULL when this build or CPU lacks them. Only
  * usable for head dimensions that are multiples of 16. */
 const og_attn_kernels *og_attn_kernels_avx512(void);
+
+/* The fastest of them that handles heads of head_dim. */
+const og_attn_kernels *og_attn_kernels_for(int32_t head_dim);
 
 #endif

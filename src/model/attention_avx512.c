@@ -240,8 +240,15 @@ static void softmax_fp16(float *x, int32_t n)
     }
 }
 
-static const og_attn_kernels avx512 = { dot_chain,    dot_blocks,    values_chain, values_blocks,
-                                        scores_chain, scores_blocks, softmax_fp16 };
+static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i += LANES)
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+static const og_attn_kernels avx512 = { dot_chain,     dot_blocks,   values_chain, values_blocks, scores_chain,
+                                        scores_blocks, softmax_fp16, to_fp16 };
 
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {

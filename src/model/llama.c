@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/numerics.h"
+#include "model/attention.h"
 #include "model/context.h"
 #include "model/ops.h"
 
@@ -112,7 +114,7 @@ static void rope_tables(og_context *ctx, int32_t n)
 
 /* Rotates adjacent pairs (llama.cpp's "norm" rope mode) of each head,
  * fusing as llama.cpp's compiled code does. */
-static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32_t t)
+OG_CLONES static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32_t t)
 {
     const og_hparams *hp = &ctx->model->hp;
     const float *cs = ctx->rope_cache + (size_t)t * hp->n_rot;
@@ -141,6 +143,7 @@ typedef struct step_job {
     step what;
     int32_t layer;
     const float *norm_weight;
+    const og_attn_kernels *attn;
 } step_job;
 
 static void step_row(void *arg, int32_t t)
@@ -167,10 +170,8 @@ static void step_row(void *arg, int32_t t)
         const size_t hd = (size_t)hp->head_dim, pos = (size_t)(ctx->n_past + t);
         for (size_t h = 0; h < (size_t)hp->n_head_kv; h++) {
             const size_t base = (((size_t)job->layer * (size_t)hp->n_head_kv + h) * (size_t)ctx->n_ctx + pos) * hd;
-            for (size_t i = 0; i < hd; i++) {
-                ctx->k_cache[base + i] = og_f32_to_fp16(ctx->k[t * kv_dim + h * hd + i]);
-                ctx->v_cache[base + i] = og_f32_to_fp16(ctx->v[t * kv_dim + h * hd + i]);
-            }
+            job->attn->to_fp16(ctx->k_cache + base, ctx->k + t * kv_dim + h * hd, (int32_t)hd);
+            job->attn->to_fp16(ctx->v_cache + base, ctx->v + t * kv_dim + h * hd, (int32_t)hd);
         }
         break;
     }
@@ -184,7 +185,7 @@ static void step_row(void *arg, int32_t t)
 
 static void run_step(og_context *ctx, step what, int32_t layer, int32_t n, const float *norm_weight)
 {
-    step_job job = { ctx, what, layer, norm_weight };
+    step_job job = { ctx, what, layer, norm_weight, og_attn_kernels_for(ctx->model->hp.head_dim) };
     og_ops_for_rows(ctx, n, step_row, &job);
 }
 
