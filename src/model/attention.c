@@ -151,9 +151,14 @@ static void attention_worker(void *arg, int ith, int nth)
     /* Token t attends to n_past + t + 1 keys, so contiguous shares would
      * give the last thread most of the work: tokens are dealt round-robin. */
     const int64_t n_items = (int64_t)job->n_tokens * hp->n_head;
+    /* With fewer tokens than threads, each thread takes a contiguous run
+     * of heads instead, so that it reads as few kv heads as it can. */
+    int64_t head_begin = 0, head_end = hp->n_head;
+    if (job->n_tokens < nth)
+        og_pool_split(hp->n_head, ith, nth, &head_begin, &head_end);
     for (int64_t item = 0; item < n_items; item++) {
         const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
-        if ((job->n_tokens >= nth ? t : h) % nth != ith)
+        if (job->n_tokens >= nth ? t % nth != ith : h < head_begin || h >= head_end)
             continue;
         const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
         const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */

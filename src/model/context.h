@@ -18,7 +18,7 @@ struct og_context {
     int32_t n_ctx, n_batch, n_threads;
     int32_t n_past;
 
-    /* KV cache, fp16 like llama.cpp's default: [layer][position][n_kv_dim]. */
+    /* KV cache, fp16 like llama.cpp's default: [layer][kv head][position][head_dim]. */
     og_fp16 *k_cache, *v_cache;
 
     /* Work buffers for n_batch tokens, row-major [token][feature]. */
