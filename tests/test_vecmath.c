@@ -88,6 +88,29 @@ static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *r
                   differ(out_a, out_b, HD));
         }
         CHECK(fast->dot_blocks(keys, q, HD) == ref->dot_blocks(keys, q, HD), "dot_blocks differs");
+        /* several queries on the same keys and values, against one by one */
+        enum { MQ = OG_ATTN_MULTI };
+        static float qs[MQ * HD], ps[MQ * MAX_KEYS], multi_s[MQ * MAX_KEYS], multi_o[MQ * HD], one_o[HD];
+        for (int i = 0; i < MQ * HD; i++)
+            qs[i] = uniform(-2.0f, 2.0f);
+        for (int n_q = 1; n_q <= MQ; n_q++) {
+            fast->scores_blocks_multi(multi_s, MAX_KEYS, keys, HD, qs, n_q, HD, n, 0.125f);
+            int bad = 0;
+            for (int h = 0; h < n_q; h++) {
+                ref->scores_blocks(b, keys, HD, qs + h * HD, HD, n, 0.125f);
+                bad += differ(multi_s + h * MAX_KEYS, b, n);
+                memcpy(ps + h * MAX_KEYS, b, (size_t)n * sizeof(float));
+                ref->softmax_fp16(ps + h * MAX_KEYS, n);
+            }
+            CHECK(bad == 0, "scores_blocks_multi, %d queries, %d keys: %d differ", n_q, n, bad);
+            fast->values_blocks_multi(multi_o, ps, MAX_KEYS, n_q, n, simd_counts[1], values, HD, HD, scratch);
+            bad = 0;
+            for (int h = 0; h < n_q; h++) {
+                ref->values_blocks(one_o, ps + h * MAX_KEYS, n, simd_counts[1], values, HD, HD, scratch);
+                bad += differ(multi_o + h * HD, one_o, HD);
+            }
+            CHECK(bad == 0, "values_blocks_multi, %d queries, %d keys: %d differ", n_q, n, bad);
+        }
     }
     /* fp16 rounding: ties, subnormals, overflow to infinity, signed zeros */
     enum { N_HALF = 4096 };

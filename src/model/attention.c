@@ -8,7 +8,8 @@
  * tiled GEMM (one 16-lane fused multiply-add chain per output), with one
  * token through its dot product (four 16-lane accumulators over blocks of
  * 64, the remainder summed in double). Both orders are written out here.
- * Work is split over (token, head) pairs; nothing is allocated.
+ * Work is split over tokens (prompts) or runs of heads (one token);
+ * nothing is allocated.
  */
 #include <string.h>
 
@@ -108,14 +109,29 @@ static void softmax_fp16(float *x, int32_t n)
         x[j] = og_fp16_to_f32(og_f32_to_fp16(x[j]));
 }
 
+static void scores_blocks_multi(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
+                                int n_q, int32_t hd, int32_t n_keys, float scale)
+{
+    for (int h = 0; h < n_q; h++)
+        scores_blocks(scores + (size_t)h * s_stride, keys, k_stride, q + (size_t)h * hd, hd, n_keys, scale);
+}
+
+static void values_blocks_multi(float *out, const float *p, size_t p_stride, int n_q, int32_t n_keys, int32_t n_simd,
+                                const og_fp16 *v, size_t v_stride, int32_t hd, float *scratch)
+{
+    for (int h = 0; h < n_q; h++)
+        values_blocks(out + (size_t)h * hd, p + (size_t)h * p_stride, n_keys, n_simd, v, v_stride, hd, scratch);
+}
+
 static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
 {
     for (int32_t i = 0; i < n; i++)
         dst[i] = og_f32_to_fp16(src[i]);
 }
 
-static const og_attn_kernels portable = { dot_chain,     dot_blocks,   values_chain, values_blocks, scores_chain,
-                                          scores_blocks, softmax_fp16, to_fp16 };
+static const og_attn_kernels portable = { dot_chain,           dot_blocks,          values_chain, values_blocks,
+                                          scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
+                                          values_blocks_multi, to_fp16 };
 
 const og_attn_kernels *og_attn_kernels_portable(void)
 {
@@ -127,6 +143,101 @@ const og_attn_kernels *og_attn_kernels_for(int32_t head_dim)
     return head_dim % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
 }
 
+/* The scratch of thread ith: fp16-rounded queries, the portable
+ * kernels' accumulators, and the attention weights (one row per query
+ * head of a run). */
+typedef struct scratch {
+    float *q16, *acc, *scores;
+} scratch;
+
+static scratch thread_scratch(const og_context *ctx, int ith)
+{
+    const int32_t hd = ctx->model->hp.head_dim;
+    float *base = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
+    return (scratch){ base, base + (size_t)OG_ATTN_MULTI * hd, base + (size_t)OG_ATTN_MULTI * hd + (size_t)hd * 4 * LANES };
+}
+
+/* q rounded to fp16 and back, as llama.cpp's fp16 products see it. */
+static void round_query(const og_attn_kernels *k, float *q16, const float *q, int32_t hd, og_fp16 *half)
+{
+    k->to_fp16(half, q, hd);
+    for (int32_t i = 0; i < hd; i++)
+        q16[i] = og_fp16_to_f32(half[i]);
+}
+
+/* llama.cpp pads the key count to a multiple of 32 with zero weights,
+ * which decides how many keys of one-token P.V fill blocks of 64. */
+static int32_t keys_in_blocks(int32_t n_keys)
+{
+    const int32_t n_whole = (n_keys + 31) / 32 * 32 / BLOCK * BLOCK;
+    return n_whole < n_keys ? n_whole : n_keys;
+}
+
+/* Prompts: llama.cpp's GEMM needs at least two tokens and, for Q.K, a
+ * head dimension that is a multiple of 16; otherwise it uses its dot.
+ * Token t attends to n_past + t + 1 keys, so contiguous shares would
+ * give the last thread most of the work: tokens are dealt round-robin
+ * (or heads, with fewer tokens than threads). */
+static void attention_tokens(og_context *ctx, int32_t layer, int32_t n_tokens, int ith, int nth)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const size_t q_dim = (size_t)hp->n_head * hd, head_stride = (size_t)ctx->n_ctx * (size_t)hd;
+    const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const bool gemm_qk = hd % LANES == 0;
+    const og_attn_kernels *k = og_attn_kernels_for(hd);
+    const scratch sc = thread_scratch(ctx, ith);
+    const int64_t n_items = (int64_t)n_tokens * hp->n_head;
+    for (int64_t item = 0; item < n_items; item++) {
+        const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
+        if ((n_tokens >= nth ? t : h) % nth != ith)
+            continue;
+        const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
+        const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */
+        round_query(k, sc.q16, ctx->q + (size_t)t * q_dim + (size_t)h * hd, hd, (og_fp16 *)sc.acc);
+        (gemm_qk ? k->scores_chain : k->scores_blocks)(sc.scores, ctx->k_cache + kv_off, (size_t)hd, sc.q16, hd,
+                                                       n_keys, scale);
+        k->softmax_fp16(sc.scores, n_keys);
+        k->values_chain(ctx->attn + (size_t)t * q_dim + (size_t)h * hd, sc.scores, n_keys, ctx->v_cache + kv_off,
+                        (size_t)hd, hd, sc.acc);
+    }
+}
+
+/* One token: llama.cpp's dot-product order. Each thread takes a
+ * contiguous run of heads, so that it reads as few kv heads as it can,
+ * and the heads of a run that share a kv head go through the multi
+ * kernels together, which read each key and value once for all. */
+static void attention_one(og_context *ctx, int32_t layer, int ith, int nth)
+{
+    const og_hparams *hp = &ctx->model->hp;
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, n_keys = ctx->n_past + 1;
+    const size_t head_stride = (size_t)ctx->n_ctx * (size_t)hd;
+    const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const og_attn_kernels *k = og_attn_kernels_for(hd);
+    const scratch sc = thread_scratch(ctx, ith);
+    int64_t h, head_end;
+    og_pool_split(hp->n_head, ith, nth, &h, &head_end);
+    while (h < head_end) {
+        const int32_t kv_head = (int32_t)h / group;
+        int64_t run_end = (int64_t)(kv_head + 1) * group;
+        run_end = run_end < head_end ? run_end : head_end;
+        run_end = run_end < h + OG_ATTN_MULTI ? run_end : h + OG_ATTN_MULTI;
+        const int n_q = (int)(run_end - h);
+        for (int i = 0; i < n_q; i++)
+            round_query(k, sc.q16 + (size_t)i * hd, ctx->q + (size_t)(h + i) * hd, hd, (og_fp16 *)sc.acc);
+        const size_t kv_off = layer_off + (size_t)kv_head * head_stride; /* see STEP_ROPE_STORE */
+        k->scores_blocks_multi(sc.scores, (size_t)ctx->n_ctx, ctx->k_cache + kv_off, (size_t)hd, sc.q16, n_q, hd,
+                               n_keys, scale);
+        for (int i = 0; i < n_q; i++)
+            k->softmax_fp16(sc.scores + (size_t)i * ctx->n_ctx, n_keys);
+        k->values_blocks_multi(ctx->attn + (size_t)h * hd, sc.scores, (size_t)ctx->n_ctx, n_q, n_keys,
+                               keys_in_blocks(n_keys), ctx->v_cache + kv_off, (size_t)hd, hd, sc.acc);
+        h = run_end;
+    }
+}
+
 typedef struct attn_job {
     og_context *ctx;
     int32_t layer, n_tokens;
@@ -135,53 +246,10 @@ typedef struct attn_job {
 static void attention_worker(void *arg, int ith, int nth)
 {
     const attn_job *job = arg;
-    og_context *ctx = job->ctx;
-    const og_hparams *hp = &ctx->model->hp;
-    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const size_t q_dim = (size_t)hp->n_head * hd, head_stride = (size_t)ctx->n_ctx * (size_t)hd;
-    const size_t layer_off = (size_t)job->layer * (size_t)hp->n_head_kv * head_stride;
-    const float scale = 1.0f / sqrtf((float)hd);
-    /* llama.cpp's GEMM needs at least two tokens and, for Q.K, a head
-     * dimension that is a multiple of 16; otherwise it uses its dot. */
-    const bool gemm_qk = job->n_tokens >= 2 && hd % LANES == 0;
-    const bool gemm_pv = job->n_tokens >= 2;
-    const og_attn_kernels *k = og_attn_kernels_for(hd);
-    float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
-    float *acc = q16 + hd, *scores = acc + (size_t)hd * 4 * LANES;
-    /* Token t attends to n_past + t + 1 keys, so contiguous shares would
-     * give the last thread most of the work: tokens are dealt round-robin. */
-    const int64_t n_items = (int64_t)job->n_tokens * hp->n_head;
-    /* With fewer tokens than threads, each thread takes a contiguous run
-     * of heads instead, so that it reads as few kv heads as it can. */
-    int64_t head_begin = 0, head_end = hp->n_head;
-    if (job->n_tokens < nth)
-        og_pool_split(hp->n_head, ith, nth, &head_begin, &head_end);
-    for (int64_t item = 0; item < n_items; item++) {
-        const int32_t t = (int32_t)(item / hp->n_head), h = (int32_t)(item % hp->n_head);
-        if (job->n_tokens >= nth ? t % nth != ith : h < head_begin || h >= head_end)
-            continue;
-        const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
-        const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */
-        const float *q = ctx->q + (size_t)t * q_dim + (size_t)h * hd;
-        og_fp16 *q_half = (og_fp16 *)acc; /* acc is free until the values */
-        k->to_fp16(q_half, q, hd);
-        for (int32_t i = 0; i < hd; i++)
-            q16[i] = og_fp16_to_f32(q_half[i]);
-        const og_fp16 *keys = ctx->k_cache + kv_off;
-        (gemm_qk ? k->scores_chain : k->scores_blocks)(scores, keys, (size_t)hd, q16, hd, n_keys, scale);
-        k->softmax_fp16(scores, n_keys);
-        float *out = ctx->attn + (size_t)t * q_dim + (size_t)h * hd;
-        const og_fp16 *values = ctx->v_cache + kv_off;
-        if (gemm_pv) {
-            k->values_chain(out, scores, n_keys, values, (size_t)hd, hd, acc);
-        } else {
-            /* llama.cpp pads the key count to a multiple of 32 with zero
-             * weights, which decides how many keys fill blocks of 64. */
-            const int32_t n_whole = (n_keys + 31) / 32 * 32 / BLOCK * BLOCK;
-            k->values_blocks(out, scores, n_keys, n_whole < n_keys ? n_whole : n_keys, values, (size_t)hd, hd,
-                             acc);
-        }
-    }
+    if (job->n_tokens == 1)
+        attention_one(job->ctx, job->layer, ith, nth);
+    else
+        attention_tokens(job->ctx, job->layer, job->n_tokens, ith, nth);
 }
 
 /* One token's attention reads all of this layer's keys and values, which
@@ -211,7 +279,7 @@ void og_attention_prefetch(const og_context *ctx, int32_t layer)
 
 size_t og_attention_scratch_floats(int32_t head_dim, int32_t n_ctx)
 {
-    return (size_t)head_dim + (size_t)head_dim * 4 * LANES + (size_t)n_ctx;
+    return (size_t)OG_ATTN_MULTI * ((size_t)head_dim + (size_t)n_ctx) + (size_t)head_dim * 4 * LANES;
 }
 
 void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens)

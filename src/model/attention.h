@@ -11,6 +11,9 @@
 
 #include "base/fp16.h"
 
+/* Most query heads the multi kernels take at once. */
+enum { OG_ATTN_MULTI = 4 };
+
 typedef struct og_attn_kernels {
     /* k[0..n) . q[0..n) as one 16-lane fma chain (n % 16 == 0). */
     float (*dot_chain)(const og_fp16 *k, const float *q, int32_t n);
@@ -33,6 +36,14 @@ typedef struct og_attn_kernels {
                           int32_t n_keys, float scale);
     /* og_ops_softmax over x[0..n), then each value rounded to fp16. */
     void (*softmax_fp16)(float *x, int32_t n);
+    /* One token's heads that share a kv head, n_q <= OG_ATTN_MULTI of
+     * them, queries at q + h * hd: scores_blocks and values_blocks for
+     * each, their rows h * stride apart (scores, p) and out + h * hd, the
+     * keys and values read once for all. Same values as one by one. */
+    void (*scores_blocks_multi)(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride,
+                                const float *q, int n_q, int32_t hd, int32_t n_keys, float scale);
+    void (*values_blocks_multi)(float *out, const float *p, size_t p_stride, int n_q, int32_t n_keys,
+                                int32_t n_simd, const og_fp16 *v, size_t v_stride, int32_t hd, float *scratch);
     /* dst[i] = og_f32_to_fp16(src[i]), i < n (n % 16 == 0 for AVX-512;
      * a NaN may keep its payload). */
     void (*to_fp16)(og_fp16 *dst, const float *src, int32_t n);

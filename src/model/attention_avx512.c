@@ -115,55 +115,6 @@ static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp
     }
 }
 
-/* Slot a * 16 + k takes the keys j % 64 == a * 16 + k below n_simd; the
- * four slots of lane k are folded as (a0 + a2) + (a1 + a3), then the
- * lanes in og_reduce16's tree, and the keys from n_simd on are added in
- * double, key by key, sixteen dimensions at a time. The slots of two
- * lanes advance together over rounds of 64 keys: eight independent
- * chains, one loop. */
-static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
-                          size_t v_stride, int32_t hd, float *scratch)
-{
-    (void)scratch;
-    const int32_t n_rounds = n_simd / 64; /* whole rounds; the slots of a last partial one are checked */
-    for (int32_t i = 0; i < hd; i += LANES) {
-        __m512 r[16];
-        for (int k = 0; k < LANES; k += 2) {
-            __m512 acc[2][4];
-            for (int c = 0; c < 2; c++)
-                for (int a = 0; a < 4; a++)
-                    acc[c][a] = _mm512_setzero_ps();
-            int32_t base = 0;
-            for (int32_t round = 0; round < n_rounds; round++, base += 64)
-                for (int c = 0; c < 2; c++)
-                    for (int a = 0; a < 4; a++) {
-                        const int32_t j = base + a * LANES + k + c;
-                        acc[c][a] = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]),
-                                                    acc[c][a]);
-                    }
-            for (int c = 0; c < 2; c++)
-                for (int a = 0; a < 4; a++) {
-                    const int32_t j = base + a * LANES + k + c;
-                    if (j < n_simd)
-                        acc[c][a] = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]),
-                                                    acc[c][a]);
-                }
-            for (int c = 0; c < 2; c++)
-                r[k + c] = _mm512_add_ps(_mm512_add_ps(acc[c][0], acc[c][2]), _mm512_add_ps(acc[c][1], acc[c][3]));
-        }
-        const __m512 folded = tree16(r);
-        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(folded));
-        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(folded), 1)));
-        for (int32_t j = n_simd; j < n_keys; j++) {
-            const __m512 prod = _mm512_mul_ps(load16(v + (size_t)j * v_stride + i), _mm512_set1_ps(p[j]));
-            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(prod)));
-            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(prod), 1))));
-        }
-        _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(lo));
-        _mm256_storeu_ps(out + i + 8, _mm512_cvtpd_ps(hi));
-    }
-}
-
 /* Sixteen keys at a time: their chains are independent, so they overlap
  * instead of waiting on each other's fmadd latency, and their lanes are
  * folded together by reduce16x16. */
@@ -186,32 +137,142 @@ static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, co
         scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
-/* dot_blocks for sixteen keys at a time when the head is whole blocks of
- * 64 (so no remainder to add in double): the same fmadds and folds per
- * key, the last fold for all sixteen at once. */
-static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
-                          int32_t n_keys, float scale)
+/* scores_blocks for N queries at once (hd a multiple of 64): each key's
+ * vectors are loaded and widened once and multiplied into every query's
+ * four chains, which are each query's own fmadds in its own order. */
+X_INLINE void scores_multi_n(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
+                             const int n_q, int32_t hd, int32_t n_keys, float scale)
 {
     const __m512 vscale = _mm512_set1_ps(scale);
     int32_t j = 0;
-    if (hd % 64 == 0)
-        for (; j + 16 <= n_keys; j += 16) {
-            __m512 folded[16];
-            for (int a = 0; a < 16; a++) {
-                const og_fp16 *key = keys + (size_t)(j + a) * k_stride;
-                __m512 acc[4];
+    for (; j + 16 <= n_keys; j += 16) {
+        __m512 folded[OG_ATTN_MULTI][16];
+        for (int a = 0; a < 16; a++) {
+            const og_fp16 *key = keys + (size_t)(j + a) * k_stride;
+            __m512 acc[OG_ATTN_MULTI][4];
+            for (int h = 0; h < n_q; h++)
                 for (int c = 0; c < 4; c++)
-                    acc[c] = _mm512_setzero_ps();
-                for (int32_t l = 0; l < hd; l += 64)
-                    for (int c = 0; c < 4; c++)
-                        acc[c] = _mm512_fmadd_ps(load16(key + l + c * LANES), _mm512_loadu_ps(q + l + c * LANES),
-                                                 acc[c]);
-                folded[a] = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
-            }
-            _mm512_storeu_ps(scores + j, _mm512_mul_ps(reduce16x16(folded), vscale));
+                    acc[h][c] = _mm512_setzero_ps();
+            for (int32_t l = 0; l < hd; l += 64)
+                for (int c = 0; c < 4; c++) {
+                    const __m512 kv = load16(key + l + c * LANES);
+                    for (int h = 0; h < n_q; h++)
+                        acc[h][c] = _mm512_fmadd_ps(kv, _mm512_loadu_ps(q + (size_t)h * hd + l + c * LANES), acc[h][c]);
+                }
+            for (int h = 0; h < n_q; h++)
+                folded[h][a] = _mm512_add_ps(_mm512_add_ps(acc[h][0], acc[h][2]), _mm512_add_ps(acc[h][1], acc[h][3]));
         }
+        for (int h = 0; h < n_q; h++)
+            _mm512_storeu_ps(scores + (size_t)h * s_stride + j, _mm512_mul_ps(reduce16x16(folded[h]), vscale));
+    }
     for (; j < n_keys; j++)
+        for (int h = 0; h < n_q; h++)
+            scores[(size_t)h * s_stride + j] = dot_blocks(keys + (size_t)j * k_stride, q + (size_t)h * hd, hd) * scale;
+}
+
+/* values_blocks for N weight rows at once: each value vector is loaded
+ * and widened once and multiplied into every row's chains. */
+X_INLINE void values_multi_n(float *out, const float *p, size_t p_stride, const int n_q, int32_t n_keys,
+                             int32_t n_simd, const og_fp16 *v, size_t v_stride, int32_t hd)
+{
+    const int32_t n_rounds = n_simd / 64;
+    for (int32_t i = 0; i < hd; i += LANES) {
+        __m512 r[OG_ATTN_MULTI][16];
+        for (int k = 0; k < LANES; k++) {
+            __m512 acc[OG_ATTN_MULTI][4];
+            for (int h = 0; h < n_q; h++)
+                for (int a = 0; a < 4; a++)
+                    acc[h][a] = _mm512_setzero_ps();
+            int32_t base = 0;
+            for (int32_t round = 0; round < n_rounds; round++, base += 64)
+                for (int a = 0; a < 4; a++) {
+                    const int32_t j = base + a * LANES + k;
+                    const __m512 vj = load16(v + (size_t)j * v_stride + i);
+                    for (int h = 0; h < n_q; h++)
+                        acc[h][a] = _mm512_fmadd_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]), acc[h][a]);
+                }
+            for (int a = 0; a < 4; a++) {
+                const int32_t j = base + a * LANES + k;
+                if (j < n_simd) {
+                    const __m512 vj = load16(v + (size_t)j * v_stride + i);
+                    for (int h = 0; h < n_q; h++)
+                        acc[h][a] = _mm512_fmadd_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]), acc[h][a]);
+                }
+            }
+            for (int h = 0; h < n_q; h++)
+                r[h][k] = _mm512_add_ps(_mm512_add_ps(acc[h][0], acc[h][2]), _mm512_add_ps(acc[h][1], acc[h][3]));
+        }
+        __m512d lo[OG_ATTN_MULTI], hi[OG_ATTN_MULTI];
+        for (int h = 0; h < n_q; h++) {
+            const __m512 folded = tree16(r[h]);
+            lo[h] = _mm512_cvtps_pd(_mm512_castps512_ps256(folded));
+            hi[h] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(folded), 1)));
+        }
+        for (int32_t j = n_simd; j < n_keys; j++) {
+            const __m512 vj = load16(v + (size_t)j * v_stride + i);
+            for (int h = 0; h < n_q; h++) {
+                const __m512 prod = _mm512_mul_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]));
+                lo[h] = _mm512_add_pd(lo[h], _mm512_cvtps_pd(_mm512_castps512_ps256(prod)));
+                hi[h] = _mm512_add_pd(hi[h], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(prod), 1))));
+            }
+        }
+        for (int h = 0; h < n_q; h++) {
+            _mm256_storeu_ps(out + (size_t)h * hd + i, _mm512_cvtpd_ps(lo[h]));
+            _mm256_storeu_ps(out + (size_t)h * hd + i + 8, _mm512_cvtpd_ps(hi[h]));
+        }
+    }
+}
+
+static void values_blocks_multi(float *out, const float *p, size_t p_stride, int n_q, int32_t n_keys, int32_t n_simd,
+                                const og_fp16 *v, size_t v_stride, int32_t hd, float *scratch)
+{
+    (void)scratch;
+    switch (n_q) {
+    case 1: values_multi_n(out, p, p_stride, 1, n_keys, n_simd, v, v_stride, hd); break;
+    case 2: values_multi_n(out, p, p_stride, 2, n_keys, n_simd, v, v_stride, hd); break;
+    case 3: values_multi_n(out, p, p_stride, 3, n_keys, n_simd, v, v_stride, hd); break;
+    default: values_multi_n(out, p, p_stride, 4, n_keys, n_simd, v, v_stride, hd); break;
+    }
+}
+
+/* One query: slot a * 16 + k takes the keys j % 64 == a * 16 + k below
+ * n_simd; the four slots of lane k are folded as (a0 + a2) + (a1 + a3),
+ * then the lanes in og_reduce16's tree, and the keys from n_simd on are
+ * added in double, key by key, sixteen dimensions at a time. */
+static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
+                          size_t v_stride, int32_t hd, float *scratch)
+{
+    (void)scratch;
+    values_multi_n(out, p, 0, 1, n_keys, n_simd, v, v_stride, hd);
+}
+
+/* dot_blocks for sixteen keys at a time when the head is whole blocks of
+ * 64 (so no remainder to add in double), else key by key. */
+static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
+                          int32_t n_keys, float scale)
+{
+    if (hd % 64 == 0) {
+        scores_multi_n(scores, 0, keys, k_stride, q, 1, hd, n_keys, scale);
+        return;
+    }
+    for (int32_t j = 0; j < n_keys; j++)
         scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;
+}
+
+static void scores_blocks_multi(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
+                                int n_q, int32_t hd, int32_t n_keys, float scale)
+{
+    if (hd % 64 != 0) {
+        for (int h = 0; h < n_q; h++)
+            scores_blocks(scores + (size_t)h * s_stride, keys, k_stride, q + (size_t)h * hd, hd, n_keys, scale);
+        return;
+    }
+    switch (n_q) { /* constant counts, so the loops over queries unroll */
+    case 1: scores_multi_n(scores, s_stride, keys, k_stride, q, 1, hd, n_keys, scale); break;
+    case 2: scores_multi_n(scores, s_stride, keys, k_stride, q, 2, hd, n_keys, scale); break;
+    case 3: scores_multi_n(scores, s_stride, keys, k_stride, q, 3, hd, n_keys, scale); break;
+    default: scores_multi_n(scores, s_stride, keys, k_stride, q, 4, hd, n_keys, scale); break;
+    }
 }
 
 /* og_ops_softmax's chunks of 16 (a short last one padded with zeros),
@@ -247,8 +308,9 @@ static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-static const og_attn_kernels avx512 = { dot_chain,     dot_blocks,   values_chain, values_blocks, scores_chain,
-                                        scores_blocks, softmax_fp16, to_fp16 };
+static const og_attn_kernels avx512 = { dot_chain,           dot_blocks,          values_chain, values_blocks,
+                                        scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
+                                        values_blocks_multi, to_fp16 };
 
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {
