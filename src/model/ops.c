@@ -10,10 +10,6 @@
 #include "tensor/packed.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <time.h>
-#include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 
 /* Output rows handed out per unit of work: enough for a thread to stream a
