@@ -522,6 +522,9 @@ static void test_packeds(void)
     test_packed(OG_TYPE_Q4_0, 4096, 32, 40, 0, 2);
     test_packed(OG_TYPE_Q4_1, 2048, 32, 70, 0, 2);
     test_packed(OG_TYPE_Q8_0, 2048, 32, 70, 0, 2);
+    /* one token with rows longer than the mat-vecs prepare activations for */
+    test_packed(OG_TYPE_Q4_1, 16416, 32, 1, 0, 2);
+    test_packed(OG_TYPE_Q8_0, 16416, 32, 1, 0, 2);
     /* Q4_0 as llama.cpp: rows in multiples of 8; the others in whole groups */
     CHECK(og_pack_applies(OG_TYPE_Q4_0, 48, 576) && !og_pack_applies(OG_TYPE_Q4_0, 44, 576), "Q4_0 packing rule");
     CHECK(og_pack_applies(OG_TYPE_Q8_0, 48, 576) && !og_pack_applies(OG_TYPE_Q8_0, 40, 576) &&

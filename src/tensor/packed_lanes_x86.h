@@ -36,6 +36,36 @@ static inline void pl_prefetch(const uint8_t *blk, int bytes)
         _mm_prefetch((const char *)blk + X86_PF_BYTES + o, _MM_HINT_T0);
 }
 
+/* One token's activations worked out once per product instead of once
+ * per group of rows: Q8_0's lane bases (-128 times each 4-byte word's
+ * sum, which vpdpbusd's unsigned codes need) and scales, Q4_1's scales
+ * and sums, as floats. The scalar fp16 conversions and the base's
+ * vpdpbusd were a third of the mat-vec's work per block. */
+enum { PL_PREP_BLOCKS = 512 };
+typedef struct pl_prep {
+    _Alignas(64) int32_t base[PL_PREP_BLOCKS * 8];
+    float d[PL_PREP_BLOCKS], s[PL_PREP_BLOCKS];
+} pl_prep;
+
+static void pl_prepare_q8_0(const og_block_q8_0 *act, int64_t nb, pl_prep *prep)
+{
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int64_t b = 0; b < nb; b++) {
+        const __m256i pairs = _mm256_maddubs_epi16(ones, _mm256_loadu_si256((const __m256i *)act[b].qs));
+        const __m256i words = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+        _mm256_store_si256((__m256i *)(prep->base + 8 * b), _mm256_mullo_epi32(words, _mm256_set1_epi32(-128)));
+        prep->d[b] = og_fp16_to_f32(act[b].d);
+    }
+}
+
+static void pl_prepare_q4_1(const og_block_q8_1 *act, int64_t nb, pl_prep *prep)
+{
+    for (int64_t b = 0; b < nb; b++) {
+        prep->d[b] = og_fp16_to_f32(act[b].d);
+        prep->s[b] = og_fp16_to_f32(act[b].s);
+    }
+}
+
 #if X86_WIDE
 enum { PL_LANES = 16, PL_T = 2 };
 typedef __m512 pl_fv;
@@ -48,9 +78,11 @@ X86_INLINE __m512 pl_hsum(const __m512 lane[8])
     return _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
 }
 
-/* T tokens (a constant after inlining) against one group of 16 rows. */
+/* T tokens (a constant after inlining) against one group of 16 rows.
+ * With prep (one token), each block's lane bases and scale come from
+ * pl_prepare_q8_0 instead of being worked out again for every group. */
 X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *acts, size_t act_stride, int T,
-                             float *y, size_t y_stride)
+                             const pl_prep *prep, float *y, size_t y_stride)
 {
     __m512 acc[PL_T][8];
     for (int t = 0; t < T; t++)
@@ -62,13 +94,20 @@ X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *ac
         pl_prefetch(blk, PL_Q8_0_BLOCK);
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
         const int8_t *aq[PL_T];
-        _Alignas(32) int32_t base[PL_T][8];
+        _Alignas(32) int32_t base_buf[PL_T][8];
+        const int32_t *base[PL_T];
         __m512 d[PL_T];
         for (int t = 0; t < T; t++) {
             const og_block_q8_0 *ab = (const og_block_q8_0 *)(acts + (size_t)t * act_stride) + b;
             aq[t] = ab->qs;
+            if (prep) {
+                base[t] = prep->base + 8 * b;
+                d[t] = _mm512_mul_ps(dw, _mm512_set1_ps(prep->d[b]));
+                continue;
+            }
             const __m256i sum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, _mm256_loadu_si256((const __m256i *)ab->qs));
-            _mm256_store_si256((__m256i *)base[t], _mm256_sub_epi32(_mm256_setzero_si256(), sum));
+            _mm256_store_si256((__m256i *)base_buf[t], _mm256_sub_epi32(_mm256_setzero_si256(), sum));
+            base[t] = base_buf[t];
             d[t] = _mm512_mul_ps(dw, _mm512_set1_ps(og_fp16_to_f32(ab->d)));
         }
         for (int k = 0; k < 8; k++) {
@@ -84,7 +123,7 @@ X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *ac
 }
 
 X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *acts, size_t act_stride, int T,
-                             float *y, size_t y_stride)
+                             const pl_prep *prep, float *y, size_t y_stride)
 {
     __m512 acc[PL_T][8], summs[PL_T];
     for (int t = 0; t < T; t++) {
@@ -103,8 +142,9 @@ X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *ac
         for (int t = 0; t < T; t++) {
             const og_block_q8_1 *ab = (const og_block_q8_1 *)(acts + (size_t)t * act_stride) + b;
             aq[t] = ab->qs;
-            d[t] = _mm512_mul_ps(dw, _mm512_set1_ps(og_fp16_to_f32(ab->d)));
-            summs[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(og_fp16_to_f32(ab->s)), summs[t]);
+            const float da = prep ? prep->d[b] : og_fp16_to_f32(ab->d), sa = prep ? prep->s[b] : og_fp16_to_f32(ab->s);
+            d[t] = _mm512_mul_ps(dw, _mm512_set1_ps(da));
+            summs[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa), summs[t]);
         }
         for (int k = 0; k < 4; k++) {
             const __m512i raw = _mm512_loadu_si512((const void *)(blk + 4 * OG_PACK_ROWS + 64 * k));
@@ -134,7 +174,7 @@ X86_INLINE __m256 pl_hsum(const __m256 lane[8])
 }
 
 X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *acts, size_t act_stride, int T,
-                             float *y, size_t y_stride)
+                             const pl_prep *prep, float *y, size_t y_stride)
 {
     (void)T, (void)act_stride, (void)y_stride;
     const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
@@ -148,7 +188,7 @@ X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *ac
                 pl_prefetch(blk, PL_Q8_0_BLOCK);
             const og_block_q8_0 *ab = (const og_block_q8_0 *)acts + b;
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
-            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(og_fp16_to_f32(ab->d)));
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(prep ? prep->d[b] : og_fp16_to_f32(ab->d)));
             for (int k = 0; k < 8; k++) {
                 const __m256i q = _mm256_xor_si256(
                     _mm256_loadu_si256((const __m256i *)(blk + 2 * OG_PACK_ROWS + 64 * k + 32 * h)), bias);
@@ -162,7 +202,7 @@ X86_INLINE void pl_tile_q8_0(const uint8_t *group, int64_t nb, const uint8_t *ac
 }
 
 X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *acts, size_t act_stride, int T,
-                             float *y, size_t y_stride)
+                             const pl_prep *prep, float *y, size_t y_stride)
 {
     (void)T, (void)act_stride, (void)y_stride;
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -177,8 +217,8 @@ X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *ac
             const og_block_q8_1 *ab = (const og_block_q8_1 *)acts + b;
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
             const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 2 * OG_PACK_ROWS + 16 * h)));
-            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(og_fp16_to_f32(ab->d)));
-            summs = _mm256_fmadd_ps(mw, _mm256_set1_ps(og_fp16_to_f32(ab->s)), summs);
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(prep ? prep->d[b] : og_fp16_to_f32(ab->d)));
+            summs = _mm256_fmadd_ps(mw, _mm256_set1_ps(prep ? prep->s[b] : og_fp16_to_f32(ab->s)), summs);
             for (int k = 0; k < 4; k++) {
                 const __m256i raw = _mm256_loadu_si256((const __m256i *)(blk + 4 * OG_PACK_ROWS + 64 * k + 32 * h));
                 const __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
@@ -195,13 +235,18 @@ X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *ac
 
 /* Per chunk of tokens (their activations stay in L2), every group of the
  * range, in tiles of PL_T tokens then single ones. */
-#define PL_GEMM(name, type, ref)                                                                                 \
+#define PL_GEMM(name, type, ref, act_block)                                                                      \
     static void x86_packed_gemm_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,  \
                                        const void *acts, size_t act_stride, int32_t n_tokens, float *y,     \
                                        size_t y_stride)                                                     \
     {                                                                                                        \
         const int64_t nb = n / OG_QK;                                                                        \
         row_bytes = og_packed_row_bytes(type, n);                                                                \
+        pl_prep prep_buf, *prep = NULL;                                                                      \
+        if (n_tokens == 1 && nb <= PL_PREP_BLOCKS) {                                             \
+            pl_prepare_##name((const act_block *)acts, nb, &prep_buf);                                      \
+            prep = &prep_buf;                                                                                \
+        }                                                                                                    \
         for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                         \
             const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;            \
             const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;                              \
@@ -212,18 +257,22 @@ X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *ac
                     ref(n, w, row_bytes, g, r1, a, act_stride, nt, yg - g, y_stride);                        \
                     continue;                                                                                \
                 }                                                                                            \
+                if (prep) {                                                                                  \
+                    pl_tile_##name(group, nb, a, act_stride, 1, prep, yg, y_stride);                         \
+                    continue;                                                                                \
+                }                                                                                            \
                 int32_t t = 0;                                                                               \
                 for (; PL_T > 1 && t + PL_T <= nt; t += PL_T)                                                \
-                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, PL_T,                  \
+                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, PL_T, NULL,            \
                                    yg + (size_t)t * y_stride, y_stride);                                     \
                 for (; t < nt; t++)                                                                          \
-                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, 1,                     \
+                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, 1, NULL,               \
                                    yg + (size_t)t * y_stride, y_stride);                                     \
             }                                                                                                \
         }                                                                                                    \
     }
 
-PL_GEMM(q8_0, OG_TYPE_Q8_0_X16, og_packed_q8_0_gemm_ref)
-PL_GEMM(q4_1, OG_TYPE_Q4_1_X16, og_packed_q4_1_gemm_ref)
+PL_GEMM(q8_0, OG_TYPE_Q8_0_X16, og_packed_q8_0_gemm_ref, og_block_q8_0)
+PL_GEMM(q4_1, OG_TYPE_Q4_1_X16, og_packed_q4_1_gemm_ref, og_block_q8_1)
 
 #endif
