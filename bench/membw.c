@@ -125,6 +125,8 @@ static double pass(const uint8_t *buf, size_t size, int n_threads, size_t pf)
     return sec * ((double)size / (double)(slice * (size_t)n_threads)); /* per whole buffer */
 }
 
+enum { MAX_PASSES = 1000 };
+
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t size = (size_t)arg_or(argc, argv, 1, 1024, 16, 1 << 20) << 20;
     int max_threads = (int)arg_or(argc, argv, 2, n_cpu > 0 ? n_cpu : 1, 1, 256);
-    int passes = (int)arg_or(argc, argv, 3, 5, 1, 1000);
+    int passes = (int)arg_or(argc, argv, 3, 5, 1, MAX_PASSES);
     uint8_t *buf = aligned_alloc(4096, size);
     if (!buf) {
         fprintf(stderr, "membw: cannot allocate %zu MiB\n", size >> 20);
@@ -172,7 +174,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "membw: %zu MiB buffer, %s loads, median of %d passes at the best prefetch distance\n",
             size >> 20, isa, passes);
     for (int t = 1; t <= max_threads; t = t < max_threads && t * 2 > max_threads ? max_threads : t * 2) {
-        enum { N_DIST = 4, MAX_PASSES = 1000 };
+        enum { N_DIST = 4 };
         static const size_t distances[N_DIST] = { 0, 4096, 10240, 16384 };
         static double secs[N_DIST][MAX_PASSES];
         for (int p = 0; p < passes; p++) /* distances interleaved, so drifts touch them alike */

@@ -49,69 +49,76 @@ static void test_silu(void)
 #endif
 }
 
-static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *ref)
+/* Head dimensions of one, several and no whole blocks of 64 (the last
+ * takes the fallbacks to the one-key dot product). */
+static void test_attention(const og_attn_kernels *fast, const og_attn_kernels *ref, const int hd)
 {
-    enum { HD = 64, MAX_KEYS = 300 };
-    static og_fp16 keys[MAX_KEYS * HD], values[MAX_KEYS * HD];
-    static float q[HD], a[MAX_KEYS], b[MAX_KEYS], out_a[HD], out_b[HD], scratch[64 * HD];
-    for (int i = 0; i < MAX_KEYS * HD; i++) {
+    enum { MAX_HD = 128, MAX_KEYS = 300 };
+    static og_fp16 keys[MAX_KEYS * MAX_HD], values[MAX_KEYS * MAX_HD];
+    static float q[MAX_HD], a[MAX_KEYS], b[MAX_KEYS], out_a[MAX_HD], out_b[MAX_HD], scratch[64 * MAX_HD];
+    for (int i = 0; i < MAX_KEYS * hd; i++) {
         keys[i] = og_f32_to_fp16(uniform(-3.0f, 3.0f));
         values[i] = og_f32_to_fp16(uniform(-1.0f, 1.0f));
     }
-    for (int i = 0; i < HD; i++)
+    for (int i = 0; i < hd; i++)
         q[i] = uniform(-2.0f, 2.0f);
     const int key_counts[] = { 1, 3, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 96, 97, 127, 128, 129, 160, 161, 300 };
     for (size_t c = 0; c < sizeof key_counts / sizeof key_counts[0]; c++) {
         const int n = key_counts[c];
-        fast->scores_chain(a, keys, HD, q, HD, n, 0.125f);
-        ref->scores_chain(b, keys, HD, q, HD, n, 0.125f);
-        CHECK(differ(a, b, n) == 0, "scores_chain, %d keys: %d differ", n, differ(a, b, n));
-        fast->scores_blocks(a, keys, HD, q, HD, n, 0.125f);
-        ref->scores_blocks(b, keys, HD, q, HD, n, 0.125f);
-        CHECK(differ(a, b, n) == 0, "scores_blocks, %d keys: %d differ", n, differ(a, b, n));
+        fast->scores_chain(a, keys, hd, q, hd, n, 0.125f);
+        ref->scores_chain(b, keys, hd, q, hd, n, 0.125f);
+        CHECK(differ(a, b, n) == 0, "scores_chain, hd %d, %d keys: %d differ", hd, n, differ(a, b, n));
+        fast->scores_blocks(a, keys, hd, q, hd, n, 0.125f);
+        ref->scores_blocks(b, keys, hd, q, hd, n, 0.125f);
+        CHECK(differ(a, b, n) == 0, "scores_blocks, hd %d, %d keys: %d differ", hd, n, differ(a, b, n));
         /* spread the scores so some weights underflow or vanish */
         for (int j = 0; j < n; j++)
             a[j] = b[j] = j % 5 == 0 ? a[j] - 150.0f : a[j] * 4.0f;
         fast->softmax_fp16(a, n);
         ref->softmax_fp16(b, n);
         CHECK(differ(a, b, n) == 0, "softmax_fp16, %d keys: %d differ", n, differ(a, b, n));
-        fast->values_chain(out_a, a, n, values, HD, HD, scratch);
-        ref->values_chain(out_b, a, n, values, HD, HD, scratch);
-        CHECK(differ(out_a, out_b, HD) == 0, "values_chain, %d keys: %d differ", n, differ(out_a, out_b, HD));
+        fast->values_chain(out_a, a, n, values, hd, hd, scratch);
+        ref->values_chain(out_b, a, n, values, hd, hd, scratch);
+        CHECK(differ(out_a, out_b, hd) == 0, "values_chain, hd %d, %d keys: %d differ", hd, n,
+              differ(out_a, out_b, hd));
         /* whole blocks only, and as attention pads the key count to 32 */
         const int padded = (n + 31) / 32 * 32 / 64 * 64;
         const int simd_counts[2] = { n / 64 * 64, padded < n ? padded : n };
         for (int s = 0; s < 2; s++) {
-            fast->values_blocks(out_a, a, n, simd_counts[s], values, HD, HD, scratch);
-            ref->values_blocks(out_b, a, n, simd_counts[s], values, HD, HD, scratch);
-            CHECK(differ(out_a, out_b, HD) == 0, "values_blocks, %d keys, %d in blocks: %d differ", n, simd_counts[s],
-                  differ(out_a, out_b, HD));
+            fast->values_blocks(out_a, a, n, simd_counts[s], values, hd, hd, scratch);
+            ref->values_blocks(out_b, a, n, simd_counts[s], values, hd, hd, scratch);
+            CHECK(differ(out_a, out_b, hd) == 0, "values_blocks, hd %d, %d keys, %d in blocks: %d differ", hd, n,
+                  simd_counts[s], differ(out_a, out_b, hd));
         }
-        CHECK(fast->dot_blocks(keys, q, HD) == ref->dot_blocks(keys, q, HD), "dot_blocks differs");
+        CHECK(fast->dot_blocks(keys, q, hd) == ref->dot_blocks(keys, q, hd), "dot_blocks differs");
         /* several queries on the same keys and values, against one by one */
         enum { MQ = OG_ATTN_MULTI };
-        static float qs[MQ * HD], ps[MQ * MAX_KEYS], multi_s[MQ * MAX_KEYS], multi_o[MQ * HD], one_o[HD];
-        for (int i = 0; i < MQ * HD; i++)
+        static float qs[MQ * MAX_HD], ps[MQ * MAX_KEYS], multi_s[MQ * MAX_KEYS], multi_o[MQ * MAX_HD], one_o[MAX_HD];
+        for (int i = 0; i < MQ * hd; i++)
             qs[i] = uniform(-2.0f, 2.0f);
         for (int n_q = 1; n_q <= MQ; n_q++) {
-            fast->scores_blocks_multi(multi_s, MAX_KEYS, keys, HD, qs, n_q, HD, n, 0.125f);
+            fast->scores_blocks_multi(multi_s, MAX_KEYS, keys, hd, qs, n_q, hd, n, 0.125f);
             int bad = 0;
             for (int h = 0; h < n_q; h++) {
-                ref->scores_blocks(b, keys, HD, qs + h * HD, HD, n, 0.125f);
+                ref->scores_blocks(b, keys, hd, qs + h * hd, hd, n, 0.125f);
                 bad += differ(multi_s + h * MAX_KEYS, b, n);
                 memcpy(ps + h * MAX_KEYS, b, (size_t)n * sizeof(float));
                 ref->softmax_fp16(ps + h * MAX_KEYS, n);
             }
-            CHECK(bad == 0, "scores_blocks_multi, %d queries, %d keys: %d differ", n_q, n, bad);
-            fast->values_blocks_multi(multi_o, ps, MAX_KEYS, n_q, n, simd_counts[1], values, HD, HD, scratch);
+            CHECK(bad == 0, "scores_blocks_multi, hd %d, %d queries, %d keys: %d differ", hd, n_q, n, bad);
+            fast->values_blocks_multi(multi_o, ps, MAX_KEYS, n_q, n, simd_counts[1], values, hd, hd, scratch);
             bad = 0;
             for (int h = 0; h < n_q; h++) {
-                ref->values_blocks(one_o, ps + h * MAX_KEYS, n, simd_counts[1], values, HD, HD, scratch);
-                bad += differ(multi_o + h * HD, one_o, HD);
+                ref->values_blocks(one_o, ps + h * MAX_KEYS, n, simd_counts[1], values, hd, hd, scratch);
+                bad += differ(multi_o + h * hd, one_o, hd);
             }
-            CHECK(bad == 0, "values_blocks_multi, %d queries, %d keys: %d differ", n_q, n, bad);
+            CHECK(bad == 0, "values_blocks_multi, hd %d, %d queries, %d keys: %d differ", hd, n_q, n, bad);
         }
     }
+}
+
+static void test_to_fp16(const og_attn_kernels *fast, const og_attn_kernels *ref)
+{
     /* fp16 rounding: ties, subnormals, overflow to infinity, signed zeros */
     enum { N_HALF = 4096 };
     static float src[N_HALF];
@@ -132,7 +139,10 @@ int main(void)
     const og_attn_kernels *fast = og_attn_kernels_avx512();
     if (fast) {
         test_silu();
-        test_attention(fast, og_attn_kernels_portable());
+        const int head_dims[] = { 64, 128, 80 };
+        for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++)
+            test_attention(fast, og_attn_kernels_portable(), head_dims[i]);
+        test_to_fp16(fast, og_attn_kernels_portable());
     } else {
         /* the AVX-512 paths are never taken here, so there is nothing they could get wrong */
         fprintf(stderr, "test_vecmath: %s CPU, no AVX-512 paths to compare\n", og_kernels_best()->isa);

@@ -89,20 +89,9 @@ static inline __m512 tree16(const __m512 r[16])
     return _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3]));
 }
 
-/* The fma chain over keys j = first, first + step, ... < n_keys of
- * p[j] * v[j][16 dims at off]. */
-X_INLINE __m512 value_chain(const float *p, int32_t first, int32_t step, int32_t n_keys, const og_fp16 *v,
-                            size_t v_stride, int32_t off)
-{
-    __m512 acc = _mm512_setzero_ps();
-    for (int32_t j = first; j < n_keys; j += step)
-        acc = _mm512_fmadd_ps(load16(v + (size_t)j * v_stride + off), _mm512_set1_ps(p[j]), acc);
-    return acc;
-}
-
 /* Lane k of the one-chain order takes the keys j % 16 == k; the lanes
- * are folded in og_reduce16's tree. All sixteen chains of a block of
- * dimensions live in registers, eight advancing together. */
+ * are folded in og_reduce16's tree. The sixteen chains of a block of
+ * dimensions advance together, key by key, in registers. */
 static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride, int32_t hd,
                          float *scratch)
 {
@@ -110,7 +99,13 @@ static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp
     for (int32_t i = 0; i < hd; i += LANES) {
         __m512 r[16];
         for (int k = 0; k < LANES; k++)
-            r[k] = value_chain(p, k, LANES, n_keys, v, v_stride, i);
+            r[k] = _mm512_setzero_ps();
+        for (int32_t base = 0; base < n_keys; base += LANES) {
+            const int n_lanes = n_keys - base < LANES ? n_keys - base : LANES;
+            for (int k = 0; k < n_lanes; k++)
+                r[k] = _mm512_fmadd_ps(load16(v + (size_t)(base + k) * v_stride + i), _mm512_set1_ps(p[base + k]),
+                                       r[k]);
+        }
         _mm512_storeu_ps(out + i, tree16(r));
     }
 }
@@ -167,7 +162,28 @@ X_INLINE void scores_multi_n(float *scores, size_t s_stride, const og_fp16 *keys
     }
     for (; j < n_keys; j++)
         for (int h = 0; h < n_q; h++)
-            scores[(size_t)h * s_stride + j] = dot_blocks(keys + (size_t)j * k_stride, q + (size_t)h * hd, hd) * scale;
+            scores[(size_t)h * s_stride + j] =
+                dot_blocks(keys + (size_t)j * k_stride, q + (size_t)h * hd, hd) * scale;
+}
+
+/* Key j's value vector (16 dimensions at i) times each query's weight,
+ * onto that query's chain a. */
+X_INLINE void add_value(__m512 acc[][4], int a, const int n_q, const float *p, size_t p_stride, int32_t j,
+                        const og_fp16 *v, size_t v_stride, int32_t i)
+{
+    const __m512 vj = load16(v + (size_t)j * v_stride + i);
+    for (int h = 0; h < n_q; h++)
+        acc[h][a] = _mm512_fmadd_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]), acc[h][a]);
+}
+
+static inline __m512d widen_lo(__m512 x)
+{
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+}
+
+static inline __m512d widen_hi(__m512 x)
+{
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
 }
 
 /* values_blocks for N weight rows at once: each value vector is loaded
@@ -175,7 +191,7 @@ X_INLINE void scores_multi_n(float *scores, size_t s_stride, const og_fp16 *keys
 X_INLINE void values_multi_n(float *out, const float *p, size_t p_stride, const int n_q, int32_t n_keys,
                              int32_t n_simd, const og_fp16 *v, size_t v_stride, int32_t hd)
 {
-    const int32_t n_rounds = n_simd / 64;
+    const int32_t whole = n_simd / 64 * 64; /* keys of whole rounds; a last partial one is checked key by key */
     for (int32_t i = 0; i < hd; i += LANES) {
         __m512 r[OG_ATTN_MULTI][16];
         for (int k = 0; k < LANES; k++) {
@@ -183,37 +199,27 @@ X_INLINE void values_multi_n(float *out, const float *p, size_t p_stride, const 
             for (int h = 0; h < n_q; h++)
                 for (int a = 0; a < 4; a++)
                     acc[h][a] = _mm512_setzero_ps();
-            int32_t base = 0;
-            for (int32_t round = 0; round < n_rounds; round++, base += 64)
-                for (int a = 0; a < 4; a++) {
-                    const int32_t j = base + a * LANES + k;
-                    const __m512 vj = load16(v + (size_t)j * v_stride + i);
-                    for (int h = 0; h < n_q; h++)
-                        acc[h][a] = _mm512_fmadd_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]), acc[h][a]);
-                }
-            for (int a = 0; a < 4; a++) {
-                const int32_t j = base + a * LANES + k;
-                if (j < n_simd) {
-                    const __m512 vj = load16(v + (size_t)j * v_stride + i);
-                    for (int h = 0; h < n_q; h++)
-                        acc[h][a] = _mm512_fmadd_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]), acc[h][a]);
-                }
-            }
+            for (int32_t base = 0; base < whole; base += 64)
+                for (int a = 0; a < 4; a++)
+                    add_value(acc, a, n_q, p, p_stride, base + a * LANES + k, v, v_stride, i);
+            for (int a = 0; a < 4; a++)
+                if (whole + a * LANES + k < n_simd)
+                    add_value(acc, a, n_q, p, p_stride, whole + a * LANES + k, v, v_stride, i);
             for (int h = 0; h < n_q; h++)
                 r[h][k] = _mm512_add_ps(_mm512_add_ps(acc[h][0], acc[h][2]), _mm512_add_ps(acc[h][1], acc[h][3]));
         }
         __m512d lo[OG_ATTN_MULTI], hi[OG_ATTN_MULTI];
         for (int h = 0; h < n_q; h++) {
             const __m512 folded = tree16(r[h]);
-            lo[h] = _mm512_cvtps_pd(_mm512_castps512_ps256(folded));
-            hi[h] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(folded), 1)));
+            lo[h] = widen_lo(folded);
+            hi[h] = widen_hi(folded);
         }
         for (int32_t j = n_simd; j < n_keys; j++) {
             const __m512 vj = load16(v + (size_t)j * v_stride + i);
             for (int h = 0; h < n_q; h++) {
                 const __m512 prod = _mm512_mul_ps(vj, _mm512_set1_ps(p[(size_t)h * p_stride + j]));
-                lo[h] = _mm512_add_pd(lo[h], _mm512_cvtps_pd(_mm512_castps512_ps256(prod)));
-                hi[h] = _mm512_add_pd(hi[h], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(prod), 1))));
+                lo[h] = _mm512_add_pd(lo[h], widen_lo(prod));
+                hi[h] = _mm512_add_pd(hi[h], widen_hi(prod));
             }
         }
         for (int h = 0; h < n_q; h++) {
@@ -227,11 +233,12 @@ static void values_blocks_multi(float *out, const float *p, size_t p_stride, int
                                 const og_fp16 *v, size_t v_stride, int32_t hd, float *scratch)
 {
     (void)scratch;
-    switch (n_q) {
+    switch (n_q) { /* constant counts, so the loops over queries unroll; 1 to OG_ATTN_MULTI */
     case 1: values_multi_n(out, p, p_stride, 1, n_keys, n_simd, v, v_stride, hd); break;
     case 2: values_multi_n(out, p, p_stride, 2, n_keys, n_simd, v, v_stride, hd); break;
     case 3: values_multi_n(out, p, p_stride, 3, n_keys, n_simd, v, v_stride, hd); break;
-    default: values_multi_n(out, p, p_stride, 4, n_keys, n_simd, v, v_stride, hd); break;
+    case 4: values_multi_n(out, p, p_stride, 4, n_keys, n_simd, v, v_stride, hd); break;
+    default: break;
     }
 }
 
@@ -267,11 +274,12 @@ static void scores_blocks_multi(float *scores, size_t s_stride, const og_fp16 *k
             scores_blocks(scores + (size_t)h * s_stride, keys, k_stride, q + (size_t)h * hd, hd, n_keys, scale);
         return;
     }
-    switch (n_q) { /* constant counts, so the loops over queries unroll */
+    switch (n_q) { /* as in values_blocks_multi */
     case 1: scores_multi_n(scores, s_stride, keys, k_stride, q, 1, hd, n_keys, scale); break;
     case 2: scores_multi_n(scores, s_stride, keys, k_stride, q, 2, hd, n_keys, scale); break;
     case 3: scores_multi_n(scores, s_stride, keys, k_stride, q, 3, hd, n_keys, scale); break;
-    default: scores_multi_n(scores, s_stride, keys, k_stride, q, 4, hd, n_keys, scale); break;
+    case 4: scores_multi_n(scores, s_stride, keys, k_stride, q, 4, hd, n_keys, scale); break;
+    default: break;
     }
 }
 

@@ -42,8 +42,8 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
 /* Attention of layer over the last n_tokens rows of ctx->q, whose keys
  * and values are already in the cache; writes ctx->attn. */
 void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens);
-/* Starts fetching the keys and values og_attention(ctx, layer, 1) will
- * read, so that they arrive while the Q/K/V products run. */
+/* Requests the keys and values og_attention(ctx, layer, 1) will read
+ * (up to 512 KiB), to call before the Q/K/V products. */
 void og_attention_prefetch(const og_context *ctx, int32_t layer);
 
 /* Floats of scratch one attention thread needs. */

@@ -51,6 +51,7 @@ static void matmul_rows(const matmul_job *job, int64_t begin, int64_t end)
 
 /* Work is counted in units of ROWS_PER_TILE rows, which is also the row
  * group of the packed layouts, so a unit never splits a group. */
+_Static_assert(ROWS_PER_TILE % OG_PACK_ROWS == 0, "a unit must hold whole packed groups");
 static int64_t job_units(const matmul_job *job)
 {
     return (job->w->ne[1] + ROWS_PER_TILE - 1) / ROWS_PER_TILE;
@@ -118,19 +119,38 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
  * contiguous share instead of a piece of every product: the packed
  * copies lie in the order they are used, and every extra stream a thread
  * starts costs it a prefetcher ramp-up, which one token's short products
- * cannot hide. */
+ * cannot hide. The split is by bytes of weights, which is what the
+ * threads spend their time streaming. */
 enum { MAX_FUSED = 4 };
 typedef struct matmul_set {
     matmul_job jobs[MAX_FUSED];
     int n;
     int64_t first_unit[MAX_FUSED + 1]; /* job i has units [first_unit[i], first_unit[i + 1]) */
+    double first_byte[MAX_FUSED + 1];  /* and its weights start that far into the set's */
 } matmul_set;
+
+/* The first unit whose weights start at or after byte target of the set,
+ * so that threads get equal bytes when the products' types differ. */
+static int64_t unit_at_byte(const matmul_set *set, double target)
+{
+    if (target <= 0.0)
+        return 0;
+    for (int i = 0; i < set->n; i++)
+        if (target < set->first_byte[i + 1]) {
+            const double unit_bytes = (set->first_byte[i + 1] - set->first_byte[i]) /
+                                      (double)(set->first_unit[i + 1] - set->first_unit[i]);
+            const double units = (target - set->first_byte[i]) / unit_bytes;
+            int64_t u = set->first_unit[i] + (int64_t)units;
+            return u + ((double)(u - set->first_unit[i]) < units); /* rounded up */
+        }
+    return set->first_unit[set->n];
+}
 
 static void matmul_set_worker(void *arg, int ith, int nth)
 {
     const matmul_set *set = arg;
-    int64_t u0, u_end;
-    og_pool_split(set->first_unit[set->n], ith, nth, &u0, &u_end);
+    const double total = set->first_byte[set->n];
+    int64_t u0 = unit_at_byte(set, total * ith / nth), u_end = unit_at_byte(set, total * (ith + 1) / nth);
     for (int i = 0; i < set->n && u0 < u_end; i++) {
         if (u0 >= set->first_unit[i + 1])
             continue;
@@ -147,8 +167,15 @@ static void run_set(og_context *ctx, matmul_set *set)
     if (set->n == 0)
         return;
     set->first_unit[0] = 0;
-    for (int i = 0; i < set->n; i++)
+    set->first_byte[0] = 0.0;
+    for (int i = 0; i < set->n; i++) {
+        const og_gguf_tensor *w = set->jobs[i].w;
         set->first_unit[i + 1] = set->first_unit[i] + job_units(&set->jobs[i]);
+        const size_t row_bytes = og_type_is_packed(w->type) ? og_packed_row_bytes(w->type, w->ne[0])
+                                                            : og_type_row_bytes(w->type, w->ne[0]);
+        /* (a type without a byte size counts its rows, so no row is left out) */
+        set->first_byte[i + 1] = set->first_byte[i] + (double)(row_bytes ? row_bytes : 1) * (double)w->ne[1];
+    }
     og_pool_run(ctx->pool, matmul_set_worker, set);
     set->n = 0;
 }

@@ -36,11 +36,12 @@ static inline void pl_prefetch(const uint8_t *blk, int bytes)
         _mm_prefetch((const char *)blk + X86_PF_BYTES + o, _MM_HINT_T0);
 }
 
-/* One token's activations worked out once per product instead of once
- * per group of rows: Q8_0's lane bases (-128 times each 4-byte word's
- * sum, which vpdpbusd's unsigned codes need) and scales, Q4_1's scales
- * and sums, as floats. The scalar fp16 conversions and the base's
- * vpdpbusd were a third of the mat-vec's work per block. */
+/* One token's activations worked out once per call (each thread's part
+ * of a product) instead of once per group of rows: Q8_0's lane bases
+ * (-128 times each 4-byte word's sum, which vpdpbusd's unsigned codes
+ * need; AVX-512 only) and scales, Q4_1's scales and sums, as floats. The
+ * scalar fp16 conversions and the base's vpdpbusd were a third of the
+ * mat-vec's work per block. */
 enum { PL_PREP_BLOCKS = 512 };
 typedef struct pl_prep {
     _Alignas(64) int32_t base[PL_PREP_BLOCKS * 8];
@@ -49,11 +50,12 @@ typedef struct pl_prep {
 
 static void pl_prepare_q8_0(const og_block_q8_0 *act, int64_t nb, pl_prep *prep)
 {
-    const __m256i ones = _mm256_set1_epi8(1);
     for (int64_t b = 0; b < nb; b++) {
-        const __m256i pairs = _mm256_maddubs_epi16(ones, _mm256_loadu_si256((const __m256i *)act[b].qs));
+#if X86_WIDE
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)act[b].qs));
         const __m256i words = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
         _mm256_store_si256((__m256i *)(prep->base + 8 * b), _mm256_mullo_epi32(words, _mm256_set1_epi32(-128)));
+#endif
         prep->d[b] = og_fp16_to_f32(act[b].d);
     }
 }
