@@ -30,7 +30,10 @@ static inline int32_t pl_word(const int8_t *p)
     return v;
 }
 
-static inline void pl_prefetch(const uint8_t *blk, int bytes)
+/* Always inlined: GCC 12 at -O3 takes a function made only of prefetches
+ * for one without effects and deletes the calls, which had left these
+ * kernels with none at all. */
+X86_INLINE void pl_prefetch(const uint8_t *blk, int bytes)
 {
     for (int o = 0; o < bytes; o += 64)
         _mm_prefetch((const char *)blk + X86_PF_BYTES + o, _MM_HINT_T0);
