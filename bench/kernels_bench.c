@@ -53,7 +53,7 @@ static void matmul(const og_kernels *k, og_type type, int64_t n, int64_t rows, c
 
 static void bench(const og_kernels *k, og_type type, int64_t n, int64_t rows, int32_t n_tokens, bool packed)
 {
-    const og_type at = og_vec_dot_type(type);
+    const og_type at = og_vec_dot_type(packed ? og_packed_type(type) : type);
     const size_t wbytes = og_type_row_bytes(type, n) * (size_t)rows;
     float *x = malloc(sizeof(float) * (size_t)n * (size_t)n_tokens);
     float *wf = malloc(sizeof(float) * (size_t)n);

@@ -169,8 +169,12 @@ static void test_known_answers(void)
         for (int i = 0; i < n_isas; i++) {
             og_block_q8_0 q0;
             og_block_q8_1 q1;
+            og_block_q8_0u qu;
             isas[i]->from_float[OG_TYPE_Q8_0](x, &q0, OG_QK);
             isas[i]->from_float[OG_TYPE_Q8_1](x, &q1, OG_QK);
+            isas[i]->from_float[OG_TYPE_Q8_0U](x, &qu, OG_QK);
+            CHECK(qu.d == 1.0f && qu.qu[0] == 1 && qu.qu[1] == 130 && qu.qu[2] == 132 && qu.qu[3] == 128,
+                  "%s Q8_0U: d %g qu %d %d %d %d", isas[i]->isa, qu.d, qu.qu[0], qu.qu[1], qu.qu[2], qu.qu[3]);
             CHECK(q0.d == 0x3C00 && q0.qs[0] == -127 && q0.qs[1] == 2 && q0.qs[2] == 4 && q0.qs[3] == 0,
                   "%s Q8_0: d %04x qs %d %d %d %d", isas[i]->isa, q0.d, q0.qs[0], q0.qs[1], q0.qs[2], q0.qs[3]);
             CHECK(q1.d == 0x3C00 && og_fp16_to_f32(q1.s) == -121.0f && q1.qs[1] == 2 && q1.qs[2] == 4,
@@ -460,12 +464,15 @@ static void test_gemms(void)
 static void test_packed(og_type plain, int64_t n, int64_t n_rows, int32_t n_tokens, int64_t g0, int64_t g1)
 {
     const og_type packed_type = og_packed_type(plain), act_type = og_vec_dot_type(plain);
+    const og_type packed_act_type = og_vec_dot_type(packed_type);
     const size_t row_bytes = og_type_row_bytes(plain, n);
     const size_t act_stride = og_type_row_bytes(act_type, n) + 6;
+    /* (Q8_0U's float scale wants rows 4-byte aligned) */
+    const size_t packed_act_stride = og_type_row_bytes(packed_act_type, n) + 8;
     const size_t y_stride = (size_t)n_rows + 3;
     const int64_t r0 = g0 * OG_PACK_ROWS, r1 = g1 * OG_PACK_ROWS < n_rows ? g1 * OG_PACK_ROWS : n_rows;
     uint8_t *w = malloc(row_bytes * (size_t)n_rows), *packed = malloc(row_bytes * (size_t)n_rows);
-    uint8_t *acts = calloc((size_t)n_tokens, act_stride);
+    uint8_t *acts = calloc((size_t)n_tokens, act_stride), *packed_acts = calloc((size_t)n_tokens, packed_act_stride);
     float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * y_stride * (size_t)n_tokens);
     for (int64_t r = 0; r < n_rows; r++) {
         for (int64_t i = 0; i < n; i++)
@@ -476,13 +483,21 @@ static void test_packed(og_type plain, int64_t n, int64_t n_rows, int32_t n_toke
         for (int64_t i = 0; i < n; i++)
             x[i] = rnd_value();
         isas[0]->from_float[act_type](x, acts + (size_t)t * act_stride, n);
+        isas[0]->from_float[packed_act_type](x, packed_acts + (size_t)t * packed_act_stride, n);
+        for (int i = 1; i < n_isas && t == 0; i++) { /* the same bytes on every ISA */
+            uint8_t *act_isa = malloc(packed_act_stride);
+            isas[i]->from_float[packed_act_type](x, act_isa, n);
+            CHECK(memcmp(act_isa, packed_acts, packed_act_stride - 8) == 0, "%s: packed %s activations differ",
+                  isas[i]->isa, og_type_name(plain));
+            free(act_isa);
+        }
     }
     og_pack_rows(plain, w, n, 0, n_rows, packed);
     CHECK(og_packed_row_bytes(packed_type, n) == row_bytes, "packed row bytes of %s", og_type_name(plain));
     for (int i = 0; i < n_isas; i++) {
         const og_kernels *k = isas[i];
         fill_sentinel(y, y_stride * (size_t)n_tokens);
-        k->gemm[packed_type](n, packed, 0, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+        k->gemm[packed_type](n, packed, 0, r0, r1, packed_acts, packed_act_stride, n_tokens, y, y_stride);
         int bad = 0, bad_range = 0;
         for (int32_t t = 0; t < n_tokens; t++)
             for (int64_t r = 0; r < (int64_t)y_stride; r++) {
@@ -503,7 +518,7 @@ static void test_packed(og_type plain, int64_t n, int64_t n_rows, int32_t n_toke
               k->isa, og_type_name(plain), (long long)n, (long long)n_rows, n_tokens, (long long)r0, (long long)r1,
               bad, bad_range);
     }
-    free(w); free(packed); free(acts); free(x); free(y);
+    free(w); free(packed); free(acts); free(packed_acts); free(x); free(y);
 }
 
 static void test_packeds(void)
@@ -535,18 +550,18 @@ static void test_packeds(void)
 /* All-zero activations must give zero scales and codes, not NaN. */
 static void test_zero_activations(void)
 {
-    const og_type act_types[] = { OG_TYPE_Q8_0, OG_TYPE_Q8_1, OG_TYPE_Q8_K };
+    const og_type act_types[] = { OG_TYPE_Q8_0, OG_TYPE_Q8_1, OG_TYPE_Q8_K, OG_TYPE_Q8_0U };
     float zeros[OG_QK_K] = { 0 };
     for (int i = 0; i < n_isas; i++)
-        for (size_t t = 0; t < 3; t++) {
+        for (size_t t = 0; t < 4; t++) {
             const size_t bytes = og_type_row_bytes(act_types[t], OG_QK_K);
             uint8_t *buf = malloc(bytes);
             memset(buf, 0x55, bytes);
             isas[i]->from_float[act_types[t]](zeros, buf, OG_QK_K);
-            int nonzero = 0;
+            int wrong = 0; /* Q8_0U keeps a zero code as 128 */
             for (size_t k = 0; k < bytes; k++)
-                nonzero |= buf[k];
-            CHECK(!nonzero, "%s %s of zeros has nonzero bytes", isas[i]->isa, og_type_name(act_types[t]));
+                wrong |= buf[k] ^ (act_types[t] == OG_TYPE_Q8_0U && k % 36 >= 4 ? 0x80 : 0);
+            CHECK(!wrong, "%s %s of zeros is not zero", isas[i]->isa, og_type_name(act_types[t]));
             free(buf);
         }
 }
@@ -562,6 +577,9 @@ static void test_dispatch(void)
           "Q8_0 vec_dot types");
     CHECK(og_vec_dot_type(OG_TYPE_Q4_1) == OG_TYPE_Q8_1 && og_vec_dot_type(OG_TYPE_Q5_1) == OG_TYPE_Q8_1,
           "Q8_1 vec_dot types");
+    CHECK(og_vec_dot_type(OG_TYPE_Q8_0_X16) == OG_TYPE_Q8_0U && og_vec_dot_type(OG_TYPE_Q4_0_X16) == OG_TYPE_Q8_0 &&
+              og_vec_dot_type(OG_TYPE_Q4_1_X16) == OG_TYPE_Q8_1 && og_type_row_bytes(OG_TYPE_Q8_0U, 64) == 72,
+          "packed vec_dot types");
     for (og_type t = OG_TYPE_Q2_K; t <= OG_TYPE_Q6_K; t++)
         CHECK(og_vec_dot_type(t) == OG_TYPE_Q8_K, "%s vec_dot type", og_type_name(t));
     CHECK(og_vec_dot_type(OG_TYPE_F16) == OG_TYPE_F16 && og_vec_dot_type(OG_TYPE_BF16) == OG_TYPE_BF16 &&

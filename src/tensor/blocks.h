@@ -62,6 +62,16 @@ typedef struct {
     og_fp16 d;
 } og_block_q6_K;
 
+/* Q8_0 as the packed Q8_0 kernels read activations (OG_TYPE_Q8_0U): the
+ * scale already a float (exactly the fp16 one) and the codes as unsigned
+ * bytes qu = q + 128, which vpdpbusd takes as they are; the same numbers
+ * as the Q8_0 block they are made from (og_q8_0u_widen). Rows of them
+ * start 4-byte aligned, as the context's activation buffer does. */
+typedef struct {
+    float d;
+    uint8_t qu[OG_QK];
+} og_block_q8_0u;
+
 /* bsums[j] = sum of qs[16j .. 16j+15], for the min terms of K-quants. */
 typedef struct {
     float d;
@@ -75,6 +85,7 @@ _Static_assert(sizeof(og_block_q5_0) == 22, "Q5_0 block layout");
 _Static_assert(sizeof(og_block_q5_1) == 24, "Q5_1 block layout");
 _Static_assert(sizeof(og_block_q8_0) == 34, "Q8_0 block layout");
 _Static_assert(sizeof(og_block_q8_1) == 36, "Q8_1 block layout");
+_Static_assert(sizeof(og_block_q8_0u) == 36, "Q8_0U block layout");
 _Static_assert(sizeof(og_block_q2_K) == 84, "Q2_K block layout");
 _Static_assert(sizeof(og_block_q3_K) == 110, "Q3_K block layout");
 _Static_assert(sizeof(og_block_q4_K) == 144, "Q4_K block layout");

@@ -31,8 +31,9 @@ og_type og_vec_dot_type(og_type weight_type)
     case OG_TYPE_Q4_0_X16:
     case OG_TYPE_Q5_0:
     case OG_TYPE_Q8_0:
-    case OG_TYPE_Q8_0_X16:
         return OG_TYPE_Q8_0;
+    case OG_TYPE_Q8_0_X16:
+        return OG_TYPE_Q8_0U;
     case OG_TYPE_Q4_1:
     case OG_TYPE_Q5_1:
     case OG_TYPE_Q8_1:

@@ -191,14 +191,31 @@ static float dot_q4_1(const uint8_t *group, int R, int r, int64_t nb, const void
 
 static float dot_q8_0(const uint8_t *group, int R, int r, int64_t nb, const void *act)
 {
-    const og_block_q8_0 *a = act;
+    const og_block_q8_0u *a = act;
     float acc[8] = { 0 };
     for (int64_t b = 0; b < nb; b++) {
         og_block_q8_0 w;
         unpack_block(&formats[2], group, R, r, b, (uint8_t *)&w);
-        og_lanes_block(acc, og_h2f(w.d) * og_h2f(a[b].d), w.qs, a[b].qs);
+        int8_t codes[OG_QK];
+        for (int j = 0; j < OG_QK; j++)
+            codes[j] = (int8_t)(a[b].qu[j] ^ 0x80);
+        og_lanes_block(acc, og_h2f(w.d) * a[b].d, w.qs, codes);
     }
     return og_lanes_hsum(acc);
+}
+
+void og_q8_0u_widen(void *row, int64_t nb)
+{
+    /* Last block first: block b's new place only covers old blocks >= b. */
+    for (int64_t b = nb - 1; b >= 0; b--) {
+        og_block_q8_0 q;
+        og_block_q8_0u u;
+        memcpy(&q, (uint8_t *)row + (size_t)b * sizeof q, sizeof q);
+        u.d = og_h2f(q.d);
+        for (int j = 0; j < OG_QK; j++)
+            u.qu[j] = (uint8_t)(q.qs[j] ^ 0x80);
+        memcpy((uint8_t *)row + (size_t)b * sizeof u, &u, sizeof u);
+    }
 }
 
 typedef float (*packed_dot_fn)(const uint8_t *group, int R, int r, int64_t nb, const void *act);

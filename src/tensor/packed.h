@@ -15,7 +15,8 @@
  * repack them, so their packed kernels keep the plain order bit for bit
  * (the 8 lanes of og_lanes_block, then og_lanes_hsum, plus Q4_1's min
  * chain); only where the bytes sit changes. Packed when the row count is
- * a multiple of 16.
+ * a multiple of 16. Packed Q8_0 takes its activations as OG_TYPE_Q8_0U
+ * (the same numbers as Q8_0, laid out for its kernels).
  *
  * Layout: rows in groups of OG_PACK_ROWS (for Q4_0 the last group may
  * have 8). A group of R rows takes the bytes of its R source rows, block
@@ -68,6 +69,12 @@ void og_pack_rows(og_type plain, const void *src, int64_t n_cols, int64_t r0, in
  * og_plain_type(packed)): for lookups in a repacked tied embedding. */
 void og_packed_block(og_type packed, const void *data, int64_t n_rows, int64_t n_cols, int64_t row, int64_t b,
                      void *plain_block);
+
+/* Rewrites the nb Q8_0 blocks at the start of row as nb OG_TYPE_Q8_0U
+ * blocks, in place (row has room for nb * 36 bytes). Every ISA's
+ * from_float of Q8_0U is its Q8_0 quantizer followed by this, so the
+ * packed Q8_0 kernels see exactly llama.cpp's activations. */
+void og_q8_0u_widen(void *row, int64_t nb);
 
 /* The packed Q4_0 order on one plain Q4_0 row against a Q8_0 activation
  * row: the reference the packed Q4_0 kernels are checked against. */

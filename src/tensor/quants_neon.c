@@ -232,6 +232,12 @@ static void neon_q8_0_from_float(const float *x, void *dst, int64_t n)
     }
 }
 
+static void neon_q8_0u_from_float(const float *x, void *dst, int64_t n)
+{
+    neon_q8_0_from_float(x, dst, n);
+    og_q8_0u_widen(dst, n / OG_QK);
+}
+
 static void neon_q8_1_from_float(const float *x, void *dst, int64_t n)
 {
     og_block_q8_1 *b = dst;
@@ -329,19 +335,23 @@ static inline float32x4_t quad_fp16(const uint8_t *p)
  * outputs. */
 typedef float32x4_t (*neon_quad_fn)(const uint8_t *group, int64_t nb, const void *act, int q);
 
+/* Both sides come biased by 128 (weights u, activations qu: packed.h,
+ * og_block_q8_0u); the signed dot product takes them back. */
 static float32x4_t quad_q8_0(const uint8_t *group, int64_t nb, const void *act, int q)
 {
-    const og_block_q8_0 *a = act;
+    const og_block_q8_0u *a = act;
     const uint8x16_t bias = vdupq_n_u8(0x80);
     float32x4_t acc[8];
     for (int k = 0; k < 8; k++)
         acc[k] = vdupq_n_f32(0.0f);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = group + (size_t)b * OG_PACK_ROWS * sizeof(og_block_q8_0);
-        const float32x4_t d = vmulq_n_f32(quad_fp16(blk + 8 * q), og_fp16_to_f32(a[b].d));
+        const float32x4_t d = vmulq_n_f32(quad_fp16(blk + 8 * q), a[b].d);
         for (int k = 0; k < 8; k++) {
             const int8x16_t codes = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(blk + 32 + 64 * k + 16 * q), bias));
-            const int32x4_t sum = dot_rows4(vdupq_n_s32(0), codes, word_dup(a[b].qs + 4 * k));
+            const int8x16_t act_codes =
+                vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_s8(word_dup((const int8_t *)a[b].qu + 4 * k)), bias));
+            const int32x4_t sum = dot_rows4(vdupq_n_s32(0), codes, act_codes);
             acc[k] = vfmaq_f32(acc[k], d, vcvtq_f32_s32(sum));
         }
     }
@@ -412,5 +422,6 @@ void og_neon_install(og_kernels *k)
     k->vec_dot[OG_TYPE_Q4_K] = neon_vec_dot_q4_K;
     k->vec_dot[OG_TYPE_Q6_K] = neon_vec_dot_q6_K;
     k->from_float[OG_TYPE_Q8_0] = neon_q8_0_from_float;
+    k->from_float[OG_TYPE_Q8_0U] = neon_q8_0u_from_float;
     k->from_float[OG_TYPE_Q8_1] = neon_q8_1_from_float;
 }

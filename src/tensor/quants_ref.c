@@ -256,6 +256,12 @@ static void q8_0_from_float(const float *x, void *dst, int64_t n)
     }
 }
 
+static void q8_0u_from_float(const float *x, void *dst, int64_t n)
+{
+    q8_0_from_float(x, dst, n);
+    og_q8_0u_widen(dst, n / OG_QK);
+}
+
 static void q8_1_from_float(const float *x, void *dst, int64_t n)
 {
     og_block_q8_1 *b = dst;
@@ -492,6 +498,7 @@ void og_ref_install(og_kernels *k)
     k->from_float[OG_TYPE_F16] = f16_from_float;
     k->from_float[OG_TYPE_BF16] = bf16_from_float;
     k->from_float[OG_TYPE_Q8_0] = q8_0_from_float;
+    k->from_float[OG_TYPE_Q8_0U] = q8_0u_from_float;
     k->from_float[OG_TYPE_Q8_1] = q8_1_from_float;
 
     k->to_float[OG_TYPE_F32] = f32_to_float;

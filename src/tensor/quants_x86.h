@@ -572,6 +572,12 @@ static void x86_q8_0_from_float(const float *x, void *dst, int64_t n)
         b[i].d = og_f32_to_fp16(x86_quantize_block_q8(x + OG_QK * i, b[i].qs, NULL));
 }
 
+static void x86_q8_0u_from_float(const float *x, void *dst, int64_t n)
+{
+    x86_q8_0_from_float(x, dst, n);
+    og_q8_0u_widen(dst, n / OG_QK);
+}
+
 static void x86_q8_1_from_float(const float *x, void *dst, int64_t n)
 {
     og_block_q8_1 *b = dst;
@@ -616,6 +622,7 @@ static void x86_install_common(og_kernels *k)
     k->gemm[OG_TYPE_F16] = x86_gemm_f16;
     k->vec_dot[OG_TYPE_BF16] = x86_vec_dot_bf16;
     k->from_float[OG_TYPE_Q8_0] = x86_q8_0_from_float;
+    k->from_float[OG_TYPE_Q8_0U] = x86_q8_0u_from_float;
     k->from_float[OG_TYPE_Q8_1] = x86_q8_1_from_float;
     k->from_float[OG_TYPE_F16] = x86_f16_from_float;
     k->to_float[OG_TYPE_F16] = x86_f16_to_float;

@@ -40,6 +40,8 @@ static const og_type_traits traits[OG_TYPE_COUNT] = {
 };
 
 static const og_type_traits unknown = { 0, 0, 0, false };
+/* The internal activation type: rows of it are sized like any other. */
+static const og_type_traits q8_0u = { "Q8_0U", 32, 36, false };
 
 const og_type_traits *og_type_traits_of(uint32_t type)
 {
@@ -56,7 +58,7 @@ const char *og_type_name(uint32_t type)
 
 size_t og_type_row_bytes(og_type type, int64_t n)
 {
-    const og_type_traits *t = og_type_traits_of((uint32_t)type);
+    const og_type_traits *t = type == OG_TYPE_Q8_0U ? &q8_0u : og_type_traits_of((uint32_t)type);
     if (!t->block_size || n < 0 || n % t->block_size)
         return 0;
     return (size_t)(n / t->block_size) * (size_t)t->type_size;

@@ -33,6 +33,9 @@ typedef enum og_type {
     OG_TYPE_Q4_0_X16 = OG_TYPE_COUNT,
     OG_TYPE_Q4_1_X16,
     OG_TYPE_Q8_0_X16,
+    /* Activations of the packed Q8_0 kernels: Q8_0 with a float scale and
+     * codes stored as q + 128 (blocks.h, og_block_q8_0u). */
+    OG_TYPE_Q8_0U,
     OG_KERNEL_TYPES /* size of the kernel tables */
 } og_type;
 
@@ -53,7 +56,8 @@ const og_type_traits *og_type_traits_of(uint32_t type);
 /* ggml's name of a type id, e.g. "Q4_1"; "unknown" for ids it lacks. */
 const char *og_type_name(uint32_t type);
 
-/* Bytes of a row of n elements; 0 when n is not a multiple of the block. */
+/* Bytes of a row of n elements (of a file's type or OG_TYPE_Q8_0U); 0 when
+ * n is not a multiple of the block. */
 size_t og_type_row_bytes(og_type type, int64_t n);
 
 #endif
