@@ -267,15 +267,53 @@ X86_INLINE void pl_tile_q4_1(const uint8_t *group, int64_t nb, const uint8_t *ac
 }
 #endif
 
-/* Per chunk of tokens (their activations stay in L2), every group of the
- * range. One token, when the row fits the prepared buffers, goes through
- * the mat-vec forms. */
+/* Several tokens: per chunk of tokens (their activations stay in L2),
+ * every group of the range, in tiles of max_t tokens then single ones; a
+ * last partial group goes through the reference. */
+#define PL_BATCH(name, max_t, ref)                                                                               \
+    static void pl_batch_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,              \
+                                const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride) \
+    {                                                                                                            \
+        const int64_t nb = n / OG_QK;                                                                            \
+        for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                             \
+            const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;                \
+            const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;                                  \
+            for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {                                                    \
+                float *yg = y + (size_t)t0 * y_stride + (size_t)g;                                               \
+                const uint8_t *group = (const uint8_t *)w + (size_t)g * row_bytes;                               \
+                if (og_pack_group_rows(g, r1) < OG_PACK_ROWS) {                                                  \
+                    ref(n, w, row_bytes, g, r1, a, act_stride, nt, yg - g, y_stride);                            \
+                    continue;                                                                                    \
+                }                                                                                                \
+                int32_t t = 0;                                                                                   \
+                for (; (max_t) > 1 && t + (max_t) <= nt; t += (max_t))                                           \
+                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, (max_t), t == 0,           \
+                                   yg + (size_t)t * y_stride, y_stride);                                         \
+                for (; t < nt; t++)                                                                              \
+                    pl_tile_##name(group, nb, a + (size_t)t * act_stride, act_stride, 1, t == 0,                 \
+                                   yg + (size_t)t * y_stride, y_stride);                                         \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+
+/* Q4_1 tiles of several tokens convert their scales themselves. */
+X86_INLINE void pl_tile_q4_1_batch(const uint8_t *group, int64_t nb, const uint8_t *acts, size_t act_stride, int T,
+                                   bool prefetch, float *y, size_t y_stride)
+{
+    pl_tile_q4_1(group, nb, acts, act_stride, T, NULL, prefetch, y, y_stride);
+}
+
+PL_BATCH(q8_0, PL_T_Q8_0, og_packed_q8_0_gemm_ref)
+PL_BATCH(q4_1_batch, PL_T_Q4_1, og_packed_q4_1_gemm_ref)
+
+/* One token, when the row fits the prepared buffers, goes through the
+ * mat-vec forms (AVX-512 Q8_0: pl_matvec_q8_0). */
 static void x86_packed_gemm_q8_0(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
                                  const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride)
 {
-    const int64_t nb = n / OG_QK;
     row_bytes = og_packed_row_bytes(OG_TYPE_Q8_0_X16, n);
 #if X86_WIDE
+    const int64_t nb = n / OG_QK;
     if (n_tokens == 1 && nb <= PL_PREP_BLOCKS) {
         pl_prep_q8_0 prep;
         pl_prepare_q8_0(acts, nb, &prep);
@@ -288,25 +326,7 @@ static void x86_packed_gemm_q8_0(int64_t n, const void *w, size_t row_bytes, int
         return;
     }
 #endif
-    for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {
-        const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;
-        const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;
-        for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {
-            float *yg = y + (size_t)t0 * y_stride + (size_t)g;
-            const uint8_t *group = (const uint8_t *)w + (size_t)g * row_bytes;
-            if (og_pack_group_rows(g, r1) < OG_PACK_ROWS) {
-                og_packed_q8_0_gemm_ref(n, w, row_bytes, g, r1, a, act_stride, nt, yg - g, y_stride);
-                continue;
-            }
-            int32_t t = 0;
-            for (; PL_T_Q8_0 > 1 && t + PL_T_Q8_0 <= nt; t += PL_T_Q8_0)
-                pl_tile_q8_0(group, nb, a + (size_t)t * act_stride, act_stride, PL_T_Q8_0, t == 0,
-                             yg + (size_t)t * y_stride, y_stride);
-            for (; t < nt; t++)
-                pl_tile_q8_0(group, nb, a + (size_t)t * act_stride, act_stride, 1, t == 0, yg + (size_t)t * y_stride,
-                             y_stride);
-        }
-    }
+    pl_batch_q8_0(n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
 }
 
 static void x86_packed_gemm_q4_1(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
@@ -314,36 +334,18 @@ static void x86_packed_gemm_q4_1(int64_t n, const void *w, size_t row_bytes, int
 {
     const int64_t nb = n / OG_QK;
     row_bytes = og_packed_row_bytes(OG_TYPE_Q4_1_X16, n);
-    if (n_tokens == 1 && nb <= PL_PREP_BLOCKS) {
-        pl_prep_q4_1 prep;
-        pl_prepare_q4_1(acts, nb, &prep);
-        for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {
-            if (og_pack_group_rows(g, r1) < OG_PACK_ROWS)
-                og_packed_q4_1_gemm_ref(n, w, row_bytes, g, r1, acts, act_stride, 1, y, y_stride);
-            else
-                pl_tile_q4_1((const uint8_t *)w + (size_t)g * row_bytes, nb, acts, act_stride, 1, &prep, true, y + g,
-                             y_stride);
-        }
+    if (n_tokens > 1 || nb > PL_PREP_BLOCKS) {
+        pl_batch_q4_1_batch(n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
         return;
     }
-    for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {
-        const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;
-        const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;
-        for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {
-            float *yg = y + (size_t)t0 * y_stride + (size_t)g;
-            const uint8_t *group = (const uint8_t *)w + (size_t)g * row_bytes;
-            if (og_pack_group_rows(g, r1) < OG_PACK_ROWS) {
-                og_packed_q4_1_gemm_ref(n, w, row_bytes, g, r1, a, act_stride, nt, yg - g, y_stride);
-                continue;
-            }
-            int32_t t = 0;
-            for (; PL_T_Q4_1 > 1 && t + PL_T_Q4_1 <= nt; t += PL_T_Q4_1)
-                pl_tile_q4_1(group, nb, a + (size_t)t * act_stride, act_stride, PL_T_Q4_1, NULL, t == 0,
-                             yg + (size_t)t * y_stride, y_stride);
-            for (; t < nt; t++)
-                pl_tile_q4_1(group, nb, a + (size_t)t * act_stride, act_stride, 1, NULL, t == 0,
-                             yg + (size_t)t * y_stride, y_stride);
-        }
+    pl_prep_q4_1 prep;
+    pl_prepare_q4_1(acts, nb, &prep);
+    for (int64_t g = r0; g < r1; g += OG_PACK_ROWS) {
+        if (og_pack_group_rows(g, r1) < OG_PACK_ROWS)
+            og_packed_q4_1_gemm_ref(n, w, row_bytes, g, r1, acts, act_stride, 1, y, y_stride);
+        else
+            pl_tile_q4_1((const uint8_t *)w + (size_t)g * row_bytes, nb, acts, act_stride, 1, &prep, true, y + g,
+                         y_stride);
     }
 }
 
