@@ -4,7 +4,10 @@
  * Workers spin briefly on a job counter (a token step is a few hundred
  * microseconds, so sleeping between matrix products would cost more than
  * the work), then fall back to a condition variable so an idle model does
- * not burn a core. The pool owns its threads and joins them on free.
+ * not burn a core. A thread that waits can be given weights to prefetch
+ * meanwhile (og_pool_prefetch_while_waiting), so that the barriers of
+ * short passes do not leave the memory bus idle. The pool owns its
+ * threads and joins them on free.
  */
 #include "base/pool.h"
 
@@ -12,6 +15,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
 
@@ -31,6 +35,26 @@ static inline void cpu_relax(void)
 }
 #define WORKER_STACK_BYTES (2u << 20)
 
+/* One thread's range to prefetch while it waits, on a cache line of its
+ * own: the other threads spin on the pool's shared fields meanwhile. */
+typedef struct waiting_prefetch {
+    _Alignas(64) const char *next;
+    const char *end;
+} waiting_prefetch;
+
+/* Prefetches the next two lines of w's range; false when none is left.
+ * Two lines per round of a spin loop keep the loop checking its flag
+ * often while the prefetches queue in the memory system. */
+static inline bool wait_prefetch(waiting_prefetch *w)
+{
+    if (w->next >= w->end)
+        return false;
+    __builtin_prefetch(w->next, 0, 3);
+    __builtin_prefetch(w->next + 64, 0, 3);
+    w->next += 128;
+    return true;
+}
+
 struct og_pool {
     int n_threads;
     pthread_t *threads;
@@ -42,6 +66,7 @@ struct og_pool {
     atomic_bool stopping;
     og_pool_fn fn;
     void *arg;
+    waiting_prefetch *waiting; /* [n_threads] */
 };
 
 typedef struct worker_arg {
@@ -55,6 +80,7 @@ static void *worker_main(void *p)
     og_pool *pool = wa->pool;
     int ith = wa->ith;
     free(wa);
+    waiting_prefetch *waiting = &pool->waiting[ith];
     uint64_t seen = 0;
     for (;;) {
         uint64_t seq;
@@ -62,8 +88,10 @@ static void *worker_main(void *p)
         while ((seq = atomic_load_explicit(&pool->job_seq, memory_order_acquire)) == seen) {
             if (atomic_load(&pool->stopping))
                 return NULL;
-            if (++spins < SPIN_ROUNDS)
+            if (++spins < SPIN_ROUNDS) {
+                wait_prefetch(waiting);
                 continue;
+            }
             pthread_mutex_lock(&pool->lock);
             atomic_fetch_add(&pool->n_sleeping, 1);
             while (atomic_load(&pool->job_seq) == seen && !atomic_load(&pool->stopping))
@@ -73,6 +101,7 @@ static void *worker_main(void *p)
             spins = 0;
         }
         seen = seq;
+        waiting->next = waiting->end = NULL;
         pool->fn(pool->arg, ith, pool->n_threads);
         atomic_fetch_sub_explicit(&pool->n_pending, 1, memory_order_release);
     }
@@ -90,10 +119,12 @@ og_status og_pool_new(int n_threads, og_pool **out, og_error *err)
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
-    if (!pool->threads) {
+    pool->waiting = aligned_alloc(64, (size_t)n_threads * sizeof *pool->waiting);
+    if (!pool->threads || !pool->waiting) {
         og_pool_free(pool);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for the thread pool");
     }
+    memset(pool->waiting, 0, (size_t)n_threads * sizeof *pool->waiting);
     /* Kernels keep up to ~110 KiB of per-call scratch on the stack; some C
      * libraries give threads as little as 128 KiB, so ask for enough. */
     pthread_attr_t attr;
@@ -127,12 +158,21 @@ void og_pool_free(og_pool *pool)
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->lock);
     free(pool->threads);
+    free(pool->waiting);
     free(pool);
 }
 
 int og_pool_size(const og_pool *pool)
 {
     return pool->n_threads;
+}
+
+void og_pool_prefetch_while_waiting(og_pool *pool, int ith, const void *p, size_t bytes)
+{
+    if (pool->n_threads == 1)
+        return;
+    pool->waiting[ith].next = p;
+    pool->waiting[ith].end = (const char *)p + bytes;
 }
 
 void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
@@ -155,13 +195,15 @@ void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->lock);
     }
+    waiting_prefetch *waiting = &pool->waiting[0];
+    waiting->next = waiting->end = NULL;
     fn(arg, 0, pool->n_threads);
     /* Spin first: a pass ends within microseconds, and sched_yield would
      * hand the core to any other runnable task (even a niced one) for a
      * whole time slice while the workers are about to finish. */
     for (int spins = 0; atomic_load_explicit(&pool->n_pending, memory_order_acquire) > 0;)
-        if (++spins < WAIT_SPINS)
-            cpu_relax();
-        else
+        if (++spins >= WAIT_SPINS)
             sched_yield();
+        else if (!wait_prefetch(waiting))
+            cpu_relax();
 }

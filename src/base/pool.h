@@ -21,6 +21,13 @@ int og_pool_size(const og_pool *pool);
  * reentrant: one job at a time per pool. */
 void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg);
 
+/* Gives thread ith (0 is the caller) bytes at p to prefetch while it
+ * waits: for the other threads at the end of this job, or (a worker) for
+ * the next one. Call it from inside fn, at the end of the thread's share;
+ * the range is dropped when the thread's wait ends. One-thread pools
+ * never wait and ignore it. */
+void og_pool_prefetch_while_waiting(og_pool *pool, int ith, const void *p, size_t bytes);
+
 /* The [begin, end) share of n items that thread ith of nth handles. */
 static inline void og_pool_split(int64_t n, int ith, int nth, int64_t *begin, int64_t *end)
 {

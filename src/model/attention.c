@@ -250,22 +250,26 @@ typedef struct attn_job {
 static void attention_worker(void *arg, int ith, int nth)
 {
     const attn_job *job = arg;
-    if (job->n_tokens == 1)
+    if (job->n_tokens == 1) {
         attention_one(job->ctx, job->layer, ith, nth);
-    else
+        og_ops_prefetch_ahead(job->ctx, ith, nth);
+    } else {
         attention_tokens(job->ctx, job->layer, job->n_tokens, ith, nth);
+    }
 }
 
 /* One token's attention reads all of this layer's keys and values, which
  * the weights streamed since the last token have pushed out of the
  * caches. Requested before the Q/K/V products, they arrive while those
- * stream instead of one miss at a time inside attention (the calling
- * thread stalls while it issues them, but for less than attention did:
- * 8% off SmolLM2's attention at one thread; with several threads the
- * others get them from its cache sooner than from memory). */
-void og_attention_prefetch(const og_context *ctx, int32_t layer)
+ * stream instead of one miss at a time inside attention (the thread
+ * stalls while it issues them, but for less than attention did: 8% off
+ * SmolLM2's attention at one thread). Each thread fetches the kv heads
+ * of its own run of heads into its own cache: when one thread fetched
+ * them all, the others' attention took longer than its own. */
+void og_attention_prefetch(const og_context *ctx, int32_t layer, int ith, int nth)
 {
     const og_hparams *hp = &ctx->model->hp;
+    const int32_t group = hp->n_head / hp->n_head_kv;
     const size_t head_stride = (size_t)ctx->n_ctx * (size_t)hp->head_dim;
     const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
     /* A long context's later keys would only push out its first ones;
@@ -273,7 +277,11 @@ void og_attention_prefetch(const og_context *ctx, int32_t layer)
     const size_t cap = KV_PREFETCH_BYTES / 2 / (size_t)hp->n_head_kv;
     size_t bytes = (size_t)ctx->n_past * (size_t)hp->head_dim * sizeof(og_fp16);
     bytes = bytes < cap ? bytes : cap;
-    for (int32_t kv_head = 0; kv_head < hp->n_head_kv; kv_head++) {
+    int64_t h, head_end;
+    og_pool_split(hp->n_head, ith, nth, &h, &head_end); /* as attention_one splits them */
+    if (h >= head_end)
+        return;
+    for (int32_t kv_head = (int32_t)h / group; kv_head <= (int32_t)(head_end - 1) / group; kv_head++) {
         const char *k = (const char *)(ctx->k_cache + layer_off + (size_t)kv_head * head_stride);
         const char *v = (const char *)(ctx->v_cache + layer_off + (size_t)kv_head * head_stride);
         for (size_t b = 0; b < bytes; b += 64) {

@@ -11,6 +11,9 @@
 #include "model/model.h"
 #include "tensor/kernels.h"
 
+/* Weights og_ops_matmul_many fuses into one pass at most. */
+enum { OG_MAX_FUSED = 4 };
+
 struct og_context {
     og_model *model;
     og_pool *pool;
@@ -29,6 +32,13 @@ struct og_context {
     size_t act_row_cap;  /* bytes per row of acts */
     float *rope_cache;   /* [n_batch][n_rot] cos, sin pairs */
 
+    /* The product the forward pass runs next but one (og_ops_ahead). */
+    const og_gguf_tensor *ahead[OG_MAX_FUSED];
+    int n_ahead;
+    /* What each thread runs first in the next product pass (og_ops_before_next). */
+    og_pool_fn before_fn;
+    void *before_arg;
+
     float *logits;       /* n_vocab x n_logits */
     int32_t n_logits;    /* rows valid in logits after the last decode */
     int32_t logits_cap;  /* rows logits can hold */
@@ -42,9 +52,10 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
 /* Attention of layer over the last n_tokens rows of ctx->q, whose keys
  * and values are already in the cache; writes ctx->attn. */
 void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens);
-/* Requests the keys and values og_attention(ctx, layer, 1) will read
- * (up to 512 KiB), to call before the Q/K/V products. */
-void og_attention_prefetch(const og_context *ctx, int32_t layer);
+/* Requests the keys and values thread ith of nth will read in
+ * og_attention(ctx, layer, 1) (up to 512 KiB in all), for each thread to
+ * call at the start of the Q/K/V products (og_ops_before_next). */
+void og_attention_prefetch(const og_context *ctx, int32_t layer, int ith, int nth);
 
 /* Floats of scratch one attention thread needs. */
 size_t og_attention_scratch_floats(int32_t head_dim, int32_t n_ctx);

@@ -189,6 +189,17 @@ static void run_step(og_context *ctx, step what, int32_t layer, int32_t n, const
     og_ops_for_rows(ctx, n, step_row, &job);
 }
 
+typedef struct kv_prefetch_job {
+    const og_context *ctx;
+    int32_t layer;
+} kv_prefetch_job;
+
+static void kv_prefetch_worker(void *arg, int ith, int nth)
+{
+    const kv_prefetch_job *job = arg;
+    og_attention_prefetch(job->ctx, job->layer, ith, nth);
+}
+
 void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
 {
     const og_model *m = ctx->model;
@@ -197,25 +208,39 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
     for (int32_t t = 0; t < n; t++)
         og_ops_get_row(ctx->kern, m->tok_embd, tokens[t], ctx->x + (size_t)t * n_embd);
     rope_tables(ctx, n);
+    /* Each product is named before the passes that precede it, so that
+     * threads prefetch its start while they wait at their barriers. */
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const og_layer *L = &m->layers[l];
+        const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
+        const og_gguf_tensor *ffn_w[2] = { L->w_gate, L->w_up };
+        float *qkv_out[3] = { ctx->q, ctx->k, ctx->v };
+        float *ffn_out[2] = { ctx->hb, ctx->hb2 };
         /* The previous layer's FFN output is added here, fused with the norm. */
         run_step(ctx, l ? STEP_ADD_NORM : STEP_NORM, l, n, L->attn_norm->data);
-        const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
-        float *qkv_out[3] = { ctx->q, ctx->k, ctx->v };
+        kv_prefetch_job kv_job = { ctx, l };
         if (n == 1)
-            og_attention_prefetch(ctx, l);
+            og_ops_before_next(ctx, kv_prefetch_worker, &kv_job);
+        og_ops_ahead(ctx, &L->wo, 1);
         og_ops_matmul_many(ctx, qkv_w, qkv_out, 3, ctx->xb, n);
         run_step(ctx, STEP_ROPE_STORE, l, n, NULL);
         og_attention(ctx, l, n);
+        og_ops_ahead(ctx, ffn_w, 2);
         og_ops_matmul(ctx, L->wo, ctx->attn, n, ctx->xb);
         run_step(ctx, STEP_ADD_NORM, l, n, L->ffn_norm->data);
-        const og_gguf_tensor *ffn_w[2] = { L->w_gate, L->w_up };
-        float *ffn_out[2] = { ctx->hb, ctx->hb2 };
+        og_ops_ahead(ctx, &L->w_down, 1);
         og_ops_matmul_many(ctx, ffn_w, ffn_out, 2, ctx->xb, n);
         run_step(ctx, STEP_SWIGLU, l, n, NULL);
+        if (l + 1 < hp->n_layer) {
+            const og_layer *next = &m->layers[l + 1];
+            const og_gguf_tensor *next_qkv[3] = { next->wq, next->wk, next->wv };
+            og_ops_ahead(ctx, next_qkv, 3);
+        } else {
+            og_ops_ahead(ctx, &m->output, 1);
+        }
         og_ops_matmul(ctx, L->w_down, ctx->hb, n, ctx->xb);
     }
+    og_ops_ahead(ctx, NULL, 0);
     for (int64_t i = 0; i < (int64_t)n * n_embd; i++)
         ctx->x[i] += ctx->xb[i];
     /* Only the rows whose logits are wanted go through the output layer. */

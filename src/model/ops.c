@@ -52,14 +52,19 @@ static void matmul_rows(const matmul_job *job, int64_t begin, int64_t end)
 /* Work is counted in units of ROWS_PER_TILE rows, which is also the row
  * group of the packed layouts, so a unit never splits a group. */
 _Static_assert(ROWS_PER_TILE % OG_PACK_ROWS == 0, "a unit must hold whole packed groups");
-static int64_t job_units(const matmul_job *job)
+static int64_t tensor_units(const og_gguf_tensor *w)
 {
-    return (job->w->ne[1] + ROWS_PER_TILE - 1) / ROWS_PER_TILE;
+    return (w->ne[1] + ROWS_PER_TILE - 1) / ROWS_PER_TILE;
 }
 
-static void units_to_rows(const matmul_job *job, int64_t u0, int64_t u1, int64_t *begin, int64_t *end)
+static size_t weight_row_bytes(const og_gguf_tensor *w)
 {
-    const int64_t n_rows = job->w->ne[1];
+    return og_type_is_packed(w->type) ? og_packed_row_bytes(w->type, w->ne[0]) : og_type_row_bytes(w->type, w->ne[0]);
+}
+
+static void units_to_rows(const og_gguf_tensor *w, int64_t u0, int64_t u1, int64_t *begin, int64_t *end)
+{
+    const int64_t n_rows = w->ne[1];
     *begin = u0 * ROWS_PER_TILE;
     *end = u1 * ROWS_PER_TILE < n_rows ? u1 * ROWS_PER_TILE : n_rows;
 }
@@ -121,63 +126,132 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
  * starts costs it a prefetcher ramp-up, which one token's short products
  * cannot hide. The split is by bytes of weights, which is what the
  * threads spend their time streaming. */
-enum { MAX_FUSED = 4 };
-typedef struct matmul_set {
-    matmul_job jobs[MAX_FUSED];
+typedef struct set_layout {
     int n;
-    int64_t first_unit[MAX_FUSED + 1]; /* job i has units [first_unit[i], first_unit[i + 1]) */
-    double first_byte[MAX_FUSED + 1];  /* and its weights start that far into the set's */
-} matmul_set;
+    int64_t first_unit[OG_MAX_FUSED + 1]; /* weight i has units [first_unit[i], first_unit[i + 1]) */
+    double first_byte[OG_MAX_FUSED + 1];  /* and starts that far into the set's bytes */
+} set_layout;
+
+static void layout_set(set_layout *lay, const og_gguf_tensor *const *ws, int n)
+{
+    lay->n = n;
+    lay->first_unit[0] = 0;
+    lay->first_byte[0] = 0.0;
+    for (int i = 0; i < n; i++) {
+        const size_t row_bytes = weight_row_bytes(ws[i]);
+        lay->first_unit[i + 1] = lay->first_unit[i] + tensor_units(ws[i]);
+        /* (a type without a byte size counts its rows, so no row is left out) */
+        lay->first_byte[i + 1] = lay->first_byte[i] + (double)(row_bytes ? row_bytes : 1) * (double)ws[i]->ne[1];
+    }
+}
 
 /* The first unit whose weights start at or after byte target of the set,
  * so that threads get equal bytes when the products' types differ. */
-static int64_t unit_at_byte(const matmul_set *set, double target)
+static int64_t unit_at_byte(const set_layout *lay, double target)
 {
     if (target <= 0.0)
         return 0;
-    for (int i = 0; i < set->n; i++)
-        if (target < set->first_byte[i + 1]) {
-            const double unit_bytes = (set->first_byte[i + 1] - set->first_byte[i]) /
-                                      (double)(set->first_unit[i + 1] - set->first_unit[i]);
-            const double units = (target - set->first_byte[i]) / unit_bytes;
-            int64_t u = set->first_unit[i] + (int64_t)units;
-            return u + ((double)(u - set->first_unit[i]) < units); /* rounded up */
+    for (int i = 0; i < lay->n; i++)
+        if (target < lay->first_byte[i + 1]) {
+            const double unit_bytes = (lay->first_byte[i + 1] - lay->first_byte[i]) /
+                                      (double)(lay->first_unit[i + 1] - lay->first_unit[i]);
+            const double units = (target - lay->first_byte[i]) / unit_bytes;
+            int64_t u = lay->first_unit[i] + (int64_t)units;
+            return u + ((double)(u - lay->first_unit[i]) < units); /* rounded up */
         }
-    return set->first_unit[set->n];
+    return lay->first_unit[lay->n];
 }
+
+/* Thread ith's share [*u0, *u_end) of the set's units. */
+static void share_of(const set_layout *lay, int ith, int nth, int64_t *u0, int64_t *u_end)
+{
+    const double total = lay->first_byte[lay->n];
+    *u0 = unit_at_byte(lay, total * ith / nth);
+    *u_end = unit_at_byte(lay, total * (ith + 1) / nth);
+}
+
+typedef struct matmul_set {
+    const og_context *ctx;
+    og_pool_fn before_fn; /* run first by every thread, if set */
+    void *before_arg;
+    matmul_job jobs[OG_MAX_FUSED];
+    set_layout lay;
+} matmul_set;
 
 static void matmul_set_worker(void *arg, int ith, int nth)
 {
     const matmul_set *set = arg;
-    const double total = set->first_byte[set->n];
-    int64_t u0 = unit_at_byte(set, total * ith / nth), u_end = unit_at_byte(set, total * (ith + 1) / nth);
-    for (int i = 0; i < set->n && u0 < u_end; i++) {
-        if (u0 >= set->first_unit[i + 1])
+    if (set->before_fn)
+        set->before_fn(set->before_arg, ith, nth);
+    const set_layout *lay = &set->lay;
+    int64_t u0, u_end;
+    share_of(lay, ith, nth, &u0, &u_end);
+    for (int i = 0; i < lay->n && u0 < u_end; i++) {
+        if (u0 >= lay->first_unit[i + 1])
             continue;
-        const int64_t u1 = u_end < set->first_unit[i + 1] ? u_end : set->first_unit[i + 1];
+        const int64_t u1 = u_end < lay->first_unit[i + 1] ? u_end : lay->first_unit[i + 1];
         int64_t begin, end;
-        units_to_rows(&set->jobs[i], u0 - set->first_unit[i], u1 - set->first_unit[i], &begin, &end);
+        units_to_rows(set->jobs[i].w, u0 - lay->first_unit[i], u1 - lay->first_unit[i], &begin, &end);
         matmul_rows(&set->jobs[i], begin, end);
         u0 = u1;
     }
+    if (set->jobs[0].n_tokens == 1) /* prompts' passes are long: few waits */
+        og_ops_prefetch_ahead(set->ctx, ith, nth);
 }
 
-static void run_set(og_context *ctx, matmul_set *set)
+static void run_set(og_context *ctx, matmul_set *set, int n)
 {
-    if (set->n == 0)
+    if (n == 0)
         return;
-    set->first_unit[0] = 0;
-    set->first_byte[0] = 0.0;
-    for (int i = 0; i < set->n; i++) {
-        const og_gguf_tensor *w = set->jobs[i].w;
-        set->first_unit[i + 1] = set->first_unit[i] + job_units(&set->jobs[i]);
-        const size_t row_bytes = og_type_is_packed(w->type) ? og_packed_row_bytes(w->type, w->ne[0])
-                                                            : og_type_row_bytes(w->type, w->ne[0]);
-        /* (a type without a byte size counts its rows, so no row is left out) */
-        set->first_byte[i + 1] = set->first_byte[i] + (double)(row_bytes ? row_bytes : 1) * (double)w->ne[1];
-    }
+    const og_gguf_tensor *ws[OG_MAX_FUSED];
+    for (int i = 0; i < n; i++)
+        ws[i] = set->jobs[i].w;
+    layout_set(&set->lay, ws, n);
+    set->ctx = ctx;
+    set->before_fn = ctx->before_fn;
+    set->before_arg = ctx->before_arg;
+    ctx->before_fn = NULL;
     og_pool_run(ctx->pool, matmul_set_worker, set);
-    set->n = 0;
+}
+
+/* How much of its next share a waiting thread prefetches: about what it
+ * streams in the few microseconds a barrier of one token's passes costs,
+ * well inside the 1 MiB L2 it must not push attention's data out of. */
+#define AHEAD_BYTES (64u << 10)
+
+void og_ops_before_next(og_context *ctx, og_pool_fn fn, void *arg)
+{
+    ctx->before_fn = fn;
+    ctx->before_arg = arg;
+}
+
+void og_ops_ahead(og_context *ctx, const og_gguf_tensor *const *ws, int n_ws)
+{
+    for (int i = 0; i < n_ws; i++)
+        ctx->ahead[i] = ws[i];
+    ctx->n_ahead = n_ws;
+}
+
+void og_ops_prefetch_ahead(const og_context *ctx, int ith, int nth)
+{
+    if (ctx->n_ahead == 0 || nth == 1)
+        return;
+    set_layout lay;
+    layout_set(&lay, ctx->ahead, ctx->n_ahead);
+    int64_t u0, u_end;
+    share_of(&lay, ith, nth, &u0, &u_end);
+    for (int i = 0; i < lay.n && u0 < u_end; i++) {
+        if (u0 >= lay.first_unit[i + 1])
+            continue;
+        const og_gguf_tensor *w = ctx->ahead[i];
+        int64_t begin, end;
+        units_to_rows(w, u0 - lay.first_unit[i], u_end - lay.first_unit[i], &begin, &end);
+        const size_t row_bytes = weight_row_bytes(w);
+        size_t bytes = (size_t)(end - begin) * row_bytes;
+        og_pool_prefetch_while_waiting(ctx->pool, ith, (const uint8_t *)w->data + (size_t)begin * row_bytes,
+                                       bytes < AHEAD_BYTES ? bytes : AHEAD_BYTES);
+        return;
+    }
 }
 
 void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
@@ -186,20 +260,24 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
     og_type prepared = OG_KERNEL_TYPES; /* none yet */
     const uint8_t *acts = NULL;
     size_t stride = 0;
-    matmul_set set = { .n = 0 };
+    matmul_set set;
+    int n_set = 0;
     for (int i = 0; i < n_ws; i++) {
         og_type act_type = og_vec_dot_type(ws[i]->type);
         if (act_type != prepared) {
-            run_set(ctx, &set); /* they read the activations about to be overwritten */
+            run_set(ctx, &set, n_set); /* they read the activations about to be overwritten */
+            n_set = 0;
             acts = prepare_acts(ctx, act_type, x, ws[i]->ne[0], n_tokens, &stride);
             prepared = act_type;
         }
-        if (set.n == MAX_FUSED)
-            run_set(ctx, &set);
-        set.jobs[set.n++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride,
+        if (n_set == OG_MAX_FUSED) {
+            run_set(ctx, &set, n_set);
+            n_set = 0;
+        }
+        set.jobs[n_set++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride,
                                           n_tokens, ys[i] };
     }
-    run_set(ctx, &set);
+    run_set(ctx, &set, n_set);
 }
 
 void og_ops_matmul(og_context *ctx, const og_gguf_tensor *w, const float *x, int32_t n_tokens, float *y)

@@ -17,6 +17,24 @@ void og_ops_matmul(og_context *ctx, const og_gguf_tensor *w, const float *x, int
 void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float *const *ys, int n_ws,
                         const float *x, int32_t n_tokens);
 
+/* Names the product the forward pass runs after its next pass or two
+ * (n_ws <= OG_MAX_FUSED weights, as og_ops_matmul_many will get them;
+ * none with n_ws = 0). Until the next call, threads that finish their
+ * share of a one-token pass early prefetch the start of their share of it
+ * while they wait, so that the barriers of these short passes do not
+ * leave the memory bus idle. A hint: results never depend on it. */
+void og_ops_ahead(og_context *ctx, const og_gguf_tensor *const *ws, int n_ws);
+
+/* Called by thread ith of nth at the end of its share of a one-token
+ * pass: hands the pool the start of its share of the product named by
+ * og_ops_ahead. */
+void og_ops_prefetch_ahead(const og_context *ctx, int ith, int nth);
+
+/* Has each thread run fn(arg, ith, nth) at the start of its share of the
+ * next og_ops_matmul(_many) pass, then forgets it: for prefetches a later
+ * pass wants in each thread's own cache, issued while the weights stream. */
+void og_ops_before_next(og_context *ctx, og_pool_fn fn, void *arg);
+
 /* y = x / rms(x) * weight over n, with ggml's double accumulation. */
 void og_ops_rms_norm(float *y, const float *x, const float *weight, int64_t n, float eps);
 
