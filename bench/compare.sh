@@ -12,7 +12,11 @@
 # Also prints:
 #  - the generation roofline: weight bytes read per token (the tensor data
 #    of the file) against the read bandwidth bench/membw measures, and the
-#    share of it tg reaches;
+#    share of it tg reaches. The probe runs in every round, just before
+#    offgrid's runs at that thread count, and each round's tg is set against
+#    its own probe: on a shared VM the bandwidth moves with where the host
+#    puts the vCPUs, and one probe at the start would judge later rounds
+#    against another machine;
 #  - time to first token: wall time of `offgrid run -p PROMPT -n 1 --temp 0`
 #    vs `llama-cli ... -n 1 --temp 0 -no-cnv` (same threads) and
 #    `llama-simple -n 1` (its fixed 4 threads), alternating, from process
@@ -25,7 +29,7 @@
 #
 # Environment: LLAMA_CPP (required), OFFGRID (default build/bin/offgrid of
 # this tree), ROUNDS (3), REPS (5), N_PROMPT (512), N_GEN (128),
-# MEMBW_MIB (1024), OUT_DIR (keep the raw JSON there).
+# MEMBW_MIB (512), OUT_DIR (keep the raw JSON there).
 set -euo pipefail
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
@@ -108,21 +112,25 @@ def save(name, text):
             f.write(text)
 
 # --- memory bandwidth
-out, _ = run([env["MEMBW"], env.get("MEMBW_MIB", "1024"), str(max(THREADS))], "membw")
-bw = {}
-for line in out.splitlines():
-    f = dict(kv.split("=") for kv in line.split()[1:])
-    bw[int(f["threads"])] = float(f["GB/s"]) * 1e9
-save("membw.txt", out)
-def bw_at(t):
-    return bw.get(t) or bw[max(k for k in bw if k <= t)]
+def probe(t, r):
+    """Read bandwidth from t threads, in bytes/s (membw measures 1..t)."""
+    out, _ = run([env["MEMBW"], env.get("MEMBW_MIB", "512"), str(t)], "membw")
+    save(f"membw-t{t}-r{r}.txt", out)
+    for line in out.splitlines():
+        f = dict(kv.split("=") for kv in line.split()[1:])
+        if int(f["threads"]) == t:
+            return float(f["GB/s"]) * 1e9
+    sys.exit(f"compare.sh: membw printed no figure for {t} threads:\n{out}")
 
 # --- throughput, alternating
 og = {t: [] for t in THREADS}
 lc = {t: [] for t in THREADS}
+bw = {t: [] for t in THREADS}
 model_bytes = None
 for r in range(ROUNDS):
     for t in THREADS:
+        log(f"round {r + 1}/{ROUNDS}, {t} thread(s): membw")
+        bw[t].append(probe(t, r))
         log(f"round {r + 1}/{ROUNDS}, {t} thread(s): offgrid bench")
         out, _ = run([OFFGRID, "bench", "-m", MODEL, "-p", str(N_PROMPT), "-n", str(N_GEN), "-t", str(t),
                       "-r", str(REPS), "--json"], "offgrid bench")
@@ -155,15 +163,18 @@ for t in THREADS:
         per = " ".join(f"{x / y:.2f}" for x, y in zip(a, b))
         print(f"| {name:6} | {t:7} | {fmt(a)} | {fmt(b)} | {statistics.mean(a) / statistics.mean(b):11.2f} | {per} |")
 
-print("\ngeneration roofline (tg t/s ceiling = read bandwidth / weight bytes per token):")
-print("| threads | membw GB/s | roofline t/s | offgrid tg | % roofline | llama.cpp tg | % roofline |")
-print("| ------: | ---------: | -----------: | ---------: | ---------: | -----------: | ---------: |")
+print("\ngeneration roofline (tg t/s ceiling = read bandwidth / weight bytes per token), each round against "
+      "the probe run just before it:")
+print("| threads | membw GB/s (per round) | offgrid tg | % roofline (per round) | llama.cpp tg | % roofline |")
+print("| ------: | ---------------------: | ---------: | ---------------------: | -----------: | ---------: |")
 for t in THREADS:
-    roof = bw_at(t) / model_bytes
-    a = statistics.mean(x["tg"] for x in og[t])
-    b = statistics.mean(x["tg"] for x in lc[t])
-    print(f"| {t:7} | {bw_at(t) / 1e9:10.2f} | {roof:12.1f} | {a:10.2f} | {100 * a / roof:9.1f}% "
-          f"| {b:12.2f} | {100 * b / roof:9.1f}% |")
+    og_pct = [100 * x["tg"] * model_bytes / b for x, b in zip(og[t], bw[t])]
+    lc_pct = [100 * x["tg"] * model_bytes / b for x, b in zip(lc[t], bw[t])]
+    probes = " ".join(f"{b / 1e9:.1f}" for b in bw[t])
+    per = " ".join(f"{p:.0f}" for p in og_pct)
+    print(f"| {t:7} | {probes:>22} | {statistics.mean(x['tg'] for x in og[t]):10.2f} "
+          f"| {statistics.mean(og_pct):5.1f}% ({per}) | {statistics.mean(x['tg'] for x in lc[t]):12.2f} "
+          f"| {statistics.mean(lc_pct):9.1f}% |")
 
 # --- time to first token, alternating
 t = max(THREADS)
