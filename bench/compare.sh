@@ -16,7 +16,11 @@
 #    offgrid's runs at that thread count, and each round's tg is set against
 #    its own probe: on a shared VM the bandwidth moves with where the host
 #    puts the vCPUs, and one probe at the start would judge later rounds
-#    against another machine;
+#    against another machine. Keep the probe's buffer at 1 GiB or more: on
+#    this VM two threads read a 128 MiB buffer at up to 96 GB/s and a 512
+#    MiB one at 45-50 (some cache beyond the guest's 32 MiB L3 serves
+#    them), against 39-43 GB/s from 1 to 4 GiB; one thread reads 31-35
+#    at every size;
 #  - time to first token: wall time of `offgrid run -p PROMPT -n 1 --temp 0`
 #    vs `llama-cli ... -n 1 --temp 0 -no-cnv` (same threads) and
 #    `llama-simple -n 1` (its fixed 4 threads), alternating, from process
@@ -29,7 +33,7 @@
 #
 # Environment: LLAMA_CPP (required), OFFGRID (default build/bin/offgrid of
 # this tree), ROUNDS (3), REPS (5), N_PROMPT (512), N_GEN (128),
-# MEMBW_MIB (512), OUT_DIR (keep the raw JSON there).
+# MEMBW_MIB (1024), OUT_DIR (keep the raw JSON there).
 set -euo pipefail
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
@@ -114,7 +118,7 @@ def save(name, text):
 # --- memory bandwidth
 def probe(t, r):
     """Read bandwidth from t threads, in bytes/s (membw measures 1..t)."""
-    out, _ = run([env["MEMBW"], env.get("MEMBW_MIB", "512"), str(t)], "membw")
+    out, _ = run([env["MEMBW"], env.get("MEMBW_MIB", "1024"), str(t)], "membw")
     save(f"membw-t{t}-r{r}.txt", out)
     for line in out.splitlines():
         f = dict(kv.split("=") for kv in line.split()[1:])
