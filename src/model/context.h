@@ -14,6 +14,14 @@
 /* Weights og_ops_matmul_many fuses into one pass at most. */
 enum { OG_MAX_FUSED = 4 };
 
+/* How the weights of one pass split into units of rows and bytes
+ * (model/ops.c). */
+typedef struct og_set_layout {
+    int n;
+    int64_t first_unit[OG_MAX_FUSED + 1]; /* weight i has units [first_unit[i], first_unit[i + 1]) */
+    double first_byte[OG_MAX_FUSED + 1];  /* and starts that far into the set's bytes */
+} og_set_layout;
+
 struct og_context {
     og_model *model;
     og_pool *pool;
@@ -34,7 +42,7 @@ struct og_context {
 
     /* The product the forward pass runs next but one (og_ops_ahead). */
     const og_gguf_tensor *ahead[OG_MAX_FUSED];
-    int n_ahead;
+    og_set_layout ahead_layout;
     /* What each thread runs first in the next product pass (og_ops_before_next). */
     og_pool_fn before_fn;
     void *before_arg;

@@ -126,13 +126,7 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
  * starts costs it a prefetcher ramp-up, which one token's short products
  * cannot hide. The split is by bytes of weights, which is what the
  * threads spend their time streaming. */
-typedef struct set_layout {
-    int n;
-    int64_t first_unit[OG_MAX_FUSED + 1]; /* weight i has units [first_unit[i], first_unit[i + 1]) */
-    double first_byte[OG_MAX_FUSED + 1];  /* and starts that far into the set's bytes */
-} set_layout;
-
-static void layout_set(set_layout *lay, const og_gguf_tensor *const *ws, int n)
+static void layout_set(og_set_layout *lay, const og_gguf_tensor *const *ws, int n)
 {
     lay->n = n;
     lay->first_unit[0] = 0;
@@ -147,7 +141,7 @@ static void layout_set(set_layout *lay, const og_gguf_tensor *const *ws, int n)
 
 /* The first unit whose weights start at or after byte target of the set,
  * so that threads get equal bytes when the products' types differ. */
-static int64_t unit_at_byte(const set_layout *lay, double target)
+static int64_t unit_at_byte(const og_set_layout *lay, double target)
 {
     if (target <= 0.0)
         return 0;
@@ -163,7 +157,7 @@ static int64_t unit_at_byte(const set_layout *lay, double target)
 }
 
 /* Thread ith's share [*u0, *u_end) of the set's units. */
-static void share_of(const set_layout *lay, int ith, int nth, int64_t *u0, int64_t *u_end)
+static void share_of(const og_set_layout *lay, int ith, int nth, int64_t *u0, int64_t *u_end)
 {
     const double total = lay->first_byte[lay->n];
     *u0 = unit_at_byte(lay, total * ith / nth);
@@ -175,7 +169,7 @@ typedef struct matmul_set {
     og_pool_fn before_fn; /* run first by every thread, if set */
     void *before_arg;
     matmul_job jobs[OG_MAX_FUSED];
-    set_layout lay;
+    og_set_layout lay;
 } matmul_set;
 
 static void matmul_set_worker(void *arg, int ith, int nth)
@@ -183,7 +177,7 @@ static void matmul_set_worker(void *arg, int ith, int nth)
     const matmul_set *set = arg;
     if (set->before_fn)
         set->before_fn(set->before_arg, ith, nth);
-    const set_layout *lay = &set->lay;
+    const og_set_layout *lay = &set->lay;
     int64_t u0, u_end;
     share_of(lay, ith, nth, &u0, &u_end);
     for (int i = 0; i < lay->n && u0 < u_end; i++) {
@@ -229,23 +223,22 @@ void og_ops_ahead(og_context *ctx, const og_gguf_tensor *const *ws, int n_ws)
 {
     for (int i = 0; i < n_ws; i++)
         ctx->ahead[i] = ws[i];
-    ctx->n_ahead = n_ws;
+    layout_set(&ctx->ahead_layout, ws, n_ws); /* once, not in every thread of every pass */
 }
 
 void og_ops_prefetch_ahead(const og_context *ctx, int ith, int nth)
 {
-    if (ctx->n_ahead == 0 || nth == 1)
+    const og_set_layout *lay = &ctx->ahead_layout;
+    if (lay->n == 0 || nth == 1)
         return;
-    set_layout lay;
-    layout_set(&lay, ctx->ahead, ctx->n_ahead);
     int64_t u0, u_end;
-    share_of(&lay, ith, nth, &u0, &u_end);
-    for (int i = 0; i < lay.n && u0 < u_end; i++) {
-        if (u0 >= lay.first_unit[i + 1])
+    share_of(lay, ith, nth, &u0, &u_end);
+    for (int i = 0; i < lay->n && u0 < u_end; i++) {
+        if (u0 >= lay->first_unit[i + 1])
             continue;
         const og_gguf_tensor *w = ctx->ahead[i];
         int64_t begin, end;
-        units_to_rows(w, u0 - lay.first_unit[i], u_end - lay.first_unit[i], &begin, &end);
+        units_to_rows(w, u0 - lay->first_unit[i], u_end - lay->first_unit[i], &begin, &end);
         const size_t row_bytes = weight_row_bytes(w);
         size_t bytes = (size_t)(end - begin) * row_bytes;
         og_pool_prefetch_while_waiting(ctx->pool, ith, (const uint8_t *)w->data + (size_t)begin * row_bytes,
