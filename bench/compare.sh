@@ -16,11 +16,10 @@
 #    offgrid's runs at that thread count, and each round's tg is set against
 #    its own probe: on a shared VM the bandwidth moves with where the host
 #    puts the vCPUs, and one probe at the start would judge later rounds
-#    against another machine. Keep the probe's buffer at 1 GiB or more: on
-#    this VM two threads read a 128 MiB buffer at up to 96 GB/s and a 512
-#    MiB one at 45-50 (some cache beyond the guest's 32 MiB L3 serves
-#    them), against 39-43 GB/s from 1 to 4 GiB; one thread reads 31-35
-#    at every size;
+#    against another machine. The probe's buffer (1 GiB) is 32 times the
+#    L3; since the probe's threads clock their own reads (before, a small
+#    buffer made two threads look up to 5x faster), any size from 128 MiB
+#    to 2 GiB reads alike: 31-35 GB/s from one thread, 34-43 from two;
 #  - time to first token: wall time of `offgrid run -p PROMPT -n 1 --temp 0`
 #    vs `llama-cli ... -n 1 --temp 0 -no-cnv` (same threads) and
 #    `llama-simple -n 1` (its fixed 4 threads), alternating, from process
