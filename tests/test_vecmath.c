@@ -132,6 +132,10 @@ static void test_to_fp16(const og_attn_kernels *fast, const og_attn_kernels *ref
     fast->to_fp16(half_a, src, N_HALF);
     ref->to_fp16(half_b, src, N_HALF);
     CHECK(memcmp(half_a, half_b, sizeof half_a) == 0, "to_fp16 differs from og_f32_to_fp16");
+    static float round_a[N_HALF], round_b[N_HALF];
+    fast->round_fp16(round_a, src, N_HALF);
+    ref->round_fp16(round_b, src, N_HALF);
+    CHECK(memcmp(round_a, round_b, sizeof round_a) == 0, "round_fp16 differs from the portable rounding");
 }
 
 int main(void)

@@ -104,11 +104,16 @@ static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, c
         scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
+static void round_fp16(float *dst, const float *src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        dst[i] = og_fp16_to_f32(og_f32_to_fp16(src[i]));
+}
+
 static void softmax_fp16(float *x, int32_t n)
 {
     og_ops_softmax(x, n);
-    for (int32_t j = 0; j < n; j++)
-        x[j] = og_fp16_to_f32(og_f32_to_fp16(x[j]));
+    round_fp16(x, x, n);
 }
 
 static void scores_blocks_multi(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
@@ -133,7 +138,7 @@ static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
 
 static const og_attn_kernels portable = { dot_chain,           dot_blocks,          values_chain, values_blocks,
                                           scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
-                                          values_blocks_multi, to_fp16 };
+                                          values_blocks_multi, to_fp16,             round_fp16 };
 
 const og_attn_kernels *og_attn_kernels_portable(void)
 {
@@ -146,9 +151,8 @@ const og_attn_kernels *og_attn_kernels_for(int32_t head_dim)
 }
 
 /* The scratch of thread ith: fp16-rounded queries, the portable
- * kernels' accumulators (which also hold a query's fp16 copy while it is
- * rounded: they are free until the values), and the attention weights,
- * one row per query head of a run. */
+ * kernels' accumulators, and the attention weights, one row per query
+ * head of a run. */
 typedef struct scratch {
     float *q16, *acc, *scores;
 } scratch;
@@ -159,14 +163,6 @@ static scratch thread_scratch(const og_context *ctx, int ith)
     float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
     float *acc = q16 + OG_ATTN_MULTI * hd;
     return (scratch){ q16, acc, acc + hd * 4 * LANES };
-}
-
-/* q rounded to fp16 and back, as llama.cpp's fp16 products see it. */
-static void round_query(const og_attn_kernels *k, float *q16, const float *q, int32_t hd, og_fp16 *half)
-{
-    k->to_fp16(half, q, hd);
-    for (int32_t i = 0; i < hd; i++)
-        q16[i] = og_fp16_to_f32(half[i]);
 }
 
 /* llama.cpp pads the key count to a multiple of 32 with zero weights,
@@ -199,7 +195,7 @@ static void attention_tokens(og_context *ctx, int32_t layer, int32_t n_tokens, i
             continue;
         const int32_t n_keys = ctx->n_past + t + 1; /* causal: up to this token */
         const size_t kv_off = layer_off + (size_t)(h / group) * head_stride; /* see STEP_ROPE_STORE */
-        round_query(k, sc.q16, ctx->q + (size_t)t * q_dim + (size_t)h * hd, hd, (og_fp16 *)sc.acc);
+        k->round_fp16(sc.q16, ctx->q + (size_t)t * q_dim + (size_t)h * hd, hd);
         (gemm_qk ? k->scores_chain : k->scores_blocks)(sc.scores, ctx->k_cache + kv_off, (size_t)hd, sc.q16, hd,
                                                        n_keys, scale);
         k->softmax_fp16(sc.scores, n_keys);
@@ -229,8 +225,7 @@ static void attention_one(og_context *ctx, int32_t layer, int ith, int nth)
         run_end = run_end < head_end ? run_end : head_end;
         run_end = run_end < h + OG_ATTN_MULTI ? run_end : h + OG_ATTN_MULTI;
         const int n_q = (int)(run_end - h);
-        for (int i = 0; i < n_q; i++)
-            round_query(k, sc.q16 + (size_t)i * hd, ctx->q + (size_t)(h + i) * hd, hd, (og_fp16 *)sc.acc);
+        k->round_fp16(sc.q16, ctx->q + (size_t)h * hd, n_q * hd); /* the run's queries lie side by side */
         const size_t kv_off = layer_off + (size_t)kv_head * head_stride; /* see STEP_ROPE_STORE */
         k->scores_blocks_multi(sc.scores, (size_t)ctx->n_ctx, ctx->k_cache + kv_off, (size_t)hd, sc.q16, n_q, hd,
                                n_keys, scale);

@@ -47,6 +47,10 @@ typedef struct og_attn_kernels {
     /* dst[i] = og_f32_to_fp16(src[i]), i < n (n % 16 == 0 for AVX-512;
      * a NaN may keep its payload). */
     void (*to_fp16)(og_fp16 *dst, const float *src, int32_t n);
+    /* dst[i] = src[i] rounded to fp16 and back, i < n (n % 16 == 0 for
+     * AVX-512; a NaN may keep its payload): a query as llama.cpp's fp16
+     * products see it. */
+    void (*round_fp16)(float *dst, const float *src, int32_t n);
 } og_attn_kernels;
 
 /* The portable versions, the reference the others must equal. */

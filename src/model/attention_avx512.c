@@ -134,15 +134,22 @@ static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, co
 
 /* scores_blocks for N queries at once (hd a multiple of 64): each key's
  * vectors are loaded and widened once and multiplied into every query's
- * four chains, which are each query's own fmadds in its own order. */
+ * four chains, which are each query's own fmadds in its own order. Keys
+ * go sixteen at a time, the last few too: a lane past n_keys multiplies
+ * zeros and is not stored, and no lane's sum depends on another's. */
 X_INLINE void scores_multi_n(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
                              const int n_q, int32_t hd, int32_t n_keys, float scale)
 {
     const __m512 vscale = _mm512_set1_ps(scale);
-    int32_t j = 0;
-    for (; j + 16 <= n_keys; j += 16) {
+    for (int32_t j = 0; j < n_keys; j += 16) {
+        const int n_lanes = n_keys - j < 16 ? n_keys - j : 16;
         __m512 folded[OG_ATTN_MULTI][16];
         for (int a = 0; a < 16; a++) {
+            if (a >= n_lanes) {
+                for (int h = 0; h < n_q; h++)
+                    folded[h][a] = _mm512_setzero_ps();
+                continue;
+            }
             const og_fp16 *key = keys + (size_t)(j + a) * k_stride;
             __m512 acc[OG_ATTN_MULTI][4];
             for (int h = 0; h < n_q; h++)
@@ -157,13 +164,11 @@ X_INLINE void scores_multi_n(float *scores, size_t s_stride, const og_fp16 *keys
             for (int h = 0; h < n_q; h++)
                 folded[h][a] = _mm512_add_ps(_mm512_add_ps(acc[h][0], acc[h][2]), _mm512_add_ps(acc[h][1], acc[h][3]));
         }
+        const __mmask16 stored = (__mmask16)((1u << n_lanes) - 1);
         for (int h = 0; h < n_q; h++)
-            _mm512_storeu_ps(scores + (size_t)h * s_stride + j, _mm512_mul_ps(reduce16x16(folded[h]), vscale));
+            _mm512_mask_storeu_ps(scores + (size_t)h * s_stride + j, stored,
+                                  _mm512_mul_ps(reduce16x16(folded[h]), vscale));
     }
-    for (; j < n_keys; j++)
-        for (int h = 0; h < n_q; h++)
-            scores[(size_t)h * s_stride + j] =
-                dot_blocks(keys + (size_t)j * k_stride, q + (size_t)h * hd, hd) * scale;
 }
 
 /* Key j's value vector (16 dimensions at i) times each query's weight,
@@ -316,9 +321,16 @@ static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+static void round_fp16(float *dst, const float *src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i += LANES)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(src + i),
+                                                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+}
+
 static const og_attn_kernels avx512 = { dot_chain,           dot_blocks,          values_chain, values_blocks,
                                         scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
-                                        values_blocks_multi, to_fp16 };
+                                        values_blocks_multi, to_fp16,             round_fp16 };
 
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {
