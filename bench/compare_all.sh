@@ -11,8 +11,8 @@
 # Environment: LLAMA_CPP (required), WORK (where the derived model files go,
 # default /tmp/offgrid-bench; about 2.2 GB), ROUNDS and REPS for the 135M
 # files (default 3 and 3) and ROUNDS_1B and REPS_1B for the 1B shape
-# (default 4 and 2: its two-thread tg ratio has moved between 1.13 and
-# 1.54 from one round to the next, too much to judge on two), MODELS
+# (default 4 and 2: its two-thread tg ratio has moved between 1.06 and
+# 1.89 from one round to the next, too much to judge on two), MODELS
 # (default: all five, by the names below).
 set -euo pipefail
 
