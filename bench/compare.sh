@@ -19,8 +19,8 @@
 #    against another machine. The probe's buffer (1 GiB) is 32 times the
 #    L3; since the probe's threads clock their own reads (before, a small
 #    buffer made two threads look up to 5x faster), any size from 128 MiB
-#    to 2 GiB reads alike: 31-35 GB/s from one thread, 34-43 from two
-#    (apart from spells of 50-66 that last seconds: the host's doing);
+#    to 2 GiB reads alike: 31-36 GB/s from one thread, 34-47 from two
+#    (apart from spells of 50-71 that last seconds: the host's doing);
 #  - time to first token: wall time of `offgrid run -p PROMPT -n 1 --temp 0`
 #    vs `llama-cli ... -n 1 --temp 0 -no-cnv` (same threads) and
 #    `llama-simple -n 1` (its fixed 4 threads), alternating, from process

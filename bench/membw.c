@@ -11,8 +11,8 @@
  * kernels prefetch: on this VM plain loads reach only about two thirds
  * of what prefetched streams do, and a ceiling below what the kernels
  * reach would overstate how close they are to it. The median, not the
- * best pass: on this VM two threads now and then read 50-66 GB/s for a
- * few seconds, against 34-43 otherwise (the host moves the vCPUs), and
+ * best pass: on this VM two threads now and then read 50-71 GB/s for a
+ * few seconds, against 34-47 otherwise (the host moves the vCPUs), and
  * generation speeds are means over runs, not their best.
  *
  *   cc -O2 -march=native -pthread bench/membw.c -o membw
