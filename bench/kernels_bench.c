@@ -12,7 +12,7 @@
  * reuse one copy.
  *
  * Build (not part of CMake), against a build's library:
- *   gcc -O2 -Iinclude -Isrc bench/kernels_bench.c /tmp/build-perf/liboffgrid.a \
+ *   gcc -O2 -Iinclude -Isrc/core bench/kernels_bench.c /tmp/build-perf/liboffgrid_internal.a \
  *     -lpcre2-8 -lutf8proc -lpthread -lm -o /tmp/kbench
  * Usage: /tmp/kbench [scalar|avx2|avx512|neon]
  * (BENCH_MV_ONLY=1 in the environment skips the batched products.)

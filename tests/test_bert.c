@@ -21,6 +21,7 @@
 
 #include "gguf/writer.h"
 #include "offgrid.h"
+#include "offgrid_transform.h"
 #include "tensor/kernels.h"
 #include "tensor/similarity.h"
 #include "testlib.h"

@@ -3,7 +3,7 @@
  * of every style (as llama.cpp's llm_chat_apply_template writes them),
  * SmolLM2's injected system prompt, the truncation contract and errors.
  */
-#include "chat/chat.h"
+#include "run/chat_template.h"
 #include "testlib.h"
 
 #include <stdint.h>

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "offgrid.h"
-#include "model/synth.h"
+#include "offgrid_transform.h"
 #include "testlib.h"
 
 #define FIXTURE OG_TEST_DATA "/../fixtures/logits_exact.txt"

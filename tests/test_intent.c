@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "offgrid.h"
+#include "offgrid_transform.h"
 #include "testlib.h"
 
 #define FIXTURE(name) OG_TEST_DATA "/../fixtures/" name

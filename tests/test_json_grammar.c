@@ -5,7 +5,7 @@
  * byte), and invalid text is refused at the byte where it goes wrong.
  */
 #include "testlib.h"
-#include "sample/json_grammar.h"
+#include "run/json_grammar.h"
 
 #include <string.h>
 

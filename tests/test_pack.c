@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "offgrid.h"
-#include "model/synth.h"
+#include "offgrid_transform.h"
 #include "tensor/kernels.h"
 #include "testlib.h"
 

@@ -13,9 +13,14 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== Layers: include rules, and the shared library exports exactly the public headers"
+tools/check_layers.sh includes
+tools/check_layers.sh exports build/liboffgrid.so include/offgrid.h include/offgrid_transform.h include/offgrid_services.h
+
 echo "== Install, then build a program against it (pkg-config and CMake package)"
 inst=$(mktemp -d)
 cmake --install build --prefix "$inst" >/dev/null
+tools/check_layers.sh exports "$inst"/lib/liboffgrid.so "$inst"/include/offgrid*.h
 export PKG_CONFIG_PATH="$inst/lib/pkgconfig"
 cc tests/install/app.c $(pkg-config --cflags --libs --static offgrid) -o "$inst/app-pc"
 "$inst/app-pc" ../shared/models/stories260K.gguf
@@ -25,19 +30,27 @@ cmake --build "$inst/cmake-build" >/dev/null
 unset PKG_CONFIG_PATH
 rm -rf "$inst"
 
-echo "== Core-only build (OG_CORE_ONLY): no outer module, no jansson, SQLite, libsodium, libcurl or libzip"
+echo "== Core-only build (OG_CORE_ONLY): the core tier alone, no jansson, SQLite, libsodium, libcurl, libzip or libmicrohttpd"
 cmake -S . -B build-core -DCMAKE_BUILD_TYPE=Release -DOG_CORE_ONLY=ON -DOG_BUILD_TESTS=OFF >/dev/null
-cmake --build build-core -j"$jobs" --target offgrid offgrid_cli
-if nm build-core/liboffgrid.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|MHD_|og_convert_|og_st_|og_store_|og_registry_|og_blob_|og_server_|og_srv_)'; then
-    echo "test.sh: the core-only library still has outer-module or jansson symbols" >&2
+cmake --build build-core -j"$jobs" --target offgrid offgrid_internal offgrid_cli
+if nm build-core/liboffgrid_internal.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|MHD_|og_convert_|og_st_|og_store_|og_registry_|og_blob_|og_server_|og_srv_|og_synth_)'; then
+    echo "test.sh: the core-only library still has transform, service or outer-library symbols" >&2
     exit 1
 fi
+core_inst=$(mktemp -d)
+cmake --install build-core --prefix "$core_inst" >/dev/null
+if [ "$(ls "$core_inst"/include)" != offgrid.h ]; then
+    echo "test.sh: a core-only install must ship offgrid.h alone, got: $(ls "$core_inst"/include)" >&2
+    exit 1
+fi
+tools/check_layers.sh exports "$core_inst"/lib/liboffgrid.so "$core_inst"/include/offgrid.h
+rm -rf "$core_inst"
 
 echo "== ARM64: the kernels' NEON paths (with and without dot-product) against the scalar ones, under qemu"
 arm=$(mktemp -d)
-tensor_sources=$(ls src/tensor/*.c | grep -v -E 'quants_(avx2|avx512)\.c$')
+tensor_sources=$(ls src/core/tensor/*.c | grep -v -E 'quants_(avx2|avx512)\.c$')
 for march in armv8-a armv8.2-a+dotprod+fp16; do
-    aarch64-linux-gnu-gcc -std=gnu11 -O2 -ffp-contract=off -march="$march" -static -Iinclude -Isrc -Itests/testlib \
+    aarch64-linux-gnu-gcc -std=gnu11 -O2 -ffp-contract=off -march="$march" -static -Iinclude -Isrc/core -Itests/testlib \
         -DOG_MODELS_DIR='"models"' -DOG_SHARED_MODELS='"../shared/models"' -DOG_TEST_DATA='"tests/data"' \
         -DOG_CLI_PATH='"build/bin/offgrid"' tests/test_kernels.c tests/testlib/testlib.c $tensor_sources \
         -lm -lpthread -o "$arm/test_kernels"

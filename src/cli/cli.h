@@ -10,6 +10,12 @@
 #include <stdint.h>
 
 #include "offgrid.h"
+#ifdef OG_WITH_TRANSFORMS
+#include "offgrid_transform.h"
+#endif
+#ifdef OG_WITH_SERVICES
+#include "offgrid_services.h"
+#endif
 
 /* Options a command may accept; each command passes the set it takes. */
 enum {
@@ -127,10 +133,10 @@ void cli_json_str(const char *s);
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
     cli_cmd_calibrate, cli_cmd_add_head;
-#ifdef OG_WITH_CONVERT
+#ifdef OG_WITH_TRANSFORMS
 extern const cli_command cli_cmd_convert;
 #endif
-#ifdef OG_WITH_STORE
+#ifdef OG_WITH_SERVICES
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
 extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign, cli_cmd_update, cli_cmd_recommend;
 
@@ -145,7 +151,7 @@ void cli_store_progress_end(void);
  * (after the fit check), into buf; prints its errors. */
 bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap);
 #endif
-#ifdef OG_WITH_SERVER
+#ifdef OG_WITH_SERVICES
 extern const cli_command cli_cmd_serve;
 #endif
 

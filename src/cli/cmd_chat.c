@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/generate.h"
+#include "cli/print.h"
 
 /* One assistant turn: streams the reply, then a newline. */
 static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool show_stats)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/generate.h"
+#include "cli/print.h"
 
 static int run(const cli_opts *o)
 {

@@ -19,7 +19,7 @@ static const char *resolve_model(const char *ref, char *buf, size_t cap, bool *o
     *ok = true;
     if (!ref || access(ref, F_OK) == 0 || strchr(ref, '/'))
         return ref; /* loading it reports a missing file */
-#ifdef OG_WITH_STORE
+#ifdef OG_WITH_SERVICES
     if (!cli_store_resolve_model("serve", ref, buf, cap)) {
         *ok = false;
         return NULL;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
-#include "model/synth.h"
+#include "offgrid_transform.h"
 
 static void show_layer(int layer, int n_layer, void *arg)
 {

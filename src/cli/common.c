@@ -194,7 +194,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
         fprintf(stderr, "offgrid %s: -m MODEL is required\n\n%s", cmd->name, cmd->usage);
         return -1;
     }
-#ifdef OG_WITH_STORE
+#ifdef OG_WITH_SERVICES
     /* -m NAME[:VERSION] of an installed model when no such file exists.
      * Not for calibrate: it rewrites its model file, and a store file is
      * named by its SHA-256 and must never change. */

@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "offgrid.h"
+#ifdef OG_WITH_TRANSFORMS
+#include "offgrid_transform.h"
+#endif
+#ifdef OG_WITH_SERVICES
+#include "offgrid_services.h"
+#endif
+
 extern int og_test_failures;
 extern int og_test_checks;
 

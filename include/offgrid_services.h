@@ -1,0 +1,264 @@
+/*
+ * offgrid_services.h - the services tier of offgrid: the model store and the
+ * OpenAI-compatible server. Services are built on the public API of
+ * offgrid.h alone, plus their own libraries (SQLite, libsodium, libcurl,
+ * libzip, libmicrohttpd, jansson). Absent from builds with OG_CORE_ONLY.
+ * The conventions of offgrid.h hold.
+ */
+#ifndef OFFGRID_SERVICES_H
+#define OFFGRID_SERVICES_H
+
+#include "offgrid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ store */
+/* The store is a folder (og_store_default_home: $OFFGRID_HOME, else
+ * ~/.local/share/offgrid) holding content-addressed blobs
+ * (blobs/sha256/<hex>), a SQLite registry of installed model versions
+ * (registry.db) and trusted_keys (hex Ed25519 public keys, one a line).
+ * Blobs are written to a temporary file, fsync'd and renamed into place
+ * before the registry, in one transaction, makes a version active: a crash
+ * leaves the old or the new version active and never a half-written blob.
+ * Model references are "NAME" or "NAME:VERSION"; names and versions are
+ * [A-Za-z0-9._-], at most 63 bytes, not starting with '.'. */
+
+typedef struct og_store og_store;
+
+/* One installed version, as the registry records it. Strings are copies
+ * (no pointers into the store). Times are Unix seconds, 0 = never. */
+typedef struct og_store_version {
+    char name[64], version[64];
+    char sha256[65];           /* lower-case hex of the model file */
+    uint64_t size;             /* bytes */
+    char source[1024];         /* where it came from (mirror path or URL) */
+    char arch[32], task[16];   /* from the catalog: "llama", "chat" */
+    int64_t installed_at, last_used;
+    bool active, previous;     /* the active version, the rollback target */
+    uint64_t ram_bytes;        /* the catalog's RAM estimate (0: unknown) */
+} og_store_version;
+
+/* Writes the store's default folder into buf (NUL-terminated). */
+OG_API og_status og_store_default_home(char *buf, size_t cap, og_error *err);
+
+/* Opens the store in home (created when missing, as is its registry). */
+OG_API og_status og_store_open(const char *home, og_store **out, og_error *err);
+OG_API void og_store_free(og_store *store);
+
+/* Called during a pull: stage is "download", "copy", "extract" or
+ * "verify"; total is 0 when unknown. */
+typedef void (*og_store_progress_fn)(void *user, const char *stage, uint64_t done, uint64_t total);
+
+typedef struct og_store_pull_params {
+    const char *catalog;   /* catalog file path or http(s)/file URL (required) */
+    const char *mirrors;   /* ':'-separated folders searched by file name first, or NULL */
+    bool force;            /* pull even when disk or RAM looks too small */
+    bool skip_test;        /* do not load the model for a test inference */
+    uint64_t free_disk;    /* testing: pretend this many bytes are free (0: measure) */
+    uint64_t total_ram;    /* testing: pretend this much RAM (0: measure) */
+    uint64_t available_ram; /* testing: pretend this much RAM is available (0: measure) */
+    int max_retries;       /* HTTP attempts per URL (default 5) */
+    long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
+    og_store_progress_fn progress; /* may be NULL */
+    void *user;
+    /* The test load's og_model_params.cache_dir: it leaves the repacked
+     * weights there for the model's first run (NULL: no cache). */
+    const char *cache_dir;
+} og_store_pull_params;
+
+OG_API og_store_pull_params og_store_default_pull_params(void);
+
+/* Installs ref from the catalog (when no version is given, the highest
+ * one this device's rollout cohort may have, see og_store_update):
+ * mirrors first, then the entry's URLs (file:// before the others).
+ * Refuses before fetching anything when og_store_check_fit says the
+ * model does not fit (unless force), verifies size, SHA-256 and the Ed25519 signature (when
+ * the entry is signed or trusted_keys is not empty: then a valid
+ * signature by a trusted key is required), loads the model for a test
+ * inference, and only then activates it; the version that was active
+ * becomes the previous one. On failure nothing active changes. out (may be
+ * NULL) receives the installed version. */
+OG_API og_status og_store_pull(og_store *store, const char *ref, const og_store_pull_params *params,
+                        og_store_version *out, og_error *err);
+
+/* Every installed version, ordered by name then install time. *out is
+ * malloc'd (NULL when *n is 0): the caller frees it with free(). */
+OG_API og_status og_store_list(og_store *store, og_store_version **out, size_t *n, og_error *err);
+
+/* The active version of NAME, or the version NAME:VERSION names. */
+OG_API og_status og_store_get(og_store *store, const char *ref, og_store_version *out, og_error *err);
+
+/* Path of the active model file of NAME (or of NAME:VERSION) into buf,
+ * and marks it used now. */
+OG_API og_status og_store_model_path(og_store *store, const char *ref, char *buf, size_t cap, og_error *err);
+
+/* Removes NAME:VERSION, or every version of NAME, and the blobs nothing
+ * else uses. Removing the active version makes the previous one active. */
+OG_API og_status og_store_remove(og_store *store, const char *ref, og_error *err);
+
+/* Makes the previous version of NAME active again (they swap). */
+OG_API og_status og_store_rollback(og_store *store, const char *name, og_store_version *out, og_error *err);
+
+/* Re-hashes the installed files of NAME (every model when NULL). Calls
+ * report (may be NULL) once per version with ok false and a reason when it
+ * does not match. *n_bad counts the mismatches; the return is OG_OK unless
+ * the check itself could not run. */
+typedef void (*og_store_verify_fn)(void *user, const og_store_version *v, bool ok, const char *why);
+OG_API og_status og_store_verify(og_store *store, const char *name, og_store_verify_fn report, void *user,
+                          size_t *n_bad, og_error *err);
+
+/* Deletes versions that are neither active nor previous, blobs no version
+ * uses and leftover temporary files. *n_files and *n_bytes (may be NULL) get
+ * what was freed. */
+OG_API og_status og_store_prune(og_store *store, size_t *n_files, uint64_t *n_bytes, og_error *err);
+
+/* What a model needs from the device. og_store_probe_device reads total
+ * and available RAM (/proc/meminfo), online cores, the CPU's SIMD
+ * features and the kernels offgrid picks, and the free space of dir. */
+typedef struct og_store_device {
+    uint64_t ram_total, ram_available, free_disk; /* bytes */
+    int32_t cores;
+    char simd[128]; /* features, space-separated ("avx2 fma f16c avx512f"), or "none" */
+    char isa[16];   /* the kernels offgrid runs: "scalar", "avx2", "avx512", "neon" */
+} og_store_device;
+
+OG_API og_status og_store_probe_device(const char *dir, og_store_device *out, og_error *err);
+
+/* The share of available RAM a model may take (the rest is headroom for
+ * the OS, the app and the KV cache's growth), in percent. */
+#define OG_STORE_RAM_HEADROOM_PERCENT 70
+
+/* The one fit check pull, recommend and loading an installed model use:
+ * OG_ERR_NOMEM, with the reason naming what (e.g. "name:version") and the
+ * figures, when ram_bytes is over OG_STORE_RAM_HEADROOM_PERCENT of the
+ * available RAM or over the total, or disk_bytes (0: nothing to fetch) is
+ * over the free disk. Unknown figures (0 in d) are not checked. */
+OG_API og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,
+                             og_error *err);
+
+/* The value of key in home/config ("key = value" lines, '#' comments)
+ * into buf; "" when the file or the key is missing. */
+OG_API og_status og_store_config(const og_store *store, const char *key, char *buf, size_t cap, og_error *err);
+
+/* This device's id for staged rollouts: 32 hex digits (128 random bits)
+ * kept in home/device_id, created atomically on first use. */
+OG_API og_status og_store_device_id(og_store *store, char id[33], og_error *err);
+
+/* Whether downloads now go over a metered connection, and why it is
+ * believed (docs/store.md): $OFFGRID_METERED, else NetworkManager
+ * (nmcli) when present, else not metered. */
+OG_API og_status og_store_metered(bool *metered, char *why, size_t cap, og_error *err);
+
+/* ------------------------------------------------------ update, recommend */
+
+typedef enum og_store_update_state {
+    OG_UPDATE_CURRENT,   /* the active version is the one this device should run */
+    OG_UPDATE_AVAILABLE, /* a newer version would be installed (check only) */
+    OG_UPDATE_DONE,      /* the newer version was installed and is active */
+    OG_UPDATE_HELD,      /* not downloaded: metered connection */
+    OG_UPDATE_FAILED     /* the newer version failed a check; the old stays active */
+} og_store_update_state;
+
+typedef struct og_store_update_item {
+    char name[64], from[64], to[64]; /* to: "" when nothing newer applies */
+    uint64_t download;               /* bytes to fetch (0: already in the store) */
+    og_store_update_state state;
+    char note[512];                  /* rollout cohort, or why it failed */
+} og_store_update_item;
+
+typedef void (*og_store_update_fn)(void *user, const og_store_update_item *item);
+
+typedef struct og_store_update_params {
+    og_store_pull_params pull; /* catalog, mirrors, retries, overrides, progress */
+    bool check_only;           /* report what would change, change nothing */
+    bool allow_metered;        /* download even over a metered connection */
+} og_store_update_params;
+
+/* For each installed model name: the highest catalog version this device
+ * may run (entries with "rollout" count only when the device's cohort is
+ * in their percentage) replaces the active one when it is newer and not
+ * installed yet (a version rolled back from stays rolled back). Each is
+ * installed as og_store_pull installs (fit, size, SHA-256, signature,
+ * test inference, then activation; the old version becomes previous).
+ * Downloads over a metered connection are held unless allow_metered or
+ * the config's allow_metered = true. report (may be NULL) gets one item
+ * per model. *n_changed (may be NULL) counts versions available
+ * (check_only) or installed. Returns OG_OK unless the catalog could not be
+ * read or an update failed or was held (err says which). */
+OG_API og_status og_store_update(og_store *store, const og_store_update_params *params, og_store_update_fn report,
+                          void *user, size_t *n_changed, og_error *err);
+
+/* One catalog model judged for this device by og_store_recommend. */
+typedef struct og_store_candidate {
+    char name[64], version[64], task[16], quantization[32];
+    int64_t parameters;
+    uint64_t ram_bytes, size;
+    bool installed, fits;
+    char why[512]; /* why it fits or was rejected */
+} og_store_candidate;
+
+/* Judges the catalog's models of task (NULL: any) on device d: each
+ * name's highest version for this device, rejected when it fails
+ * og_store_check_fit (disk only when not installed) or needs more than
+ * the scalar kernels can run at a usable speed. *out (free()) is ordered
+ * best first: fitting models before the rest, then more parameters, then
+ * more RAM (a less compressed quantization). *n counts them. */
+OG_API og_status og_store_recommend(og_store *store, const char *catalog, const char *task, const og_store_device *d,
+                             og_store_candidate **out, size_t *n, og_error *err);
+
+/* Ed25519 for publishers. og_keygen writes a new key pair as hex: the
+ * secret key to secret_path (mode 0600) and the public key to
+ * public_path; neither may exist. og_sign_file writes into sig_hex (129
+ * bytes) the detached signature of the file's bytes; og_verify_file checks
+ * one against a hex public key (OG_ERR_FORMAT when it does not match). */
+OG_API og_status og_keygen(const char *secret_path, const char *public_path, og_error *err);
+OG_API og_status og_sign_file(const char *path, const char *secret_path, char sig_hex[129], og_error *err);
+OG_API og_status og_verify_file(const char *path, const char *sig_hex, const char *public_hex, og_error *err);
+
+/* ----------------------------------------------------------------- server */
+/* An OpenAI-compatible HTTP server: /v1/chat/completions,
+ * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat
+ * page at /. The models are loaded once and shared by n_parallel slots,
+ * each with its own context (KV cache); requests beyond them wait in a
+ * bounded queue, and past it get 503 with Retry-After. See docs/server.md. */
+
+typedef struct og_server og_server;
+
+typedef struct og_server_params {
+    const char *model_path;       /* generation model (llama); NULL when only embed_model_path is served */
+    const char *embed_model_path; /* encoder (bert) for /v1/embeddings, or NULL */
+    const char *model_id;         /* names in /v1/models; NULL: the file's base name */
+    const char *embed_model_id;
+    const char *host;             /* address to bind; NULL: 127.0.0.1 */
+    int port;                     /* 0: any free port (og_server_port tells which) */
+    const char *api_key;          /* NULL or "": no key */
+    bool insecure;                /* allow a non-loopback address without a key */
+    const char *cors_origins;     /* comma-separated allowed origins; NULL: CORS off */
+    int32_t n_parallel;           /* slots; 0: 2 */
+    int32_t n_ctx;                /* tokens of KV cache per slot; 0: min(model's, 2048) */
+    int32_t n_threads;            /* threads per slot; 0: CPUs / n_parallel (at least 1) */
+    int32_t queue_size;           /* requests waiting for a slot; 0: 32 */
+    int32_t max_tokens;           /* most tokens a request may ask for; 0: 4096 */
+    size_t max_body;              /* bytes of request body; 0: 1 MiB */
+    int32_t timeout_seconds;      /* longest a request may take; 0: 300 */
+    int32_t max_connections;      /* 0: 128 */
+    bool log_requests;            /* one line per request to stderr */
+    const char *cache_dir;        /* og_model_params.cache_dir of the models; NULL: none */
+} og_server_params;
+
+OG_API og_server_params og_server_default_params(void);
+
+/* Loads the models, creates the slots and starts listening; returns once
+ * the server accepts connections (it runs on its own threads). */
+OG_API og_status og_server_start(const og_server_params *params, og_server **out, og_error *err);
+/* The port the server listens on. */
+OG_API int og_server_port(const og_server *server);
+/* Stops listening, cancels what is running and frees everything. */
+OG_API void og_server_free(og_server *server);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,208 @@
+/*
+ * context.c - creating a context (all buffers planned and allocated
+ * once, here, so the token loop never allocates), decoding token batches
+ * and handing out logits. The context owns its pool, KV cache and
+ * buffers; the model must outlive it.
+ */
+#include "model/context.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "offgrid.h"
+
+og_context_params og_context_default_params(void)
+{
+    og_context_params p = { .n_ctx = 0, .n_batch = 0, .n_threads = 0 };
+    return p;
+}
+
+/* Sizes, in elements, of every buffer a context of this shape needs. */
+typedef struct plan {
+    size_t kv, x, q, kv_rows, ff, attn_scratch, acts, rope, logits;
+} plan;
+
+static plan make_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads)
+{
+    const og_hparams *hp = &m->hp;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t max_cols = (size_t)hp->n_embd;
+    if (q_dim > max_cols)
+        max_cols = q_dim;
+    if ((size_t)hp->n_ff > max_cols)
+        max_cols = (size_t)hp->n_ff;
+    plan p;
+    p.kv = (size_t)hp->n_layer * (size_t)n_ctx * kv_dim;
+    p.x = (size_t)n_batch * (size_t)hp->n_embd;
+    p.q = (size_t)n_batch * q_dim;
+    p.kv_rows = (size_t)n_batch * kv_dim;
+    p.ff = (size_t)n_batch * (size_t)hp->n_ff;
+    p.attn_scratch = (size_t)n_threads * og_attention_scratch_floats(hp->head_dim, n_ctx);
+    /* fp16 takes 2 bytes an element, more than any quantized activation. */
+    p.acts = (size_t)n_batch * max_cols * 2;
+    p.rope = (size_t)n_batch * (size_t)hp->n_rot;
+    p.logits = (size_t)hp->n_vocab;
+    return p;
+}
+
+static size_t plan_bytes(const plan *p)
+{
+    return 2 * p->kv * sizeof(og_fp16) +
+           (2 * p->x + 2 * p->q + 2 * p->kv_rows + 2 * p->ff + p->attn_scratch + p->rope + p->logits) * sizeof(float) +
+           p->acts;
+}
+
+static int32_t default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 256 ? (int32_t)n : 1;
+}
+
+static void resolve(const og_model *m, const og_context_params *params, int32_t *n_ctx, int32_t *n_batch,
+                    int32_t *n_threads)
+{
+    *n_ctx = params->n_ctx > 0 ? params->n_ctx : (m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096);
+    *n_batch = params->n_batch > 0 ? params->n_batch : 512;
+    if (*n_batch > *n_ctx)
+        *n_batch = *n_ctx;
+    *n_threads = params->n_threads > 0 ? params->n_threads : default_threads();
+}
+
+uint64_t og_model_context_bytes(const og_model *m, int32_t n_ctx, int32_t n_batch)
+{
+    og_context_params params = { n_ctx, n_batch, 0 };
+    int32_t c, b, t;
+    resolve(m, &params, &c, &b, &t);
+    plan p = make_plan(m, c, b, t);
+    return plan_bytes(&p);
+}
+
+og_status og_context_new(og_model *model, const og_context_params *params, og_context **out, og_error *err)
+{
+    og_context_params defaults = og_context_default_params();
+    if (!params)
+        params = &defaults;
+    if (!model || !out)
+        return og_error_set(err, OG_ERR_ARG, "og_context_new: model and out are required");
+    *out = NULL;
+    if (model->arch == OG_ARCH_NONE)
+        return og_error_set(err, OG_ERR_ARG, "the model was loaded vocab-only and cannot run");
+    if (model->arch == OG_ARCH_BERT)
+        return og_error_set(err, OG_ERR_ARG, "'%s' is an encoder: use og_encoder_new (offgrid embed/classify)",
+                            model->arch_name);
+    if (params->n_ctx < 0 || params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024 ||
+        params->n_ctx > (1 << 20))
+        return og_error_set(err, OG_ERR_ARG, "invalid context parameters (n_ctx %d, n_batch %d, n_threads %d)",
+                            params->n_ctx, params->n_batch, params->n_threads);
+    og_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    ctx->model = model;
+    ctx->kern = og_kernels_best();
+    resolve(model, params, &ctx->n_ctx, &ctx->n_batch, &ctx->n_threads);
+    og_status st = og_pool_new(ctx->n_threads, &ctx->pool, err);
+    if (st != OG_OK) {
+        og_context_free(ctx);
+        return st;
+    }
+    plan p = make_plan(model, ctx->n_ctx, ctx->n_batch, ctx->n_threads);
+    ctx->k_cache = calloc(p.kv, sizeof(og_fp16));
+    ctx->v_cache = calloc(p.kv, sizeof(og_fp16));
+    ctx->x = malloc(p.x * sizeof(float));
+    ctx->xb = malloc(p.x * sizeof(float));
+    ctx->q = malloc(p.q * sizeof(float));
+    ctx->attn = malloc(p.q * sizeof(float));
+    ctx->k = malloc(p.kv_rows * sizeof(float));
+    ctx->v = malloc(p.kv_rows * sizeof(float));
+    ctx->hb = malloc(p.ff * sizeof(float));
+    ctx->hb2 = malloc(p.ff * sizeof(float));
+    ctx->attn_scratch = malloc(p.attn_scratch * sizeof(float));
+    ctx->attn_scratch_stride = p.attn_scratch / (size_t)ctx->n_threads;
+    ctx->acts = malloc(p.acts);
+    ctx->act_row_cap = p.acts / (size_t)ctx->n_batch;
+    ctx->rope_cache = malloc(p.rope * sizeof(float));
+    ctx->logits = malloc(p.logits * sizeof(float));
+    ctx->logits_cap = 1;
+    if (!ctx->k_cache || !ctx->v_cache || !ctx->x || !ctx->xb || !ctx->q || !ctx->attn || !ctx->k || !ctx->v ||
+        !ctx->hb || !ctx->hb2 || !ctx->attn_scratch || !ctx->acts || !ctx->rope_cache || !ctx->logits) {
+        size_t need = plan_bytes(&p);
+        og_context_free(ctx);
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for a context of %d tokens (%.1f MiB)",
+                            params->n_ctx, need / (1024.0 * 1024.0));
+    }
+    *out = ctx;
+    return OG_OK;
+}
+
+void og_context_free(og_context *ctx)
+{
+    if (!ctx)
+        return;
+    og_pool_free(ctx->pool);
+    free(ctx->k_cache);
+    free(ctx->v_cache);
+    free(ctx->x);
+    free(ctx->xb);
+    free(ctx->q);
+    free(ctx->attn);
+    free(ctx->k);
+    free(ctx->v);
+    free(ctx->hb);
+    free(ctx->hb2);
+    free(ctx->attn_scratch);
+    free(ctx->acts);
+    free(ctx->rope_cache);
+    free(ctx->logits);
+    free(ctx);
+}
+
+int32_t og_context_n_ctx(const og_context *ctx) { return ctx->n_ctx; }
+int32_t og_context_n_past(const og_context *ctx) { return ctx->n_past; }
+
+void og_context_truncate(og_context *ctx, int32_t n_keep)
+{
+    if (n_keep >= 0 && n_keep < ctx->n_past)
+        ctx->n_past = n_keep;
+}
+
+og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens, bool all_logits, og_error *err)
+{
+    if (!ctx || (!tokens && n_tokens) || n_tokens <= 0)
+        return og_error_set(err, OG_ERR_ARG, "og_decode: no tokens to decode");
+    if (n_tokens > ctx->n_ctx - ctx->n_past)
+        return og_error_set(err, OG_ERR_CONTEXT_FULL, "context full: %d tokens cached, %d more do not fit in %d",
+                            ctx->n_past, n_tokens, ctx->n_ctx);
+    if (all_logits && n_tokens > ctx->n_batch)
+        return og_error_set(err, OG_ERR_ARG, "all_logits needs at most n_batch (%d) tokens per call, got %d",
+                            ctx->n_batch, n_tokens);
+    const int32_t n_vocab = ctx->model->hp.n_vocab;
+    for (int32_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            return og_error_set(err, OG_ERR_ARG, "token id %d at index %d is outside the vocabulary (0..%d)",
+                                tokens[i], i, n_vocab - 1);
+    if (all_logits && ctx->logits_cap < ctx->n_batch) {
+        /* Grown once per context, the first time all logits are asked for. */
+        float *bigger = realloc(ctx->logits, (size_t)ctx->n_batch * (size_t)n_vocab * sizeof(float));
+        if (!bigger)
+            return og_error_set(err, OG_ERR_NOMEM, "out of memory for %d rows of logits", ctx->n_batch);
+        ctx->logits = bigger;
+        ctx->logits_cap = ctx->n_batch;
+    }
+    for (int32_t done = 0; done < n_tokens;) {
+        int32_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
+        og_llama_forward(ctx, tokens + done, n, all_logits);
+        ctx->n_past += n;
+        done += n;
+    }
+    return OG_OK;
+}
+
+const float *og_get_logits(const og_context *ctx, int32_t i)
+{
+    if (i < 0)
+        i = ctx->n_logits - 1;
+    if (i < 0 || i >= ctx->n_logits)
+        return NULL;
+    return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
+}

@@ -1,0 +1,598 @@
+/*
+ * server.c - starting and stopping the server, and the front door every
+ * request goes through before an endpoint sees it: routing, the Host
+ * check (DNS rebinding), Origin and CORS, the API key, the body limit.
+ * Every refusal is a JSON error with its status.
+ */
+#define _GNU_SOURCE /* memmem, POLLRDHUP */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "offgrid.h"
+#include "server/server.h"
+
+og_server_params og_server_default_params(void)
+{
+    og_server_params p;
+    memset(&p, 0, sizeof p);
+    p.host = "127.0.0.1";
+    p.port = 8080;
+    return p;
+}
+
+bool og_srv_peer_gone(int fd)
+{
+    if (fd < 0)
+        return false;
+    struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+        return true;
+    char b;
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* ------------------------------------------------------------- replies */
+
+void og_srv_add_headers(og_srv_req *r, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r && r->retry_after)
+        MHD_add_response_header(resp, "Retry-After", "1");
+    if (r && r->www_auth)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r && r->origin[0]) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+}
+
+enum MHD_Result og_srv_queue(struct MHD_Connection *c, og_srv_req *r, int status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
+    og_srv_add_headers(r, resp);
+    if (r)
+        r->status = status;
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status, json_t *json)
+{
+    (void)s;
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (!text)
+        return MHD_NO;
+    size_t n = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    return og_srv_queue(c, r, status, resp);
+}
+
+json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
+{
+    json_error_t jerr;
+    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!root)
+        snprintf(why, cap, "the body is not valid JSON: %s", r->body ? jerr.text : "it is empty");
+    return root;
+}
+
+enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status,
+                                   const char *type, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *err = json_pack("{s:{s:o,s:s,s:o}}", "error", "message", og_srv_json_text(msg, strlen(msg)), "type",
+                            type, "code", code ? json_string(code) : json_null());
+    if (!err)
+        return MHD_NO;
+    return og_srv_reply_json(s, c, r, status, err);
+}
+
+/* -------------------------------------------------------------- checks */
+
+static bool host_is_loopback_name(const char *h, size_t n)
+{
+    return (n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 3 && !strncmp(h, "::1", 3)) ||
+           (n >= 4 && !strncmp(h, "127.", 4) && strspn(h, "0123456789.") == n);
+}
+
+/* DNS rebinding: a page on another site may resolve its own name to our
+ * address, but its requests still say its name in Host. */
+static bool host_allowed(og_server *s, const char *host)
+{
+    if (!host)
+        return true; /* HTTP/1.0 without Host: no browser sends that */
+    if (s->wildcard)
+        return true; /* bound to every address: a key guards it (see docs) */
+    const char *h = host, *end;
+    if (*h == '[') {
+        h++;
+        end = strchr(h, ']');
+        if (!end)
+            return false;
+    } else {
+        end = strchr(h, ':');
+        if (!end)
+            end = h + strlen(h);
+    }
+    size_t n = (size_t)(end - h);
+    if (host_is_loopback_name(h, n))
+        return true;
+    return strlen(s->host) == n && !strncasecmp(h, s->host, n);
+}
+
+/* Whether origin is in the comma-separated allow-list. */
+static bool origin_listed(og_server *s, const char *origin)
+{
+    if (!s->cors)
+        return false;
+    size_t n = strlen(origin);
+    for (const char *p = s->cors; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && isspace((unsigned char)*p)) { p++; len--; }
+        while (len && isspace((unsigned char)p[len - 1])) len--;
+        if ((len == 1 && *p == '*') || (len == n && !strncasecmp(p, origin, n)))
+            return true;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+/* A browser says where a page came from: the server's own page (same
+ * host:port) and allow-listed origins may call it, no other. */
+static bool origin_ok(og_server *s, og_srv_req *r, const char *origin, const char *host)
+{
+    if (!origin)
+        return true;
+    if (origin_listed(s, origin)) {
+        snprintf(r->origin, sizeof r->origin, "%s", origin);
+        return true;
+    }
+    const char *p = !strncmp(origin, "http://", 7) ? origin + 7 : NULL;
+    return p && host && !strcasecmp(p, host);
+}
+
+static bool authorized(og_server *s, struct MHD_Connection *c)
+{
+    if (!s->api_key)
+        return true;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return false;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return og_srv_secret_equal(auth, s->api_key);
+}
+
+typedef struct route {
+    const char *path, *method;
+    og_srv_endpoint ep;
+    bool public; /* served without the API key */
+} route;
+
+static const route routes[] = {
+    { "/v1/chat/completions", "POST", OG_SRV_EP_CHAT, false },
+    { "/v1/completions", "POST", OG_SRV_EP_COMPLETIONS, false },
+    { "/v1/embeddings", "POST", OG_SRV_EP_EMBEDDINGS, false },
+    { "/v1/models", "GET", OG_SRV_EP_MODELS, false },
+    { "/health", "GET", OG_SRV_EP_HEALTH, true },
+    { "/metrics", "GET", OG_SRV_EP_METRICS, false },
+    { "/", "GET", OG_SRV_EP_PAGE, true },
+};
+
+/* The first call for a request: everything decided from its headers.
+ * Returns a route, or NULL after queueing a refusal (*ret). */
+static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv_req *r, const char *url,
+                                  const char *method, enum MHD_Result *ret)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!host_allowed(s, host)) {
+        *ret = og_srv_reply_error(s, c, r, 403, "invalid_request_error", "host_not_allowed",
+                                  "Host '%s' is not allowed: use the server's own address", host);
+        return NULL;
+    }
+    if (!origin_ok(s, r, origin, host)) {
+        *ret = og_srv_reply_error(s, c, r, 403, "invalid_request_error", "origin_not_allowed",
+                                  "Origin '%s' is not allowed (see --cors)", origin);
+        return NULL;
+    }
+    if (!strcmp(method, "OPTIONS")) {
+        /* A CORS preflight: allowed origins learn what they may send. */
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (resp) {
+            MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+            MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        }
+        *ret = og_srv_queue(c, r, 204, resp);
+        return NULL;
+    }
+    const route *rt = NULL;
+    size_t n_url = strcspn(url, "?");
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strlen(routes[i].path) != n_url || strncmp(routes[i].path, url, n_url))
+            continue;
+        path_known = true;
+        if (!strcmp(routes[i].method, method) || (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET")))
+            rt = &routes[i];
+    }
+    static const route model_route = { "/v1/models/", "GET", OG_SRV_EP_MODELS, false };
+    if (!rt && n_url > 11 && !strncmp(url, "/v1/models/", 11)) {
+        path_known = true;
+        if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
+            rt = &model_route;
+            r->model_ref = url + 11;
+        }
+    }
+    if (!rt) {
+        r->ep = OG_SRV_EP_OTHER;
+        if (path_known)
+            *ret = og_srv_reply_error(s, c, r, 405, "invalid_request_error", "method_not_allowed",
+                                      "%s is not allowed on this path", method);
+        else
+            *ret = og_srv_reply_error(s, c, r, 404, "invalid_request_error", "not_found", "no such endpoint");
+        return NULL;
+    }
+    r->ep = rt->ep;
+    if (!rt->public && !authorized(s, c)) {
+        r->www_auth = true;
+        *ret = og_srv_reply_error(s, c, r, 401, "authentication_error", "invalid_api_key",
+                                  "a valid API key is required (Authorization: Bearer KEY)");
+        return NULL;
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
+        *ret = og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
+                                  "the body is larger than %zu bytes", s->p.max_body);
+        return NULL;
+    }
+    return rt;
+}
+
+static enum MHD_Result dispatch(og_server *s, struct MHD_Connection *c, og_srv_req *r)
+{
+    switch (r->ep) {
+    case OG_SRV_EP_CHAT:
+        return og_srv_generate(s, c, r, true);
+    case OG_SRV_EP_COMPLETIONS:
+        return og_srv_generate(s, c, r, false);
+    case OG_SRV_EP_EMBEDDINGS:
+        return og_srv_embeddings(s, c, r);
+    case OG_SRV_EP_MODELS:
+        return og_srv_models(s, c, r);
+    case OG_SRV_EP_HEALTH: {
+        pthread_mutex_lock(&s->qmu);
+        json_t *j = json_pack("{s:s,s:i,s:i,s:i}", "status", "ok", "slots", s->n_slots, "slots_busy", s->n_busy,
+                              "queued", s->n_queued);
+        pthread_mutex_unlock(&s->qmu);
+        return og_srv_reply_json(s, c, r, 200, j);
+    }
+    case OG_SRV_EP_METRICS: {
+        char *text = og_srv_metrics_text(s);
+        if (!text)
+            return og_srv_reply_error(s, c, r, 500, "server_error", NULL, "out of memory");
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+        return og_srv_queue(c, r, 200, resp);
+    }
+    case OG_SRV_EP_PAGE:
+        return og_srv_page(s, c, r);
+    default:
+        return og_srv_reply_error(s, c, r, 404, "invalid_request_error", "not_found", "no such endpoint");
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    og_server *s = cls;
+    og_srv_req *r = *con_cls;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        r->t0 = og_srv_now();
+        r->ep = OG_SRV_EP_OTHER;
+        r->fd = -1;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            r->fd = ci->connect_fd;
+        *con_cls = r;
+        enum MHD_Result ret = MHD_NO;
+        if (!check_headers(s, c, r, url, method, &ret))
+            return ret;
+        r->checked = true;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* Past the limit the rest is read and dropped, then refused. */
+        if (!r->too_big && r->len + *upload_size > s->p.max_body)
+            r->too_big = true;
+        if (!r->too_big) {
+            if (r->len + *upload_size + 1 > r->cap) {
+                size_t cap = (r->len + *upload_size + 1) * 2;
+                if (cap > s->p.max_body + 1)
+                    cap = s->p.max_body + 1;
+                char *bigger = realloc(r->body, cap);
+                if (!bigger)
+                    return MHD_NO;
+                r->body = bigger;
+                r->cap = cap;
+            }
+            memcpy(r->body + r->len, upload, *upload_size);
+            r->len += *upload_size;
+            r->body[r->len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->too_big)
+        return og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
+                                  "the body is larger than %zu bytes", s->p.max_body);
+    return dispatch(s, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    og_server *s = cls;
+    og_srv_req *r = *con_cls;
+    if (!r)
+        return;
+    int status = r->status ? r->status : 499; /* none sent: the client left */
+    og_srv_metrics_request(&s->metrics, r->ep, status, og_srv_now() - r->t0);
+    if (s->p.log_requests)
+        fprintf(stderr, "offgrid serve: %d ep=%d %.3f s%s\n", status, (int)r->ep, og_srv_now() - r->t0,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+/* ------------------------------------------------------------ start/free */
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+static char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return strdup(b ? b + 1 : path);
+}
+
+/* Every token's text once, so the JSON mask never calls the tokenizer. */
+static og_status build_pieces(og_server *s, og_error *err)
+{
+    s->n_vocab = og_vocab_size(s->model);
+    s->piece_off = malloc(((size_t)s->n_vocab + 1) * sizeof *s->piece_off);
+    size_t cap = (size_t)s->n_vocab * 8 + 256, len = 0;
+    s->pieces = malloc(cap);
+    if (!s->piece_off || !s->pieces)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    char buf[256];
+    for (int32_t v = 0; v < s->n_vocab; v++) {
+        int32_t n = og_token_to_piece(s->model, v, buf, sizeof buf, false);
+        if (n < 0 || n > (int32_t)sizeof buf)
+            n = 0;
+        if (len + (size_t)n > cap) {
+            char *bigger = realloc(s->pieces, cap * 2 + (size_t)n);
+            if (!bigger)
+                return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+            s->pieces = bigger;
+            cap = cap * 2 + (size_t)n;
+        }
+        s->piece_off[v] = (uint32_t)len;
+        memcpy(s->pieces + len, buf, (size_t)n);
+        len += (size_t)n;
+    }
+    s->piece_off[s->n_vocab] = (uint32_t)len;
+    return OG_OK;
+}
+
+static og_status load_models(og_server *s, og_error *err)
+{
+    og_model_params mp = og_model_default_params();
+    mp.cache_dir = s->p.cache_dir;
+    og_status st;
+    if (s->p.model_path) {
+        og_model *m = NULL;
+        if ((st = og_model_load(s->p.model_path, &mp, &m, err)) != OG_OK)
+            return st;
+        og_model_info info;
+        og_model_get_info(m, &info);
+        if (!strcmp(info.arch, "bert") && !s->p.embed_model_path) {
+            s->embed_model = m; /* an encoder given as -m serves embeddings */
+            s->embed_model_id = s->model_id ? s->model_id : base_name(s->p.model_path);
+            s->model_id = NULL;
+        } else {
+            s->model = m;
+            if (!s->model_id)
+                s->model_id = base_name(s->p.model_path);
+        }
+    }
+    if (s->p.embed_model_path) {
+        if ((st = og_model_load(s->p.embed_model_path, &mp, &s->embed_model, err)) != OG_OK)
+            return st;
+        if (!s->embed_model_id)
+            s->embed_model_id = base_name(s->p.embed_model_path);
+    }
+    if (!s->model && !s->embed_model)
+        return og_error_set(err, OG_ERR_ARG, "a model is required (-m or --embed-model)");
+    if ((s->model && !s->model_id) || (s->embed_model && !s->embed_model_id))
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    if (s->embed_model) {
+        og_encoder_params ep = og_encoder_default_params();
+        ep.n_threads = s->p.n_threads;
+        if ((st = og_encoder_new(s->embed_model, &ep, &s->encoder, err)) != OG_OK)
+            return st;
+    }
+    return s->model ? build_pieces(s, err) : OG_OK;
+}
+
+/* Resolves host into addr; notes whether it is loopback or a wildcard. */
+static og_status resolve_host(og_server *s, struct sockaddr_storage *addr, og_error *err)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(s->host, NULL, &hints, &res);
+    if (rc != 0 || !res)
+        return og_error_set(err, OG_ERR_ARG, "cannot resolve --host '%s': %s", s->host, gai_strerror(rc));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (addr->ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)addr;
+        uint32_t ip = ntohl(a->sin_addr.s_addr);
+        s->loopback = (ip >> 24) == 127;
+        s->wildcard = ip == 0;
+        a->sin_port = htons((uint16_t)s->p.port);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)addr;
+        s->loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+        s->wildcard = IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr);
+        a->sin6_port = htons((uint16_t)s->p.port);
+    }
+    return OG_OK;
+}
+
+og_status og_server_start(const og_server_params *params, og_server **out, og_error *err)
+{
+    if (!params || !out)
+        return og_error_set(err, OG_ERR_ARG, "og_server_start: params and out are required");
+    *out = NULL;
+    if (params->port < 0 || params->port > 65535 || params->n_parallel < 0 || params->n_parallel > 64 ||
+        params->queue_size < 0 || params->max_tokens < 0 || params->timeout_seconds < 0 ||
+        params->max_connections < 0)
+        return og_error_set(err, OG_ERR_ARG, "invalid server parameters");
+    og_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    s->p = *params;
+    if (!s->p.n_parallel) s->p.n_parallel = 2;
+    if (!s->p.queue_size) s->p.queue_size = 32;
+    if (!s->p.max_tokens) s->p.max_tokens = 4096;
+    if (!s->p.max_body) s->p.max_body = 1 << 20;
+    if (!s->p.timeout_seconds) s->p.timeout_seconds = 300;
+    if (!s->p.max_connections) s->p.max_connections = 128;
+    if (!s->p.n_ctx) s->p.n_ctx = 2048;
+    if (!s->p.n_threads) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        s->p.n_threads = ncpu > s->p.n_parallel ? (int32_t)(ncpu / s->p.n_parallel) : 1;
+    }
+    s->created = (int64_t)time(NULL);
+    s->host = strdup(params->host && *params->host ? params->host : "127.0.0.1");
+    s->api_key = dup_or_null(params->api_key);
+    s->cors = dup_or_null(params->cors_origins);
+    s->model_id = dup_or_null(params->model_id);
+    s->embed_model_id = dup_or_null(params->embed_model_id);
+    pthread_mutex_init(&s->enc_mu, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    og_srv_metrics_init(&s->metrics);
+    *out = s; /* from here og_server_free cleans up whatever exists */
+    if (!s->host)
+        goto nomem;
+    struct sockaddr_storage addr;
+    og_status st = resolve_host(s, &addr, err);
+    if (st != OG_OK)
+        goto fail;
+    if (!s->loopback && !s->api_key && !s->p.insecure) {
+        st = og_error_set(err, OG_ERR_ARG,
+                          "refusing to listen on %s without an API key (--api-key or --api-key-file; "
+                          "--insecure to do it anyway)", s->host);
+        goto fail;
+    }
+    if ((st = load_models(s, err)) != OG_OK || (st = og_srv_slots_start(s, err)) != OG_OK)
+        goto fail;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                                 MHD_OPTION_THREAD_STACK_SIZE, (size_t)1 << 20,
+                                 MHD_OPTION_END);
+    if (!s->daemon) {
+        st = og_error_set(err, OG_ERR_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
+                          s->host, s->p.port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : s->p.port;
+    return OG_OK;
+nomem:
+    st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+fail:
+    og_server_free(s);
+    *out = NULL;
+    return st;
+}
+
+int og_server_port(const og_server *s)
+{
+    return s ? s->port : 0;
+}
+
+void og_server_free(og_server *s)
+{
+    if (!s)
+        return;
+    /* Jobs first, so connection threads waiting on them wake and finish;
+     * then the daemon, which joins those threads. */
+    og_srv_slots_stop(s);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    og_encoder_free(s->encoder);
+    og_model_free(s->embed_model);
+    og_model_free(s->model);
+    og_srv_metrics_destroy(&s->metrics);
+    pthread_cond_destroy(&s->qcv);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_mutex_destroy(&s->enc_mu);
+    free(s->pieces);
+    free(s->piece_off);
+    free(s->host);
+    free(s->api_key);
+    free(s->cors);
+    free(s->model_id);
+    free(s->embed_model_id);
+    free(s);
+}

