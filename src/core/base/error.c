@@ -19,6 +19,7 @@ const char *og_status_name(og_status code)
     case OG_ERR_NOMEM:        return "out of memory";
     case OG_ERR_CONTEXT_FULL: return "context full";
     case OG_ERR_CANCELLED:    return "cancelled";
+    case OG_ERR_NO_SPACE:     return "not enough disk space";
     }
     return "unknown error";
 }
