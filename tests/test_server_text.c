@@ -1,7 +1,7 @@
 /*
- * test_server_text.c - the server's byte-level helpers: where generated
- * text may be cut (whole UTF-8 characters only), JSON strings from text
- * that is not valid UTF-8, base64 (RFC 4648 vectors) and the key
+ * test_server_text.c - the server's byte-level helpers: JSON strings from
+ * text that is not valid UTF-8 (where generated text may be cut moved to
+ * the core: test_generate.c), base64 (RFC 4648 vectors) and the key
  * comparison.
  */
 #include <stdlib.h>
@@ -36,13 +36,6 @@ int main(void)
     base64_is("foobar", "Zm9vYmFy");
 
     /* "é" is C3 A9, "€" E2 82 AC, U+1F600 F0 9F 98 80. */
-    CHECK(og_srv_utf8_whole("abc", 3) == 3, "ascii");
-    CHECK(og_srv_utf8_whole("a\xc3", 2) == 1, "half of a 2-byte character is held back");
-    CHECK(og_srv_utf8_whole("a\xc3\xa9", 3) == 3, "a whole 2-byte character");
-    CHECK(og_srv_utf8_whole("\xe2\x82", 2) == 0, "2 of 3 bytes");
-    CHECK(og_srv_utf8_whole("x\xf0\x9f\x98", 4) == 1, "3 of 4 bytes");
-    CHECK(og_srv_utf8_whole("x\xf0\x9f\x98\x80", 5) == 5, "a whole 4-byte character");
-    CHECK(og_srv_utf8_whole("x\xff", 2) == 2, "an invalid byte is not held back (it can never complete)");
 
     text_is("caf\xc3\xa9", 5, "caf\xc3\xa9");
     text_is("a\xff" "b", 3, "a\xef\xbf\xbd" "b");

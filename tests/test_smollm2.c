@@ -88,21 +88,25 @@ static void test_chat_prompt(og_model *m)
     sp.temperature = 0;
     og_sampler *s = NULL;
     og_sampler_new(&sp, og_vocab_size(m), &s, &err);
-    og_gen_stats stats;
+    og_gen_result res;
+    og_gen_params gp = og_gen_default_params();
+    gp.max_tokens = 64;
     if (cctx && og_chat_new(cctx, &chat, &err) == OG_OK && og_chat_add(chat, "user", msgs[0].content, &err) == OG_OK &&
-        og_chat_respond(chat, s, 64, NULL, NULL, &stats, &err) == OG_OK) {
+        og_chat_respond(chat, s, &gp, NULL, NULL, &res, &err) == OG_OK) {
         const og_chat_message *reply = og_chat_message_at(chat, 1);
         CHECK(reply && !strcmp(reply->role, "assistant") && !strcmp(reply->content, "The capital of France is Paris."),
               "chat reply '%s'", reply ? reply->content : "(none)");
-        CHECK(stats.hit_eog && stats.n_gen == 7, "chat stopped after %d tokens (eog %d)", stats.n_gen, stats.hit_eog);
+        CHECK(res.finish == OG_FINISH_EOG && res.n_gen == 7, "chat stopped after %d tokens (%s)", res.n_gen,
+              og_finish_name(res.finish));
         /* A second turn reuses the cached conversation. */
         int32_t cached = og_context_n_past(cctx);
         CHECK(og_chat_add(chat, "user", "And of Italy?", &err) == OG_OK, "add");
-        CHECK(og_chat_respond(chat, s, 32, NULL, NULL, &stats, &err) == OG_OK, "second turn: %s", err.message);
-        CHECK(stats.n_prompt < 20 && og_context_n_past(cctx) > cached,
-              "second turn decoded %d prompt tokens on top of %d cached", stats.n_prompt, cached);
-        printf("chat second turn: '%s' (%d new prompt tokens)\n", og_chat_message_at(chat, 3)->content,
-               stats.n_prompt);
+        gp.max_tokens = 32;
+        CHECK(og_chat_respond(chat, s, &gp, NULL, NULL, &res, &err) == OG_OK, "second turn: %s", err.message);
+        int32_t decoded = res.n_prompt - res.n_cached;
+        CHECK(decoded < 20 && og_context_n_past(cctx) > cached,
+              "second turn decoded %d prompt tokens on top of %d cached", decoded, cached);
+        printf("chat second turn: '%s' (%d new prompt tokens)\n", og_chat_message_at(chat, 3)->content, decoded);
     } else {
         CHECK(0, "chat API: %s", err.message);
     }

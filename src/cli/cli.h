@@ -51,7 +51,9 @@ enum {
     OPT_CHECK = 1 << 26,         /* --check */
     OPT_ALLOW_METERED = 1 << 27, /* --allow-metered */
     OPT_TASK = 1 << 28,          /* --task chat|embed|classify */
-    OPT_SERVE = 1 << 29          /* serve: -m (optional), --host --port --api-key ... */
+    OPT_SERVE = 1 << 29,         /* serve: -m (optional), --host --port --api-key ... */
+    OPT_STOP = 1 << 30,          /* --stop TEXT (repeatable) */
+    OPT_LOGPROBS = 1u << 31      /* --logprobs */
 };
 
 typedef struct cli_opts {
@@ -74,6 +76,9 @@ typedef struct cli_opts {
     bool insecure, log;
     bool check, allow_metered; /* update */
     const char *task;          /* recommend; NULL when not given */
+    const char *stop[OG_GEN_MAX_STOP]; /* run: --stop strings */
+    int32_t n_stop;
+    bool logprobs;             /* run: --logprobs */
 } cli_opts;
 
 typedef struct cli_command {

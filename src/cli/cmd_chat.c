@@ -15,10 +15,11 @@
 static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool show_stats)
 {
     cli_printer printer = { 0 };
-    og_gen_stats stats;
+    og_gen_result result;
     og_error err = { 0 };
-    int32_t max_tokens = o->n_predict == -2 ? 1024 : o->n_predict;
-    og_status st = og_chat_respond(chat, sampler, max_tokens, cli_print_token, &printer, &stats, &err);
+    og_gen_params gp = og_gen_default_params();
+    gp.max_tokens = o->n_predict == -2 ? 1024 : o->n_predict;
+    og_status st = og_chat_respond(chat, sampler, &gp, cli_print_token, &printer, &result, &err);
     putchar('\n');
     fflush(stdout);
     if (st != OG_OK) {
@@ -26,7 +27,7 @@ static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool sho
         return 1;
     }
     if (show_stats)
-        cli_print_stats(&stats);
+        cli_print_stats(&result);
     return 0;
 }
 

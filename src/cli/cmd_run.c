@@ -45,19 +45,26 @@ static int run(const cli_opts *o)
     og_sampler *sampler = cli_new_sampler(m, &o->sampling);
     if (!sampler)
         goto done;
-    cli_printer printer = { .print_ids = o->ids };
-    og_gen_stats stats;
+    cli_printer printer = { .print_ids = o->ids, .print_logprobs = o->logprobs };
+    og_gen_result result;
     og_error err = { 0 };
-    int32_t max_tokens = o->n_predict == -2 ? 128 : o->n_predict;
-    if (og_generate(ctx, sampler, prompt, n_prompt, max_tokens, cli_print_token, &printer, &stats, &err) == OG_OK)
+    og_gen_params gp = og_gen_default_params();
+    gp.max_tokens = o->n_predict == -2 ? 128 : o->n_predict;
+    gp.stop = o->stop;
+    gp.n_stop = o->n_stop;
+    gp.json_object = o->json;
+    gp.logprobs = o->logprobs;
+    if (og_generate(ctx, sampler, prompt, n_prompt, &gp, cli_print_token, &printer, &result, &err) == OG_OK)
         rc = 0;
     else
         fprintf(stderr, "\noffgrid run: %s\n", err.message);
     og_sampler_free(sampler);
-    if (printer.n_printed)
+    if (printer.n_printed && !o->logprobs)
         putchar('\n');
     fflush(stdout);
-    cli_print_stats(&stats);
+    cli_print_stats(&result);
+    if (o->logprobs && result.n_gen > 0)
+        fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum, printer.logprob_sum / result.n_gen);
 done:
     free(prompt);
     og_context_free(ctx);
@@ -84,9 +91,12 @@ const cli_command cli_cmd_run = {
     "      --no-bos            do not add BOS even if the model asks for it\n"
     "      --no-parse-special  treat text like <|im_start|> as plain text\n"
     "  -t, --threads N         threads (default: all cores)\n"
+    "      --stop TEXT         stop where TEXT appears (not printed); repeatable, up to 16\n"
+    "      --json              constrain the output to one JSON object\n"
+    "      --logprobs          print one line a token: id, log-probability, text as JSON\n"
     "  -c, --ctx-size N        context size in tokens (default: the model's, at most 4096)\n"
     "  -b, --batch-size N      prompt tokens evaluated per step (default 512)\n",
     OPT_MODEL | OPT_PROMPT | OPT_N | OPT_SAMPLING | OPT_THREADS | OPT_CTX | OPT_BATCH | OPT_IDS | OPT_NO_BOS |
-        OPT_SPECIAL,
+        OPT_SPECIAL | OPT_STOP | OPT_JSON | OPT_LOGPROBS,
     run,
 };

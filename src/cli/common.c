@@ -67,6 +67,8 @@ static const opt_spec specs[] = {
     { NULL, "--check", OPT_CHECK, false },
     { NULL, "--allow-metered", OPT_ALLOW_METERED, false },
     { NULL, "--task", OPT_TASK, true },
+    { NULL, "--stop", OPT_STOP, true },
+    { NULL, "--logprobs", OPT_LOGPROBS, false },
 };
 
 static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
@@ -133,6 +135,17 @@ static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *
     else if (!strcmp(name, "--type")) o->type = val;
     else if (!strcmp(name, "--catalog")) o->catalog = val;
     else if (!strcmp(name, "--key")) o->key = val;
+    else if (!strcmp(name, "--stop")) {
+        if (o->n_stop == OG_GEN_MAX_STOP) {
+            fprintf(stderr, "offgrid %s: at most %d --stop strings\n", c, OG_GEN_MAX_STOP);
+            return false;
+        }
+        if (strlen(val) > OG_GEN_MAX_STOP_LEN) {
+            fprintf(stderr, "offgrid %s: a --stop string has at most %d bytes\n", c, OG_GEN_MAX_STOP_LEN);
+            return false;
+        }
+        o->stop[o->n_stop++] = val;
+    }
     else if (!strcmp(name, "--task")) {
         if (strcmp(val, "chat") && strcmp(val, "embed") && strcmp(val, "classify")) {
             fprintf(stderr, "offgrid %s: --task is chat, embed or classify, got '%s'\n", c, val);
@@ -181,6 +194,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
             else if (!strcmp(spec->long_name, "--log")) o->log = true;
             else if (spec->group == OPT_CHECK) o->check = true;
             else if (spec->group == OPT_ALLOW_METERED) o->allow_metered = true;
+            else if (spec->group == OPT_LOGPROBS) o->logprobs = true;
             continue;
         }
         if (i + 1 >= argc) {

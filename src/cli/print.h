@@ -9,17 +9,19 @@
 
 /* State of the stdout printer; zero-initialize, set print_ids. */
 typedef struct cli_printer {
-    bool print_ids;
+    bool print_ids;      /* the generated ids, space-separated, instead of text */
+    bool print_logprobs; /* one line a token: id, log-probability, text as JSON */
     int32_t n_printed;
+    double logprob_sum;
 } cli_printer;
 
 /* An og_token_fn that prints to stdout and flushes, so output streams. */
-bool cli_print_token(void *printer, og_token t, const char *piece, int32_t len);
+bool cli_print_token(void *printer, const og_gen_token *token);
 
 /* Makes a sampler from the command's options; prints errors itself. */
 og_sampler *cli_new_sampler(const og_model *m, const og_sampler_params *params);
 
 /* Prints prompt and generation speed to stderr. */
-void cli_print_stats(const og_gen_stats *stats);
+void cli_print_stats(const og_gen_result *result);
 
 #endif

@@ -22,12 +22,17 @@ typedef struct og_set_layout {
     double first_byte[OG_MAX_FUSED + 1];  /* and starts that far into the set's bytes */
 } og_set_layout;
 
+/* What og_generate keeps between calls (run/generate.c). */
+typedef struct og_gen_scratch og_gen_scratch;
+
 struct og_context {
     og_model *model;
     og_pool *pool;
     const og_kernels *kern;
     int32_t n_ctx, n_batch, n_threads;
     int32_t n_past;
+    og_token *tokens;    /* [n_ctx] the ids in the KV cache, n_past of them */
+    og_gen_scratch *gen; /* og_generate's buffers, or NULL before its first call */
 
     /* KV cache, fp16 like llama.cpp's default: [layer][kv head][position][head_dim]. */
     og_fp16 *k_cache, *v_cache;

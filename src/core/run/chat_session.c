@@ -1,7 +1,8 @@
 /*
- * session.c - a conversation bound to a context (og_chat). It owns copies
- * of the messages and the list of token ids that mirror the KV cache, so
- * each turn decodes only the tokens that differ from what is cached.
+ * chat_session.c - a conversation bound to a context (og_chat). It owns
+ * copies of the messages; each turn renders the whole conversation and
+ * hands it to og_generate, whose context decodes only the tokens that
+ * differ from what its KV cache holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +14,6 @@ struct og_chat {
     og_context *ctx;
     og_chat_message *msgs;
     size_t n_msgs, cap_msgs;
-    og_token *cached; /* the ids in the KV cache, in order */
-    int32_t n_cached, cap_cached;
-    /* The reply being generated, collected for the history. */
-    char *reply;
-    size_t reply_len, reply_cap;
-    og_token_fn user_fn;
-    void *user;
-    bool oom;
 };
 
 og_status og_chat_new(og_context *ctx, og_chat **out, og_error *err)
@@ -45,8 +38,6 @@ void og_chat_free(og_chat *c)
         free((char *)c->msgs[i].content);
     }
     free(c->msgs);
-    free(c->cached);
-    free(c->reply);
     free(c);
 }
 
@@ -81,44 +72,6 @@ og_status og_chat_add(og_chat *c, const char *role, const char *content, og_erro
     return OG_OK;
 }
 
-static bool ensure_cached(og_chat *c, int32_t n)
-{
-    if (n <= c->cap_cached)
-        return true;
-    int32_t cap = n * 2;
-    og_token *bigger = realloc(c->cached, (size_t)cap * sizeof *bigger);
-    if (!bigger)
-        return false;
-    c->cached = bigger;
-    c->cap_cached = cap;
-    return true;
-}
-
-/* Collects the reply's text and ids, then passes the token on. */
-static bool collect(void *arg, og_token t, const char *piece, int32_t len)
-{
-    og_chat *c = arg;
-    if (c->reply_len + (size_t)len + 1 > c->reply_cap) {
-        size_t cap = (c->reply_len + (size_t)len + 1) * 2;
-        char *bigger = realloc(c->reply, cap);
-        if (!bigger) {
-            c->oom = true;
-            return false;
-        }
-        c->reply = bigger;
-        c->reply_cap = cap;
-    }
-    memcpy(c->reply + c->reply_len, piece, (size_t)len);
-    c->reply_len += (size_t)len;
-    c->reply[c->reply_len] = 0;
-    if (!ensure_cached(c, c->n_cached + 1)) {
-        c->oom = true;
-        return false;
-    }
-    c->cached[c->n_cached++] = t;
-    return c->user_fn ? c->user_fn(c->user, t, piece, len) : true;
-}
-
 /* Renders the conversation with the generation prompt; malloc'd. */
 static char *render(og_chat *c, og_error *err)
 {
@@ -136,56 +89,43 @@ static char *render(og_chat *c, og_error *err)
     return text;
 }
 
-og_status og_chat_respond(og_chat *c, og_sampler *sampler, int32_t max_tokens, og_token_fn on_token, void *user,
-                          og_gen_stats *stats, og_error *err)
+og_status og_chat_respond(og_chat *c, og_sampler *sampler, const og_gen_params *params, og_token_fn on_token,
+                          void *user, og_gen_result *result, og_error *err)
 {
+    og_gen_result local;
+    if (!result)
+        result = &local;
+    *result = (og_gen_result){ .text = "" };
     if (!c || !sampler)
         return og_error_set(err, OG_ERR_ARG, "og_chat_respond: chat and sampler are required");
-    char *text = render(c, err);
-    if (!text)
-        return err ? err->code : OG_ERR_UNSUPPORTED;
+    og_error e = { 0 }; /* the code must not depend on whether err is NULL */
+    char *text = render(c, &e);
+    if (!text) {
+        og_error_set(err, e.code, "%s", e.message);
+        return e.code;
+    }
     const og_model *m = c->ctx->model;
     size_t len = strlen(text);
     int32_t n = og_vocab_tokenize(m->vocab, text, len, NULL, 0, true, true);
     og_token *toks = n > 0 ? malloc((size_t)n * sizeof *toks) : NULL;
-    if (!toks || og_vocab_tokenize(m->vocab, text, len, toks, n, true, true) != n) {
-        free(text);
-        free(toks);
-        return og_error_set(err, OG_ERR_NOMEM, "cannot tokenize the conversation");
-    }
-    free(text);
-    if (n >= c->ctx->n_ctx) {
-        free(toks);
-        return og_error_set(err, OG_ERR_CONTEXT_FULL, "the conversation (%d tokens) no longer fits in the context of %d",
-                            n, c->ctx->n_ctx);
-    }
-    /* Keep the cached prefix; at least the last prompt token is decoded
-     * again so there are logits to sample from. */
-    int32_t keep = 0;
-    while (keep < n - 1 && keep < c->n_cached && c->cached[keep] == toks[keep])
-        keep++;
-    og_context_truncate(c->ctx, keep);
-    c->n_cached = keep;
     og_status st = OG_OK;
-    if (!ensure_cached(c, n)) {
-        free(toks);
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
-    }
-    memcpy(c->cached + keep, toks + keep, (size_t)(n - keep) * sizeof *toks);
-    c->n_cached = n;
-    c->reply_len = 0;
-    c->user_fn = on_token;
-    c->user = user;
-    c->oom = false;
-    st = og_generate(c->ctx, sampler, toks + keep, n - keep, max_tokens, collect, c, stats, err);
-    free(toks);
-    /* The last reported token is not in the cache when generation stopped
-     * before decoding it; keep the mirror exact. */
-    if (c->n_cached > c->ctx->n_past)
-        c->n_cached = c->ctx->n_past;
-    if (st == OG_OK && c->oom)
-        st = og_error_set(err, OG_ERR_NOMEM, "out of memory while collecting the reply");
+    if (n <= 0)
+        st = og_error_set(err, n < 0 ? (og_status)-n : OG_ERR_ARG, "cannot tokenize the conversation: %s",
+                          n < 0 ? og_status_name((og_status)-n) : "it gives no tokens");
+    else if (!toks)
+        st = og_error_set(err, OG_ERR_NOMEM, "out of memory for %d tokens", n);
+    else if (og_vocab_tokenize(m->vocab, text, len, toks, n, true, true) != n)
+        st = og_error_set(err, OG_ERR_FORMAT, "the conversation tokenized differently on a second pass");
+    free(text);
+    if (st == OG_OK && n >= c->ctx->n_ctx)
+        st = og_error_set(err, OG_ERR_CONTEXT_FULL, "the conversation (%d tokens) no longer fits in the context of %d",
+                          n, c->ctx->n_ctx);
+    /* The context keeps what it has cached of the conversation and
+     * decodes only what changed since the last turn. */
     if (st == OG_OK)
-        st = og_chat_add(c, "assistant", c->reply ? c->reply : "", err);
+        st = og_generate(c->ctx, sampler, toks, n, params, on_token, user, result, err);
+    free(toks);
+    if (st == OG_OK)
+        st = og_chat_add(c, "assistant", result->text, err);
     return st;
 }

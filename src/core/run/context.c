@@ -5,6 +5,7 @@
  * buffers; the model must outlive it.
  */
 #include "model/context.h"
+#include "run/generate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,12 +125,14 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     ctx->rope_cache = malloc(p.rope * sizeof(float));
     ctx->logits = malloc(p.logits * sizeof(float));
     ctx->logits_cap = 1;
+    ctx->tokens = malloc((size_t)ctx->n_ctx * sizeof *ctx->tokens);
     if (!ctx->k_cache || !ctx->v_cache || !ctx->x || !ctx->xb || !ctx->q || !ctx->attn || !ctx->k || !ctx->v ||
-        !ctx->hb || !ctx->hb2 || !ctx->attn_scratch || !ctx->acts || !ctx->rope_cache || !ctx->logits) {
+        !ctx->hb || !ctx->hb2 || !ctx->attn_scratch || !ctx->acts || !ctx->rope_cache || !ctx->logits || !ctx->tokens) {
         size_t need = plan_bytes(&p);
+        int32_t n_ctx = ctx->n_ctx; /* the size in force, the default included */
         og_context_free(ctx);
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory for a context of %d tokens (%.1f MiB)",
-                            params->n_ctx, need / (1024.0 * 1024.0));
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for a context of %d tokens (%.1f MiB)", n_ctx,
+                            need / (1024.0 * 1024.0));
     }
     *out = ctx;
     return OG_OK;
@@ -154,11 +157,14 @@ void og_context_free(og_context *ctx)
     free(ctx->acts);
     free(ctx->rope_cache);
     free(ctx->logits);
+    free(ctx->tokens);
+    og_gen_scratch_free(ctx->gen);
     free(ctx);
 }
 
 int32_t og_context_n_ctx(const og_context *ctx) { return ctx->n_ctx; }
 int32_t og_context_n_past(const og_context *ctx) { return ctx->n_past; }
+const og_token *og_context_tokens(const og_context *ctx) { return ctx->tokens; }
 
 void og_context_truncate(og_context *ctx, int32_t n_keep)
 {
@@ -192,6 +198,7 @@ og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens, b
     for (int32_t done = 0; done < n_tokens;) {
         int32_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
         og_llama_forward(ctx, tokens + done, n, all_logits);
+        memcpy(ctx->tokens + ctx->n_past, tokens + done, (size_t)n * sizeof *tokens);
         ctx->n_past += n;
         done += n;
     }

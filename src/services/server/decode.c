@@ -1,18 +1,14 @@
 /*
- * decode.c - one generation job in one slot: reuse the longest cached
- * prefix of the prompt, decode the rest, then sample token by token,
- * publishing text to the connection as it grows. Stops at an
- * end-of-generation token, a stop string, max_tokens, a full context, the
- * request's deadline, or when the client has gone away. With json_object,
- * every candidate token that would make the output invalid JSON is masked
- * out before sampling (json_grammar.h).
+ * decode.c - one generation job in one slot, through the core's one token
+ * loop (og_generate): the slot's context reuses the longest cached prefix
+ * of the prompt, and each token's released text is published to the
+ * connection as it comes. The job ends at an end-of-generation token, a
+ * stop string, a complete JSON object (json_object), max_tokens, a full
+ * context, the request's deadline, or when the client has gone away.
  */
-#define _GNU_SOURCE /* memmem, POLLRDHUP */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/json_grammar.h"
 #include "server/server.h"
 
 /* Appends to the job's text; under job->mu. */
@@ -32,68 +28,39 @@ static bool append_text(og_srv_job *job, const char *piece, size_t n)
     return true;
 }
 
-/* Cuts the text at the first stop string that now appears in it (true),
- * else moves ready up to what cannot be the start of one. */
-static bool apply_stops(og_srv_job *job, size_t old_len)
+typedef struct job_run {
+    og_srv_job *job;
+    bool out_of_memory;
+} job_run;
+
+/* og_token_fn: the released text may be sent at once (og_generate holds
+ * back half characters and what could begin a stop string). */
+static bool publish_token(void *user, const og_gen_token *t)
 {
-    size_t cut = job->len;
-    bool found = false;
-    for (int i = 0; i < job->n_stop; i++) {
-        size_t sl = strlen(job->stop[i]);
-        size_t from = old_len >= sl ? old_len - sl + 1 : 0;
-        char *hit = job->len >= sl ? memmem(job->text + from, job->len - from, job->stop[i], sl) : NULL;
-        if (hit && (size_t)(hit - job->text) < cut) {
-            cut = (size_t)(hit - job->text);
-            found = true;
-        }
+    job_run *run = user;
+    og_srv_job *job = run->job;
+    pthread_mutex_lock(&job->mu);
+    bool ok = append_text(job, t->text, t->text_len);
+    job->ready = job->len;
+    if (t->id >= 0) {
+        job->n_gen++;
+        if (job->t_first == 0)
+            job->t_first = og_srv_now();
     }
-    if (found) {
-        job->len = cut;
-        job->text[cut] = 0;
-        if (job->ready > cut)
-            job->ready = cut;
-        return true;
-    }
-    size_t hold = 0;
-    for (int i = 0; i < job->n_stop; i++) {
-        size_t sl = strlen(job->stop[i]);
-        for (size_t k = sl - 1; k > hold; k--)
-            if (k <= job->len && !memcmp(job->text + job->len - k, job->stop[i], k)) {
-                hold = k;
-                break;
-            }
-    }
-    size_t ready = og_srv_utf8_whole(job->text, job->len - hold);
-    if (ready > job->ready)
-        job->ready = ready;
-    return false;
+    pthread_cond_broadcast(&job->cv);
+    pthread_mutex_unlock(&job->mu);
+    run->out_of_memory |= !ok;
+    return ok;
 }
 
-/* Masks the logits of tokens that would break the JSON; returns how many
- * remain possible. */
-static int32_t mask_json(og_server *s, const og_json_state *js, const float *logits, float *out)
+/* og_cancel_fn: the client went away or the server stops. */
+static bool job_cancelled(void *user)
 {
-    int32_t allowed = 0;
-    for (int32_t v = 0; v < s->n_vocab; v++) {
-        uint32_t a = s->piece_off[v], b = s->piece_off[v + 1];
-        og_json_state t = *js;
-        if (b > a && isfinite(logits[v]) && og_json_feed(&t, s->pieces + a, b - a)) {
-            out[v] = logits[v];
-            allowed++;
-        } else {
-            out[v] = -INFINITY;
-        }
-    }
-    return allowed;
-}
-
-static bool token_keeps_json(const og_server *s, const og_json_state *js, og_token t)
-{
-    if (t < 0 || t >= s->n_vocab)
-        return false;
-    uint32_t a = s->piece_off[t], b = s->piece_off[t + 1];
-    og_json_state tmp = *js;
-    return b > a && og_json_feed(&tmp, s->pieces + a, b - a);
+    og_srv_job *job = user;
+    pthread_mutex_lock(&job->mu);
+    bool stop = job->cancel;
+    pthread_mutex_unlock(&job->mu);
+    return stop;
 }
 
 static void publish_done(og_server *s, og_srv_job *job, const char *finish, og_status st, const char *why)
@@ -115,26 +82,24 @@ static void publish_done(og_server *s, og_srv_job *job, const char *finish, og_s
     og_srv_metrics_tokens(&s->metrics, job->n_prompt, n_gen, first, gen, cancelled);
 }
 
-static bool should_stop(og_srv_job *job)
+/* OpenAI's finish_reason: "stop" when the model or a stop ended it,
+ * "length" when a limit did. */
+static const char *finish_reason(og_finish f)
 {
-    pthread_mutex_lock(&job->mu);
-    bool stop = job->cancel;
-    pthread_mutex_unlock(&job->mu);
-    return stop || og_srv_now() > job->deadline;
+    return f == OG_FINISH_EOG || f == OG_FINISH_STOP ? "stop" : "length";
 }
 
 void og_srv_run_job(og_srv_slot *slot, og_srv_job *job)
 {
     og_server *s = slot->srv;
     og_context *ctx = slot->ctx;
-    const int32_t n_ctx = og_context_n_ctx(ctx);
     og_error err = { 0 };
     og_sampler *smp = NULL;
 
     pthread_mutex_lock(&job->mu);
     job->state = OG_SRV_JOB_RUNNING;
     pthread_mutex_unlock(&job->mu);
-    if (job->n_prompt <= 0 || job->n_prompt >= n_ctx) {
+    if (job->n_prompt <= 0 || job->n_prompt >= og_context_n_ctx(ctx)) {
         publish_done(s, job, NULL, OG_ERR_CONTEXT_FULL, "the prompt does not fit in the context");
         return;
     }
@@ -142,91 +107,25 @@ void og_srv_run_job(og_srv_slot *slot, og_srv_job *job)
         publish_done(s, job, NULL, err.code, err.message);
         return;
     }
-    /* Keep the cached prefix; the last prompt token is always decoded
-     * again so there are logits to sample from. */
-    int32_t keep = 0;
-    while (keep < job->n_prompt - 1 && keep < slot->n_cached && slot->cached[keep] == job->prompt[keep])
-        keep++;
-    og_context_truncate(ctx, keep);
-    slot->n_cached = keep;
-    for (int32_t i = 0; i < job->n_prompt; i++)
-        og_sampler_accept(smp, job->prompt[i]);
-    pthread_mutex_lock(&job->mu);
-    job->n_cached = keep;
-    pthread_mutex_unlock(&job->mu);
-    /* Prompt in pieces, so a hang-up is noticed during a long one. */
-    for (int32_t done = keep; done < job->n_prompt;) {
-        if (should_stop(job)) {
-            og_sampler_free(smp);
-            publish_done(s, job, "length", OG_OK, NULL);
-            return;
-        }
-        int32_t n = job->n_prompt - done < 256 ? job->n_prompt - done : 256;
-        if (og_decode(ctx, job->prompt + done, n, false, &err) != OG_OK) {
-            og_sampler_free(smp);
-            slot->n_cached = og_context_n_past(ctx) < slot->n_cached ? og_context_n_past(ctx) : slot->n_cached;
-            publish_done(s, job, NULL, err.code, err.message);
-            return;
-        }
-        memcpy(slot->cached + slot->n_cached, job->prompt + done, (size_t)n * sizeof *job->prompt);
-        slot->n_cached += n;
-        done += n;
-    }
-
-    og_json_state js;
-    og_json_init(&js, true);
-    const char *finish = "length";
-    og_status st = OG_OK;
-    char piece[256];
-    for (;;) {
-        if (job->n_gen >= job->max_tokens || should_stop(job))
-            break;
-        const float *logits = og_get_logits(ctx, -1);
-        og_token t = og_sampler_sample(smp, logits);
-        /* Sampling first and masking only when the pick breaks the JSON
-         * draws from the same distribution as masking first (a valid t
-         * comes out with p(t) + P(invalid) p(t) / P(valid) = p(t) / P(valid))
-         * and spares the mask on most tokens. */
-        if (job->json_object && !token_keeps_json(s, &js, t)) {
-            if (mask_json(s, &js, logits, slot->logits) == 0) {
-                finish = "stop";
-                break;
-            }
-            t = og_sampler_sample(smp, slot->logits);
-        }
-        if (t < 0 || og_token_is_eog(s->model, t)) {
-            finish = "stop";
-            break;
-        }
-        og_sampler_accept(smp, t);
-        int32_t len = og_token_to_piece(s->model, t, piece, sizeof piece, false);
-        if (len < 0 || len > (int32_t)sizeof piece)
-            len = 0;
-        if (job->json_object)
-            og_json_feed(&js, piece, (size_t)len);
-        pthread_mutex_lock(&job->mu);
-        size_t old_len = job->len;
-        bool ok = append_text(job, piece, (size_t)len);
-        bool hit_stop = ok && apply_stops(job, old_len);
-        job->n_gen++;
-        if (job->t_first == 0)
-            job->t_first = og_srv_now();
-        pthread_cond_broadcast(&job->cv);
-        pthread_mutex_unlock(&job->mu);
-        if (!ok) {
-            st = OG_ERR_NOMEM;
-            break;
-        }
-        if (hit_stop || (job->json_object && og_json_complete(&js))) {
-            finish = "stop";
-            break;
-        }
-        if (og_context_n_past(ctx) >= n_ctx)
-            break;
-        if ((st = og_decode(ctx, &t, 1, false, &err)) != OG_OK)
-            break;
-        slot->cached[slot->n_cached++] = t;
-    }
+    og_gen_params p = og_gen_default_params();
+    p.max_tokens = job->max_tokens;
+    p.stop = (const char *const *)job->stop;
+    p.n_stop = job->n_stop;
+    p.json_object = job->json_object;
+    p.cancel = job_cancelled;
+    p.cancel_user = job;
+    p.max_seconds = job->deadline - og_srv_now();
+    if (p.max_seconds <= 0)
+        p.max_seconds = 1e-9; /* already past: stop at the first check */
+    p.prompt_chunk = 256;     /* so a hang-up is noticed during a long prompt */
+    job_run run = { .job = job };
+    og_gen_result r;
+    og_status st = og_generate(ctx, smp, job->prompt, job->n_prompt, &p, publish_token, &run, &r, &err);
     og_sampler_free(smp);
-    publish_done(s, job, st == OG_OK ? finish : NULL, st, st == OG_OK ? NULL : err.message);
+    pthread_mutex_lock(&job->mu);
+    job->n_cached = r.n_cached;
+    pthread_mutex_unlock(&job->mu);
+    if (st == OG_OK && run.out_of_memory)
+        st = og_error_set(&err, OG_ERR_NOMEM, "out of memory for the reply's text");
+    publish_done(s, job, st == OG_OK ? finish_reason(r.finish) : NULL, st, st == OG_OK ? NULL : err.message);
 }

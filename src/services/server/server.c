@@ -395,35 +395,6 @@ static char *base_name(const char *path)
     return strdup(b ? b + 1 : path);
 }
 
-/* Every token's text once, so the JSON mask never calls the tokenizer. */
-static og_status build_pieces(og_server *s, og_error *err)
-{
-    s->n_vocab = og_vocab_size(s->model);
-    s->piece_off = malloc(((size_t)s->n_vocab + 1) * sizeof *s->piece_off);
-    size_t cap = (size_t)s->n_vocab * 8 + 256, len = 0;
-    s->pieces = malloc(cap);
-    if (!s->piece_off || !s->pieces)
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
-    char buf[256];
-    for (int32_t v = 0; v < s->n_vocab; v++) {
-        int32_t n = og_token_to_piece(s->model, v, buf, sizeof buf, false);
-        if (n < 0 || n > (int32_t)sizeof buf)
-            n = 0;
-        if (len + (size_t)n > cap) {
-            char *bigger = realloc(s->pieces, cap * 2 + (size_t)n);
-            if (!bigger)
-                return og_error_set(err, OG_ERR_NOMEM, "out of memory");
-            s->pieces = bigger;
-            cap = cap * 2 + (size_t)n;
-        }
-        s->piece_off[v] = (uint32_t)len;
-        memcpy(s->pieces + len, buf, (size_t)n);
-        len += (size_t)n;
-    }
-    s->piece_off[s->n_vocab] = (uint32_t)len;
-    return OG_OK;
-}
-
 static og_status load_models(og_server *s, og_error *err)
 {
     og_model_params mp = og_model_default_params();
@@ -461,7 +432,9 @@ static og_status load_models(og_server *s, og_error *err)
         if ((st = og_encoder_new(s->embed_model, &ep, &s->encoder, err)) != OG_OK)
             return st;
     }
-    return s->model ? build_pieces(s, err) : OG_OK;
+    if (s->model)
+        s->n_vocab = og_vocab_size(s->model);
+    return OG_OK;
 }
 
 /* Resolves host into addr; notes whether it is loopback or a wildcard. */
@@ -587,8 +560,6 @@ void og_server_free(og_server *s)
     pthread_cond_destroy(&s->qcv);
     pthread_mutex_destroy(&s->qmu);
     pthread_mutex_destroy(&s->enc_mu);
-    free(s->pieces);
-    free(s->piece_off);
     free(s->host);
     free(s->api_key);
     free(s->cors);

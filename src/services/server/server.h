@@ -110,10 +110,7 @@ typedef struct og_srv_slot {
     pthread_t thread;
     bool started;
     og_srv_job *job;   /* the job it runs, under the server's qmu */
-    og_context *ctx;
-    og_token *cached;  /* the ids in the KV cache, in order */
-    int32_t n_cached;
-    float *logits;     /* n_vocab: the masked copy for json_object */
+    og_context *ctx;   /* remembers the ids in its KV cache (og_context_tokens) */
 } og_srv_slot;
 
 /* Creates the contexts and starts the workers. */
@@ -135,8 +132,6 @@ struct og_server {
     og_encoder *encoder;
     pthread_mutex_t enc_mu; /* one embedding call at a time */
     int32_t n_vocab;
-    char *pieces;        /* every token's text, for the JSON mask */
-    uint32_t *piece_off; /* n_vocab + 1 offsets into pieces */
     int64_t created;
 
     og_srv_slot *slots;
@@ -216,9 +211,6 @@ enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_an
 
 /* ---------------------------------------------------------------- text */
 
-/* Length of the longest prefix of text[0..len) that ends on a whole UTF-8
- * character (an incomplete sequence at the end is held back). */
-size_t og_srv_utf8_whole(const char *text, size_t len);
 /* A json string of text[0..len), invalid UTF-8 replaced by U+FFFD. */
 json_t *og_srv_json_text(const char *text, size_t len);
 /* Standard base64 of n bytes; malloc'd and NUL-terminated. */

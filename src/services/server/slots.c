@@ -104,8 +104,10 @@ static void finish_unrun(og_srv_job *job, og_status st, const char *why)
 /* Prompt tokens of job already in slot's KV cache. */
 static int32_t common_prefix(const og_srv_slot *slot, const og_srv_job *job)
 {
+    const og_token *cached = og_context_tokens(slot->ctx);
+    const int32_t n_cached = og_context_n_past(slot->ctx);
     int32_t n = 0;
-    while (n < slot->n_cached && n < job->n_prompt && slot->cached[n] == job->prompt[n])
+    while (n < n_cached && n < job->n_prompt && cached[n] == job->prompt[n])
         n++;
     return n;
 }
@@ -192,11 +194,6 @@ og_status og_srv_slots_start(og_server *s, og_error *err)
         og_status st = og_context_new(s->model, &cp, &slot->ctx, err);
         if (st != OG_OK)
             return st;
-        int32_t n_ctx = og_context_n_ctx(slot->ctx);
-        slot->cached = malloc((size_t)n_ctx * sizeof *slot->cached);
-        slot->logits = malloc((size_t)s->n_vocab * sizeof *slot->logits);
-        if (!slot->cached || !slot->logits)
-            return og_error_set(err, OG_ERR_NOMEM, "out of memory for slot %d", i);
     }
     for (int i = 0; i < s->n_slots; i++) {
         if (pthread_create(&s->slots[i].thread, NULL, worker, &s->slots[i]) != 0)
@@ -239,8 +236,6 @@ void og_srv_slots_stop(og_server *s)
     pthread_mutex_unlock(&s->qmu);
     for (int i = 0; i < n; i++) {
         og_context_free(slots[i].ctx);
-        free(slots[i].cached);
-        free(slots[i].logits);
     }
     free(slots);
 }

@@ -1,8 +1,6 @@
 /*
- * text.c - the byte-level helpers the server needs: cutting generated
- * text on whole UTF-8 characters (a token may end inside one), making
- * JSON strings out of text that may not be valid UTF-8 (jansson refuses
- * it), base64 for embeddings, and a constant-time key comparison.
+ * text.c - the byte-level helpers the server needs: making JSON strings
+ * out of text that may not be valid UTF-8 (jansson refuses it), base64 for embeddings, and a constant-time key comparison.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,18 +51,6 @@ static int utf8_seq(const unsigned char *p, size_t n)
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
     return need;
-}
-
-size_t og_srv_utf8_whole(const char *text, size_t len)
-{
-    /* Only the last three bytes can start an incomplete sequence. */
-    size_t start = len > 3 ? len - 3 : 0;
-    for (size_t i = start; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c >= 0xC0 && utf8_seq((const unsigned char *)text + i, len - i) < 0)
-            return i;
-    }
-    return len;
 }
 
 json_t *og_srv_json_text(const char *text, size_t len)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# cli_generate.sh OFFGRID SHARED_MODELS MODELS_DIR - `offgrid run`'s
+# generation options on real models: --stop cuts the text before the stop
+# string, --logprobs prints one line a token with its log-probability,
+# --json keeps the output one JSON object, and bad values are refused.
+set -u
+og=$1 shared=$2 models=$3
+. "$(dirname "$0")/testlib/cli.sh"
+
+stories=$shared/stories260K.gguf
+smollm2=$models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+# same NAME WANT_STDOUT -- command...: exit 0 and exactly that stdout.
+same() {
+    local name=$1 want=$2
+    shift 3
+    local got
+    got=$("$@" 2>"$tmp/err")
+    if [ $? -eq 0 ] && [ "$got" = "$want" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: got '$got', want '$want'" >&2
+        head -c 600 "$tmp/err" >&2
+    fi
+}
+
+# The greedy story from BOS starts " Once upon a time, there was a little
+# girl named Lily." (cli_basic.sh): a stop string ends it where it appears.
+same "stop" " Once upon a time, there was a" -- "$og" run -m "$stories" -n 20 --temp 0 --stop " little"
+same "first of two stops" " Once upon" -- "$og" run -m "$stories" -n 20 --temp 0 --stop "girl" --stop " a time"
+same "stop never met" " Once upon a time, there was a little girl named Lily. She loved to play" -- \
+    "$og" run -m "$stories" -n 20 --temp 0 --stop "dragon"
+expect "stop reported" 0 "(stop)" -- "$og" run -m "$stories" -n 20 --temp 0 --stop " little"
+
+# --logprobs: id, log-probability (<= 0), the token's text as JSON.
+"$og" run -m "$stories" -n 6 --temp 0 --logprobs >"$tmp/lp" 2>"$tmp/lp.err"
+if [ "$(wc -l <"$tmp/lp")" -eq 6 ] && awk -F'\t' 'NF != 3 || $2 > 0 || $3 !~ /^".*"$/ { bad = 1 } END { exit bad }' "$tmp/lp" &&
+    [ "$(cut -f1 "$tmp/lp" | tr '\n' ' ')" = "403 407 261 378 432 383 " ] && grep -q "^logprob: " "$tmp/lp.err"; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL logprobs:" >&2
+    cat "$tmp/lp" "$tmp/lp.err" >&2
+fi
+
+# --json: the output is one JSON object (python's parser agrees).
+if [ -f "$smollm2" ]; then
+    "$og" run -m "$smollm2" -p "A JSON object with a name and an age: " -n 100 --temp 0 --json >"$tmp/j" 2>"$tmp/j.err"
+    if python3 -c 'import json, sys; v = json.loads(open(sys.argv[1]).read()); assert isinstance(v, dict) and "name" in v' "$tmp/j"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL json: not one JSON object:" >&2
+        cat "$tmp/j" "$tmp/j.err" >&2
+    fi
+else
+    fail=$((fail + 1))
+    echo "FAIL json: $smollm2 is missing (run tools/setup.sh)" >&2
+fi
+
+long=$(printf 'x%.0s' $(seq 300))
+expect "stop too long" 2 "--stop" -- "$og" run -m "$stories" -n 4 --stop "$long"
+expect "stop needs a value" 2 "needs a value" -- "$og" run -m "$stories" --stop
+
+finish cli_generate
