@@ -28,7 +28,7 @@ n=${N:-1000} threads=${THREADS:-2} batch=${BATCH:-512} rounds=${ROUNDS:-3}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# Short sentences, 6 to 12 words, all different.
+# Short sentences, 11 words each (about 16 tokens), all different.
 awk -v n="$n" 'BEGIN {
     split("small large quiet bright old young red green heavy gentle", adj, " ")
     split("cat river teacher engine garden market city storm letter window", noun, " ")
