@@ -15,11 +15,12 @@
 #include <string.h>
 
 #include "offgrid.h"
+#include "model/arch.h"
 #include "model/ops.h"
 
 /* ------------------------------------------------------------- loading */
 
-void og_bert_free(og_bert *b)
+static void bert_free(og_bert *b)
 {
     if (!b)
         return;
@@ -136,7 +137,7 @@ static og_status load_layers(og_model *m, og_bert *b, og_error *err)
     return OG_OK;
 }
 
-og_status og_bert_load(og_model *m, og_error *err)
+static og_status bert_load(og_model *m, og_error *err)
 {
     og_hparams *hp = &m->hp;
     uint32_t v;
@@ -388,3 +389,17 @@ void og_bert_classify(og_encoder *enc, const int32_t *seq_start, int32_t n_seqs)
     og_ops_matmul(&enc->exec, b->cls_out, enc->xb, n_seqs, enc->logits);
     og_ops_add_bias(enc->logits, b->cls_out_b->data, n_seqs, b->n_labels);
 }
+
+static void bert_unload(og_model *m)
+{
+    bert_free(m->bert);
+    m->bert = NULL;
+}
+
+/* An encoder: og_encoder (run/encoder.c) runs it, no context. */
+const og_arch og_arch_bert = {
+    .name = "bert",
+    .kind = OG_ARCH_ENCODER,
+    .load = bert_load,
+    .unload = bert_unload,
+};

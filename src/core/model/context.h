@@ -22,6 +22,13 @@ typedef struct og_set_layout {
     double first_byte[OG_MAX_FUSED + 1];  /* and starts that far into the set's bytes */
 } og_set_layout;
 
+/* Sizes, in elements, of every buffer a decoder's context needs: an
+ * architecture's plan entry fills it (model/arch.h); the context
+ * allocates it all at creation. */
+typedef struct og_context_plan {
+    size_t kv, x, q, kv_rows, ff, attn_scratch, acts, rope, logits;
+} og_context_plan;
+
 /* What og_generate keeps between calls (run/generate.c). */
 typedef struct og_gen_scratch og_gen_scratch;
 
@@ -56,11 +63,6 @@ struct og_context {
     int32_t n_logits;    /* rows valid in logits after the last decode */
     int32_t logits_cap;  /* rows logits can hold */
 };
-
-/* Runs the llama forward pass over n tokens (n <= n_batch) at positions
- * n_past.., appending to the KV cache. Writes logits for every token when
- * all_logits, else for the last one. */
-void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits);
 
 /* Attention of layer over the last n_tokens rows of ctx->q, whose keys
  * and values are already in the cache; writes ctx->attn. */

@@ -11,13 +11,14 @@
 
 #include "offgrid.h"
 #include "base/numerics.h"
+#include "model/arch.h"
 #include "model/attention.h"
 #include "model/context.h"
 #include "model/ops.h"
 
 /* ------------------------------------------------------------- loading */
 
-og_status og_llama_load(og_model *m, og_error *err)
+static og_status llama_load(og_model *m, og_error *err)
 {
     og_hparams *hp = &m->hp;
     uint32_t v;
@@ -200,7 +201,7 @@ static void kv_prefetch_worker(void *arg, int ith, int nth)
     og_attention_prefetch(job->ctx, job->layer, ith, nth);
 }
 
-void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
+static void llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
 {
     const og_model *m = ctx->model;
     const og_hparams *hp = &m->hp;
@@ -251,3 +252,35 @@ void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool a
     og_ops_matmul(ctx, m->output, ctx->xb, n_out, ctx->logits);
     ctx->n_logits = n_out;
 }
+
+/* The buffers of a llama context: the fp16 KV cache, the activations of
+ * n_batch tokens, per-thread attention scratch, RoPE tables, logits. */
+static void llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads, og_context_plan *p)
+{
+    const og_hparams *hp = &m->hp;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t max_cols = (size_t)hp->n_embd;
+    if (q_dim > max_cols)
+        max_cols = q_dim;
+    if ((size_t)hp->n_ff > max_cols)
+        max_cols = (size_t)hp->n_ff;
+    p->kv = (size_t)hp->n_layer * (size_t)n_ctx * kv_dim;
+    p->x = (size_t)n_batch * (size_t)hp->n_embd;
+    p->q = (size_t)n_batch * q_dim;
+    p->kv_rows = (size_t)n_batch * kv_dim;
+    p->ff = (size_t)n_batch * (size_t)hp->n_ff;
+    p->attn_scratch = (size_t)n_threads * og_attention_scratch_floats(hp->head_dim, n_ctx);
+    /* fp16 takes 2 bytes an element, more than any quantized activation. */
+    p->acts = (size_t)n_batch * max_cols * 2;
+    p->rope = (size_t)n_batch * (size_t)hp->n_rot;
+    p->logits = (size_t)hp->n_vocab;
+}
+
+const og_arch og_arch_llama = {
+    .name = "llama",
+    .kind = OG_ARCH_DECODER,
+    .load = llama_load,
+    .packs_weights = true,
+    .plan = llama_plan,
+    .forward = llama_forward,
+};

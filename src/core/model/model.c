@@ -4,6 +4,7 @@
  * mapping, the vocab and its copy of the chat template.
  */
 #include "model/model.h"
+#include "model/arch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,17 +137,15 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
             st = og_error_set(err, OG_ERR_FORMAT, "%s: no general.architecture key", path);
             goto fail;
         }
-        if (strcmp(m->arch_name, "llama") == 0) {
-            m->arch = OG_ARCH_LLAMA;
-            st = og_llama_load(m, err);
-            if (st == OG_OK)
-                st = og_model_pack(m, path, params->n_threads, params->cache_dir, err);
-        } else if (strcmp(m->arch_name, "bert") == 0) {
-            m->arch = OG_ARCH_BERT;
-            st = og_bert_load(m, err);
+        const og_arch *arch = og_arch_find(m->arch_name);
+        if (!arch) {
+            st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: %s)",
+                              m->arch_name, og_arch_names());
         } else {
-            st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: llama, bert)",
-                              m->arch_name);
+            m->arch = arch;
+            st = arch->load(m, err);
+            if (st == OG_OK && arch->packs_weights)
+                st = og_model_pack(m, path, params->n_threads, params->cache_dir, err);
         }
         if (st != OG_OK) {
             og_error_prefix(err, "%s", path);
@@ -171,7 +170,8 @@ void og_model_free(og_model *m)
     og_unmap_buffer(m->packed_map, m->packed_map_bytes);
     free(m->norms);
     free(m->norm_data);
-    og_bert_free(m->bert);
+    if (m->arch && m->arch->unload)
+        m->arch->unload(m);
     free(m->chat_template);
     free(m);
 }

@@ -9,11 +9,8 @@
 #include "gguf/gguf.h"
 #include "tokenizer/vocab.h"
 
-typedef enum og_arch {
-    OG_ARCH_NONE = 0, /* vocab-only file */
-    OG_ARCH_LLAMA,
-    OG_ARCH_BERT
-} og_arch;
+/* One entry of the table of architectures (model/arch.h). */
+typedef struct og_arch og_arch;
 
 typedef struct og_hparams {
     int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
@@ -32,7 +29,7 @@ typedef struct og_bert og_bert; /* model/bert.h */
 struct og_model {
     og_gguf *gguf;
     og_vocab *vocab;
-    og_arch arch;
+    const og_arch *arch; /* NULL for a vocab-only load */
     char arch_name[64];
     char name[256];
     og_hparams hp;
@@ -45,7 +42,7 @@ struct og_model {
     bool packed_from_cache;
     og_gguf_tensor *norms;  /* copies of the norm vectors the layers may point to (pack.c) */
     float *norm_data;
-    og_bert *bert;       /* the encoder's tensors when arch is OG_ARCH_BERT */
+    og_bert *bert;       /* the encoder's tensors (arch bert) */
     char *chat_template; /* NUL-terminated copy, or NULL */
     uint64_t n_params, n_bytes;
     const char *file_type;
@@ -66,17 +63,10 @@ og_status og_model_require_dims(const og_model *m, const char *const *suffixes, 
 og_status og_model_want_tensor(const og_model *m, const char *name, int64_t ne0, int64_t ne1, bool matrix,
                                const og_gguf_tensor **out, og_error *err);
 
-/* Finds the llama-architecture tensors and checks their shapes. */
-og_status og_llama_load(og_model *m, og_error *err);
-
 /* Repacks the Q4_0, Q4_1 and Q8_0 matrices of the model loaded from path
  * for the interleaved kernels (pack.c) on n_threads threads (0: all
  * cores), or maps the copy kept in cache_dir by an earlier load (NULL: no
  * cache); the model then owns the copies, freed by og_model_free. */
 og_status og_model_pack(og_model *m, const char *path, int32_t n_threads, const char *cache_dir, og_error *err);
-/* Finds the BERT encoder's tensors (and a classification head, if any)
- * and checks their shapes; sets m->bert. */
-og_status og_bert_load(og_model *m, og_error *err);
-void og_bert_free(og_bert *b);
 
 #endif

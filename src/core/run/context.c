@@ -5,6 +5,7 @@
  * buffers; the model must outlive it.
  */
 #include "model/context.h"
+#include "model/arch.h"
 #include "run/generate.h"
 
 #include <stdlib.h>
@@ -19,35 +20,7 @@ og_context_params og_context_default_params(void)
     return p;
 }
 
-/* Sizes, in elements, of every buffer a context of this shape needs. */
-typedef struct plan {
-    size_t kv, x, q, kv_rows, ff, attn_scratch, acts, rope, logits;
-} plan;
-
-static plan make_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads)
-{
-    const og_hparams *hp = &m->hp;
-    const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-    size_t max_cols = (size_t)hp->n_embd;
-    if (q_dim > max_cols)
-        max_cols = q_dim;
-    if ((size_t)hp->n_ff > max_cols)
-        max_cols = (size_t)hp->n_ff;
-    plan p;
-    p.kv = (size_t)hp->n_layer * (size_t)n_ctx * kv_dim;
-    p.x = (size_t)n_batch * (size_t)hp->n_embd;
-    p.q = (size_t)n_batch * q_dim;
-    p.kv_rows = (size_t)n_batch * kv_dim;
-    p.ff = (size_t)n_batch * (size_t)hp->n_ff;
-    p.attn_scratch = (size_t)n_threads * og_attention_scratch_floats(hp->head_dim, n_ctx);
-    /* fp16 takes 2 bytes an element, more than any quantized activation. */
-    p.acts = (size_t)n_batch * max_cols * 2;
-    p.rope = (size_t)n_batch * (size_t)hp->n_rot;
-    p.logits = (size_t)hp->n_vocab;
-    return p;
-}
-
-static size_t plan_bytes(const plan *p)
+static size_t plan_bytes(const og_context_plan *p)
 {
     return 2 * p->kv * sizeof(og_fp16) +
            (2 * p->x + 2 * p->q + 2 * p->kv_rows + 2 * p->ff + p->attn_scratch + p->rope + p->logits) * sizeof(float) +
@@ -75,7 +48,10 @@ uint64_t og_model_context_bytes(const og_model *m, int32_t n_ctx, int32_t n_batc
     og_context_params params = { n_ctx, n_batch, 0 };
     int32_t c, b, t;
     resolve(m, &params, &c, &b, &t);
-    plan p = make_plan(m, c, b, t);
+    if (!m->arch || !m->arch->plan)
+        return 0;
+    og_context_plan p = { 0 };
+    m->arch->plan(m, c, b, t, &p);
     return plan_bytes(&p);
 }
 
@@ -87,9 +63,9 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     if (!model || !out)
         return og_error_set(err, OG_ERR_ARG, "og_context_new: model and out are required");
     *out = NULL;
-    if (model->arch == OG_ARCH_NONE)
+    if (!model->arch)
         return og_error_set(err, OG_ERR_ARG, "the model was loaded vocab-only and cannot run");
-    if (model->arch == OG_ARCH_BERT)
+    if (model->arch->kind != OG_ARCH_DECODER)
         return og_error_set(err, OG_ERR_ARG, "'%s' is an encoder: use og_encoder_new (offgrid embed/classify)",
                             model->arch_name);
     if (params->n_ctx < 0 || params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024 ||
@@ -107,7 +83,8 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
         og_context_free(ctx);
         return st;
     }
-    plan p = make_plan(model, ctx->n_ctx, ctx->n_batch, ctx->n_threads);
+    og_context_plan p = { 0 };
+    model->arch->plan(model, ctx->n_ctx, ctx->n_batch, ctx->n_threads, &p);
     ctx->k_cache = calloc(p.kv, sizeof(og_fp16));
     ctx->v_cache = calloc(p.kv, sizeof(og_fp16));
     ctx->x = malloc(p.x * sizeof(float));
@@ -197,7 +174,7 @@ og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens, b
     }
     for (int32_t done = 0; done < n_tokens;) {
         int32_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
-        og_llama_forward(ctx, tokens + done, n, all_logits);
+        ctx->model->arch->forward(ctx, tokens + done, n, all_logits);
         memcpy(ctx->tokens + ctx->n_past, tokens + done, (size_t)n * sizeof *tokens);
         ctx->n_past += n;
         done += n;

@@ -6,6 +6,7 @@
  * bert.c.
  */
 #include "model/bert.h"
+#include "model/arch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ og_status og_encoder_new(og_model *model, const og_encoder_params *params, og_en
     if (!model || !out)
         return og_error_set(err, OG_ERR_ARG, "og_encoder_new: model and out are required");
     *out = NULL;
-    if (model->arch != OG_ARCH_BERT)
+    if (!model->arch || model->arch->kind != OG_ARCH_ENCODER)
         return og_error_set(err, OG_ERR_ARG, "'%s' is not an encoder model (supported: bert)",
                             model->arch_name[0] ? model->arch_name : "vocab-only");
     if (params->n_threads < 0 || params->n_threads > 1024 || params->n_batch < 0 || params->n_batch > (1 << 20) ||

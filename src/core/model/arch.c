@@ -1,0 +1,25 @@
+/*
+ * arch.c - the table of architectures: the one place that lists them.
+ * Owns nothing.
+ */
+#include "model/arch.h"
+
+#include <string.h>
+
+static const og_arch *const table[] = {
+    &og_arch_llama,
+    &og_arch_bert,
+};
+
+const og_arch *og_arch_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i]->name, name) == 0)
+            return table[i];
+    return NULL;
+}
+
+const char *og_arch_names(void)
+{
+    return "llama, bert";
+}
