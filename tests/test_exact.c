@@ -6,7 +6,7 @@
  * floats and the double sum of all logits, after the prompt (one batch)
  * and after three greedy single-token steps. Both the batched and the
  * one-token arithmetic of llama.cpp's CPU backend are thereby pinned down.
- * A tiny random-weight Q4_0 model (model/synth.c, made again here from
+ * A tiny random-weight Q4_0 model (transform/synth/synth.c, made again here from
  * its seed) pins down llama.cpp's repacked Q4_0 path as well.
  */
 #include <stdio.h>

@@ -4,6 +4,7 @@
  */
 #include "model/arch.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const og_arch *const table[] = {
@@ -19,7 +20,15 @@ const og_arch *og_arch_find(const char *name)
     return NULL;
 }
 
-const char *og_arch_names(void)
+const char *og_arch_names(char *buf, size_t cap)
 {
-    return "llama, bert";
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", table[i]->name);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
 }

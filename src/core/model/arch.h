@@ -35,9 +35,10 @@ struct og_arch {
 /* The architecture named name, or NULL. */
 const og_arch *og_arch_find(const char *name);
 
-/* The names of the table's architectures, comma-separated ("llama, bert"),
- * for error messages. */
-const char *og_arch_names(void);
+/* Writes the names of the table's architectures, comma-separated
+ * ("llama, bert"), into buf (cap > 0; truncated between names) for error
+ * messages, and returns buf. */
+const char *og_arch_names(char *buf, size_t cap);
 
 extern const og_arch og_arch_llama, og_arch_bert;
 

@@ -139,8 +139,9 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
         }
         const og_arch *arch = og_arch_find(m->arch_name);
         if (!arch) {
+            char names[256];
             st = og_error_set(err, OG_ERR_UNSUPPORTED, "unknown model architecture '%s' (supported: %s)",
-                              m->arch_name, og_arch_names());
+                              m->arch_name, og_arch_names(names, sizeof names));
         } else {
             m->arch = arch;
             st = arch->load(m, err);
