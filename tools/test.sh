@@ -23,7 +23,8 @@ cmake --install build --prefix "$inst" >/dev/null
 tools/check_layers.sh exports "$inst"/lib/liboffgrid.so "$inst"/include/offgrid*.h
 export PKG_CONFIG_PATH="$inst/lib/pkgconfig"
 cc tests/install/app.c $(pkg-config --cflags --libs --static offgrid) -o "$inst/app-pc"
-"$inst/app-pc" ../shared/models/stories260K.gguf
+# An installed shared library outside the loader's paths: say where it is.
+LD_LIBRARY_PATH="$inst/lib" "$inst/app-pc" ../shared/models/stories260K.gguf
 cmake -S tests/install -B "$inst/cmake-build" -DCMAKE_PREFIX_PATH="$inst" >/dev/null
 cmake --build "$inst/cmake-build" >/dev/null
 "$inst/cmake-build/app" ../shared/models/stories260K.gguf
