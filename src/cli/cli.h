@@ -131,10 +131,10 @@ int cli_run_encoder(const char *cmd, const cli_opts *o, bool normalize, cli_enco
 void cli_json_str(const char *s);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
-extern const cli_command cli_cmd_bench, cli_cmd_synth, cli_cmd_embed, cli_cmd_classify,
-    cli_cmd_calibrate, cli_cmd_add_head;
+extern const cli_command cli_cmd_bench, cli_cmd_embed, cli_cmd_classify;
 #ifdef OG_WITH_TRANSFORMS
-extern const cli_command cli_cmd_convert;
+/* They write model files, which only the transforms do. */
+extern const cli_command cli_cmd_synth, cli_cmd_convert, cli_cmd_calibrate, cli_cmd_add_head;
 #endif
 #ifdef OG_WITH_SERVICES
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;

@@ -8,11 +8,14 @@
 #include "cli/cli.h"
 
 static const cli_command *const commands[] = {
-    &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info, &cli_cmd_bench, &cli_cmd_synth,
+    &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info, &cli_cmd_bench,
 #ifdef OG_WITH_TRANSFORMS
-    &cli_cmd_convert,
+    &cli_cmd_synth, &cli_cmd_convert,
 #endif
-    &cli_cmd_embed, &cli_cmd_classify, &cli_cmd_calibrate, &cli_cmd_add_head,
+    &cli_cmd_embed, &cli_cmd_classify,
+#ifdef OG_WITH_TRANSFORMS
+    &cli_cmd_calibrate, &cli_cmd_add_head,
+#endif
 #ifdef OG_WITH_SERVICES
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
     &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
