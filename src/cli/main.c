@@ -1,6 +1,6 @@
 /*
  * main.c - the offgrid command: picks the subcommand and hands it the
- * parsed options.
+ * arguments; each command parses its own options (options.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,11 +53,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[1], commands[i]->name) != 0)
             continue;
-        cli_opts o;
-        int rc = cli_parse(commands[i], argc - 1, argv + 1, &o);
-        if (rc != 0)
-            return rc > 0 ? 0 : rc == -1 ? 2 : 1; /* -2: a -m NAME the store could not give */
-        return commands[i]->run(&o);
+        return commands[i]->main(argc - 1, argv + 1);
     }
     fprintf(stderr, "offgrid: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
