@@ -14,6 +14,9 @@ typedef struct run_opts {
     bool ids, no_bos, no_parse_special;
     og_sampler_params sampling;
     cli_context_opts context;
+    /* --stop, --json, --logprobs: parsed but not used yet, wired by the generation change */
+    cli_strings stop;
+    bool json, logprobs;
 } run_opts;
 
 static const cli_option options[] = {
@@ -23,6 +26,10 @@ static const cli_option options[] = {
       .help = "tokens to generate, -1 = until end of text", .def = "128", .min = -1, .max = INT32_MAX },
     { NULL, "--ids", CLI_FLAG, CLI_AT(run_opts, ids, bool), NULL,
       .help = "print the generated token ids, space-separated, instead of text" },
+    { NULL, "--stop", CLI_LIST, CLI_AT(run_opts, stop, cli_strings), "TEXT", .help = "stop when the output ends with TEXT",
+      .max = 16 },
+    CLI_OPT_JSON(run_opts, json, "constrain the output to one JSON object"),
+    { NULL, "--logprobs", CLI_FLAG, CLI_AT(run_opts, logprobs, bool), NULL, .help = "print each token's log-probability" },
     CLI_OPT_GROUP(run_opts, sampling, og_sampler_params, cli_sampling_options),
     { NULL, "--no-bos", CLI_FLAG, CLI_AT(run_opts, no_bos, bool), NULL, .help = "do not add BOS even if the model asks for it" },
     { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(run_opts, no_parse_special, bool), NULL,
