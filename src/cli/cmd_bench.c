@@ -39,8 +39,8 @@ static const cli_option options[] = {
     { "-n", "--n-gen", CLI_INT, CLI_AT(bench_opts, n_gen, int32_t), "N",
       .help = "generated tokens of the tg test, 0 = skip it", .def = "128", .min = 0, .max = 1 << 16 },
     CLI_OPT_THREADS(bench_opts, n_threads, "threads", "all cores"),
-    { "-r", "--repetitions", CLI_INT, CLI_AT(bench_opts, reps, int32_t), "N", .help = "timed runs of each test", .def = "5",
-      .min = 1, .max = 1000 },
+    { "-r", "--repetitions", CLI_INT, CLI_AT(bench_opts, reps, int32_t), "N", .help = "timed runs of each test",
+      .def = "5", .min = 1, .max = 1000 },
     CLI_OPT_JSON(bench_opts, json, "print one JSON object instead of the table"),
     { 0 },
 };

@@ -27,12 +27,13 @@ typedef struct convert_opts {
 } convert_opts;
 
 static const cli_option options[] = {
-    { NULL, NULL, CLI_POSITIONAL, CLI_AT(convert_opts, dir, const char *), "HF_DIR", .help = "the Hugging Face model folder",
-      .required = true, .missing = "give the model folder" },
-    { "-o", "--output", CLI_STRING, CLI_AT(convert_opts, output, const char *), "OUT.gguf", .help = "the GGUF file to write",
-      .required = true },
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(convert_opts, dir, const char *), "HF_DIR",
+      .help = "the Hugging Face model folder", .required = true, .missing = "give the model folder" },
+    { "-o", "--output", CLI_STRING, CLI_AT(convert_opts, output, const char *), "OUT.gguf",
+      .help = "the GGUF file to write", .required = true },
     { NULL, "--type", CLI_CHOICE, CLI_AT(convert_opts, type, const char *), NULL,
-      .help = "norms, biases and position/token-type embeddings\nalways stay f32", .def = "f16", .choices = type_names },
+      .help = "norms, biases and position/token-type embeddings\nalways stay f32", .def = "f16",
+      .choices = type_names },
     { 0 },
 };
 

@@ -154,9 +154,11 @@ static const cli_option pull_options[] = {
       .help = "the catalog model, and the version (default: the newest\nthis device's rollout cohort is offered)",
       .required = true, .missing = "give a model name" },
     { NULL, "--catalog", CLI_STRING, CLI_AT(pull_opts, pull.catalog, const char *), "WHERE",
-      .help = "catalog file or URL (default $OFFGRID_CATALOG, else\n'catalog' in $OFFGRID_HOME/config, else the installed\n"
-      "or source-tree catalog/catalog.json)" },
-    { NULL, "--force", CLI_FLAG, CLI_AT(pull_opts, pull.force, bool), NULL, .help = "pull even when disk or RAM looks too small" },
+      .help = "catalog file or URL (default $OFFGRID_CATALOG, else\n"
+              "'catalog' in $OFFGRID_HOME/config, else the installed\n"
+              "or source-tree catalog/catalog.json)" },
+    { NULL, "--force", CLI_FLAG, CLI_AT(pull_opts, pull.force, bool), NULL,
+      .help = "pull even when disk or RAM looks too small" },
     { NULL, "--no-test", CLI_FLAG, CLI_AT(pull_opts, pull.no_test, bool), NULL, .help = "skip the test inference" },
     { 0 },
 };
@@ -348,13 +350,13 @@ typedef struct ref_opts {
 
 static const cli_option required_ref[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME[:VERSION]",
-      .help = "an installed model, or one version of it",
-      .required = true, .missing = "give a model name" },
+      .help = "an installed model, or one version of it", .required = true, .missing = "give a model name" },
     { 0 },
 };
 
 static const cli_option optional_ref[] = {
-    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME", .help = "the installed model (default: all)" },
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME",
+      .help = "the installed model (default: all)" },
     { 0 },
 };
 

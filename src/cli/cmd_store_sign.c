@@ -16,7 +16,8 @@ typedef struct sign_opts {
 
 static const cli_option keygen_options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(sign_opts, name, const char *), "NAME",
-      .help = "the key files' base name: NAME.key and NAME.pub", .required = true, .missing = "give the key's base name" },
+      .help = "the key files' base name: NAME.key and NAME.pub", .required = true,
+      .missing = "give the key's base name" },
     { 0 },
 };
 

@@ -114,7 +114,8 @@ typedef struct update_opts {
 } update_opts;
 
 static const cli_option update_options[] = {
-    { NULL, "--check", CLI_FLAG, CLI_AT(update_opts, check, bool), NULL, .help = "only say what would change (exit 0 either way)" },
+    { NULL, "--check", CLI_FLAG, CLI_AT(update_opts, check, bool), NULL,
+      .help = "only say what would change (exit 0 either way)" },
     { NULL, "--allow-metered", CLI_FLAG, CLI_AT(update_opts, allow_metered, bool), NULL,
       .help = "download even over a metered connection" },
     { NULL, "--catalog", CLI_STRING, CLI_AT(update_opts, pull.catalog, const char *), "WHERE",

@@ -14,8 +14,8 @@ typedef struct synth_opts {
 } synth_opts;
 
 static const cli_option options[] = {
-    { "-o", "--output", CLI_STRING, CLI_AT(synth_opts, output, const char *), "OUT.gguf", .help = "the GGUF file to write",
-      .required = true },
+    { "-o", "--output", CLI_STRING, CLI_AT(synth_opts, output, const char *), "OUT.gguf",
+      .help = "the GGUF file to write", .required = true },
     { NULL, "--shape", CLI_STRING, CLI_AT(synth_opts, shape, const char *), "NAME",
       .help = "smollm2-135m, llama-1b (Llama-3.2-1B's shape) or tiny", .def = "tiny" },
     { NULL, "--type", CLI_STRING, CLI_AT(synth_opts, type, const char *), "TYPE",

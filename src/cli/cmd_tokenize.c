@@ -15,8 +15,10 @@ typedef struct tokenize_opts {
 static const cli_option options[] = {
     CLI_OPT_MODEL(tokenize_opts, model, "GGUF model or vocab file, or an installed model's name"),
     { "-p", "--prompt", CLI_STRING, CLI_AT(tokenize_opts, prompt, const char *), "TEXT", .help = "the text" },
-    { "-f", "--file", CLI_STRING, CLI_AT(tokenize_opts, file, const char *), "PATH", .help = "read the text from a file" },
-    { NULL, "--no-bos", CLI_FLAG, CLI_AT(tokenize_opts, no_bos, bool), NULL, .help = "do not add BOS (or CLS/SEP) tokens" },
+    { "-f", "--file", CLI_STRING, CLI_AT(tokenize_opts, file, const char *), "PATH",
+      .help = "read the text from a file" },
+    { NULL, "--no-bos", CLI_FLAG, CLI_AT(tokenize_opts, no_bos, bool), NULL,
+      .help = "do not add BOS (or CLS/SEP) tokens" },
     { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(tokenize_opts, no_parse_special, bool), NULL,
       .help = "treat text like <|im_start|> as plain text" },
     { 0 },

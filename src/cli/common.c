@@ -13,17 +13,18 @@
 #include "cli/cli.h"
 
 const cli_option cli_sampling_options[] = {
-    { NULL, "--temp", CLI_FLOAT, CLI_AT(og_sampler_params, temperature, float), "T", .help = "temperature, 0 = greedy", .def = "0.8",
-      .min = 0, .max = 100 },
+    { NULL, "--temp", CLI_FLOAT, CLI_AT(og_sampler_params, temperature, float), "T",
+      .help = "temperature, 0 = greedy", .def = "0.8", .min = 0, .max = 100 },
     { NULL, "--top-k", CLI_INT, CLI_AT(og_sampler_params, top_k, int32_t), "K",
       .help = "keep the K most likely tokens, 0 = off", .def = "40", .min = 0, .max = INT32_MAX },
-    { NULL, "--top-p", CLI_FLOAT, CLI_AT(og_sampler_params, top_p, float), "P", .help = "nucleus sampling, 1 = off", .def = "0.95",
-      .min = 0, .max = 1 },
+    { NULL, "--top-p", CLI_FLOAT, CLI_AT(og_sampler_params, top_p, float), "P", .help = "nucleus sampling, 1 = off",
+      .def = "0.95", .min = 0, .max = 1 },
     { NULL, "--min-p", CLI_FLOAT, CLI_AT(og_sampler_params, min_p, float), "P",
       .help = "drop tokens below P x the best one's probability", .def = "0.05", .min = 0, .max = 1 },
     { NULL, "--repeat-penalty", CLI_FLOAT, CLI_AT(og_sampler_params, repeat_penalty, float), "R",
       .help = "penalty for recently seen tokens, 1 = off", .def = "1", .min = 0, .max = 100 },
-    { NULL, "--seed", CLI_U64, CLI_AT(og_sampler_params, seed, uint64_t), "S", .help = "random seed, for reproducible runs" },
+    { NULL, "--seed", CLI_U64, CLI_AT(og_sampler_params, seed, uint64_t), "S",
+      .help = "random seed, for reproducible runs" },
     { 0 },
 };
 

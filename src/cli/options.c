@@ -190,8 +190,9 @@ static int left_column(const cli_option *r, char *buf, size_t cap)
     char value[256];
     if (r->kind == CLI_POSITIONAL)
         return snprintf(buf, cap, "  %s", r->arg);
+    const bool flag = r->kind == CLI_FLAG;
     return snprintf(buf, cap, "  %s%s%s%s%s", r->short_name ? r->short_name : "  ", r->short_name ? ", " : "  ",
-                    r->name, r->kind == CLI_FLAG ? "" : " ", r->kind == CLI_FLAG ? "" : value_name(r, value, sizeof value));
+                    r->name, flag ? "" : " ", flag ? "" : value_name(r, value, sizeof value));
 }
 
 /* The widest left column of the rows (groups included), at most HELP_COL - 2. */
