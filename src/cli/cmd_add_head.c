@@ -11,6 +11,20 @@
 
 #include "cli/cli.h"
 
+typedef struct add_head_opts {
+    const char *model, *file, *output;
+} add_head_opts;
+
+#define NEEDS_F_AND_O "-f HEAD.tsv and -o OUT.gguf are required"
+static const cli_option options[] = {
+    CLI_OPT_MODEL(add_head_opts, model, "GGUF encoder model, arch bert (a file or an\ninstalled model's name)"),
+    { "-f", "--file", CLI_STRING, CLI_AT(add_head_opts, file, const char *), "HEAD.tsv", .help = "the head, as above",
+      .required = true, .missing = NEEDS_F_AND_O },
+    { "-o", "--output", CLI_STRING, CLI_AT(add_head_opts, output, const char *), "OUT.gguf",
+      .help = "where to write the classifier", .required = true, .missing = NEEDS_F_AND_O },
+    { 0 },
+};
+
 typedef struct head_file {
     char *buf;
     char **labels;
@@ -87,12 +101,8 @@ static bool read_head(const char *path, head_file *h)
     return true;
 }
 
-static int run(const cli_opts *o)
+static int run(const add_head_opts *o)
 {
-    if (!o->file || !o->output) {
-        fprintf(stderr, "offgrid add-head: -f HEAD.tsv and -o OUT.gguf are required\n");
-        return 2;
-    }
     head_file h;
     int rc = 1;
     if (read_head(o->file, &h)) {
@@ -109,20 +119,24 @@ static int run(const cli_opts *o)
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    add_head_opts o = { 0 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_add_head, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("add-head", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_add_head = {
     "add-head", "attach a linear classifier over sentence embeddings to an encoder",
-    "usage: offgrid add-head -m ENCODER.gguf -f HEAD.tsv -o OUT.gguf\n\n"
     "Writes ENCODER with a classification head that `offgrid classify`\n"
     "runs: softmax(W e + b), e being the model's pooled sentence embedding\n"
     "at unit length (what `offgrid embed` prints), as a linear model trained\n"
     "on sentence-transformers vectors expects. HEAD.tsv has one line per\n"
     "label: LABEL<TAB>BIAS<TAB>W_0<TAB>...<TAB>W_n-1, n being the model's\n"
     "embedding width (tools/sklearn_head.py writes it from a scikit-learn\n"
-    "LogisticRegression). A head ENCODER already has is replaced.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF encoder model, arch bert (required)\n"
-    "  -f, --file PATH         the head, as above (required)\n"
-    "  -o, --output PATH       where to write the classifier (required)\n",
-    OPT_MODEL | OPT_FILE | OPT_OUTPUT,
-    run,
+    "LogisticRegression). A head ENCODER already has is replaced.",
+    options, NULL, start,
 };

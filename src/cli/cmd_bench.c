@@ -24,9 +24,26 @@
 #include "cli/cli.h"
 
 #define DEFAULT_N_PROMPT 512
-#define DEFAULT_N_GEN 128
-#define DEFAULT_REPS 5
 #define N_SHORT 8 /* tokens of the short-prompt time to first token */
+
+typedef struct bench_opts {
+    const char *model;
+    int32_t n_prompt_tokens, n_gen, reps, n_threads;
+    bool json;
+} bench_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(bench_opts, model, "GGUF model file or installed model's name"),
+    { "-p", "--n-prompt", CLI_INT, CLI_AT(bench_opts, n_prompt_tokens, int32_t), "N",
+      .help = "prompt tokens of the pp test, 0 = skip it", .def = "512", .min = 0, .max = 1 << 16 },
+    { "-n", "--n-gen", CLI_INT, CLI_AT(bench_opts, n_gen, int32_t), "N",
+      .help = "generated tokens of the tg test, 0 = skip it", .def = "128", .min = 0, .max = 1 << 16 },
+    CLI_OPT_THREADS(bench_opts, n_threads, "threads", "all cores"),
+    { "-r", "--repetitions", CLI_INT, CLI_AT(bench_opts, reps, int32_t), "N", .help = "timed runs of each test",
+      .def = "5", .min = 1, .max = 1000 },
+    CLI_OPT_JSON(bench_opts, json, "print one JSON object instead of the table"),
+    { 0 },
+};
 
 static double now_s(void)
 {
@@ -182,7 +199,7 @@ typedef struct results {
     long long maxrss, hwm;
 } results;
 
-static void print_json(const cli_opts *o, const results *r)
+static void print_json(const bench_opts *o, const results *r)
 {
     printf("{\n  \"model\": ");
     cli_json_str(o->model);
@@ -242,15 +259,9 @@ static void print_table(const results *r)
         printf("peak RSS (VmHWM):       %10.2f MiB\n", r->hwm / (1024.0 * 1024.0));
 }
 
-static int run(const cli_opts *in)
+static int run(const bench_opts *in)
 {
-    cli_opts o = *in;
-    if (o.n_prompt_tokens < 0)
-        o.n_prompt_tokens = DEFAULT_N_PROMPT;
-    if (o.n_gen < 0)
-        o.n_gen = DEFAULT_N_GEN;
-    if (o.reps < 0)
-        o.reps = DEFAULT_REPS;
+    bench_opts o = *in;
     if (o.n_prompt_tokens == 0 && o.n_gen == 0) {
         fprintf(stderr, "offgrid bench: -p and -n are both 0, nothing to measure\n");
         return 2;
@@ -261,7 +272,7 @@ static int run(const cli_opts *in)
     bench b = { .rng = 0x6f6666677269642bull };
     int rc = 1;
     double t_load = now_s();
-    b.model = cli_load_model(&o, false);
+    b.model = cli_load_model(o.model, false);
     if (!b.model)
         return 1;
     double t_loaded = now_s();
@@ -278,14 +289,13 @@ static int run(const cli_opts *in)
         n_max = N_SHORT;
     /* The whole prompt is one batch, as llama-bench's default n_batch (2048)
      * makes it for pp512. */
-    o.n_ctx = n_max;
-    o.n_batch = n_max;
+    cli_context_opts co = { .n_threads = o.n_threads, .n_ctx = n_max, .n_batch = n_max };
     b.tokens = malloc((size_t)n_max * sizeof *b.tokens);
     if (!b.tokens) {
         fprintf(stderr, "offgrid bench: out of memory\n");
         goto done;
     }
-    b.ctx = cli_new_context(b.model, &o);
+    b.ctx = cli_new_context(b.model, &co);
     if (!b.ctx)
         goto done;
     double t_ready = now_s();
@@ -329,23 +339,24 @@ done:
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    bench_opts o = { .n_prompt_tokens = DEFAULT_N_PROMPT, .n_gen = 128, .reps = 5 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_bench, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("bench", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_bench = {
     "bench", "measure prompt and generation speed, time to first token, memory",
-    "usage: offgrid bench -m MODEL [-p N_PROMPT] [-n N_GEN] [-t THREADS] [-r REPS] [--json]\n\n"
     "Runs llama-bench's tests: pp (N_PROMPT random tokens decoded as one batch\n"
     "into an empty cache) and tg (N_GEN tokens decoded one at a time into an\n"
     "empty cache), each REPS times after one warm-up, and reports the mean and\n"
     "standard deviation of tokens/s. Also reports model load time, time to first\n"
     "token from process start (load + N_PROMPT-token prompt + one greedy pick,\n"
     "and the same for an 8-token prompt) and peak resident memory.\n"
-    "Results go to stdout (a table, or one JSON object), progress to stderr.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model file (required)\n"
-    "  -p, --n-prompt N        prompt tokens of the pp test, 0 = skip it (default 512)\n"
-    "  -n, --n-gen N           generated tokens of the tg test, 0 = skip it (default 128)\n"
-    "  -t, --threads N         threads (default: all cores)\n"
-    "  -r, --repetitions N     timed runs of each test (default 5)\n"
-    "      --json              print one JSON object instead of the table\n",
-    OPT_MODEL | OPT_N_PROMPT | OPT_N_GEN | OPT_THREADS | OPT_REPS | OPT_JSON,
-    run,
+    "Results go to stdout (a table, or one JSON object), progress to stderr.",
+    options, NULL, start,
 };

@@ -9,6 +9,24 @@
 
 #include "cli/cli.h"
 
+/* -m takes a file only, never an installed model's name: calibrate
+ * rewrites its model file, and a store file is named by its SHA-256 and
+ * must never change. */
+typedef struct calibrate_opts {
+    const char *model, *file, *output;
+    cli_encoder_opts encoder;
+} calibrate_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(calibrate_opts, model, "GGUF model file with a classification head"),
+    { "-f", "--file", CLI_STRING, CLI_AT(calibrate_opts, file, const char *), "LABELED.tsv",
+      .help = "labelled texts, lines of LABEL<TAB>TEXT", .required = true },
+    { "-o", "--output", CLI_STRING, CLI_AT(calibrate_opts, output, const char *), "PATH",
+      .help = "write the calibrated model there instead of\nreplacing MODEL" },
+    CLI_OPT_GROUP(calibrate_opts, encoder, cli_encoder_opts, cli_encoder_options),
+    { 0 },
+};
+
 /* A label column: a name of the model's, or its index. */
 static int32_t parse_label(const og_encoder *enc, const char *s, size_t len)
 {
@@ -35,25 +53,19 @@ static void report(const char *what, float t, const float *probs, const int32_t 
            og_expected_calibration_error(probs, labels, n, n_labels, 15));
 }
 
-static int run(const cli_opts *o)
+static int run(const calibrate_opts *o)
 {
-    if (!o->file) {
-        fprintf(stderr, "offgrid calibrate: -f LABELED.tsv is required (lines of LABEL<TAB>TEXT)\n");
-        return 2;
-    }
-    cli_opts lines = *o;
-    lines.has_prompt = false;
     char *buf;
     const char **rows, **texts = NULL;
     size_t *lens, *text_lens = NULL;
     int32_t n_rows, n = 0, *labels = NULL;
-    if (!cli_read_texts("calibrate", &lines, &buf, &rows, &lens, &n_rows))
+    if (!cli_read_texts("calibrate", NULL, o->file, &buf, &rows, &lens, &n_rows))
         return 1;
     int rc = 1;
     float *logits = NULL, *probs = NULL;
     og_encoder *enc = NULL;
-    og_model *m = cli_load_model(o, false);
-    if (!m || !(enc = cli_new_encoder(m, o, false)))
+    og_model *m = cli_load_model(o->model, false);
+    if (!m || !(enc = cli_new_encoder(m, &o->encoder, false)))
         goto done;
     const int32_t n_labels = og_encoder_n_labels(enc);
     if (n_labels < 2) {
@@ -135,24 +147,21 @@ done:
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    calibrate_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_calibrate, argc, argv, &o);
+    return rc == CLI_PARSED ? run(&o) : rc;
+}
+
 const cli_command cli_cmd_calibrate = {
     "calibrate", "fit a classifier's softmax temperature on labelled texts",
-    "usage: offgrid calibrate -m MODEL -f LABELED.tsv [-o OUT.gguf] [-t N]\n\n"
     "Classifies every line LABEL<TAB>TEXT of the file (LABEL: one of the\n"
     "model's label names, or its index; blank lines are skipped), finds the\n"
     "temperature T minimizing the negative log-likelihood of softmax(logits/T)\n"
     "on them, prints NLL and expected calibration error (15 bins) with the\n"
     "model's current T and the fitted one, and stores the fitted T in the\n"
     "model as offgrid.classifier.temperature (the file is replaced atomically).\n"
-    "Use texts the classifier was not trained on.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model with a classification head (required)\n"
-    "  -f, --file PATH         labelled texts, LABEL<TAB>TEXT per line (required)\n"
-    "  -o, --output PATH       write the calibrated model there instead of\n"
-    "                          replacing MODEL\n"
-    "  -t, --threads N         threads (default: all CPUs)\n"
-    "  -b, --batch N           tokens per forward pass (default 2048)\n"
-    "      --max-tokens N      cut longer texts to N tokens\n",
-    OPT_MODEL | OPT_FILE | OPT_OUTPUT | OPT_THREADS | OPT_BATCH | OPT_MAX_TOKENS,
-    run,
+    "Use texts the classifier was not trained on.",
+    options, NULL, start,
 };

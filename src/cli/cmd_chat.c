@@ -11,14 +11,33 @@
 #include "cli/cli.h"
 #include "cli/print.h"
 
+typedef struct chat_opts {
+    const char *model, *system, *prompt; /* NULL when not given */
+    int32_t n_predict;
+    og_sampler_params sampling;
+    cli_context_opts context;
+} chat_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(chat_opts, model, "GGUF model file or installed model's name"),
+    { "-s", "--system", CLI_STRING, CLI_AT(chat_opts, system, const char *), "TEXT", .help = "system message" },
+    { "-p", "--prompt", CLI_STRING, CLI_AT(chat_opts, prompt, const char *), "TEXT",
+      .help = "answer this one message and exit" },
+    { "-n", "--n-predict", CLI_INT, CLI_AT(chat_opts, n_predict, int32_t), "N",
+      .help = "most tokens per answer, -1 = until end of turn", .def = "1024", .min = -1, .max = INT32_MAX },
+    CLI_OPT_GROUP(chat_opts, sampling, og_sampler_params, cli_sampling_options),
+    CLI_OPT_GROUP(chat_opts, context, cli_context_opts, cli_context_options),
+    { 0 },
+};
+
 /* One assistant turn: streams the reply, then a newline. */
-static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool show_stats)
+static int reply(og_chat *chat, og_sampler *sampler, const chat_opts *o, bool show_stats)
 {
     cli_printer printer = { 0 };
     og_gen_result result;
     og_error err = { 0 };
     og_gen_params gp = og_gen_default_params();
-    gp.max_tokens = o->n_predict == -2 ? 1024 : o->n_predict;
+    gp.max_tokens = o->n_predict;
     og_status st = og_chat_respond(chat, sampler, &gp, cli_print_token, &printer, &result, &err);
     putchar('\n');
     fflush(stdout);
@@ -31,10 +50,10 @@ static int reply(og_chat *chat, og_sampler *sampler, const cli_opts *o, bool sho
     return 0;
 }
 
-static int run(const cli_opts *o)
+static int run(const chat_opts *o)
 {
-    og_model *m = cli_load_model(o, false);
-    og_context *ctx = m ? cli_new_context(m, o) : NULL;
+    og_model *m = cli_load_model(o->model, false);
+    og_context *ctx = m ? cli_new_context(m, &o->context) : NULL;
     og_sampler *sampler = ctx ? cli_new_sampler(m, &o->sampling) : NULL;
     og_chat *chat = NULL;
     og_error err = { 0 };
@@ -47,7 +66,7 @@ static int run(const cli_opts *o)
         fprintf(stderr, "offgrid chat: %s\n", err.message);
         goto done;
     }
-    if (o->has_prompt) {
+    if (o->prompt) {
         if (og_chat_add(chat, "user", o->prompt, &err) != OG_OK) {
             fprintf(stderr, "offgrid chat: %s\n", err.message);
             goto done;
@@ -86,24 +105,19 @@ done:
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    chat_opts o = { .n_predict = 1024, .sampling = og_sampler_default_params() };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_chat, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("chat", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_chat = {
     "chat", "chat with a model (interactive, or one answer with -p)",
-    "usage: offgrid chat -m MODEL [-s SYSTEM] [-p MESSAGE] [options]\n\n"
     "Renders the conversation with the model's chat template and streams the\n"
-    "answers. Without -p it reads one message per line from stdin until EOF.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model file (required)\n"
-    "  -s, --system TEXT       system message\n"
-    "  -p, --prompt TEXT       answer this one message and exit\n"
-    "  -n, --n-predict N       most tokens per answer, -1 = until end of turn (default 1024)\n"
-    "      --temp T            temperature, 0 = greedy (default 0.8)\n"
-    "      --top-k K           (default 40)\n"
-    "      --top-p P           (default 0.95)\n"
-    "      --min-p P           (default 0.05)\n"
-    "      --repeat-penalty R  (default 1, off)\n"
-    "      --seed S            random seed\n"
-    "  -t, --threads N         threads (default: all cores)\n"
-    "  -c, --ctx-size N        context size (default: the model's, at most 4096)\n",
-    OPT_MODEL | OPT_PROMPT | OPT_SYSTEM | OPT_N | OPT_SAMPLING | OPT_THREADS | OPT_CTX,
-    run,
+    "answers. Without -p it reads one message per line from stdin until EOF.",
+    options, NULL, start,
 };

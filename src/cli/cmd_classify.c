@@ -7,7 +7,18 @@
 
 #include "cli/cli.h"
 
-static void print_results(const cli_opts *o, const og_encoder *enc, const float *p, int32_t n)
+static const cli_option options[] = {
+    CLI_OPT_MODEL(cli_encode_opts, model,
+                  "GGUF encoder with a classification head (a file or an installed\nmodel's name)"),
+    { "-p", "--prompt", CLI_STRING, CLI_AT(cli_encode_opts, prompt, const char *), "TEXT", .help = "one text" },
+    { "-f", "--file", CLI_STRING, CLI_AT(cli_encode_opts, file, const char *), "PATH", .help = "one text per line" },
+    CLI_OPT_JSON(cli_encode_opts, json, "the full distribution: [{\"index\", \"label\",\n"
+                                        "\"probability\", \"probabilities\": {label: p}}]"),
+    CLI_OPT_GROUP(cli_encode_opts, encoder, cli_encoder_opts, cli_encoder_options),
+    { 0 },
+};
+
+static void print_results(const cli_encode_opts *o, const og_encoder *enc, const float *p, int32_t n)
 {
     const int32_t n_labels = og_encoder_n_labels(enc);
     if (o->json)
@@ -35,7 +46,7 @@ static void print_results(const cli_opts *o, const og_encoder *enc, const float 
         printf("\n]\n");
 }
 
-static int32_t label_count(const og_encoder *enc, const cli_opts *o)
+static int32_t label_count(const og_encoder *enc, const cli_encode_opts *o)
 {
     const int32_t n_labels = og_encoder_n_labels(enc);
     if (n_labels == 0)
@@ -44,30 +55,25 @@ static int32_t label_count(const og_encoder *enc, const cli_opts *o)
     return n_labels;
 }
 
-static int run(const cli_opts *o)
+static int start(int argc, char **argv)
 {
-    return cli_run_encoder("classify", o, false, label_count, og_classify, print_results);
+    cli_encode_opts o = { 0 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_classify, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    if (!cli_find_model("classify", &o.model, path, sizeof path))
+        return 1;
+    return cli_run_encoder("classify", &o, false, label_count, og_classify, print_results);
 }
 
 const cli_command cli_cmd_classify = {
     "classify", "label probabilities from an encoder with a classification head",
-    "usage: offgrid classify -m MODEL (-p TEXT | -f FILE) [--json] [-t N]\n\n"
-    "Prints, per text, the most probable label and its probability, tab-\n"
-    "separated. Probabilities are softmax(logits / T), T being the model's\n"
-    "offgrid.classifier.temperature (1 when absent). The head (cls.output)\n"
-    "reads BERT's pooled [CLS] state or, when offgrid.classifier.input says\n"
-    "so, the sentence embedding (see offgrid add-head). With -f, every line\n"
-    "of FILE is one text.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF encoder with a classification head (required)\n"
-    "  -p, --prompt TEXT       one text\n"
-    "  -f, --file PATH         one text per line\n"
-    "      --json              the full distribution: [{\"index\", \"label\",\n"
-    "                          \"probability\", \"probabilities\": {label: p}}]\n"
-    "  -t, --threads N         threads (default: all CPUs)\n"
-    "  -b, --batch N           tokens per forward pass (default 2048)\n"
-    "      --max-tokens N      cut longer texts to N tokens (default: the\n"
-    "                          model's context length)\n",
-    OPT_MODEL | OPT_PROMPT | OPT_FILE | OPT_JSON | OPT_THREADS | OPT_BATCH | OPT_MAX_TOKENS,
-    run,
+    "Prints, per text (-p TEXT or -f FILE, exactly one), the most probable\n"
+    "label and its probability, tab-separated. Probabilities are\n"
+    "softmax(logits / T), T being the model's offgrid.classifier.temperature\n"
+    "(1 when absent). The head (cls.output) reads BERT's pooled [CLS] state or,\n"
+    "when offgrid.classifier.input says so, the sentence embedding (see offgrid\n"
+    "add-head). With -f, every line of FILE is one text.",
+    options, NULL, start,
 };

@@ -18,36 +18,36 @@ static void progress(void *user, int64_t done, int64_t total, const char *tensor
         fprintf(stderr, "offgrid convert: [%lld/%lld] %s\n", (long long)done, (long long)total, tensor);
 }
 
-static int run(const cli_opts *o)
+/* The --type choices, and the type each names (same order). */
+static const char *const type_names[] = { "f32", "f16", "q8_0", NULL };
+static const og_convert_type types[] = { OG_CONVERT_F32, OG_CONVERT_F16, OG_CONVERT_Q8_0 };
+
+typedef struct convert_opts {
+    const char *dir, *output, *type; /* type: one of type_names, NULL when not given */
+} convert_opts;
+
+static const cli_option options[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(convert_opts, dir, const char *), "HF_DIR",
+      .help = "the Hugging Face model folder", .required = true, .missing = "give the model folder" },
+    { "-o", "--output", CLI_STRING, CLI_AT(convert_opts, output, const char *), "OUT.gguf",
+      .help = "the GGUF file to write", .required = true },
+    { NULL, "--type", CLI_CHOICE, CLI_AT(convert_opts, type, const char *), NULL,
+      .help = "norms, biases and position/token-type embeddings\nalways stay f32", .def = "f16",
+      .choices = type_names },
+    { 0 },
+};
+
+static int run(const convert_opts *o)
 {
-    static const struct {
-        const char *name;
-        og_convert_type type;
-    } types[] = { { "f32", OG_CONVERT_F32 }, { "f16", OG_CONVERT_F16 }, { "q8_0", OG_CONVERT_Q8_0 } };
-    if (!o->positional) {
-        fprintf(stderr, "offgrid convert: give the model folder\n\n%s", cli_cmd_convert.usage);
-        return 2;
-    }
-    if (!o->output) {
-        fprintf(stderr, "offgrid convert: -o OUT.gguf is required\n\n%s", cli_cmd_convert.usage);
-        return 2;
-    }
     og_convert_params p = og_convert_default_params();
-    if (o->type) {
-        size_t i = 0;
-        while (i < sizeof types / sizeof types[0] && strcmp(o->type, types[i].name) != 0)
-            i++;
-        if (i == sizeof types / sizeof types[0]) {
-            fprintf(stderr, "offgrid convert: unknown --type '%s' (f32, f16 or q8_0)\n", o->type);
-            return 2;
-        }
-        p.type = types[i].type;
-    }
+    for (size_t i = 0; o->type && type_names[i]; i++)
+        if (o->type == type_names[i])
+            p.type = types[i];
     bool tty = isatty(STDERR_FILENO);
     p.progress = progress;
     p.user = &tty;
     og_error err = { 0 };
-    og_status st = og_convert_hf(o->positional, o->output, &p, &err);
+    og_status st = og_convert_hf(o->dir, o->output, &p, &err);
     if (tty)
         fputc('\n', stderr);
     if (st != OG_OK) {
@@ -58,17 +58,18 @@ static int run(const cli_opts *o)
     return 0;
 }
 
+static int start(int argc, char **argv)
+{
+    convert_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_convert, argc, argv, &o);
+    return rc == CLI_PARSED ? run(&o) : rc;
+}
+
 const cli_command cli_cmd_convert = {
     "convert", "convert a Hugging Face model folder to GGUF",
-    "usage: offgrid convert HF_DIR -o OUT.gguf [--type f32|f16|q8_0]\n\n"
     "Reads config.json, model.safetensors and the tokenizer (tokenizer.json,\n"
     "tokenizer.model or vocab.txt, tokenizer_config.json, special_tokens_map.json)\n"
     "and writes a GGUF file with llama.cpp's names. Architectures: LlamaForCausalLM,\n"
-    "BertModel, BertForSequenceClassification. The output is written atomically.\n\n"
-    "options:\n"
-    "  -o, --output PATH   the GGUF file to write (required)\n"
-    "      --type TYPE     f32, f16 or q8_0 (default f16); norms, biases and\n"
-    "                      position/token-type embeddings always stay f32\n",
-    OPT_POSITIONAL | OPT_OUTPUT | OPT_TYPE,
-    run,
+    "BertModel, BertForSequenceClassification. The output is written atomically.",
+    options, NULL, start,
 };

@@ -7,7 +7,17 @@
 
 #include "cli/cli.h"
 
-static void print_vectors(const cli_opts *o, const og_encoder *enc, const float *v, int32_t n)
+static const cli_option options[] = {
+    CLI_OPT_MODEL(cli_encode_opts, model, "GGUF encoder model, arch bert (file or installed name)"),
+    { "-p", "--prompt", CLI_STRING, CLI_AT(cli_encode_opts, prompt, const char *), "TEXT", .help = "one text" },
+    { "-f", "--file", CLI_STRING, CLI_AT(cli_encode_opts, file, const char *), "PATH", .help = "one text per line" },
+    CLI_OPT_JSON(cli_encode_opts, json, "{\"dim\": D, \"data\": [{\"index\": i, \"embedding\": [...]}]}\n"
+                                        "instead of one line of numbers per text"),
+    CLI_OPT_GROUP(cli_encode_opts, encoder, cli_encoder_opts, cli_encoder_options),
+    { 0 },
+};
+
+static void print_vectors(const cli_encode_opts *o, const og_encoder *enc, const float *v, int32_t n)
 {
     const int32_t dim = og_encoder_n_embd(enc);
     if (o->json) {
@@ -26,35 +36,29 @@ static void print_vectors(const cli_opts *o, const og_encoder *enc, const float 
         printf("\n]}\n");
 }
 
-static int32_t embedding_width(const og_encoder *enc, const cli_opts *o)
+static int32_t embedding_width(const og_encoder *enc, const cli_encode_opts *o)
 {
     (void)o;
     return og_encoder_n_embd(enc);
 }
 
-static int run(const cli_opts *o)
+static int start(int argc, char **argv)
 {
-    return cli_run_encoder("embed", o, true, embedding_width, og_embed, print_vectors);
+    cli_encode_opts o = { 0 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_embed, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    if (!cli_find_model("embed", &o.model, path, sizeof path))
+        return 1;
+    return cli_run_encoder("embed", &o, true, embedding_width, og_embed, print_vectors);
 }
 
 const cli_command cli_cmd_embed = {
     "embed", "sentence embeddings from an encoder (BERT) model",
-    "usage: offgrid embed -m MODEL (-p TEXT | -f FILE) [--json] [-t N] [--batch N]\n\n"
-    "Prints one embedding per text: pooled as the model says (mean or CLS)\n"
-    "and scaled to unit length, so a dot product of two is their cosine.\n"
-    "With -f, every line of FILE is one text (empty lines included).\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF encoder model, arch bert (required)\n"
-    "  -p, --prompt TEXT       one text\n"
-    "  -f, --file PATH         one text per line\n"
-    "      --json              {\"dim\": D, \"data\": [{\"index\": i, \"embedding\": [...]}]}\n"
-    "                          instead of one line of numbers per text\n"
-    "  -t, --threads N         threads (default: all CPUs)\n"
-    "  -b, --batch N           tokens per forward pass, several texts packed\n"
-    "                          together (default 2048); the result does not\n"
-    "                          depend on it\n"
-    "      --max-tokens N      cut longer texts to N tokens (default: the\n"
-    "                          model's context length)\n",
-    OPT_MODEL | OPT_PROMPT | OPT_FILE | OPT_JSON | OPT_THREADS | OPT_BATCH | OPT_MAX_TOKENS,
-    run,
+    "Prints one embedding per text (-p TEXT or -f FILE, exactly one): pooled\n"
+    "as the model says (mean or CLS) and scaled to unit length, so a dot\n"
+    "product of two is their cosine. With -f, every line of FILE is one text\n"
+    "(empty lines included).",
+    options, NULL, start,
 };

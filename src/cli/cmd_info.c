@@ -6,9 +6,21 @@
 
 #include "cli/cli.h"
 
-static int run(const cli_opts *o)
+typedef struct info_opts {
+    const char *model;
+    int32_t n_ctx, n_batch; /* 0: the model's (at most 4096), the library's */
+} info_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(info_opts, model, "GGUF model file or installed model's name"),
+    CLI_OPT_CTX(info_opts, n_ctx, "context size to size memory for", "the model's, at most 4096"),
+    CLI_OPT_BATCH(info_opts, n_batch, "batch size to size memory for", "512"),
+    { 0 },
+};
+
+static int run(const info_opts *o)
 {
-    og_model *m = cli_load_model(o, false);
+    og_model *m = cli_load_model(o->model, false);
     if (!m)
         return 1;
     char buf[4096];
@@ -24,15 +36,19 @@ static int run(const cli_opts *o)
     return 0;
 }
 
+static int start(int argc, char **argv)
+{
+    info_opts o = { 0 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_info, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("info", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_info = {
     "info", "describe a model file",
-    "usage: offgrid info -m MODEL [-c CTX]\n\n"
     "Prints the architecture, sizes, tensor types and the memory a context of\n"
-    "CTX tokens needs.\n\n"
-    "options:\n"
-    "  -m, --model PATH   GGUF model file (required)\n"
-    "  -c, --ctx-size N   context size to size memory for (default: the model's, at most 4096)\n"
-    "  -b, --batch-size N batch size to size memory for (default 512)\n",
-    OPT_MODEL | OPT_CTX | OPT_BATCH,
-    run,
+    "CTX tokens needs.",
+    options, NULL, start,
 };

@@ -14,20 +14,29 @@ static void progress(void *user, int32_t chunk, int32_t n_chunks, double ppl)
     fprintf(stderr, "[%d]%.4f%s", chunk, ppl, chunk == n_chunks ? "\n" : ",");
 }
 
-static int run(const cli_opts *o)
+typedef struct perplexity_opts {
+    const char *model, *file;
+    cli_context_opts context; /* n_batch is always n_ctx */
+} perplexity_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(perplexity_opts, model, "GGUF model file or installed model's name"),
+    { "-f", "--file", CLI_STRING, CLI_AT(perplexity_opts, file, const char *), "FILE", .help = "text file",
+      .required = true },
+    CLI_OPT_CTX(perplexity_opts, context.n_ctx, "tokens per chunk", "512"),
+    CLI_OPT_THREADS(perplexity_opts, context.n_threads, "threads", "all cores"),
+    { 0 },
+};
+
+static int run(const perplexity_opts *o)
 {
-    if (!o->file) {
-        fprintf(stderr, "offgrid perplexity: -f FILE is required\n");
-        return 2;
-    }
     size_t len;
     char *text = cli_read_file(o->file, &len);
     if (!text)
         return 1;
-    cli_opts co = *o;
-    co.n_ctx = o->n_ctx > 0 ? o->n_ctx : 512;
+    cli_context_opts co = o->context;
     co.n_batch = co.n_ctx; /* one chunk per decode, all logits kept */
-    og_model *m = cli_load_model(o, false);
+    og_model *m = cli_load_model(o->model, false);
     og_context *ctx = m ? cli_new_context(m, &co) : NULL;
     og_token *tokens = NULL;
     int rc = 1;
@@ -56,17 +65,20 @@ done:
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    perplexity_opts o = { .context.n_ctx = 512 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_perplexity, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("perplexity", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_perplexity = {
     "perplexity", "measure a model's perplexity on a text",
-    "usage: offgrid perplexity -m MODEL -f FILE [-c CTX] [-t THREADS]\n\n"
     "Cuts the text into chunks of CTX tokens and scores the second half of each,\n"
     "as llama.cpp's llama-perplexity does. Running values go to stderr; the last\n"
-    "line on stdout is 'perplexity: X +/- E'.\n\n"
-    "options:\n"
-    "  -m, --model PATH     GGUF model file (required)\n"
-    "  -f, --file PATH      text file (required)\n"
-    "  -c, --ctx-size N     tokens per chunk (default 512)\n"
-    "  -t, --threads N      threads (default: all cores)\n",
-    OPT_MODEL | OPT_FILE | OPT_CTX | OPT_THREADS,
-    run,
+    "line on stdout is 'perplexity: X +/- E'.",
+    options, NULL, start,
 };

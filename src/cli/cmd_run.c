@@ -8,13 +8,45 @@
 #include "cli/cli.h"
 #include "cli/print.h"
 
-static int run(const cli_opts *o)
+typedef struct run_opts {
+    const char *model, *prompt; /* prompt: NULL when not given */
+    int32_t n_predict;
+    bool ids, no_bos, no_parse_special;
+    og_sampler_params sampling;
+    cli_context_opts context;
+    cli_strings stop; /* --stop: og_gen_params.stop */
+    bool json, logprobs;
+} run_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(run_opts, model, "GGUF model file or installed model's name"),
+    { "-p", "--prompt", CLI_STRING, CLI_AT(run_opts, prompt, const char *), "TEXT", .help = "prompt text",
+      .def = "empty" },
+    { "-n", "--n-predict", CLI_INT, CLI_AT(run_opts, n_predict, int32_t), "N",
+      .help = "tokens to generate, -1 = until end of text", .def = "128", .min = -1, .max = INT32_MAX },
+    { NULL, "--ids", CLI_FLAG, CLI_AT(run_opts, ids, bool), NULL,
+      .help = "print the generated token ids, space-separated, instead of text" },
+    { NULL, "--stop", CLI_LIST, CLI_AT(run_opts, stop, cli_strings), "TEXT",
+      .help = "stop where TEXT appears (it is not printed); repeatable", .max = OG_GEN_MAX_STOP },
+    CLI_OPT_JSON(run_opts, json, "constrain the output to one JSON object"),
+    { NULL, "--logprobs", CLI_FLAG, CLI_AT(run_opts, logprobs, bool), NULL,
+      .help = "print each token's log-probability" },
+    CLI_OPT_GROUP(run_opts, sampling, og_sampler_params, cli_sampling_options),
+    { NULL, "--no-bos", CLI_FLAG, CLI_AT(run_opts, no_bos, bool), NULL,
+      .help = "do not add BOS even if the model asks for it" },
+    { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(run_opts, no_parse_special, bool), NULL,
+      .help = "treat text like <|im_start|> as plain text" },
+    CLI_OPT_GROUP(run_opts, context, cli_context_opts, cli_context_options),
+    { 0 },
+};
+
+static int run(const run_opts *o)
 {
-    og_model *m = cli_load_model(o, false);
+    og_model *m = cli_load_model(o->model, false);
     if (!m)
         return 1;
     int rc = 1;
-    og_context *ctx = cli_new_context(m, o);
+    og_context *ctx = cli_new_context(m, &o->context);
     og_token *prompt = NULL;
     int32_t n_prompt = 0;
     if (!ctx)
@@ -49,9 +81,9 @@ static int run(const cli_opts *o)
     og_gen_result result;
     og_error err = { 0 };
     og_gen_params gp = og_gen_default_params();
-    gp.max_tokens = o->n_predict == -2 ? 128 : o->n_predict;
-    gp.stop = o->stop;
-    gp.n_stop = o->n_stop;
+    gp.max_tokens = o->n_predict;
+    gp.stop = o->stop.v;
+    gp.n_stop = o->stop.n;
     gp.json_object = o->json;
     gp.logprobs = o->logprobs;
     if (og_generate(ctx, sampler, prompt, n_prompt, &gp, cli_print_token, &printer, &result, &err) == OG_OK)
@@ -64,7 +96,8 @@ static int run(const cli_opts *o)
     fflush(stdout);
     cli_print_stats(&result);
     if (o->logprobs && result.n_gen > 0)
-        fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum, printer.logprob_sum / result.n_gen);
+        fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum,
+                printer.logprob_sum / result.n_gen);
 done:
     free(prompt);
     og_context_free(ctx);
@@ -72,31 +105,25 @@ done:
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    run_opts o = { .n_predict = 128, .sampling = og_sampler_default_params() };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_run, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    for (int32_t i = 0; i < o.stop.n; i++)
+        if (strlen(o.stop.v[i]) > OG_GEN_MAX_STOP_LEN) {
+            char why[96];
+            snprintf(why, sizeof why, "a --stop string has at most %d bytes", OG_GEN_MAX_STOP_LEN);
+            return cli_usage_error(&cli_cmd_run, why);
+        }
+    return cli_find_model("run", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_run = {
     "run", "generate a continuation of a prompt",
-    "usage: offgrid run -m MODEL [-p PROMPT] [options]\n\n"
     "Streams the text the model generates after PROMPT (only the new text) to\n"
-    "stdout; timings go to stderr. An empty or missing prompt starts from BOS.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model file (required)\n"
-    "  -p, --prompt TEXT       prompt text (default: empty)\n"
-    "  -n, --n-predict N       tokens to generate, -1 = until end of text (default 128)\n"
-    "      --ids               print the generated token ids, space-separated, instead of text\n"
-    "      --temp T            temperature, 0 = greedy (default 0.8)\n"
-    "      --top-k K           keep the K most likely tokens, 0 = off (default 40)\n"
-    "      --top-p P           nucleus sampling, 1 = off (default 0.95)\n"
-    "      --min-p P           drop tokens below P x the best one's probability (default 0.05)\n"
-    "      --repeat-penalty R  penalty for recently seen tokens, 1 = off (default 1)\n"
-    "      --seed S            random seed, for reproducible runs\n"
-    "      --no-bos            do not add BOS even if the model asks for it\n"
-    "      --no-parse-special  treat text like <|im_start|> as plain text\n"
-    "  -t, --threads N         threads (default: all cores)\n"
-    "      --stop TEXT         stop where TEXT appears (not printed); repeatable, up to 16\n"
-    "      --json              constrain the output to one JSON object\n"
-    "      --logprobs          print one line a token: id, log-probability, text as JSON\n"
-    "  -c, --ctx-size N        context size in tokens (default: the model's, at most 4096)\n"
-    "  -b, --batch-size N      prompt tokens evaluated per step (default 512)\n",
-    OPT_MODEL | OPT_PROMPT | OPT_N | OPT_SAMPLING | OPT_THREADS | OPT_CTX | OPT_BATCH | OPT_IDS | OPT_NO_BOS |
-        OPT_SPECIAL | OPT_STOP | OPT_JSON | OPT_LOGPROBS,
-    run,
+    "stdout; timings go to stderr. An empty or missing prompt starts from BOS.",
+    options, NULL, start,
 };

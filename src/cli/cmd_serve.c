@@ -11,26 +11,46 @@
 
 #include "cli/cli.h"
 
-/* A path as given, else (a bare NAME[:VERSION] that is no file) the
- * active file of an installed model, as the other commands' -m. Sets
- * *ok false after printing why when it is neither. */
-static const char *resolve_model(const char *ref, char *buf, size_t cap, bool *ok)
-{
-    *ok = true;
-    if (!ref || access(ref, F_OK) == 0 || strchr(ref, '/'))
-        return ref; /* loading it reports a missing file */
-#ifdef OG_WITH_SERVICES
-    if (!cli_store_resolve_model("serve", ref, buf, cap)) {
-        *ok = false;
-        return NULL;
-    }
-    return buf;
-#else
-    (void)buf;
-    (void)cap;
-    return ref;
-#endif
-}
+/* NULL or 0 when not given: og_server_default_params decides. */
+typedef struct serve_opts {
+    const char *model, *embed_model, *host, *api_key, *api_key_file, *cors;
+    int32_t port; /* -1 when not given */
+    int32_t n_parallel, n_ctx, n_threads, queue, max_tokens, max_body_kib, timeout;
+    bool insecure, log;
+} serve_opts;
+
+static const cli_option options[] = {
+    { "-m", "--model", CLI_STRING, CLI_AT(serve_opts, model, const char *), "PATH|NAME",
+      .help = "generation model (a file, or a name from `offgrid list`);\n"
+              "an encoder (bert) here serves embeddings only" },
+    { NULL, "--embed-model", CLI_STRING, CLI_AT(serve_opts, embed_model, const char *), "M",
+      .help = "encoder for /v1/embeddings" },
+    { NULL, "--host", CLI_STRING, CLI_AT(serve_opts, host, const char *), "H", .help = "address to listen on",
+      .def = "127.0.0.1" },
+    { NULL, "--port", CLI_INT, CLI_AT(serve_opts, port, int32_t), "P", .help = "port, 0 picks a free one",
+      .def = "8080", .min = 0, .max = 65535 },
+    { NULL, "--api-key", CLI_STRING, CLI_AT(serve_opts, api_key, const char *), "K",
+      .help = "require Authorization: Bearer K" },
+    { NULL, "--api-key-file", CLI_STRING, CLI_AT(serve_opts, api_key_file, const char *), "F",
+      .help = "the key is the first line of F (keeps it out of ps)" },
+    { NULL, "--insecure", CLI_FLAG, CLI_AT(serve_opts, insecure, bool), NULL,
+      .help = "allow a non-loopback --host without a key" },
+    { NULL, "--cors", CLI_STRING, CLI_AT(serve_opts, cors, const char *), "ORIGINS",
+      .help = "comma-separated origins allowed to call the API\nfrom a browser", .def = "none but the page itself" },
+    { NULL, "--parallel", CLI_INT, CLI_AT(serve_opts, n_parallel, int32_t), "N", .help = "generation slots",
+      .def = "2", .min = 1, .max = 64 },
+    CLI_OPT_CTX(serve_opts, n_ctx, "KV cache tokens per slot", "2048"),
+    CLI_OPT_THREADS(serve_opts, n_threads, "threads per slot", "CPUs / slots"),
+    { NULL, "--queue", CLI_INT, CLI_AT(serve_opts, queue, int32_t), "N", .help = "requests that may wait for a slot",
+      .def = "32", .min = 1, .max = 4096 },
+    CLI_OPT_MAX_TOKENS(serve_opts, max_tokens, "most tokens a request may ask for", "4096"),
+    { NULL, "--max-body", CLI_INT, CLI_AT(serve_opts, max_body_kib, int32_t), "KIB",
+      .help = "largest request body in KiB", .def = "1024", .min = 1, .max = 1 << 20 },
+    { NULL, "--timeout", CLI_INT, CLI_AT(serve_opts, timeout, int32_t), "S",
+      .help = "longest a request may generate, seconds", .def = "300", .min = 1, .max = 86400 },
+    { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL, .help = "one line per request on stderr" },
+    { 0 },
+};
 
 /* The first line of the key file, without its line end. */
 static char *read_key(const char *path)
@@ -48,7 +68,7 @@ static char *read_key(const char *path)
     return key;
 }
 
-static int run(const cli_opts *o)
+static int run(const serve_opts *o)
 {
     if (!o->model && !o->embed_model) {
         fprintf(stderr, "offgrid serve: give -m MODEL and/or --embed-model MODEL\n");
@@ -61,12 +81,13 @@ static int run(const cli_opts *o)
     char *key_buf = o->api_key_file ? read_key(o->api_key_file) : NULL;
     if (o->api_key_file && !key_buf)
         return 1;
+    /* Either model may be an installed model's name, as run's -m. */
     char model_buf[4096], embed_buf[4096];
-    bool ok_model, ok_embed;
     og_server_params p = og_server_default_params();
-    p.model_path = resolve_model(o->model, model_buf, sizeof model_buf, &ok_model);
-    p.embed_model_path = resolve_model(o->embed_model, embed_buf, sizeof embed_buf, &ok_embed);
-    if (!ok_model || !ok_embed) {
+    p.model_path = o->model;
+    p.embed_model_path = o->embed_model;
+    if (!cli_find_model("serve", &p.model_path, model_buf, sizeof model_buf) ||
+        !cli_find_model("serve", &p.embed_model_path, embed_buf, sizeof embed_buf)) {
         free(key_buf);
         return 1;
     }
@@ -121,34 +142,20 @@ static int run(const cli_opts *o)
     return 0;
 }
 
+static int start(int argc, char **argv)
+{
+    serve_opts o = { .port = -1 };
+    int rc = cli_parse(&cli_cmd_serve, argc, argv, &o);
+    return rc == CLI_PARSED ? run(&o) : rc;
+}
+
 const cli_command cli_cmd_serve = {
     "serve", "OpenAI-compatible HTTP server with a chat page",
-    "usage: offgrid serve [-m MODEL|NAME] [--embed-model M] [--host H] [--port P]\n"
-    "                     [--api-key K | --api-key-file F] [--parallel N] [--ctx N]\n\n"
     "Serves POST /v1/chat/completions, /v1/completions and /v1/embeddings,\n"
     "GET /v1/models, /health, /metrics (Prometheus) and a chat page at /.\n"
     "The models are loaded once; N slots generate at the same time, each with\n"
     "its own KV cache, and further requests wait in a queue (503 when full).\n"
-    "Stops on SIGINT or SIGTERM. See docs/server.md.\n\n"
-    "options:\n"
-    "  -m, --model PATH|NAME   generation model (a file, or a name from `offgrid list`);\n"
-    "                          an encoder (bert) here serves embeddings only\n"
-    "      --embed-model M     encoder for /v1/embeddings\n"
-    "      --host H            address to listen on (default 127.0.0.1)\n"
-    "      --port P            port (default 8080; 0 picks a free one)\n"
-    "      --api-key K         require Authorization: Bearer K\n"
-    "      --api-key-file F    the key is the first line of F (keeps it out of ps)\n"
-    "      --insecure          allow a non-loopback --host without a key\n"
-    "      --cors ORIGINS      comma-separated origins allowed to call the API\n"
-    "                          from a browser (default: none but the page itself)\n"
-    "      --parallel N        generation slots (default 2)\n"
-    "  -c, --ctx N             KV cache tokens per slot (default 2048)\n"
-    "  -t, --threads N         threads per slot (default: CPUs / slots)\n"
-    "      --queue N           requests that may wait for a slot (default 32)\n"
-    "      --max-tokens N      most tokens a request may ask for (default 4096)\n"
-    "      --max-body KIB      largest request body in KiB (default 1024)\n"
-    "      --timeout S         longest a request may generate, seconds (default 300)\n"
-    "      --log               one line per request on stderr\n",
-    OPT_SERVE | OPT_CTX | OPT_THREADS | OPT_MAX_TOKENS,
-    run,
+    "Give -m MODEL and/or --embed-model M. Stops on SIGINT or SIGTERM.\n"
+    "See docs/server.md.",
+    options, NULL, start,
 };

@@ -29,15 +29,6 @@ og_store *cli_open_store(const char *cmd)
     return s;
 }
 
-/* A model reference is required; prints the usage when it is missing. */
-static bool need_ref(const cli_opts *o, const cli_command *cmd)
-{
-    if (o->positional)
-        return true;
-    fprintf(stderr, "offgrid %s: give a model name\n\n%s", cmd->name, cmd->usage);
-    return false;
-}
-
 /* ---------------------------------------------------------------- pull */
 
 typedef struct bar {
@@ -106,7 +97,7 @@ static bool env_bytes(const char *cmd, const char *name, uint64_t *out)
 
 /* --catalog, else $OFFGRID_CATALOG, else the store's config "catalog"
  * (e.g. the publisher's URL), else the installed or source-tree file. */
-static const char *default_catalog(const cli_opts *o, og_store *s)
+static const char *default_catalog(const cli_pull_opts *o, og_store *s)
 {
     static char configured[2048];
     const char *env = getenv("OFFGRID_CATALOG");
@@ -124,7 +115,7 @@ static const char *default_catalog(const cli_opts *o, og_store *s)
 
 static bar the_bar;
 
-bool cli_store_pull_params(const char *cmd, const cli_opts *o, og_store *s, og_store_pull_params *p)
+bool cli_store_pull_params(const char *cmd, const cli_pull_opts *o, og_store *s, og_store_pull_params *p)
 {
     *p = og_store_default_pull_params();
     uint64_t retries = (uint64_t)p->max_retries, stall = (uint64_t)p->low_speed_seconds;
@@ -153,21 +144,38 @@ void cli_store_progress_end(void)
     the_bar.stage = NULL;
 }
 
-static int run_pull(const cli_opts *o)
+typedef struct pull_opts {
+    const char *ref;
+    cli_pull_opts pull;
+} pull_opts;
+
+static const cli_option pull_options[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(pull_opts, ref, const char *), "NAME[:VERSION]",
+      .help = "the catalog model, and the version (default: the newest\nthis device's rollout cohort is offered)",
+      .required = true, .missing = "give a model name" },
+    { NULL, "--catalog", CLI_STRING, CLI_AT(pull_opts, pull.catalog, const char *), "WHERE",
+      .help = "catalog file or URL (default $OFFGRID_CATALOG, else\n"
+              "'catalog' in $OFFGRID_HOME/config, else the installed\n"
+              "or source-tree catalog/catalog.json)" },
+    { NULL, "--force", CLI_FLAG, CLI_AT(pull_opts, pull.force, bool), NULL,
+      .help = "pull even when disk or RAM looks too small" },
+    { NULL, "--no-test", CLI_FLAG, CLI_AT(pull_opts, pull.no_test, bool), NULL, .help = "skip the test inference" },
+    { 0 },
+};
+
+static int run_pull(const pull_opts *o)
 {
-    if (!need_ref(o, &cli_cmd_pull))
-        return 2;
     og_store *s = cli_open_store("pull");
     if (!s)
         return 1;
     og_store_pull_params p;
-    if (!cli_store_pull_params("pull", o, s, &p)) {
+    if (!cli_store_pull_params("pull", &o->pull, s, &p)) {
         og_store_free(s);
         return 2;
     }
     og_store_version v;
     og_error err = { 0 };
-    og_status st = og_store_pull(s, o->positional, &p, &v, &err);
+    og_status st = og_store_pull(s, o->ref, &p, &v, &err);
     cli_store_progress_end();
     og_store_free(s);
     if (st != OG_OK) {
@@ -189,7 +197,7 @@ static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
         snprintf(buf, cap, "never");
 }
 
-static int run_list(const cli_opts *o)
+static int run_list(const char *none)
 {
     og_store *s = cli_open_store("list");
     if (!s)
@@ -217,21 +225,19 @@ static int run_list(const cli_opts *o)
     return 0;
 }
 
-static int run_show(const cli_opts *o)
+static int run_show(const char *ref)
 {
-    if (!need_ref(o, &cli_cmd_show))
-        return 2;
     og_store *s = cli_open_store("show");
     if (!s)
         return 1;
     og_store_version v;
     char path[4096], installed[32], used[32];
     og_error err = { 0 };
-    og_status st = og_store_get(s, o->positional, &v, &err);
+    og_status st = og_store_get(s, ref, &v, &err);
     if (st == OG_OK) {
-        char ref[160];
-        snprintf(ref, sizeof ref, "%s:%s", v.name, v.version);
-        st = og_store_model_path(s, ref, path, sizeof path, &err);
+        char exact[160];
+        snprintf(exact, sizeof exact, "%s:%s", v.name, v.version);
+        st = og_store_model_path(s, exact, path, sizeof path, &err);
     }
     og_store_free(s);
     if (st != OG_OK) {
@@ -250,34 +256,30 @@ static int run_show(const cli_opts *o)
 
 /* ------------------------------------------- rm, rollback, verify, prune */
 
-static int run_rm(const cli_opts *o)
+static int run_rm(const char *ref)
 {
-    if (!need_ref(o, &cli_cmd_rm))
-        return 2;
     og_store *s = cli_open_store("rm");
     if (!s)
         return 1;
     og_error err = { 0 };
-    og_status st = og_store_remove(s, o->positional, &err);
+    og_status st = og_store_remove(s, ref, &err);
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid rm: %s\n", err.message);
         return 1;
     }
-    printf("removed %s\n", o->positional);
+    printf("removed %s\n", ref);
     return 0;
 }
 
-static int run_rollback(const cli_opts *o)
+static int run_rollback(const char *ref)
 {
-    if (!need_ref(o, &cli_cmd_rollback))
-        return 2;
     og_store *s = cli_open_store("rollback");
     if (!s)
         return 1;
     og_store_version v;
     og_error err = { 0 };
-    og_status st = og_store_rollback(s, o->positional, &v, &err);
+    og_status st = og_store_rollback(s, ref, &v, &err);
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid rollback: %s\n", err.message);
@@ -295,14 +297,14 @@ static void report(void *user, const og_store_version *v, bool ok, const char *w
         printf("BAD  %s:%s: %s\n", v->name, v->version, why);
 }
 
-static int run_verify(const cli_opts *o)
+static int run_verify(const char *ref)
 {
     og_store *s = cli_open_store("verify");
     if (!s)
         return 1;
     size_t bad = 0;
     og_error err = { 0 };
-    og_status st = og_store_verify(s, o->positional, report, NULL, &bad, &err);
+    og_status st = og_store_verify(s, ref, report, NULL, &bad, &err);
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid verify: %s\n", err.message);
@@ -315,7 +317,7 @@ static int run_verify(const cli_opts *o)
     return 0;
 }
 
-static int run_prune(const cli_opts *o)
+static int run_prune(const char *none)
 {
     og_store *s = cli_open_store("prune");
     if (!s)
@@ -339,81 +341,112 @@ static int run_prune(const cli_opts *o)
     return 0;
 }
 
+/* ------------------------------------------------------------ commands */
+
+/* The commands that take at most a model reference. */
+typedef struct ref_opts {
+    const char *ref;
+} ref_opts;
+
+static const cli_option required_ref[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME[:VERSION]",
+      .help = "an installed model, or one version of it", .required = true, .missing = "give a model name" },
+    { 0 },
+};
+
+static const cli_option optional_ref[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME",
+      .help = "the installed model (default: all)" },
+    { 0 },
+};
+
+/* Parses cmd's arguments (its table fills ref_opts, or has nothing) and
+ * runs it on the reference, NULL when none was given. */
+static int with_ref(const cli_command *cmd, int argc, char **argv, int (*run)(const char *ref))
+{
+    ref_opts o = { 0 };
+    int rc = cli_parse(cmd, argc, argv, &o);
+    return rc == CLI_PARSED ? run(o.ref) : rc;
+}
+
+static int start_pull(int argc, char **argv)
+{
+    pull_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_pull, argc, argv, &o);
+    return rc == CLI_PARSED ? run_pull(&o) : rc;
+}
+static int start_list(int argc, char **argv) { return with_ref(&cli_cmd_list, argc, argv, run_list); }
+static int start_show(int argc, char **argv) { return with_ref(&cli_cmd_show, argc, argv, run_show); }
+static int start_rm(int argc, char **argv) { return with_ref(&cli_cmd_rm, argc, argv, run_rm); }
+static int start_verify(int argc, char **argv) { return with_ref(&cli_cmd_verify, argc, argv, run_verify); }
+static int start_rollback(int argc, char **argv) { return with_ref(&cli_cmd_rollback, argc, argv, run_rollback); }
+static int start_prune(int argc, char **argv) { return with_ref(&cli_cmd_prune, argc, argv, run_prune); }
+
 #define STORE_ENV                                                                      \
     "environment:\n"                                                                   \
     "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
 
 const cli_command cli_cmd_pull = {
     "pull", "download, verify and activate a model from the catalog",
-    "usage: offgrid pull NAME[:VERSION] [--catalog PATH|URL] [--force] [--no-test]\n\n"
     "Looks NAME up in the catalog (unless a version is given, the newest one this\n"
     "device's rollout cohort is offered), checks that it fits this device's free\n"
     "disk and RAM (at most 70% of the available RAM), fetches it (mirror folders, then\n"
     "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
     "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
-    "the active version. The version that was active stays as the rollback target.\n\n"
-    "options:\n"
-    "      --catalog WHERE  catalog file or URL (default $OFFGRID_CATALOG, else\n"
-    "                       'catalog' in $OFFGRID_HOME/config, else the installed\n"
-    "                       or source-tree catalog/catalog.json)\n"
-    "      --force          pull even when disk or RAM looks too small\n"
-    "      --no-test        skip the test inference\n\n" STORE_ENV
+    "the active version. The version that was active stays as the rollback target.",
+    pull_options,
+    STORE_ENV
     "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
     "  OFFGRID_CATALOG  the catalog when --catalog is not given\n"
     "  OFFGRID_RETRIES  attempts per URL (default 5), with backoff between them\n"
     "  OFFGRID_STALL_SECONDS  restart a transfer slower than 1 KiB/s this long (30)\n"
     "  OFFGRID_FREE_DISK, OFFGRID_RAM, OFFGRID_RAM_AVAILABLE  (testing) pretend this\n"
     "                   many bytes of free disk, total RAM, available RAM\n",
-    OPT_POSITIONAL | OPT_CATALOG | OPT_FORCE | OPT_NO_TEST,
-    run_pull,
+    start_pull,
 };
 
 const cli_command cli_cmd_list = {
     "list", "list installed models and versions",
-    "usage: offgrid list\n\nEvery installed version: size, whether it is active or the previous\n"
-    "(rollback) version, when it was installed, its task.\n\n" STORE_ENV,
-    0,
-    run_list,
+    "Every installed version: size, whether it is active or the previous\n"
+    "(rollback) version, when it was installed, its task.",
+    NULL, STORE_ENV, start_list,
 };
 
 const cli_command cli_cmd_show = {
     "show", "show an installed model and its file's path",
-    "usage: offgrid show NAME[:VERSION]\n\nThe active version of NAME (or the version given): digest, source, times\n"
-    "and the path of its file. (offgrid run -m NAME finds it by name too.)\n\n" STORE_ENV,
-    OPT_POSITIONAL,
-    run_show,
+    "The active version of NAME (or the version given): digest, source, times\n"
+    "and the path of its file. (offgrid run -m NAME finds it by name too.)",
+    required_ref, STORE_ENV, start_show,
 };
 
 const cli_command cli_cmd_rm = {
     "rm", "remove a model or one version of it",
-    "usage: offgrid rm NAME[:VERSION]\n\nRemoves every version of NAME, or only VERSION, and the files nothing\n"
-    "else uses. Removing the active version makes the previous one active.\n\n" STORE_ENV,
-    OPT_POSITIONAL,
-    run_rm,
+    "Removes every version of NAME, or only VERSION, and the files nothing\n"
+    "else uses. Removing the active version makes the previous one active.",
+    required_ref, STORE_ENV, start_rm,
 };
 
 const cli_command cli_cmd_verify = {
     "verify", "re-hash installed models",
-    "usage: offgrid verify [NAME]\n\nRe-hashes the files of NAME (every model when omitted) and compares them\n"
-    "with the SHA-256 recorded at install. Exits 1 when any is damaged.\n\n" STORE_ENV,
-    OPT_POSITIONAL,
-    run_verify,
+    "Re-hashes the files of NAME (every model when omitted) and compares them\n"
+    "with the SHA-256 recorded at install. Exits 1 when any is damaged.",
+    optional_ref, STORE_ENV, start_verify,
 };
 
 const cli_command cli_cmd_rollback = {
     "rollback", "make the previous version of a model active again",
-    "usage: offgrid rollback NAME\n\nSwaps the active and the previous version of NAME.\n\n" STORE_ENV,
-    OPT_POSITIONAL,
-    run_rollback,
+    "Swaps the active and the previous version of NAME.",
+    required_ref, STORE_ENV, start_rollback,
 };
 
 const cli_command cli_cmd_prune = {
     "prune", "delete old versions, unused files and leftover downloads",
-    "usage: offgrid prune\n\nDeletes versions that are neither active nor previous, files no version\n"
+    "Deletes versions that are neither active nor previous, files no version\n"
     "uses, and partial downloads (which a later pull would otherwise resume); and\n"
     "in the cache of repacked weights, the copies whose model file is gone or has\n"
-    "changed since.\n\n" STORE_ENV
+    "changed since.",
+    NULL,
+    STORE_ENV
     "  OFFGRID_CACHE_DIR  repacked weights (default ~/.cache/offgrid/packed)\n",
-    0,
-    run_prune,
+    start_prune,
 };

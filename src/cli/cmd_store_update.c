@@ -18,7 +18,7 @@
 #define MIB (1024.0 * 1024.0)
 
 /* The device as measured, with the testing overrides pull also takes. */
-static bool device(const char *cmd, const cli_opts *o, og_store *s, og_store_device *d)
+static bool device(const char *cmd, const cli_pull_opts *o, og_store *s, og_store_device *d)
 {
     og_store_pull_params p;
     char home[4096];
@@ -42,8 +42,7 @@ static bool device(const char *cmd, const cli_opts *o, og_store *s, og_store_dev
 
 bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap)
 {
-    cli_opts none;
-    memset(&none, 0, sizeof none);
+    cli_pull_opts none = { 0 };
     /* A mistyped file name must not create a store as a side effect. */
     char home[4096], db[4200];
     og_error herr = { 0 };
@@ -109,13 +108,29 @@ static void report(void *user, const og_store_update_item *it)
     fflush(stdout);
 }
 
-static int run_update(const cli_opts *o)
+typedef struct update_opts {
+    cli_pull_opts pull;
+    bool check, allow_metered;
+} update_opts;
+
+static const cli_option update_options[] = {
+    { NULL, "--check", CLI_FLAG, CLI_AT(update_opts, check, bool), NULL,
+      .help = "only say what would change (exit 0 either way)" },
+    { NULL, "--allow-metered", CLI_FLAG, CLI_AT(update_opts, allow_metered, bool), NULL,
+      .help = "download even over a metered connection" },
+    { NULL, "--catalog", CLI_STRING, CLI_AT(update_opts, pull.catalog, const char *), "WHERE",
+      .help = "catalog file or URL (as for pull)" },
+    { NULL, "--no-test", CLI_FLAG, CLI_AT(update_opts, pull.no_test, bool), NULL, .help = "skip the test inference" },
+    { 0 },
+};
+
+static int run_update(const update_opts *o)
 {
     og_store *s = cli_open_store("update");
     if (!s)
         return 1;
     og_store_update_params p = { 0 };
-    if (!cli_store_pull_params("update", o, s, &p.pull)) {
+    if (!cli_store_pull_params("update", &o->pull, s, &p.pull)) {
         og_store_free(s);
         return 2;
     }
@@ -158,14 +173,29 @@ static void describe(const og_store_candidate *c)
            c->quantization[0] ? ", " : "", c->size / MIB);
 }
 
-static int run_recommend(const cli_opts *o)
+static const char *const tasks[] = { "chat", "embed", "classify", NULL };
+
+typedef struct recommend_opts {
+    cli_pull_opts pull;
+    const char *task; /* one of tasks, NULL when not given */
+} recommend_opts;
+
+static const cli_option recommend_options[] = {
+    { NULL, "--task", CLI_CHOICE, CLI_AT(recommend_opts, task, const char *), NULL, .help = "only models of this task",
+      .choices = tasks },
+    { NULL, "--catalog", CLI_STRING, CLI_AT(recommend_opts, pull.catalog, const char *), "WHERE",
+      .help = "catalog file or URL (as for pull)" },
+    { 0 },
+};
+
+static int run_recommend(const recommend_opts *o)
 {
     og_store *s = cli_open_store("recommend");
     if (!s)
         return 1;
     og_store_device d;
     og_store_pull_params p;
-    if (!device("recommend", o, s, &d) || !cli_store_pull_params("recommend", o, s, &p)) {
+    if (!device("recommend", &o->pull, s, &d) || !cli_store_pull_params("recommend", &o->pull, s, &p)) {
         og_store_free(s);
         return 2;
     }
@@ -196,9 +226,22 @@ static int run_recommend(const cli_opts *o)
     return rc;
 }
 
+static int start_update(int argc, char **argv)
+{
+    update_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_update, argc, argv, &o);
+    return rc == CLI_PARSED ? run_update(&o) : rc;
+}
+
+static int start_recommend(int argc, char **argv)
+{
+    recommend_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_recommend, argc, argv, &o);
+    return rc == CLI_PARSED ? run_recommend(&o) : rc;
+}
+
 const cli_command cli_cmd_update = {
     "update", "install newer catalog versions of the installed models",
-    "usage: offgrid update [--check] [--allow-metered] [--catalog PATH|URL] [--no-test]\n\n"
     "For each installed model, finds the newest catalog version this device may\n"
     "run (a staged rollout offers a version to a share of devices, chosen by a\n"
     "stable hash of $OFFGRID_HOME/device_id) and, when it is newer than the\n"
@@ -208,38 +251,29 @@ const cli_command cli_cmd_update = {
     "Downloads are held on a metered connection unless --allow-metered or\n"
     "allow_metered = true in $OFFGRID_HOME/config (docs/store.md says how metered\n"
     "is known). Exits 0 when everything is current or updated, 1 when an update\n"
-    "failed or was held (the old version stays active).\n\n"
-    "options:\n"
-    "      --check          only say what would change (exit 0 either way)\n"
-    "      --allow-metered  download even over a metered connection\n"
-    "      --catalog WHERE  catalog file or URL (as for pull)\n"
-    "      --no-test        skip the test inference\n\n"
+    "failed or was held (the old version stays active).",
+    update_options,
     "environment:\n"
     "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
     "  OFFGRID_METERED  1: the connection is metered, 0: it is not (overrides\n"
     "                   NetworkManager)\n"
     "  OFFGRID_CATALOG, OFFGRID_MIRROR, OFFGRID_RETRIES  as for pull\n",
-    OPT_CATALOG | OPT_CHECK | OPT_ALLOW_METERED | OPT_NO_TEST,
-    run_update,
+    start_update,
 };
 
 const cli_command cli_cmd_recommend = {
     "recommend", "name the best catalog model for this device",
-    "usage: offgrid recommend [--task chat|embed|classify] [--catalog PATH|URL]\n\n"
     "Reads total and available RAM, cores, SIMD features and the store's free\n"
     "disk, then judges each catalog model (of the task, when given): it fits when\n"
     "its RAM estimate is at most 70% of the available RAM (the rest is headroom)\n"
     "and, unless installed, its download fits on the disk. The largest model that\n"
     "fits is recommended; every other one is listed with the reason. pull and\n"
     "loading an installed model (-m NAME) make the same check. Exits 1 when\n"
-    "nothing fits.\n\n"
-    "options:\n"
-    "      --task TASK      chat, embed or classify\n"
-    "      --catalog WHERE  catalog file or URL (as for pull)\n\n"
+    "nothing fits.",
+    recommend_options,
     "environment:\n"
     "  OFFGRID_HOME     the store (default ~/.local/share/offgrid)\n"
     "  OFFGRID_RAM, OFFGRID_RAM_AVAILABLE, OFFGRID_FREE_DISK  (testing) pretend\n"
     "                   this many bytes of total RAM, available RAM, free disk\n",
-    OPT_CATALOG | OPT_TASK,
-    run_recommend,
+    start_recommend,
 };

@@ -7,9 +7,26 @@
 
 #include "cli/cli.h"
 
-static int run(const cli_opts *o)
+typedef struct tokenize_opts {
+    const char *model, *prompt, *file; /* NULL when not given */
+    bool no_bos, no_parse_special;
+} tokenize_opts;
+
+static const cli_option options[] = {
+    CLI_OPT_MODEL(tokenize_opts, model, "GGUF model or vocab file, or an installed model's name"),
+    { "-p", "--prompt", CLI_STRING, CLI_AT(tokenize_opts, prompt, const char *), "TEXT", .help = "the text" },
+    { "-f", "--file", CLI_STRING, CLI_AT(tokenize_opts, file, const char *), "PATH",
+      .help = "read the text from a file" },
+    { NULL, "--no-bos", CLI_FLAG, CLI_AT(tokenize_opts, no_bos, bool), NULL,
+      .help = "do not add BOS (or CLS/SEP) tokens" },
+    { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(tokenize_opts, no_parse_special, bool), NULL,
+      .help = "treat text like <|im_start|> as plain text" },
+    { 0 },
+};
+
+static int run(const tokenize_opts *o)
 {
-    if (o->has_prompt == (o->file != NULL)) {
+    if ((o->prompt != NULL) == (o->file != NULL)) {
         fprintf(stderr, "offgrid tokenize: give exactly one of -p TEXT or -f FILE\n");
         return 2;
     }
@@ -23,7 +40,7 @@ static int run(const cli_opts *o)
     } else {
         len = strlen(text);
     }
-    og_model *m = cli_load_model(o, true);
+    og_model *m = cli_load_model(o->model, true);
     if (!m) {
         free(file_text);
         return 1;
@@ -45,17 +62,20 @@ static int run(const cli_opts *o)
     return rc;
 }
 
+static int start(int argc, char **argv)
+{
+    tokenize_opts o = { 0 };
+    char path[4096];
+    int rc = cli_parse(&cli_cmd_tokenize, argc, argv, &o);
+    if (rc != CLI_PARSED)
+        return rc;
+    return cli_find_model("tokenize", &o.model, path, sizeof path) ? run(&o) : 1;
+}
+
 const cli_command cli_cmd_tokenize = {
     "tokenize", "print the token ids of a text",
-    "usage: offgrid tokenize -m MODEL [--no-bos] (-p TEXT | -f FILE)\n\n"
-    "Prints the ids of the text, byte for byte as given, on one line separated\n"
-    "by spaces. A vocab-only GGUF file is a valid MODEL.\n\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model or vocab file (required)\n"
-    "  -p, --prompt TEXT       the text\n"
-    "  -f, --file PATH         read the text from a file\n"
-    "      --no-bos            do not add BOS (or CLS/SEP) tokens\n"
-    "      --no-parse-special  treat text like <|im_start|> as plain text\n",
-    OPT_MODEL | OPT_PROMPT | OPT_FILE | OPT_NO_BOS | OPT_SPECIAL,
-    run,
+    "Prints the ids of the text (-p TEXT or -f FILE, exactly one), byte for\n"
+    "byte as given, on one line separated by spaces. A vocab-only GGUF file is\n"
+    "a valid MODEL.",
+    options, NULL, start,
 };

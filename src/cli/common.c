@@ -1,7 +1,7 @@
 /*
- * common.c - option parsing and the small helpers every subcommand uses.
- * Numbers are parsed strictly: "12abc" or an out-of-range value is a
- * usage error naming the option, never a silent default.
+ * common.c - the small helpers every subcommand uses, and the option
+ * groups several share (sampling, context, encoder) next to the helpers
+ * that apply them.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,215 +12,54 @@
 
 #include "cli/cli.h"
 
-typedef struct opt_spec {
-    const char *short_name, *long_name;
-    unsigned group;
-    bool takes_value;
-} opt_spec;
-
-static const opt_spec specs[] = {
-    { "-m", "--model", OPT_MODEL, true },
-    { "-p", "--prompt", OPT_PROMPT, true },
-    { "-f", "--file", OPT_FILE, true },
-    { "-n", "--n-predict", OPT_N, true },
-    { NULL, "--temp", OPT_SAMPLING, true },
-    { NULL, "--top-k", OPT_SAMPLING, true },
-    { NULL, "--top-p", OPT_SAMPLING, true },
-    { NULL, "--min-p", OPT_SAMPLING, true },
-    { NULL, "--repeat-penalty", OPT_SAMPLING, true },
-    { NULL, "--seed", OPT_SAMPLING, true },
-    { "-t", "--threads", OPT_THREADS, true },
-    { "-c", "--ctx-size", OPT_CTX, true },
-    { "-b", "--batch-size", OPT_BATCH, true },
-    { NULL, "--ids", OPT_IDS, false },
-    { NULL, "--no-bos", OPT_NO_BOS, false },
-    { "-s", "--system", OPT_SYSTEM, true },
-    { NULL, "--no-parse-special", OPT_SPECIAL, false },
-    { "-p", "--n-prompt", OPT_N_PROMPT, true },
-    { "-n", "--n-gen", OPT_N_GEN, true },
-    { "-r", "--repetitions", OPT_REPS, true },
-    { NULL, "--json", OPT_JSON, false },
-    { "-o", "--output", OPT_OUTPUT, true },
-    { NULL, "--shape", OPT_SHAPE, true },
-    { NULL, "--type", OPT_TYPE, true },
-    { NULL, "--seed", OPT_SEED, true },
-    { NULL, "--max-tokens", OPT_MAX_TOKENS, true },
-    { NULL, "--batch", OPT_BATCH, true },
-    { NULL, "--catalog", OPT_CATALOG, true },
-    { NULL, "--force", OPT_FORCE, false },
-    { "-k", "--key", OPT_KEY, true },
-    { NULL, "--no-test", OPT_NO_TEST, false },
-    { "-m", "--model", OPT_SERVE, true },
-    { NULL, "--ctx", OPT_CTX, true },
-    { NULL, "--host", OPT_SERVE, true },
-    { NULL, "--port", OPT_SERVE, true },
-    { NULL, "--api-key", OPT_SERVE, true },
-    { NULL, "--api-key-file", OPT_SERVE, true },
-    { NULL, "--embed-model", OPT_SERVE, true },
-    { NULL, "--parallel", OPT_SERVE, true },
-    { NULL, "--queue", OPT_SERVE, true },
-    { NULL, "--timeout", OPT_SERVE, true },
-    { NULL, "--max-body", OPT_SERVE, true },
-    { NULL, "--cors", OPT_SERVE, true },
-    { NULL, "--insecure", OPT_SERVE, false },
-    { NULL, "--log", OPT_SERVE, false },
-    { NULL, "--check", OPT_CHECK, false },
-    { NULL, "--allow-metered", OPT_ALLOW_METERED, false },
-    { NULL, "--task", OPT_TASK, true },
-    { NULL, "--stop", OPT_STOP, true },
-    { NULL, "--logprobs", OPT_LOGPROBS, false },
+const cli_option cli_sampling_options[] = {
+    { NULL, "--temp", CLI_FLOAT, CLI_AT(og_sampler_params, temperature, float), "T",
+      .help = "temperature, 0 = greedy", .def = "0.8", .min = 0, .max = 100 },
+    { NULL, "--top-k", CLI_INT, CLI_AT(og_sampler_params, top_k, int32_t), "K",
+      .help = "keep the K most likely tokens, 0 = off", .def = "40", .min = 0, .max = INT32_MAX },
+    { NULL, "--top-p", CLI_FLOAT, CLI_AT(og_sampler_params, top_p, float), "P", .help = "nucleus sampling, 1 = off",
+      .def = "0.95", .min = 0, .max = 1 },
+    { NULL, "--min-p", CLI_FLOAT, CLI_AT(og_sampler_params, min_p, float), "P",
+      .help = "drop tokens below P x the best one's probability", .def = "0.05", .min = 0, .max = 1 },
+    { NULL, "--repeat-penalty", CLI_FLOAT, CLI_AT(og_sampler_params, repeat_penalty, float), "R",
+      .help = "penalty for recently seen tokens, 1 = off", .def = "1", .min = 0, .max = 100 },
+    { NULL, "--seed", CLI_U64, CLI_AT(og_sampler_params, seed, uint64_t), "S",
+      .help = "random seed, for reproducible runs" },
+    { 0 },
 };
 
-static bool parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "offgrid %s: %s expects a whole number from %lld to %lld, got '%s'\n", cmd, opt, lo, hi, s);
-        return false;
-    }
-    *out = v;
-    return true;
-}
+const cli_option cli_context_options[] = {
+    CLI_OPT_THREADS(cli_context_opts, n_threads, "threads", "all cores"),
+    CLI_OPT_CTX(cli_context_opts, n_ctx, "context size in tokens", "the model's, at most 4096"),
+    CLI_OPT_BATCH(cli_context_opts, n_batch, "prompt tokens evaluated per step", "512"),
+    { 0 },
+};
 
-static bool parse_float(const char *cmd, const char *opt, const char *s, float lo, float hi, float *out)
-{
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "offgrid %s: %s expects a number from %g to %g, got '%s'\n", cmd, opt, lo, hi, s);
-        return false;
-    }
-    *out = v;
-    return true;
-}
+const cli_option cli_encoder_options[] = {
+    CLI_OPT_THREADS(cli_encoder_opts, n_threads, "threads", "all cores"),
+    CLI_OPT_BATCH(cli_encoder_opts, n_batch,
+                  "tokens per forward pass, several texts packed\ntogether; the result does not depend on it", "2048"),
+    CLI_OPT_MAX_TOKENS(cli_encoder_opts, max_tokens, "cut longer texts to N tokens", "the model's context length"),
+    { 0 },
+};
 
-/* typed is the option as the user wrote it, for error messages. */
-static bool set_value(const cli_command *cmd, const opt_spec *spec, const char *typed, const char *val, cli_opts *o)
+bool cli_find_model(const char *cmd, const char **ref, char *buf, size_t cap)
 {
-    const char *name = spec->long_name, *c = cmd->name;
-    long long n;
-    if (!strcmp(name, "--model")) o->model = val;
-    else if (!strcmp(name, "--prompt")) { o->prompt = val; o->has_prompt = true; }
-    else if (!strcmp(name, "--file")) o->file = val;
-    else if (!strcmp(name, "--system")) o->system = val;
-    else if (!strcmp(name, "--n-predict")) { if (!parse_long(c, typed, val, -1, INT32_MAX, &n)) return false; o->n_predict = (int32_t)n; }
-    else if (!strcmp(name, "--threads")) { if (!parse_long(c, typed, val, 1, 1024, &n)) return false; o->n_threads = (int32_t)n; }
-    else if (!strcmp(name, "--host")) o->host = val;
-    else if (!strcmp(name, "--api-key")) o->api_key = val;
-    else if (!strcmp(name, "--api-key-file")) o->api_key_file = val;
-    else if (!strcmp(name, "--embed-model")) o->embed_model = val;
-    else if (!strcmp(name, "--cors")) o->cors = val;
-    else if (!strcmp(name, "--port")) { if (!parse_long(c, typed, val, 0, 65535, &n)) return false; o->port = (int32_t)n; }
-    else if (!strcmp(name, "--parallel")) { if (!parse_long(c, typed, val, 1, 64, &n)) return false; o->n_parallel = (int32_t)n; }
-    else if (!strcmp(name, "--queue")) { if (!parse_long(c, typed, val, 1, 4096, &n)) return false; o->queue = (int32_t)n; }
-    else if (!strcmp(name, "--timeout")) { if (!parse_long(c, typed, val, 1, 86400, &n)) return false; o->timeout = (int32_t)n; }
-    else if (!strcmp(name, "--max-body")) { if (!parse_long(c, typed, val, 1, 1 << 20, &n)) return false; o->max_body_kib = (int32_t)n; }
-    else if (!strcmp(name, "--ctx-size") || !strcmp(name, "--ctx")) { if (!parse_long(c, typed, val, 8, 1 << 20, &n)) return false; o->n_ctx = (int32_t)n; }
-    else if (!strcmp(name, "--max-tokens")) { if (!parse_long(c, typed, val, 1, 1 << 20, &n)) return false; o->max_tokens = (int32_t)n; }
-    else if (!strcmp(name, "--batch-size") || !strcmp(name, "--batch")) { if (!parse_long(c, typed, val, 1, 1 << 16, &n)) return false; o->n_batch = (int32_t)n; }
-    else if (!strcmp(name, "--temp")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.temperature);
-    else if (!strcmp(name, "--top-k")) { if (!parse_long(c, typed, val, 0, INT32_MAX, &n)) return false; o->sampling.top_k = (int32_t)n; }
-    else if (!strcmp(name, "--top-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.top_p);
-    else if (!strcmp(name, "--min-p")) return parse_float(c, typed, val, 0.0f, 1.0f, &o->sampling.min_p);
-    else if (!strcmp(name, "--repeat-penalty")) return parse_float(c, typed, val, 0.0f, 100.0f, &o->sampling.repeat_penalty);
-    else if (!strcmp(name, "--seed")) { if (!parse_long(c, typed, val, 0, LLONG_MAX, &n)) return false; o->sampling.seed = (uint64_t)n; o->has_seed = true; }
-    else if (!strcmp(name, "--n-prompt")) { if (!parse_long(c, typed, val, 0, 1 << 16, &n)) return false; o->n_prompt_tokens = (int32_t)n; }
-    else if (!strcmp(name, "--n-gen")) { if (!parse_long(c, typed, val, 0, 1 << 16, &n)) return false; o->n_gen = (int32_t)n; }
-    else if (!strcmp(name, "--repetitions")) { if (!parse_long(c, typed, val, 1, 1000, &n)) return false; o->reps = (int32_t)n; }
-    else if (!strcmp(name, "--output")) o->output = val;
-    else if (!strcmp(name, "--shape")) o->shape = val;
-    else if (!strcmp(name, "--type")) o->type = val;
-    else if (!strcmp(name, "--catalog")) o->catalog = val;
-    else if (!strcmp(name, "--key")) o->key = val;
-    else if (!strcmp(name, "--stop")) {
-        if (o->n_stop == OG_GEN_MAX_STOP) {
-            fprintf(stderr, "offgrid %s: at most %d --stop strings\n", c, OG_GEN_MAX_STOP);
-            return false;
-        }
-        if (strlen(val) > OG_GEN_MAX_STOP_LEN) {
-            fprintf(stderr, "offgrid %s: a --stop string has at most %d bytes\n", c, OG_GEN_MAX_STOP_LEN);
-            return false;
-        }
-        o->stop[o->n_stop++] = val;
-    }
-    else if (!strcmp(name, "--task")) {
-        if (strcmp(val, "chat") && strcmp(val, "embed") && strcmp(val, "classify")) {
-            fprintf(stderr, "offgrid %s: --task is chat, embed or classify, got '%s'\n", c, val);
-            return false;
-        }
-        o->task = val;
-    }
-    return true;
-}
-
-int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->n_predict = -2; /* command default */
-    o->n_prompt_tokens = o->n_gen = o->reps = -1;
-    o->sampling = og_sampler_default_params();
-    o->port = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            fputs(cmd->usage, stdout);
-            return 1;
-        }
-        if ((cmd->accepted & OPT_POSITIONAL) && arg[0] != '-' && !o->positional) {
-            o->positional = arg;
-            continue;
-        }
-        /* A name in several groups resolves to the one this command accepts. */
-        const opt_spec *spec = NULL;
-        for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
-            if (((specs[s].short_name && !strcmp(arg, specs[s].short_name)) || !strcmp(arg, specs[s].long_name)) &&
-                (!spec || (cmd->accepted & specs[s].group)))
-                spec = &specs[s];
-        if (!spec || !(cmd->accepted & spec->group)) {
-            fprintf(stderr, "offgrid %s: unknown option '%s'\n\n%s", cmd->name, arg, cmd->usage);
-            return -1;
-        }
-        if (!spec->takes_value) {
-            if (spec->group == OPT_IDS) o->ids = true;
-            else if (spec->group == OPT_NO_BOS) o->no_bos = true;
-            else if (spec->group == OPT_SPECIAL) o->no_parse_special = true;
-            else if (spec->group == OPT_JSON) o->json = true;
-            else if (spec->group == OPT_FORCE) o->force = true;
-            else if (spec->group == OPT_NO_TEST) o->no_test = true;
-            else if (!strcmp(spec->long_name, "--insecure")) o->insecure = true;
-            else if (!strcmp(spec->long_name, "--log")) o->log = true;
-            else if (spec->group == OPT_CHECK) o->check = true;
-            else if (spec->group == OPT_ALLOW_METERED) o->allow_metered = true;
-            else if (spec->group == OPT_LOGPROBS) o->logprobs = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "offgrid %s: option '%s' needs a value\n", cmd->name, arg);
-            return -1;
-        }
-        if (!set_value(cmd, spec, arg, argv[++i], o))
-            return -1;
-    }
-    if ((cmd->accepted & OPT_MODEL) && !o->model) {
-        fprintf(stderr, "offgrid %s: -m MODEL is required\n\n%s", cmd->name, cmd->usage);
-        return -1;
-    }
 #ifdef OG_WITH_SERVICES
-    /* -m NAME[:VERSION] of an installed model when no such file exists.
-     * Not for calibrate: it rewrites its model file, and a store file is
-     * named by its SHA-256 and must never change. */
-    static char resolved[4096];
-    if ((cmd->accepted & OPT_MODEL) && strcmp(cmd->name, "calibrate") != 0 && access(o->model, F_OK) != 0 &&
-        !strchr(o->model, '/')) {
-        if (!cli_store_resolve_model(cmd->name, o->model, resolved, sizeof resolved))
-            return -2;
-        o->model = resolved;
+    /* A path (or a name that is a file here) is loaded as given, so a
+     * missing file is reported by the loader. */
+    if (*ref && access(*ref, F_OK) != 0 && !strchr(*ref, '/')) {
+        if (!cli_store_resolve_model(cmd, *ref, buf, cap))
+            return false;
+        *ref = buf;
     }
+#else
+    (void)cmd;
+    (void)ref;
+    (void)buf;
+    (void)cap;
 #endif
-    return 0;
+    return true;
 }
 
 const char *cli_pack_cache_dir(char *buf, size_t cap)
@@ -236,7 +75,7 @@ const char *cli_pack_cache_dir(char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? buf : NULL;
 }
 
-og_model *cli_load_model(const cli_opts *o, bool vocab_only)
+og_model *cli_load_model(const char *path, bool vocab_only)
 {
     og_model_params params = og_model_default_params();
     char cache[4096];
@@ -244,14 +83,14 @@ og_model *cli_load_model(const cli_opts *o, bool vocab_only)
     params.cache_dir = cli_pack_cache_dir(cache, sizeof cache);
     og_model *m = NULL;
     og_error err = { 0 };
-    if (og_model_load(o->model, &params, &m, &err) != OG_OK) {
+    if (og_model_load(path, &params, &m, &err) != OG_OK) {
         fprintf(stderr, "offgrid: cannot load model: %s\n", err.message);
         return NULL;
     }
     return m;
 }
 
-og_context *cli_new_context(og_model *m, const cli_opts *o)
+og_context *cli_new_context(og_model *m, const cli_context_opts *o)
 {
     og_context_params cp = og_context_default_params();
     cp.n_ctx = o->n_ctx;
@@ -327,39 +166,40 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
     return n;
 }
 
-bool cli_read_texts(const char *cmd, const cli_opts *o, char **buf, const char ***texts, size_t **lens, int32_t *n)
+bool cli_read_texts(const char *cmd, const char *prompt, const char *file, char **buf, const char ***texts,
+                    size_t **lens, int32_t *n)
 {
     *buf = NULL;
     *texts = NULL;
     *lens = NULL;
     *n = 0;
-    if (o->has_prompt == (o->file != NULL)) {
+    if ((prompt != NULL) == (file != NULL)) {
         fprintf(stderr, "offgrid %s: give exactly one of -p TEXT or -f FILE\n", cmd);
         return false;
     }
     size_t len;
-    if (o->file) {
-        if (!(*buf = cli_read_file(o->file, &len)))
+    if (file) {
+        if (!(*buf = cli_read_file(file, &len)))
             return false;
     } else {
-        len = strlen(o->prompt);
+        len = strlen(prompt);
         if (!(*buf = malloc(len + 1)))
             goto nomem;
-        memcpy(*buf, o->prompt, len + 1);
+        memcpy(*buf, prompt, len + 1);
     }
     size_t n_lines = 1;
-    for (size_t i = 0; o->file && i < len; i++)
+    for (size_t i = 0; file && i < len; i++)
         n_lines += (*buf)[i] == '\n' && i + 1 < len;
     if (n_lines > INT32_MAX || !(*texts = malloc(n_lines * sizeof **texts)) || !(*lens = malloc(n_lines * sizeof **lens)))
         goto nomem;
-    if (o->file && len == 0)
+    if (file && len == 0)
         return true; /* an empty file has no lines */
     for (size_t start = 0;;) {
         size_t end = start;
-        while (end < len && (!o->file || (*buf)[end] != '\n'))
+        while (end < len && (!file || (*buf)[end] != '\n'))
             end++;
         size_t l = end - start;
-        if (o->file && l && (*buf)[start + l - 1] == '\r')
+        if (file && l && (*buf)[start + l - 1] == '\r')
             l--;
         (*texts)[*n] = *buf + start;
         (*lens)[(*n)++] = l;
@@ -377,7 +217,7 @@ nomem:
     return false;
 }
 
-og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize)
+og_encoder *cli_new_encoder(og_model *m, const cli_encoder_opts *o, bool normalize)
 {
     og_encoder_params ep = og_encoder_default_params();
     ep.n_threads = o->n_threads;
@@ -393,21 +233,21 @@ og_encoder *cli_new_encoder(og_model *m, const cli_opts *o, bool normalize)
     return enc;
 }
 
-int cli_run_encoder(const char *cmd, const cli_opts *o, bool normalize, cli_encoder_width_fn width,
+int cli_run_encoder(const char *cmd, const cli_encode_opts *o, bool normalize, cli_encoder_width_fn width,
                     cli_encoder_fill_fn fill, cli_encoder_print_fn print)
 {
     char *buf;
     const char **texts;
     size_t *lens;
     int32_t n;
-    if (!cli_read_texts(cmd, o, &buf, &texts, &lens, &n))
-        return o->has_prompt == (o->file != NULL) ? 2 : 1;
+    if (!cli_read_texts(cmd, o->prompt, o->file, &buf, &texts, &lens, &n))
+        return (o->prompt != NULL) == (o->file != NULL) ? 2 : 1;
     int rc = 1;
     float *out = NULL;
     og_encoder *enc = NULL;
-    og_model *m = cli_load_model(o, false);
+    og_model *m = cli_load_model(o->model, false);
     int32_t w = 0;
-    if (!m || !(enc = cli_new_encoder(m, o, normalize)) || (w = width(enc, o)) <= 0)
+    if (!m || !(enc = cli_new_encoder(m, &o->encoder, normalize)) || (w = width(enc, o)) <= 0)
         goto done;
     if (!(out = malloc(((size_t)n + 1) * (size_t)w * sizeof *out))) {
         fprintf(stderr, "offgrid %s: out of memory for %d results\n", cmd, n);

@@ -1,6 +1,6 @@
 /*
  * main.c - the offgrid command: picks the subcommand and hands it the
- * parsed options.
+ * arguments; each command parses its own options (options.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +9,19 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_run, &cli_cmd_chat, &cli_cmd_tokenize, &cli_cmd_perplexity, &cli_cmd_info, &cli_cmd_bench,
+#ifdef OG_WITH_TRANSFORMS
+    &cli_cmd_synth, &cli_cmd_convert,
+#endif
     &cli_cmd_embed, &cli_cmd_classify,
 #ifdef OG_WITH_TRANSFORMS
-    &cli_cmd_synth, &cli_cmd_convert, &cli_cmd_calibrate, &cli_cmd_add_head,
+    &cli_cmd_calibrate, &cli_cmd_add_head,
 #endif
 #ifdef OG_WITH_SERVICES
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
-    &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend, &cli_cmd_serve,
+    &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
+#endif
+#ifdef OG_WITH_SERVICES
+    &cli_cmd_serve,
 #endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -47,11 +53,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[1], commands[i]->name) != 0)
             continue;
-        cli_opts o;
-        int rc = cli_parse(commands[i], argc - 1, argv + 1, &o);
-        if (rc != 0)
-            return rc > 0 ? 0 : rc == -1 ? 2 : 1; /* -2: a -m NAME the store could not give */
-        return commands[i]->run(&o);
+        return commands[i]->main(argc - 1, argv + 1);
     }
     fprintf(stderr, "offgrid: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

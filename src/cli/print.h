@@ -1,9 +1,9 @@
 /*
- * generate.h - printing helpers shared by `run` and `chat`: a token
+ * print.h - printing helpers shared by `run` and `chat`: a token
  * callback that streams text (or ids) to stdout, and the timing line.
  */
-#ifndef OG_CLI_GENERATE_H
-#define OG_CLI_GENERATE_H
+#ifndef OG_CLI_PRINT_H
+#define OG_CLI_PRINT_H
 
 #include "offgrid.h"
 
