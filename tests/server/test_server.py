@@ -4,7 +4,9 @@
 Starts the server on a free loopback port (--port 0) with an API key, then:
 the official openai SDK (chat whole and streamed, completions, embeddings,
 models.list, stop, seed, json_object), hostile requests over raw sockets
-(each must get its 4xx JSON error and leave the server healthy), a client
+(each must get its 4xx JSON error and leave the server healthy), bodies over
+--max-body (the 413 read even by a client that sends all before reading;
+endless or slow bodies cut off within the bounds), a client
 that hangs up mid-stream (its generation must be cancelled), a full queue
 (503 with Retry-After), /metrics, and the chat page in headless Chromium
 when chromium and selenium are there (screenshot in OUT_DIR). Stops the
@@ -16,6 +18,7 @@ import json
 import math
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -211,14 +214,6 @@ def test_hostile(port):
     expect_error("prompt type", 400, raw(port, "POST", "/v1/completions", {"prompt": {"a": 1}}))
     expect_error("embed input type", 400, raw(port, "POST", "/v1/embeddings", {"input": [1, 2, 3]}))
     expect_error("embed format", 400, raw(port, "POST", "/v1/embeddings", {"input": "x", "encoding_format": "hex"}))
-    # A body over the limit is refused from its Content-Length, before it
-    # is read: the server may close while the client is still sending.
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.sendall(f"POST {chat} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {KEY}\r\n"
-              f"Content-Length: {2 << 20}\r\n\r\n".encode() + b"x" * 65536)
-    resp = s.recv(4096).decode("latin-1")
-    s.close()
-    check("huge body", resp.startswith("HTTP/1.1 413") and '"request_too_large"' in resp, resp[:300])
     expect_error("missing key", 401, raw(port, "GET", "/v1/models", key=None))
     h = expect_error("wrong key", 401, raw(port, "GET", "/v1/models", key="nope"))
     check("WWW-Authenticate", h.get("WWW-Authenticate") == "Bearer", h)
@@ -250,21 +245,6 @@ def test_hostile(port):
     expect_error("cors preflight foreign", 403, raw(port, "OPTIONS", chat, key=None,
                                                     headers={"Origin": "http://evil.example"}))
 
-    # A chunked body past the limit (no Content-Length to refuse early).
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.sendall(f"POST {chat} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {KEY}\r\n"
-              "Transfer-Encoding: chunked\r\n\r\n".encode())
-    chunk = b"y" * 65536
-    try:
-        for _ in range(40):
-            s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
-        s.sendall(b"0\r\n\r\n")
-        resp = s.recv(4096).decode("latin-1")
-        check("chunked huge body", resp.startswith("HTTP/1.1 413"), resp[:80])
-    except OSError as e:  # the server may close first: also a refusal
-        check("chunked huge body", True, e)
-    s.close()
-
     # Garbage on the wire, a half-sent request and a slow client.
     for junk in (b"\x00\x01\x02 garbage\r\n\r\n", b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 200000,
                  b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"pro"):
@@ -278,6 +258,87 @@ def test_hostile(port):
         s.close()
     st, _, body = raw(port, "GET", "/health", key=None)
     check("alive after hostile", st == 200 and body.get("status") == "ok", (st, body))
+
+
+def send_until_cut(port, headers, pieces, pause=0.0, give_up=40):
+    """Sends a POST's headers, then each of pieces with pause between, until
+    the server closes the connection (or give_up seconds pass). Returns
+    (seconds from the headers to the cut or None, body bytes sent, answer)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=give_up)
+    s.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+              f"Authorization: Bearer {KEY}\r\n{headers}\r\n".encode())
+    t0, sent, answer, cut = time.time(), 0, b"", None
+    try:
+        for piece in pieces:
+            if time.time() - t0 > give_up:
+                break
+            s.sendall(piece)
+            sent += len(piece)
+            # Anything to read (the answer or the end) is looked at as it comes.
+            while select.select([s], [], [], 0)[0]:
+                data = s.recv(65536)
+                answer += data
+                if not data:
+                    raise ConnectionResetError
+            time.sleep(pause)
+        else:  # all sent: wait for the server to end the connection
+            while time.time() - t0 < give_up:
+                data = s.recv(65536)
+                answer += data
+                if not data:
+                    raise ConnectionResetError
+    except OSError:
+        cut = time.time() - t0
+    s.close()
+    return cut, sent, answer
+
+
+def test_too_large(port):
+    """A body over --max-body (1 MiB here): the client reads the 413, even one
+    that sends the whole body before reading (Python's http.client); a client
+    that would send without end, or slowly, is cut off within the bounds
+    (64 MiB past the limit, 10 s; server.c DRAIN_*)."""
+    for i in range(5):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/v1/chat/completions", body=b"x" * (4 << 20),
+                      headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
+            r = c.getresponse()
+            got = (r.status, r.getheader("Connection"), json.loads(r.read()))
+            c.close()
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            got = (0, None, repr(e))
+        check(f"too large, read by http.client {i}", got[0] == 413 and got[1] == "close" and is_error(got[2]) and
+              got[2]["error"]["code"] == "request_too_large", got)
+    # Chunked, so no Content-Length says so before the limit is passed.
+    chunk = b"y" * 65536
+    cut, sent, answer = send_until_cut(port, "Transfer-Encoding: chunked\r\n",
+                                       [b"%x\r\n" % len(chunk) + chunk + b"\r\n"] * 40 + [b"0\r\n\r\n"])
+    check("too large, chunked", answer.startswith(b"HTTP/1.1 413") and b'"request_too_large"' in answer, answer[:200])
+    # A client waiting for 100 Continue gets the 413 instead, before any body.
+    cut, sent, answer = send_until_cut(port, f"Content-Length: {4 << 20}\r\nExpect: 100-continue\r\n", [])
+    check("too large, expect 100-continue", answer.startswith(b"HTTP/1.1 413") and cut is not None and cut < 5,
+          (cut, answer[:200]))
+
+    def endless(piece):
+        while True:
+            yield piece
+    # Declared far past what is ever drained: refused and cut at once.
+    cut, sent, answer = send_until_cut(port, f"Content-Length: {10 << 30}\r\n", endless(b"z" * 4096), pause=0.05)
+    check("too large, 10 GiB declared, cut", cut is not None and cut < 5, (cut, sent, answer[:200]))
+    # Chunked without end, fast: cut after at most 64 MiB past the limit
+    # (plus what the socket buffers hold).
+    cut, sent, answer = send_until_cut(port, "Transfer-Encoding: chunked\r\n",
+                                       endless(b"%x\r\n" % len(chunk) + chunk + b"\r\n"))
+    check("too large, endless chunks, cut", cut is not None and (64 << 20) < sent < (80 << 20), (cut, sent))
+    # Within the byte bound but slow (256 KiB/s): cut at the time bound.
+    cut, sent, answer = send_until_cut(port, f"Content-Length: {32 << 20}\r\n", endless(chunk), pause=0.25)
+    check("too large, slow body, cut", cut is not None and 9 < cut < 20, (cut, sent))
+    # Silent after the headers: cut by the shorter idle timeout.
+    cut, sent, answer = send_until_cut(port, f"Content-Length: {4 << 20}\r\n", [])
+    check("too large, silent, cut", cut is not None and 4 < cut < 12, (cut, sent))
+    st, _, body = raw(port, "GET", "/health", key=None)
+    check("alive after too large", st == 200 and body.get("status") == "ok", (st, body))
 
 
 def metric(port, name):
@@ -429,7 +490,7 @@ def main():
     proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048",
                               "--cors", "http://allowed.example, http://other.example:3000")
     try:
-        for t in (test_sdk, test_hostile, test_cancel_and_queue, test_page):
+        for t in (test_sdk, test_hostile, test_too_large, test_cancel_and_queue, test_page):
             try:
                 t(port)
             except Exception as e:  # a crash of one group is a failure, not the end

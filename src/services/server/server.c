@@ -54,6 +54,8 @@ void og_srv_add_headers(og_srv_req *r, struct MHD_Response *resp)
         MHD_add_response_header(resp, "Retry-After", "1");
     if (r && r->www_auth)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r && r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     if (r && r->origin[0]) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
         MHD_add_response_header(resp, "Vary", "Origin");
@@ -111,6 +113,101 @@ enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_sr
     if (!err)
         return MHD_NO;
     return og_srv_reply_json(s, c, r, status, err);
+}
+
+/* ---------------------------------------------------------- body limit */
+
+/* A client such as Python's http.client sends the whole body before it
+ * reads a byte of the answer, so a 413 sent while it is still sending,
+ * followed by a close, reaches it as a broken pipe or a reset, never as
+ * the 413. So, as nginx's lingering close does, the rest of a body over
+ * the limit is read and dropped, and the 413 sent once it has all come;
+ * within these bounds, so that a client cannot hold a connection forever
+ * by sending slowly or without end (past them the connection is cut): */
+#define DRAIN_BYTES ((uint64_t)64 << 20) /* read past --max-body, at most */
+#define DRAIN_SECONDS 10.0               /* from the refusal, checked as bytes come */
+#define DRAIN_IDLE_SECONDS 5u            /* the longest silence while dropping */
+
+/* The most body bytes read, kept or dropped, before the connection is cut. */
+static uint64_t drain_limit(const og_server *s)
+{
+    uint64_t max = (uint64_t)s->p.max_body;
+    return max > UINT64_MAX - DRAIN_BYTES ? UINT64_MAX : max + DRAIN_BYTES;
+}
+
+/* Marks r too large and starts dropping the rest of its body. The idle
+ * timeout is cut to DRAIN_IDLE_SECONDS, because DRAIN_SECONDS is only
+ * checked when bytes arrive (MHD calls us for nothing else). Returns
+ * false when MHD refuses the timeout: then the caller must not drain. */
+static bool start_draining(struct MHD_Connection *c, og_srv_req *r)
+{
+    if (MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, DRAIN_IDLE_SECONDS) != MHD_YES)
+        return false;
+    r->too_big = true;
+    r->t_drain = og_srv_now();
+    return true;
+}
+
+/* Queues the 413. With Connection: close, which MHD adds by itself to a
+ * refusal sent before the body: the two answers are then the same, and a
+ * connection that carried too much is not kept. */
+static enum MHD_Result reply_too_large(og_server *s, struct MHD_Connection *c, og_srv_req *r)
+{
+    r->close = true;
+    return og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
+                              "the body is larger than %zu bytes", s->p.max_body);
+}
+
+/* A Content-Length over the limit starts the draining (see above), unless
+ * it is past the drain bound or the client waits for 100 Continue: then
+ * the 413 is queued now, before the body, and MHD sends it, reads no
+ * more and closes. Returns true when it queued the 413 (*ret). */
+static bool refuse_declared_size(og_server *s, struct MHD_Connection *c, og_srv_req *r, enum MHD_Result *ret)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    if (declared <= s->p.max_body)
+        return false;
+    /* A client that asked for "100 Continue" waits for it before sending
+     * anything, so it reads this 413 with no body to drain. */
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+    bool waits = expect && !strcasecmp(expect, "100-continue");
+    if (!waits && declared <= drain_limit(s) && start_draining(c, r))
+        return false;
+    *ret = reply_too_large(s, c, r);
+    return true;
+}
+
+/* Keeps an upload chunk, or drops it once the body is over the limit.
+ * Returns MHD_NO to cut the connection: out of memory, or a too-large
+ * body past the drain bounds. */
+static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_srv_req *r, const char *upload,
+                                   size_t n)
+{
+    r->seen += n;
+    if (!r->too_big && r->len + n > s->p.max_body && !start_draining(c, r))
+        return MHD_NO;
+    if (r->too_big) {
+        if (r->seen > drain_limit(s) || og_srv_now() - r->t_drain > DRAIN_SECONDS) {
+            r->status = 413; /* refused, though no answer can be sent now */
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = (r->len + n + 1) * 2;
+        if (cap > s->p.max_body + 1)
+            cap = s->p.max_body + 1;
+        char *bigger = realloc(r->body, cap);
+        if (!bigger)
+            return MHD_NO;
+        r->body = bigger;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, upload, n);
+    r->len += n;
+    r->body[r->len] = 0;
+    return MHD_YES;
 }
 
 /* -------------------------------------------------------------- checks */
@@ -271,12 +368,8 @@ static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv
                                   "a valid API key is required (Authorization: Bearer KEY)");
         return NULL;
     }
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
-        *ret = og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
-                                  "the body is larger than %zu bytes", s->p.max_body);
+    if (refuse_declared_size(s, c, r, ret))
         return NULL;
-    }
     return rt;
 }
 
@@ -339,30 +432,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
-        /* Past the limit the rest is read and dropped, then refused. */
-        if (!r->too_big && r->len + *upload_size > s->p.max_body)
-            r->too_big = true;
-        if (!r->too_big) {
-            if (r->len + *upload_size + 1 > r->cap) {
-                size_t cap = (r->len + *upload_size + 1) * 2;
-                if (cap > s->p.max_body + 1)
-                    cap = s->p.max_body + 1;
-                char *bigger = realloc(r->body, cap);
-                if (!bigger)
-                    return MHD_NO;
-                r->body = bigger;
-                r->cap = cap;
-            }
-            memcpy(r->body + r->len, upload, *upload_size);
-            r->len += *upload_size;
-            r->body[r->len] = 0;
-        }
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return take_upload(s, c, r, upload, n);
     }
     if (r->too_big)
-        return og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
-                                  "the body is larger than %zu bytes", s->p.max_body);
+        return reply_too_large(s, c, r); /* the whole body came, so the client reads this */
     return dispatch(s, c, r);
 }
 

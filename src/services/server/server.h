@@ -158,6 +158,9 @@ typedef struct og_srv_req {
     char *body;
     size_t len, cap;
     bool too_big, checked;
+    uint64_t seen;     /* body bytes received, kept or dropped */
+    double t_drain;    /* when the rest of a too-large body began to be dropped */
+    bool close;        /* add Connection: close (a 413: the client sent too much) */
     char origin[256];  /* Origin to echo when it is allowed, else "" */
     bool retry_after;  /* add Retry-After (a 503 for a full queue) */
     bool www_auth;     /* add WWW-Authenticate (a 401) */
