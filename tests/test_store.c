@@ -495,10 +495,10 @@ int main(void)
     CHECK(copy(src, v1_path, -1) && copy(src, v2_path, stt.st_size - 1) && copy(src, v3_path, stt.st_size - 5) &&
               write_text(junk_path, "not a GGUF file\n"),
           "test files");
-    CHECK(og_blob_hash_file(v1_path, v1_sha, &v1_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(v2_path, v2_sha, &v2_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(v3_path, v3_sha, &v3_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(junk_path, junk_sha, &junk_size, NULL, NULL, &err) == OG_OK,
+    CHECK(og_sha256_file(v1_path, v1_sha, &v1_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(v2_path, v2_sha, &v2_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(v3_path, v3_sha, &v3_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(junk_path, junk_sha, &junk_size, NULL, NULL, &err) == OG_OK,
           "hashes: %s", err.message);
     CHECK(!strcmp(v1_sha, "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"),
           "stories260K.gguf SHA-256 %s (shared/models/MODELS.md)", v1_sha);

@@ -129,7 +129,7 @@ og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_
     uint64_t size = 0;
     /* The same file may be there already (another version, a re-pull):
      * it counts only if it still hashes right. */
-    bool have = access(blob, F_OK) == 0 && og_blob_hash_file(blob, hex, &size, p->progress, p->user, NULL) == OG_OK &&
+    bool have = access(blob, F_OK) == 0 && og_sha256_file(blob, hex, &size, p->progress, p->user, NULL) == OG_OK &&
                 size == e->size && !strcmp(hex, e->sha256);
     if ((st = check_device(s, e, p, !have, err)) != OG_OK)
         return st;
