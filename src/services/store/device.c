@@ -1,10 +1,11 @@
 /*
  * device.c - the store's view of the device it runs on: the probe
- * (og_store_probe_device, from services/common's device_probe), the one
- * fit check pull, recommend and loading an installed model share, and
- * the device id and metered connection as the store's public API names
- * them, with the rollout cohort computed from the id. An unreadable
- * figure is 0 ("unknown") and is then not checked.
+ * (og_store_probe_device, from services/common's device_probe), the
+ * testing figures a store handle may pretend (og_store_test_control,
+ * og_store_probe), the one fit check pull, recommend and loading an
+ * installed model share, and the device id and metered connection as the
+ * store's public API names them, with the rollout cohort computed from
+ * the id. An unreadable figure is 0 ("unknown") and is then not checked.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -26,6 +27,40 @@ og_status og_store_probe_device(const char *dir, og_store_device *out, og_error 
     og_device_simd(out->simd, sizeof out->simd);
     snprintf(out->isa, sizeof out->isa, "%s", og_cpu_isa());
     return dir ? og_device_free_disk(dir, &out->free_disk, err) : OG_OK;
+}
+
+og_status og_store_test_control(og_store *s, og_store_test_op op, uint64_t value, og_error *err)
+{
+    if (!s)
+        return og_error_set(err, OG_ERR_ARG, "og_store_test_control: store is required");
+    if (op < OG_STORE_TEST_FREE_DISK || op > OG_STORE_TEST_RAM_AVAILABLE)
+        return og_error_set(err, OG_ERR_ARG, "og_store_test_control: unknown op %d", (int)op);
+    s->pretend[op] = value;
+    return OG_OK;
+}
+
+void og_store_apply_test_control(const og_store *s, og_store_device *d)
+{
+    const uint64_t *p = s->pretend;
+    if (p[OG_STORE_TEST_FREE_DISK])
+        d->free_disk = p[OG_STORE_TEST_FREE_DISK];
+    if (p[OG_STORE_TEST_RAM_TOTAL]) {
+        d->ram_total = p[OG_STORE_TEST_RAM_TOTAL];
+        if (d->ram_available > d->ram_total) /* a smaller device has less free too */
+            d->ram_available = d->ram_total;
+    }
+    if (p[OG_STORE_TEST_RAM_AVAILABLE])
+        d->ram_available = p[OG_STORE_TEST_RAM_AVAILABLE];
+}
+
+og_status og_store_probe(og_store *s, og_store_device *out, og_error *err)
+{
+    if (!s || !out)
+        return og_error_set(err, OG_ERR_ARG, "og_store_probe: store and out are required");
+    og_status st = og_store_probe_device(s->home, out, err);
+    if (st == OG_OK)
+        og_store_apply_test_control(s, out);
+    return st;
 }
 
 og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,

@@ -24,6 +24,9 @@ struct og_store {
     char home[OG_STORE_PATH_MAX];
     og_registry *reg;
     int lock_fd; /* the store's lock file, held (flock) while changing it */
+    /* og_store_test_control's figures, indexed by og_store_test_op (0:
+     * measure); only this handle's probes and fit checks see them. */
+    uint64_t pretend[OG_STORE_TEST_RAM_AVAILABLE + 1];
 };
 
 /* ------------------------------------------------------------- names */
@@ -146,8 +149,9 @@ og_status og_archive_extract(const char *zip_path, const char *member, og_sha256
 /* og_store_pull of one catalog entry, with the store already locked. */
 og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                                og_store_version *out, og_error *err);
-/* The device as p's testing overrides describe it (measured otherwise). */
-og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err);
+/* d with the store's og_store_test_control figures put in place of the
+ * measured ones (a pretended total RAM also caps the available). */
+void og_store_apply_test_control(const og_store *s, og_store_device *d);
 
 /* ------------------------------------------------------------- signs */
 
