@@ -133,10 +133,11 @@ OG_API og_status og_store_probe(og_store *store, og_store_device *out, og_error 
 #define OG_STORE_RAM_HEADROOM_PERCENT 70
 
 /* The one fit check pull, recommend and loading an installed model use:
- * OG_ERR_NOMEM, with the reason naming what (e.g. "name:version") and the
- * figures, when ram_bytes is over OG_STORE_RAM_HEADROOM_PERCENT of the
- * available RAM or over the total, or disk_bytes (0: nothing to fetch) is
- * over the free disk. Unknown figures (0 in d) are not checked. */
+ * OG_ERR_NO_SPACE when disk_bytes (0: nothing to fetch) is over the free
+ * disk, else OG_ERR_NOMEM when ram_bytes is over
+ * OG_STORE_RAM_HEADROOM_PERCENT of the available RAM or over the total;
+ * the reason names what (e.g. "name:version") and the figures. Unknown
+ * figures (0 in d) are not checked. */
 OG_API og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,
                              og_error *err);
 

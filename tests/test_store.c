@@ -162,7 +162,7 @@ static void test_pulls(og_store *s)
     CHECK(og_store_pull(s, "stories:1", &p, NULL, &err) == OG_OK, "blob present: no disk needed: %s", err.message);
     CHECK(og_store_remove(s, "stories:1", &err) == OG_OK, "rm stories:1: %s", err.message);
     og_status st = og_store_pull(s, "stories:1", &p, NULL, &err);
-    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "MiB of disk"), "disk check: %d %s", st, err.message);
+    CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "MiB of disk"), "disk check: %d %s", st, err.message);
     p.force = true;
     CHECK(og_store_pull(s, "stories:1", &p, NULL, &err) == OG_OK, "--force: %s", err.message);
     p = params();
@@ -422,7 +422,7 @@ static void test_device(og_store *s)
     CHECK(st == OG_ERR_NOMEM && strstr(err.message, "m:1 needs 70.0 MiB of RAM but 70% of the 100.0 MiB available"),
           "over the headroom: %s", err.message);
     st = og_store_check_fit(&f, "m:1", 1, 10 * mib + 1, &err);
-    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "of disk but only 10.0 MiB is free"), "disk: %s", err.message);
+    CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "of disk but only 10.0 MiB is free"), "disk: %s", err.message);
     /* The test control changes what this store's probe reports, and only that. */
     og_store_device p;
     CHECK(og_store_test_control(s, OG_STORE_TEST_RAM_TOTAL, 64 * mib, &err) == OG_OK &&

@@ -68,7 +68,7 @@ og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_
 {
     const double mib = 1024.0 * 1024.0;
     if (disk_bytes && d->free_disk && disk_bytes > d->free_disk)
-        return og_error_set(err, OG_ERR_NOMEM, "%s needs %.1f MiB of disk but only %.1f MiB is free", what,
+        return og_error_set(err, OG_ERR_NO_SPACE, "%s needs %.1f MiB of disk but only %.1f MiB is free", what,
                             disk_bytes / mib, d->free_disk / mib);
     if (ram_bytes && d->ram_total && ram_bytes > d->ram_total)
         return og_error_set(err, OG_ERR_NOMEM, "%s needs %.1f MiB of RAM but this device has %.1f MiB in all", what,

@@ -40,7 +40,7 @@ static og_status check_device(og_store *s, const og_catalog_entry *e, const og_s
     og_error fit = { 0 };
     snprintf(what, sizeof what, "%s:%s", e->name, e->version);
     st = og_store_check_fit(&d, what, e->ram_bytes, fetching ? need : 0, &fit);
-    if (st != OG_OK && strstr(fit.message, "of disk"))
+    if (st == OG_ERR_NO_SPACE)
         return og_error_set(err, st, "%s in %s; free some space (offgrid prune) or use --force", fit.message, s->home);
     if (st != OG_OK)
         return og_error_set(err, st, "%s; pick a smaller model or use --force", fit.message);
