@@ -56,9 +56,6 @@ typedef struct og_store_pull_params {
     const char *mirrors;   /* ':'-separated folders searched by file name first, or NULL */
     bool force;            /* pull even when disk or RAM looks too small */
     bool skip_test;        /* do not load the model for a test inference */
-    uint64_t free_disk;    /* testing: pretend this many bytes are free (0: measure) */
-    uint64_t total_ram;    /* testing: pretend this much RAM (0: measure) */
-    uint64_t available_ram; /* testing: pretend this much RAM is available (0: measure) */
     int max_retries;       /* HTTP attempts per URL (default 5) */
     long low_speed_seconds; /* abort a transfer slower than 1 KiB/s this long (default 30) */
     og_store_progress_fn progress; /* may be NULL */
@@ -126,15 +123,21 @@ typedef struct og_store_device {
 
 OG_API og_status og_store_probe_device(const char *dir, og_store_device *out, og_error *err);
 
+/* og_store_probe_device of the store's folder, as the store's own fit
+ * checks see it: with the figures of og_store_test_control in place of
+ * the measured ones. */
+OG_API og_status og_store_probe(og_store *store, og_store_device *out, og_error *err);
+
 /* The share of available RAM a model may take (the rest is headroom for
  * the OS, the app and the KV cache's growth), in percent. */
 #define OG_STORE_RAM_HEADROOM_PERCENT 70
 
 /* The one fit check pull, recommend and loading an installed model use:
- * OG_ERR_NOMEM, with the reason naming what (e.g. "name:version") and the
- * figures, when ram_bytes is over OG_STORE_RAM_HEADROOM_PERCENT of the
- * available RAM or over the total, or disk_bytes (0: nothing to fetch) is
- * over the free disk. Unknown figures (0 in d) are not checked. */
+ * OG_ERR_NO_SPACE when disk_bytes (0: nothing to fetch) is over the free
+ * disk, else OG_ERR_NOMEM when ram_bytes is over
+ * OG_STORE_RAM_HEADROOM_PERCENT of the available RAM or over the total;
+ * the reason names what (e.g. "name:version") and the figures. Unknown
+ * figures (0 in d) are not checked. */
 OG_API og_status og_store_check_fit(const og_store_device *d, const char *what, uint64_t ram_bytes, uint64_t disk_bytes,
                              og_error *err);
 
@@ -171,7 +174,7 @@ typedef struct og_store_update_item {
 typedef void (*og_store_update_fn)(void *user, const og_store_update_item *item);
 
 typedef struct og_store_update_params {
-    og_store_pull_params pull; /* catalog, mirrors, retries, overrides, progress */
+    og_store_pull_params pull; /* catalog, mirrors, retries, force, progress */
     bool check_only;           /* report what would change, change nothing */
     bool allow_metered;        /* download even over a metered connection */
 } og_store_update_params;
@@ -199,7 +202,8 @@ typedef struct og_store_candidate {
     char why[512]; /* why it fits or was rejected */
 } og_store_candidate;
 
-/* Judges the catalog's models of task (NULL: any) on device d: each
+/* Judges the catalog's models of task (NULL: any) on device d (with the
+ * store's og_store_test_control figures in place, if any): each
  * name's highest version for this device, rejected when it fails
  * og_store_check_fit (disk only when not installed) or needs more than
  * the scalar kernels can run at a usable speed. *out (free()) is ordered
@@ -207,6 +211,21 @@ typedef struct og_store_candidate {
  * more RAM (a less compressed quantization). *n counts them. */
 OG_API og_status og_store_recommend(og_store *store, const char *catalog, const char *task, const og_store_device *d,
                              og_store_candidate **out, size_t *n, og_error *err);
+
+/* -------------------------------------------------------- testing only */
+/* Not for applications: lets tests pretend a smaller device, as
+ * sqlite3_test_control does for SQLite. The figure is kept on this store
+ * handle (no global state) and used by its pull, update and recommend
+ * fit checks and by og_store_probe in place of the measured one; value 0
+ * measures again. */
+typedef enum og_store_test_op {
+    OG_STORE_TEST_FREE_DISK = 1,   /* bytes of free disk */
+    OG_STORE_TEST_RAM_TOTAL = 2,   /* bytes of RAM in all (the available RAM is capped to it) */
+    OG_STORE_TEST_RAM_AVAILABLE = 3 /* bytes of available RAM */
+} og_store_test_op;
+
+/* OG_ERR_ARG for a NULL store or an unknown op. */
+OG_API og_status og_store_test_control(og_store *store, og_store_test_op op, uint64_t value, og_error *err);
 
 /* Ed25519 for publishers. og_keygen writes a new key pair as hex: the
  * secret key to secret_path (mode 0600) and the public key to

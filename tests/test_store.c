@@ -158,18 +158,21 @@ static void test_pulls(og_store *s)
     expect_fail(s, "../etc", OG_ERR_ARG, "not a valid model name", NULL);
     expect_fail(s, "stories:../1", OG_ERR_ARG, "not a valid model version", NULL);
 
-    p.free_disk = 1000;
+    CHECK(og_store_test_control(s, OG_STORE_TEST_FREE_DISK, 1000, &err) == OG_OK, "pretend 1000 bytes free");
     CHECK(og_store_pull(s, "stories:1", &p, NULL, &err) == OG_OK, "blob present: no disk needed: %s", err.message);
     CHECK(og_store_remove(s, "stories:1", &err) == OG_OK, "rm stories:1: %s", err.message);
     og_status st = og_store_pull(s, "stories:1", &p, NULL, &err);
-    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "MiB of disk"), "disk check: %d %s", st, err.message);
+    CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "MiB of disk"), "disk check: %d %s", st, err.message);
     p.force = true;
     CHECK(og_store_pull(s, "stories:1", &p, NULL, &err) == OG_OK, "--force: %s", err.message);
     p = params();
-    p.total_ram = 1000;
+    CHECK(og_store_test_control(s, OG_STORE_TEST_FREE_DISK, 0, &err) == OG_OK &&
+              og_store_test_control(s, OG_STORE_TEST_RAM_TOTAL, 1000, &err) == OG_OK,
+          "measure the disk again, pretend 1000 bytes of RAM");
     st = og_store_pull(s, "stories:2", &p, NULL, &err);
     CHECK(st == OG_ERR_NOMEM && strstr(err.message, "of RAM"), "RAM check: %d %s", st, err.message);
     check_active(s, "stories", "1", "after the RAM refusal");
+    CHECK(og_store_test_control(s, OG_STORE_TEST_RAM_TOTAL, 0, &err) == OG_OK, "measure the RAM again");
     CHECK(pull(s, "stories:2", &err) == OG_OK, "pull stories:2 again: %s", err.message);
 }
 
@@ -419,7 +422,19 @@ static void test_device(og_store *s)
     CHECK(st == OG_ERR_NOMEM && strstr(err.message, "m:1 needs 70.0 MiB of RAM but 70% of the 100.0 MiB available"),
           "over the headroom: %s", err.message);
     st = og_store_check_fit(&f, "m:1", 1, 10 * mib + 1, &err);
-    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "of disk but only 10.0 MiB is free"), "disk: %s", err.message);
+    CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "of disk but only 10.0 MiB is free"), "disk: %s", err.message);
+    /* The test control changes what this store's probe reports, and only that. */
+    og_store_device p;
+    CHECK(og_store_test_control(s, OG_STORE_TEST_RAM_TOTAL, 64 * mib, &err) == OG_OK &&
+              og_store_test_control(s, OG_STORE_TEST_FREE_DISK, 3 * mib, &err) == OG_OK &&
+              og_store_probe(s, &p, &err) == OG_OK && p.ram_total == 64 * mib && p.ram_available <= 64 * mib &&
+              p.free_disk == 3 * mib && p.cores == d.cores,
+          "probe with pretended figures: %s", err.message);
+    CHECK(og_store_test_control(s, OG_STORE_TEST_RAM_TOTAL, 0, &err) == OG_OK &&
+              og_store_test_control(s, OG_STORE_TEST_FREE_DISK, 0, &err) == OG_OK &&
+              og_store_probe(s, &p, &err) == OG_OK && p.ram_total == d.ram_total && p.free_disk != 3 * mib,
+          "probe measures again after 0: %s", err.message);
+    CHECK(og_store_test_control(s, (og_store_test_op)99, 1, NULL) == OG_ERR_ARG, "unknown test op");
     f.ram_available = 0; /* unknown: only the total is checked */
     CHECK(og_store_check_fit(&f, "m:1", 900 * mib, 0, &err) == OG_OK, "unknown available RAM");
     st = og_store_check_fit(&f, "m:1", 1001 * mib, 0, &err);
@@ -495,10 +510,10 @@ int main(void)
     CHECK(copy(src, v1_path, -1) && copy(src, v2_path, stt.st_size - 1) && copy(src, v3_path, stt.st_size - 5) &&
               write_text(junk_path, "not a GGUF file\n"),
           "test files");
-    CHECK(og_blob_hash_file(v1_path, v1_sha, &v1_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(v2_path, v2_sha, &v2_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(v3_path, v3_sha, &v3_size, NULL, NULL, &err) == OG_OK &&
-              og_blob_hash_file(junk_path, junk_sha, &junk_size, NULL, NULL, &err) == OG_OK,
+    CHECK(og_sha256_file(v1_path, v1_sha, &v1_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(v2_path, v2_sha, &v2_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(v3_path, v3_sha, &v3_size, NULL, NULL, &err) == OG_OK &&
+              og_sha256_file(junk_path, junk_sha, &junk_size, NULL, NULL, &err) == OG_OK,
           "hashes: %s", err.message);
     CHECK(!strcmp(v1_sha, "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"),
           "stories260K.gguf SHA-256 %s (shared/models/MODELS.md)", v1_sha);

@@ -17,26 +17,18 @@
 
 #define MIB (1024.0 * 1024.0)
 
-/* The device as measured, with the testing overrides pull also takes. */
+/* The device as the store's fit checks see it (measured, or the testing
+ * figures cli_store_pull_params hands the store). */
 static bool device(const char *cmd, const cli_pull_opts *o, og_store *s, og_store_device *d)
 {
     og_store_pull_params p;
-    char home[4096];
     og_error err = { 0 };
     if (!cli_store_pull_params(cmd, o, s, &p))
         return false;
-    if (og_store_default_home(home, sizeof home, &err) != OG_OK || og_store_probe_device(home, d, &err) != OG_OK) {
+    if (og_store_probe(s, d, &err) != OG_OK) {
         fprintf(stderr, "offgrid %s: %s\n", cmd, err.message);
         return false;
     }
-    if (p.free_disk)
-        d->free_disk = p.free_disk;
-    if (p.total_ram)
-        d->ram_total = p.total_ram;
-    if (p.total_ram && d->ram_available > p.total_ram)
-        d->ram_available = p.total_ram;
-    if (p.available_ram)
-        d->ram_available = p.available_ram;
     return true;
 }
 

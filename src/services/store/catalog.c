@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/download.h"
 #include "offgrid.h"
 #include "store/store.h"
 
@@ -225,7 +226,7 @@ static og_status read_all(const char *where, const char *what, char **text, size
     *len = 0;
     *missing = false;
     if (strstr(where, "://"))
-        return og_fetch_url_memory(where, CATALOG_MAX_BYTES, text, len, missing, err);
+        return og_download_memory(where, CATALOG_MAX_BYTES, text, len, missing, err);
     FILE *f = fopen(where, "rb");
     if (!f) {
         *missing = errno == ENOENT;
@@ -254,7 +255,7 @@ static og_status check_catalog_signature(const og_store *s, const char *where, c
     char sig_where[1100], required[16], *sig = NULL;
     size_t sig_len = 0;
     bool missing = false;
-    og_status st = og_store_path(sig_where, sizeof sig_where, err, "%s.sig", where);
+    og_status st = og_fs_path(sig_where, sizeof sig_where, err, "%s.sig", where);
     if (st == OG_OK)
         st = og_store_config(s, "require_signed_catalog", required, sizeof required, err);
     if (st != OG_OK)

@@ -33,7 +33,7 @@ og_status og_store_verify(og_store *s, const char *name, og_store_verify_fn repo
         og_error e1 = { 0 };
         if ((st = og_blob_path(s, vs[i].sha256, path, sizeof path, err)) != OG_OK)
             break;
-        if (og_blob_hash_file(path, hex, &size, NULL, NULL, &e1) != OG_OK)
+        if (og_sha256_file(path, hex, &size, NULL, NULL, &e1) != OG_OK)
             snprintf(why, sizeof why, "%s", e1.message);
         else if (size != vs[i].size)
             snprintf(why, sizeof why, "%s has %llu bytes, %llu expected", path, (unsigned long long)size,
@@ -71,7 +71,7 @@ static og_status sweep(og_store *s, const char *dir, bool (*keep)(og_store *, co
         if (de->d_name[0] == '.')
             continue;
         char path[OG_STORE_PATH_MAX];
-        if ((st = og_store_path(path, sizeof path, err, "%s/%s", dir, de->d_name)) != OG_OK)
+        if ((st = og_fs_path(path, sizeof path, err, "%s/%s", dir, de->d_name)) != OG_OK)
             break;
         og_error e1 = { 0 };
         if (keep && keep(s, de->d_name, &e1))
@@ -114,9 +114,9 @@ og_status og_store_prune(og_store *s, size_t *n_files, uint64_t *n_bytes, og_err
     char dir[OG_STORE_PATH_MAX];
     /* Holding the lock, nothing in tmp/ belongs to a running pull; a
      * .partial download could be resumed, but prune is asked to free space. */
-    if (st == OG_OK && (st = og_store_path(dir, sizeof dir, err, "%s/blobs/sha256", s->home)) == OG_OK)
+    if (st == OG_OK && (st = og_fs_path(dir, sizeof dir, err, "%s/blobs/sha256", s->home)) == OG_OK)
         st = sweep(s, dir, blob_in_use, &files, &bytes, err);
-    if (st == OG_OK && (st = og_store_path(dir, sizeof dir, err, "%s/tmp", s->home)) == OG_OK)
+    if (st == OG_OK && (st = og_fs_path(dir, sizeof dir, err, "%s/tmp", s->home)) == OG_OK)
         st = sweep(s, dir, NULL, &files, &bytes, err);
     og_store_unlock(s);
     if (n_files)

@@ -23,46 +23,28 @@ og_store_pull_params og_store_default_pull_params(void)
     return p;
 }
 
-og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err)
-{
-    og_status st = og_store_probe_device(s->home, d, err);
-    if (st != OG_OK)
-        return st;
-    if (p->free_disk)
-        d->free_disk = p->free_disk;
-    if (p->total_ram) {
-        d->ram_total = p->total_ram;
-        if (d->ram_available > p->total_ram)
-            d->ram_available = p->total_ram;
-    }
-    if (p->available_ram)
-        d->ram_available = p->available_ram;
-    return OG_OK;
-}
-
-/* fetching: whether bytes are about to be downloaded (the disk check). */
-static og_status check_device(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
+/* The fit check before anything is fetched, on the device as this store
+ * sees it (og_store_probe: measured, or the test control's figures).
+ * fetching: whether bytes are about to be downloaded (the disk check). */
+static og_status check_device(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                               bool fetching, og_error *err)
 {
     if (p->force)
         return OG_OK;
     og_store_device d;
-    og_status st = og_pull_device(s, p, &d, err);
+    og_status st = og_store_probe(s, &d, err);
     if (st != OG_OK)
         return st;
     uint64_t need = og_catalog_disk_need(e);
     char what[160];
+    og_error fit = { 0 };
     snprintf(what, sizeof what, "%s:%s", e->name, e->version);
-    st = og_store_check_fit(&d, what, e->ram_bytes, fetching ? need : 0, err);
-    if (st != OG_OK && err) {
-        size_t n = strlen(err->message);
-        if (strstr(err->message, "of disk"))
-            snprintf(err->message + n, sizeof err->message - n,
-                     " in %s; free some space (offgrid prune) or use --force", s->home);
-        else
-            snprintf(err->message + n, sizeof err->message - n, "; pick a smaller model or use --force");
-    }
-    return st;
+    st = og_store_check_fit(&d, what, e->ram_bytes, fetching ? need : 0, &fit);
+    if (st == OG_ERR_NO_SPACE)
+        return og_error_set(err, st, "%s in %s; free some space (offgrid prune) or use --force", fit.message, s->home);
+    if (st != OG_OK)
+        return og_error_set(err, st, "%s; pick a smaller model or use --force", fit.message);
+    return OG_OK;
 }
 
 /* Signed entries need a trusted key; with trusted keys, entries need a signature. */
@@ -129,7 +111,7 @@ og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_
     uint64_t size = 0;
     /* The same file may be there already (another version, a re-pull):
      * it counts only if it still hashes right. */
-    bool have = access(blob, F_OK) == 0 && og_blob_hash_file(blob, hex, &size, p->progress, p->user, NULL) == OG_OK &&
+    bool have = access(blob, F_OK) == 0 && og_sha256_file(blob, hex, &size, p->progress, p->user, NULL) == OG_OK &&
                 size == e->size && !strcmp(hex, e->sha256);
     if ((st = check_device(s, e, p, !have, err)) != OG_OK)
         return st;

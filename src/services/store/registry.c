@@ -2,10 +2,10 @@
  * registry.c - the store's SQLite registry of installed model versions:
  * which versions exist, where they came from, and which one of each name
  * is active and which is the rollback target. It owns the database
- * connection. The schema version is PRAGMA user_version, so later
- * migrations know what they start from; WAL keeps readers from blocking
- * the one writer, and each change is one transaction, so a crash leaves
- * the old or the new state and never a mix.
+ * connection, opened and migrated by services/common's sqlite_db (WAL,
+ * synchronous=FULL, schema version in PRAGMA user_version). Each change
+ * is one transaction, so a crash leaves the old or the new state and
+ * never a mix.
  */
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/sqlite_db.h"
 #include "offgrid.h"
 #include "store/store.h"
 
@@ -21,7 +22,7 @@ struct og_registry {
     sqlite3 *db;
 };
 
-#define SCHEMA_VERSION 2
+#define LABEL "registry" /* names the database in messages */
 
 static const char *const schema_v1 =
     "CREATE TABLE models ("
@@ -47,18 +48,12 @@ static const char *const schema_v2 = "ALTER TABLE versions ADD COLUMN ram_bytes 
 
 static og_status db_error(og_registry *reg, og_error *err, const char *what)
 {
-    return og_error_set(err, OG_ERR_IO, "registry: %s: %s", what, sqlite3_errmsg(reg->db));
+    return og_db_error(reg->db, LABEL, what, err);
 }
 
 static og_status exec(og_registry *reg, const char *sql, og_error *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(reg->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        og_error_set(err, OG_ERR_IO, "registry: %s", msg ? msg : sqlite3_errmsg(reg->db));
-        sqlite3_free(msg);
-        return OG_ERR_IO;
-    }
-    return OG_OK;
+    return og_db_exec(reg->db, LABEL, sql, err);
 }
 
 /* Prepares sql and binds the text arguments (NULL-terminated list). */
@@ -83,58 +78,17 @@ static og_status step_done(og_registry *reg, sqlite3_stmt *st, og_error *err)
     return rc == SQLITE_DONE ? OG_OK : db_error(reg, err, "write");
 }
 
-static og_status migrate(og_registry *reg, og_error *err)
-{
-    sqlite3_stmt *st;
-    og_status s = prepare(reg, &st, err, "PRAGMA user_version", NULL);
-    if (s != OG_OK)
-        return s;
-    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (version < 0)
-        return db_error(reg, err, "reading the schema version");
-    if (version > SCHEMA_VERSION)
-        return og_error_set(err, OG_ERR_UNSUPPORTED,
-                            "registry: schema version %d is newer than this offgrid understands (%d)", version,
-                            SCHEMA_VERSION);
-    if (version == SCHEMA_VERSION)
-        return OG_OK;
-    /* Each step runs in the transaction that also bumps user_version. */
-    if ((s = exec(reg, "BEGIN IMMEDIATE", err)) != OG_OK)
-        return s;
-    if (version < 1)
-        s = exec(reg, schema_v1, err);
-    if (s == OG_OK && version < 2)
-        s = exec(reg, schema_v2, err);
-    if (s == OG_OK)
-        s = exec(reg, "PRAGMA user_version = 2", err);
-    if (s == OG_OK)
-        return exec(reg, "COMMIT", err);
-    exec(reg, "ROLLBACK", NULL);
-    return s;
-}
-
 og_status og_registry_open(const char *path, og_registry **out, og_error *err)
 {
+    /* migrations[i] takes the schema from version i to i + 1. */
+    const char *const migrations[] = { schema_v1, schema_v2 };
     *out = NULL;
     og_registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return og_error_set(err, OG_ERR_NOMEM, "registry: out of memory");
-    if (sqlite3_open_v2(path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        og_error_set(err, OG_ERR_IO, "cannot open the registry %s: %s", path,
-                     reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
-        og_registry_close(reg);
-        return OG_ERR_IO;
-    }
-    sqlite3_busy_timeout(reg->db, 5000);
-    /* synchronous=FULL: a committed activation survives a power cut. */
-    og_status s = exec(reg, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err);
-    if (s == OG_OK)
-        s = migrate(reg, err);
+    og_status s = og_db_open(path, LABEL, migrations, (int)(sizeof migrations / sizeof migrations[0]), &reg->db, err);
     if (s != OG_OK) {
-        og_error_prefix(err, "%s", path);
-        og_registry_close(reg);
+        free(reg);
         return s;
     }
     *out = reg;

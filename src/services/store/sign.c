@@ -1,7 +1,7 @@
 /*
  * sign.c - Ed25519 signatures of model files with libsodium: key pairs
  * for publishers (og_keygen), detached signatures of a file's bytes
- * (og_sign_file, the file mapped with og_map_file), and checking one
+ * (og_sign_file, the file mapped with og_fs_map), and checking one
  * against the keys in the store's trusted_keys file. Keys and signatures
  * are hex text, so they fit in a catalog and in a mail.
  */
@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "common/fsutil.h"
 #include "offgrid.h"
-#include "base/mapfile.h"
 #include "store/store.h"
 
 static og_status init_sodium(og_error *err)
@@ -93,10 +95,10 @@ og_status og_sign_file(const char *path, const char *secret_path, char sig_hex[1
                             secret_path);
     const void *data;
     size_t size;
-    s = og_map_file(path, "a file to sign", &data, &size, err);
+    s = og_fs_map(path, "a file to sign", &data, &size, err);
     if (s == OG_OK) {
         crypto_sign_detached(sig, NULL, data, size, sk);
-        og_unmap_file(data, size);
+        og_fs_unmap(data, size);
         sodium_bin2hex(sig_hex, 129, sig, sizeof sig);
     }
     sodium_memzero(sk, sizeof sk);
@@ -129,11 +131,11 @@ og_status og_sign_verify_any(const char *path, const char *sig_hex, unsigned cha
 {
     const void *data;
     size_t size;
-    og_status s = og_map_file(path, "a signed file", &data, &size, err);
+    og_status s = og_fs_map(path, "a signed file", &data, &size, err);
     if (s != OG_OK)
         return s;
     s = og_sign_verify_buffer(data, size, sig_hex, keys, n, err);
-    og_unmap_file(data, size);
+    og_fs_unmap(data, size);
     return s;
 }
 
@@ -150,7 +152,7 @@ og_status og_sign_trusted_keys(const og_store *s, unsigned char (**keys)[32], si
     *keys = NULL;
     *n = 0;
     char path[OG_STORE_PATH_MAX];
-    og_status st = og_store_path(path, sizeof path, err, "%s/trusted_keys", s->home);
+    og_status st = og_fs_path(path, sizeof path, err, "%s/trusted_keys", s->home);
     if (st != OG_OK)
         return st;
     FILE *f = fopen(path, "r");

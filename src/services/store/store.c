@@ -5,17 +5,17 @@
  * the operations on installed versions (list, get, path, remove,
  * rollback). Pulling is pull.c; verify and prune are maintain.c.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/download.h"
+#include "common/fsutil.h"
 #include "offgrid.h"
 #include "store/store.h"
 
@@ -65,47 +65,18 @@ og_status og_store_parse_ref(const char *ref, char name[64], char version[64], o
     return OG_OK;
 }
 
-og_status og_store_path(char *buf, size_t cap, og_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, cap, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= cap)
-        return og_error_set(err, OG_ERR_ARG, "path too long under %s", buf);
-    return OG_OK;
-}
-
 og_status og_store_default_home(char *buf, size_t cap, og_error *err)
 {
     const char *env = getenv("OFFGRID_HOME");
     if (env && *env)
-        return og_store_path(buf, cap, err, "%s", env);
+        return og_fs_path(buf, cap, err, "%s", env);
     const char *data = getenv("XDG_DATA_HOME");
     if (data && *data)
-        return og_store_path(buf, cap, err, "%s/offgrid", data);
+        return og_fs_path(buf, cap, err, "%s/offgrid", data);
     const char *home = getenv("HOME");
     if (!home || !*home)
         return og_error_set(err, OG_ERR_ARG, "neither OFFGRID_HOME nor HOME is set");
-    return og_store_path(buf, cap, err, "%s/.local/share/offgrid", home);
-}
-
-/* mkdir -p for the store's own folders. */
-static og_status make_dir(const char *path, og_error *err)
-{
-    char tmp[OG_STORE_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return og_error_set(err, OG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return og_error_set(err, OG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    return OG_OK;
+    return og_fs_path(buf, cap, err, "%s/.local/share/offgrid", home);
 }
 
 og_status og_store_open(const char *home, og_store **out, og_error *err)
@@ -118,21 +89,21 @@ og_status og_store_open(const char *home, og_store **out, og_error *err)
         return og_error_set(err, OG_ERR_NOMEM, "out of memory");
     s->lock_fd = -1;
     char path[OG_STORE_PATH_MAX];
-    og_status st = og_store_path(s->home, sizeof s->home, err, "%s", home);
-    if (st == OG_OK && (st = og_store_path(path, sizeof path, err, "%s/blobs/sha256", home)) == OG_OK &&
-        (st = make_dir(path, err)) == OG_OK && (st = og_store_path(path, sizeof path, err, "%s/tmp", home)) == OG_OK)
-        st = make_dir(path, err);
-    if (st == OG_OK && (st = og_store_path(path, sizeof path, err, "%s/lock", home)) == OG_OK) {
+    og_status st = og_fs_path(s->home, sizeof s->home, err, "%s", home);
+    if (st == OG_OK && (st = og_fs_path(path, sizeof path, err, "%s/blobs/sha256", home)) == OG_OK &&
+        (st = og_fs_mkdirs(path, err)) == OG_OK && (st = og_fs_path(path, sizeof path, err, "%s/tmp", home)) == OG_OK)
+        st = og_fs_mkdirs(path, err);
+    if (st == OG_OK && (st = og_fs_path(path, sizeof path, err, "%s/lock", home)) == OG_OK) {
         s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (s->lock_fd < 0)
             st = og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     }
-    if (st == OG_OK && (st = og_store_path(path, sizeof path, err, "%s/registry.db", home)) == OG_OK)
+    if (st == OG_OK && (st = og_fs_path(path, sizeof path, err, "%s/registry.db", home)) == OG_OK)
         st = og_registry_open(path, &s->reg, err);
-    if (st == OG_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        st = og_error_set(err, OG_ERR_IO, "libcurl could not initialise");
+    if (st == OG_OK)
+        st = og_download_init(err);
     if (st == OG_OK && sodium_init() < 0) {
-        curl_global_cleanup();
+        og_download_cleanup();
         st = og_error_set(err, OG_ERR_UNSUPPORTED, "libsodium could not initialise");
     }
     if (st != OG_OK) {
@@ -152,7 +123,7 @@ void og_store_free(og_store *s)
         return;
     og_registry_close(s->reg);
     close(s->lock_fd);
-    curl_global_cleanup();
+    og_download_cleanup();
     free(s);
 }
 
@@ -271,7 +242,7 @@ og_status og_store_config(const og_store *s, const char *key, char *buf, size_t 
         return og_error_set(err, OG_ERR_ARG, "og_store_config: store, key and buf are required");
     buf[0] = 0;
     char path[OG_STORE_PATH_MAX], line[2048];
-    og_status st = og_store_path(path, sizeof path, err, "%s/config", s->home);
+    og_status st = og_fs_path(path, sizeof path, err, "%s/config", s->home);
     if (st != OG_OK)
         return st;
     FILE *f = fopen(path, "r");

@@ -1,7 +1,9 @@
 /*
  * store.h - what the files of the model store share: the store handle,
  * the registry (registry.c), blobs (blob.c), the catalog (catalog.c),
- * fetching (fetch.c, archive.c) and signatures (sign.c).
+ * fetching (fetch.c, archive.c) and signatures (sign.c). What other
+ * services share too (downloads, SQLite, hashing, the device) is in
+ * services/common.
  */
 #ifndef OG_STORE_STORE_H
 #define OG_STORE_STORE_H
@@ -10,12 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <sodium.h>
-
+#include "common/fsutil.h"
+#include "common/sha256_file.h"
 #include "offgrid_services.h"
 
-#define OG_STORE_PATH_MAX 4096
-#define OG_SHA256_HEX 65 /* 64 hex digits and a NUL */
+#define OG_STORE_PATH_MAX OG_FS_PATH_MAX
 
 typedef struct og_registry og_registry;
 
@@ -23,6 +24,9 @@ struct og_store {
     char home[OG_STORE_PATH_MAX];
     og_registry *reg;
     int lock_fd; /* the store's lock file, held (flock) while changing it */
+    /* og_store_test_control's figures, indexed by og_store_test_op (0:
+     * measure); only this handle's probes and fit checks see them. */
+    uint64_t pretend[OG_STORE_TEST_RAM_AVAILABLE + 1];
 };
 
 /* ------------------------------------------------------------- names */
@@ -36,10 +40,6 @@ bool og_store_valid_sha256(const char *s);
 /* Splits "NAME[:VERSION]" into name and version ("" when absent),
  * validating both; the error names the reference. */
 og_status og_store_parse_ref(const char *ref, char name[64], char version[64], og_error *err);
-
-/* snprintf into a path buffer, failing on truncation. */
-og_status og_store_path(char *buf, size_t cap, og_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* Takes / drops the store's exclusive lock, so two processes never change
  * it at once; a second one fails at once with a clear message. */
@@ -69,32 +69,14 @@ og_status og_registry_touch(og_registry *reg, const char *name, const char *vers
 
 /* ------------------------------------------------------------- blobs */
 
-/* A file being written while it is hashed. Appending to an existing file
- * (a resumed download) hashes what is already there first. */
-typedef struct og_blob_writer {
-    int fd;
-    crypto_hash_sha256_state sha;
-    uint64_t n;
-    char path[OG_STORE_PATH_MAX];
-} og_blob_writer;
+/* Blobs are written through og_sha256_writer (common/sha256_file.h) into
+ * home/tmp, then committed under their digest. */
 
-og_status og_blob_writer_open(og_blob_writer *w, const char *path, bool resume, og_error *err);
-og_status og_blob_writer_write(og_blob_writer *w, const void *data, size_t n, og_error *err);
-/* fsyncs and closes; hex gets the SHA-256 of everything written. */
-og_status og_blob_writer_finish(og_blob_writer *w, char hex[OG_SHA256_HEX], og_error *err);
-/* Closes and deletes the file. */
-void og_blob_writer_abort(og_blob_writer *w);
-
-/* SHA-256 of a whole file; progress (may be NULL) gets "verify". */
-og_status og_blob_hash_file(const char *path, char hex[OG_SHA256_HEX], uint64_t *size,
-                            og_store_progress_fn progress, void *user, og_error *err);
 /* home/blobs/sha256/<hex> */
 og_status og_blob_path(const og_store *s, const char *hex, char *buf, size_t cap, og_error *err);
 /* Moves a finished, fsync'd temporary file to its blob path (rename, then
  * fsync of the folder), replacing a blob of that name. */
 og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *hex, og_error *err);
-/* fsync of a folder, so a rename in it is durable. */
-og_status og_blob_sync_dir(const char *dir, og_error *err);
 
 /* ----------------------------------------------------------- catalog */
 
@@ -157,16 +139,9 @@ int og_rollout_cohort(const char *device_id, const char *name, const char *versi
  * path and source where it came from. */
 og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                          char *tmp_path, size_t tmp_cap, char *source, size_t source_cap, og_error *err);
-/* Downloads url (http, https or file) to path, resuming what path already
- * holds, with retries; hex gets the SHA-256 of the whole file. */
-og_status og_fetch_url(const char *url, const char *path, const og_store_pull_params *p,
-                       char hex[OG_SHA256_HEX], og_error *err);
-/* Reads a whole URL into memory (at most max bytes); free *out. *missing
- * (may be NULL) is set when the failure was an HTTP 404/410 or a missing
- * file:// file. */
-og_status og_fetch_url_memory(const char *url, size_t max, char **out, size_t *len, bool *missing, og_error *err);
-/* Extracts member from the zip at zip_path into w. */
-og_status og_archive_extract(const char *zip_path, const char *member, og_blob_writer *w,
+/* Extracts member from the zip at zip_path into w; p's progress gets
+ * "extract". OG_ERR_FORMAT for a bad zip or a missing member. */
+og_status og_archive_extract(const char *zip_path, const char *member, og_sha256_writer *w,
                              const og_store_pull_params *p, og_error *err);
 
 /* -------------------------------------------------------------- pull */
@@ -174,8 +149,9 @@ og_status og_archive_extract(const char *zip_path, const char *member, og_blob_w
 /* og_store_pull of one catalog entry, with the store already locked. */
 og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                                og_store_version *out, og_error *err);
-/* The device as p's testing overrides describe it (measured otherwise). */
-og_status og_pull_device(const og_store *s, const og_store_pull_params *p, og_store_device *d, og_error *err);
+/* d with the store's og_store_test_control figures put in place of the
+ * measured ones (a pretended total RAM also caps the available). */
+void og_store_apply_test_control(const og_store *s, og_store_device *d);
 
 /* ------------------------------------------------------------- signs */
 

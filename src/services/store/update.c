@@ -245,6 +245,8 @@ og_status og_store_recommend(og_store *s, const char *catalog, const char *task,
     *n = 0;
     og_catalog cat;
     char id[33];
+    og_store_device dev = *d; /* as this store's fit checks see the device */
+    og_store_apply_test_control(s, &dev);
     og_status st = og_catalog_load(s, catalog, &cat, err);
     if (st != OG_OK)
         return st;
@@ -259,7 +261,7 @@ og_status og_store_recommend(og_store *s, const char *catalog, const char *task,
             continue;
         const og_catalog_entry *pick = og_catalog_pick(&cat, e->name, id, NULL);
         if (pick)
-            judge(s, d, pick, &(*out)[(*n)++]);
+            judge(s, &dev, pick, &(*out)[(*n)++]);
     }
     og_catalog_free(&cat);
     if (st != OG_OK) {
