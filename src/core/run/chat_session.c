@@ -119,21 +119,21 @@ static bool collect(void *arg, og_token t, const char *piece, int32_t len)
     return c->user_fn ? c->user_fn(c->user, t, piece, len) : true;
 }
 
-/* Renders the conversation with the generation prompt; malloc'd. */
-static char *render(og_chat *c, og_error *err)
+/* Renders the conversation with the generation prompt into *out
+ * (malloc'd, the caller frees). */
+static og_status render(og_chat *c, char **out, og_error *err)
 {
     const og_model *m = c->ctx->model;
+    *out = NULL;
     int32_t need = og_chat_apply_template(m, c->msgs, c->n_msgs, true, NULL, 0);
-    if (need < 0) {
-        og_error_set(err, OG_ERR_UNSUPPORTED, "the model's chat template is not supported");
-        return NULL;
-    }
+    if (need < 0)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "the model's chat template is not supported");
     char *text = malloc((size_t)need + 1);
     if (!text)
-        og_error_set(err, OG_ERR_NOMEM, "out of memory");
-    else
-        og_chat_apply_template(m, c->msgs, c->n_msgs, true, text, need + 1);
-    return text;
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    og_chat_apply_template(m, c->msgs, c->n_msgs, true, text, need + 1);
+    *out = text;
+    return OG_OK;
 }
 
 og_status og_chat_respond(og_chat *c, og_sampler *sampler, int32_t max_tokens, og_token_fn on_token, void *user,
@@ -141,9 +141,10 @@ og_status og_chat_respond(og_chat *c, og_sampler *sampler, int32_t max_tokens, o
 {
     if (!c || !sampler)
         return og_error_set(err, OG_ERR_ARG, "og_chat_respond: chat and sampler are required");
-    char *text = render(c, err);
-    if (!text)
-        return err ? err->code : OG_ERR_UNSUPPORTED;
+    char *text;
+    og_status rendered = render(c, &text, err);
+    if (rendered != OG_OK)
+        return rendered;
     const og_model *m = c->ctx->model;
     size_t len = strlen(text);
     int32_t n = og_vocab_tokenize(m->vocab, text, len, NULL, 0, true, true);
