@@ -12,8 +12,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     og_error err;
-    og_gguf *g = og_gguf_open_memory(data, size, &err);
-    if (!g)
+    og_gguf *g;
+    if (og_gguf_open_memory(data, size, &g, &err) != OG_OK)
         return 0;
     volatile uint64_t sink = 0;
     for (int64_t i = 0; i < og_gguf_n_kv(g); i++) {

@@ -11,8 +11,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     og_error err;
-    og_st_file *f = og_st_open_memory(data, size, &err);
-    if (!f)
+    og_st_file *f;
+    if (og_st_open_memory(data, size, &f, &err) != OG_OK)
         return 0;
     volatile float sink = 0;
     for (size_t i = 0; i < og_st_n_tensors(f); i++) {

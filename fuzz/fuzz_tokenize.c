@@ -23,8 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < N_VOCABS; i++) {
         snprintf(path, sizeof path, "%s/%s", dir ? dir : "../shared/models/vocab", vocab_files[i]);
         og_error err;
-        og_gguf *g = og_gguf_open(path, &err);
-        if (!g || og_vocab_load(g, &vocabs[i], &err) != OG_OK) {
+        og_gguf *g;
+        if (og_gguf_open(path, &g, &err) != OG_OK || og_vocab_load(g, &vocabs[i], &err) != OG_OK) {
             fprintf(stderr, "fuzz_tokenize: %s (set OG_VOCAB_DIR)\n", err.message);
             abort();
         }

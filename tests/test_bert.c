@@ -303,9 +303,10 @@ static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int
     for (int64_t i = 0; i < ne0 * ne1; i++)
         data[i] = lcg_next(s) * scale;
     const int64_t ne[2] = { ne0, ne1 };
-    bool ok = (skip && !strcmp(name, skip)) || og_gguf_writer_tensor(w, name, OG_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data);
+    if (!(skip && !strcmp(name, skip)))
+        og_gguf_writer_tensor(w, name, OG_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data);
     free(data);
-    return ok;
+    return true;
 }
 
 /* Writes MiniLM to path with its matrices in matrix_type and, when head,
@@ -314,11 +315,11 @@ static bool add_lcg_tensor(og_gguf_writer *w, const char *name, int64_t ne0, int
 static bool write_variant_skip(const char *path, og_type matrix_type, bool head, const char *skip)
 {
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open(MODEL_PATH, &err);
-    og_gguf_writer *w = og_gguf_writer_new();
-    bool ok = g && w;
+    og_gguf *g;
+    og_gguf_writer *w = NULL;
+    bool ok = og_gguf_open(MODEL_PATH, &g, &err) == OG_OK && og_gguf_writer_new(&w, &err) == OG_OK;
     for (int64_t i = 0; ok && i < og_gguf_n_kv(g); i++)
-        ok = og_gguf_writer_copy_kv(w, og_gguf_kv_at(g, i));
+        og_gguf_writer_copy_kv(w, og_gguf_kv_at(g, i));
     for (int64_t i = 0; ok && i < og_gguf_n_tensors(g); i++) {
         const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
         char name[128];
@@ -326,22 +327,24 @@ static bool write_variant_skip(const char *path, og_type matrix_type, bool head,
         if (skip && !strcmp(name, skip))
             continue;
         if (t->n_dims != 2 || t->ne[0] % 32 || matrix_type == OG_TYPE_F32) {
-            ok = og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
+            og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
             continue;
         }
         const size_t row_bytes = og_type_row_bytes(matrix_type, t->ne[0]);
         uint8_t *q = malloc(row_bytes * (size_t)t->ne[1]);
         for (int64_t r = 0; q && ok && r < t->ne[1]; r++)
             ok = og_quantize_row_ref(matrix_type, (const float *)t->data + r * t->ne[0], q + r * row_bytes, t->ne[0]);
-        ok = ok && q && og_gguf_writer_tensor(w, name, matrix_type, 2, t->ne, q);
+        ok = ok && q;
+        if (ok)
+            og_gguf_writer_tensor(w, name, matrix_type, 2, t->ne, q);
         free(q);
     }
     if (ok && head) {
         const char *labels[3] = { "negative", "neutral", "positive" };
         uint64_t s = 1234;
-        ok = og_gguf_writer_arr_str(w, "bert.classifier.output_labels", labels, 3) &&
-             og_gguf_writer_f32(w, "offgrid.classifier.temperature", 2.0f) &&
-             add_lcg_tensor(w, "cls.weight", DIM, DIM, 0.1f, &s, skip) &&
+        og_gguf_writer_arr_str(w, "bert.classifier.output_labels", labels, 3);
+        og_gguf_writer_f32(w, "offgrid.classifier.temperature", 2.0f);
+        ok = add_lcg_tensor(w, "cls.weight", DIM, DIM, 0.1f, &s, skip) &&
              add_lcg_tensor(w, "cls.bias", DIM, 1, 0.1f, &s, skip) &&
              add_lcg_tensor(w, "cls.output.weight", DIM, 3, 1.0f, &s, skip) &&
              add_lcg_tensor(w, "cls.output.bias", 3, 1, 0.5f, &s, skip);

@@ -160,8 +160,8 @@ static void check_conversion(const char *tmp, og_convert_type type, const char *
     og_status s = og_convert_hf(MINILM_DIR, out, &p, &err);
     CHECK(s == OG_OK, "convert %s: %s", tname, err.message);
     CHECK(calls[0] == (int64_t)og_st_n_tensors(st) && calls[1] == 1, "progress: %lld calls", (long long)calls[0]);
-    og_gguf *g = og_gguf_open(out, &err);
-    CHECK(g != NULL, "open %s: %s", out, err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(out, &g, &err) == OG_OK, "open %s: %s", out, err.message);
     if (!g)
         return;
     og_str arch = { 0 };
@@ -221,8 +221,8 @@ static void check_conversion(const char *tmp, og_convert_type type, const char *
 int main(void)
 {
     og_error err = { 0 };
-    og_st_file *st = og_st_open(MINILM_DIR "/model.safetensors", &err);
-    CHECK(st != NULL, "%s (the all-MiniLM-L6-v2 folder comes from tools/setup.sh --models)", err.message);
+    og_st_file *st;
+    CHECK(og_st_open(MINILM_DIR "/model.safetensors", &st, &err) == OG_OK, "%s (the all-MiniLM-L6-v2 folder comes from tools/setup.sh --models)", err.message);
     if (!st)
         return og_test_finish("test_convert");
     char tmp[] = "/tmp/og_convert_XXXXXX";

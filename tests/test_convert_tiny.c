@@ -152,8 +152,8 @@ static void test_llama(void)
     p.type = OG_CONVERT_F32;
     og_error err = { 0 };
     CHECK(og_convert_hf(dir, out, &p, &err) == OG_OK, "convert llama: %s", err.message);
-    og_gguf *g = og_gguf_open(out, &err);
-    CHECK(g != NULL, "%s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(out, &g, &err) == OG_OK, "%s", err.message);
     if (!g)
         return;
     og_str s = { 0 };
@@ -300,8 +300,8 @@ static void test_llama_spm(void)
     snprintf(out, sizeof out, "%s/llama-spm.gguf", tmp);
     og_error err = { 0 };
     CHECK(og_convert_hf(dir, out, NULL, &err) == OG_OK, "convert: %s", err.message);
-    og_gguf *g = og_gguf_open(out, &err);
-    CHECK(g != NULL, "%s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(out, &g, &err) == OG_OK, "%s", err.message);
     if (!g)
         return;
     og_str s = { 0 };
@@ -420,8 +420,8 @@ static void test_bert_classifier(void)
     p.type = OG_CONVERT_Q8_0;
     og_error err = { 0 };
     CHECK(og_convert_hf(dir, out, &p, &err) == OG_OK, "convert bert classifier: %s", err.message);
-    og_gguf *g = og_gguf_open(out, &err);
-    CHECK(g != NULL, "%s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(out, &g, &err) == OG_OK, "%s", err.message);
     if (!g)
         return;
     check_u32(g, "bert.pooling_type", 4);

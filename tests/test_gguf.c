@@ -1,12 +1,15 @@
 /*
  * test_gguf.c - the GGUF reader on a real file, on every truncation of it,
- * on hand-corrupted headers, and the writer's round trip; and the model
- * loader's errors for unknown architectures and tensor types.
+ * on hand-corrupted headers, on hostile headers built in memory (a
+ * million tensors or keys, counts the file cannot hold), and the writer's
+ * round trip; and the model loader's errors for unknown architectures and
+ * tensor types.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gguf/gguf.h"
@@ -21,17 +24,19 @@ static bool parses(const uint8_t *bytes, size_t n, og_error *err)
 {
     uint8_t *copy = malloc(n ? n : 1);
     memcpy(copy, bytes, n);
-    og_gguf *g = og_gguf_open_memory(copy, n, err);
+    og_gguf *g;
+    og_status st = og_gguf_open_memory(copy, n, &g, err);
     og_gguf_close(g);
     free(copy);
-    return g != NULL;
+    return st == OG_OK && g != NULL;
 }
 
 static void test_real_file(void)
 {
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open(og_test_path(OG_SHARED_MODELS, "stories260K.gguf"), &err);
-    CHECK(g != NULL, "open: %s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(og_test_path(OG_SHARED_MODELS, "stories260K.gguf"), &g, &err) == OG_OK, "open: %s",
+          err.message);
     if (!g)
         return;
     CHECK(og_gguf_version(g) == 3, "version %u", og_gguf_version(g));
@@ -48,8 +53,9 @@ static void test_real_file(void)
     CHECK(og_gguf_find(g, "no.such.key") == NULL, "missing key");
     og_gguf_close(g);
 
-    og_gguf *missing = og_gguf_open("/nonexistent/model.gguf", &err);
-    CHECK(!missing && err.code == OG_ERR_IO && strstr(err.message, "/nonexistent/model.gguf"), "missing file: %s",
+    og_gguf *missing;
+    og_status st = og_gguf_open("/nonexistent/model.gguf", &missing, &err);
+    CHECK(st == OG_ERR_IO && !missing && err.code == OG_ERR_IO && strstr(err.message, "/nonexistent/model.gguf"), "missing file: %s",
           err.message);
 }
 
@@ -58,8 +64,8 @@ static void test_real_file(void)
 static void test_truncations(void)
 {
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open_memory(file_bytes, file_size, &err);
-    CHECK(g != NULL, "full file parses: %s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open_memory(file_bytes, file_size, &g, &err) == OG_OK, "full file parses: %s", err.message);
     if (!g)
         return;
     const og_gguf_tensor *last = og_gguf_tensor_at(g, og_gguf_n_tensors(g) - 1);
@@ -83,8 +89,9 @@ static void expect_corrupt(size_t offset, const void *bytes, size_t n, const cha
     memcpy(copy, file_bytes, file_size);
     memcpy(copy + offset, bytes, n);
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open_memory(copy, file_size, &err);
-    CHECK(!g && err.code == OG_ERR_FORMAT && strstr(err.message, want), "patch at %zu: want '%s', got '%s'",
+    og_gguf *g;
+    og_status st = og_gguf_open_memory(copy, file_size, &g, &err);
+    CHECK(st == OG_ERR_FORMAT && !g && err.code == OG_ERR_FORMAT && strstr(err.message, want), "patch at %zu: want '%s', got '%s'",
           offset, want, g ? "(accepted)" : err.message);
     og_gguf_close(g);
     free(copy);
@@ -103,7 +110,10 @@ static void test_corruptions(void)
 
     /* The first tensor's type and offset fields. */
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open_memory(file_bytes, file_size, &err);
+    og_gguf *g;
+    CHECK(og_gguf_open_memory(file_bytes, file_size, &g, &err) == OG_OK, "%s", err.message);
+    if (!g)
+        return;
     const og_gguf_tensor *t0 = og_gguf_tensor_at(g, 0);
     size_t name_at = (size_t)((const uint8_t *)t0->name.ptr - file_bytes);
     size_t dims_at = name_at + t0->name.len, type_at = dims_at + 4 + 8 * (size_t)t0->n_dims;
@@ -118,9 +128,151 @@ static void test_corruptions(void)
     expect_corrupt(dims_at + 4, &ne_huge, 8, "tensor 0");
 }
 
+/* ---- hostile headers, built in memory ---- */
+
+typedef og_test_buf gbuf;
+
+static void gput(gbuf *b, const void *x, size_t k) { og_test_buf_put(b, x, k); }
+static void gput_u32(gbuf *b, uint32_t v) { gput(b, &v, 4); }
+static void gput_u64(gbuf *b, uint64_t v) { gput(b, &v, 8); }
+
+static void gput_str(gbuf *b, const char *s)
+{
+    gput_u64(b, strlen(s));
+    gput(b, s, strlen(s));
+}
+
+static void gput_header(gbuf *b, uint64_t n_tensors, uint64_t n_kv)
+{
+    gput(b, "GGUF", 4);
+    gput_u32(b, 3);
+    gput_u64(b, n_tensors);
+    gput_u64(b, n_kv);
+}
+
+/* One F32 tensor of one element at data offset 0 (they may share it). */
+static void gput_tiny_tensor(gbuf *b, const char *name)
+{
+    gput_str(b, name);
+    gput_u32(b, 1);
+    gput_u64(b, 1);
+    gput_u32(b, OG_TYPE_F32);
+    gput_u64(b, 0);
+}
+
+/* Pads to the 32-byte alignment and adds the 32 bytes of tensor data. */
+static void gput_data(gbuf *b)
+{
+    static const uint8_t zeros[64];
+    gput(b, zeros, (32 - b->n % 32) % 32 + 32);
+}
+
+/* Opens b and expects status want with want_msg in the message (NULL:
+ * any), in well under a second whatever the header claims. Returns the
+ * handle when it opened (the caller closes it). */
+static og_gguf *expect_open(const gbuf *b, og_status want, const char *want_msg, const char *label)
+{
+    CHECK(!b->oom, "%s: out of memory building the header", label);
+    og_error err = { 0 };
+    og_gguf *g = NULL;
+    /* CPU time, not wall time: the test machines are shared, and what
+     * this bounds (quadratic work, huge allocations) is work we do. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    og_status st = b->oom ? OG_ERR_NOMEM : og_gguf_open_memory(b->p, b->n, &g, &err);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECK(st == want && (st == OG_OK) == (g != NULL) && (!want_msg || strstr(err.message, want_msg)),
+          "%s: want %s '%s', got %s '%s'", label, og_status_name(want), want_msg ? want_msg : "",
+          og_status_name(st), err.message);
+    CHECK(seconds < 1.0, "%s: open took %.3f s of CPU", label, seconds);
+    /* The code must not depend on whether the caller asked for the message. */
+    if (!b->oom && st != OG_OK)
+        CHECK(og_gguf_open_memory(b->p, b->n, &g, NULL) == st && !g, "%s: another code without an og_error", label);
+    return g;
+}
+
+static void test_hostile_headers(void)
+{
+    enum { MILLION = 1000000 };
+    char name[32], msg[160];
+
+    /* A million distinct tiny tensors: opened, and found by name. */
+    gbuf b = { 0 };
+    gput_header(&b, MILLION, 0);
+    for (int i = 0; i < MILLION; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        gput_tiny_tensor(&b, name);
+    }
+    gput_data(&b);
+    og_gguf *g = expect_open(&b, OG_OK, NULL, "1,000,000 tensors");
+    if (g) {
+        const og_gguf_tensor *t = og_gguf_find_tensor(g, "t765432");
+        CHECK(t == og_gguf_tensor_at(g, 765432) && t->ne[0] == 1, "find_tensor among a million");
+        CHECK(!og_gguf_find_tensor(g, "t1000000"), "a name that is not there");
+        og_gguf_close(g);
+    }
+
+    /* The same with the last name repeating one in the middle: the error
+     * names the second one's index and offset. */
+    b.n = 0;
+    gput_header(&b, MILLION, 0);
+    size_t last_at = 0;
+    for (int i = 0; i < MILLION; i++) {
+        snprintf(name, sizeof name, "t%d", i == MILLION - 1 ? MILLION / 2 : i);
+        last_at = b.n;
+        gput_tiny_tensor(&b, name);
+    }
+    gput_data(&b);
+    snprintf(msg, sizeof msg, "tensor %d at offset %zu: duplicate tensor name 't%d'", MILLION - 1, last_at,
+             MILLION / 2);
+    expect_open(&b, OG_ERR_FORMAT, msg, "a duplicate among 1,000,000 tensor names");
+
+    /* A million kv pairs: over the limit, said before reading them. */
+    b.n = 0;
+    gput_header(&b, 0, MILLION);
+    for (int i = 0; i < MILLION; i++) {
+        snprintf(name, sizeof name, "k%d", i);
+        gput_str(&b, name);
+        gput_u32(&b, OG_GGUF_U8);
+        gput(&b, "", 1);
+    }
+    expect_open(&b, OG_ERR_FORMAT, "kv count at offset 16: over the limit", "1,000,000 kv pairs");
+
+    /* As many pairs as allowed, the last key repeating the first. */
+    enum { MAX_KV = 65536 };
+    b.n = 0;
+    gput_header(&b, 0, MAX_KV);
+    for (int i = 0; i < MAX_KV; i++) {
+        snprintf(name, sizeof name, "k%d", i == MAX_KV - 1 ? 0 : i);
+        gput_str(&b, name);
+        gput_u32(&b, OG_GGUF_U8);
+        gput(&b, "", 1);
+    }
+    snprintf(msg, sizeof msg, "key %d at offset", MAX_KV - 1);
+    expect_open(&b, OG_ERR_FORMAT, msg, "a duplicate among 65,536 keys");
+    CHECK(expect_open(&b, OG_ERR_FORMAT, "duplicate key", "the same, by its message") == NULL, "rejected");
+
+    /* Counts a 24-byte file cannot hold are refused before any table is
+     * allocated for them. */
+    b.n = 0;
+    gput_header(&b, MILLION, 0);
+    expect_open(&b, OG_ERR_FORMAT, "tensor count at offset 8: more tensors than the file can hold",
+                "1,000,000 tensors in 24 bytes");
+    b.n = 0;
+    gput_header(&b, 0, MAX_KV);
+    expect_open(&b, OG_ERR_FORMAT, "kv count at offset 16: more pairs than the file can hold",
+                "65,536 kv pairs in 24 bytes");
+    free(b.p);
+}
+
 static void test_writer_round_trip(void)
 {
-    og_gguf_writer *w = og_gguf_writer_new();
+    og_error err = { 0 };
+    og_gguf_writer *w;
+    CHECK(og_gguf_writer_new(&w, &err) == OG_OK, "%s", err.message);
+    if (!w)
+        return;
     const char *strs[] = { "a", "", "hello" };
     int32_t ints[] = { -1, 2, 3 };
     float row[64];
@@ -137,11 +289,10 @@ static void test_writer_round_trip(void)
     og_gguf_writer_tensor(w, "t1", OG_TYPE_F32, 1, ne, row);
     uint8_t *bytes;
     size_t size;
-    og_error err = { 0 };
     CHECK(og_gguf_writer_to_memory(w, &bytes, &size, &err) == OG_OK, "to_memory: %s", err.message);
     og_gguf_writer_free(w);
-    og_gguf *g = og_gguf_open_memory(bytes, size, &err);
-    CHECK(g != NULL, "reopen: %s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open_memory(bytes, size, &g, &err) == OG_OK, "reopen: %s", err.message);
     if (g) {
         uint32_t u = 0;
         float f = 0;
@@ -228,8 +379,9 @@ static void test_fuzz_regressions(void)
         if (!bytes)
             continue;
         og_error err = { 0 };
-        og_gguf *g = og_gguf_open_memory(bytes, n, &err);
-        CHECK(g || err.code == OG_ERR_FORMAT, "%s: %s", files[f], err.message);
+        og_gguf *g;
+        og_status st = og_gguf_open_memory(bytes, n, &g, &err);
+        CHECK((st == OG_OK && g) || (st == OG_ERR_FORMAT && err.code == OG_ERR_FORMAT), "%s: %s", files[f], err.message);
         int64_t sink = 0;
         for (int64_t i = 0; g && i < og_gguf_n_kv(g); i++) {
             const og_gguf_kv *kv = og_gguf_kv_at(g, i);
@@ -254,6 +406,7 @@ int main(void)
     test_real_file();
     test_truncations();
     test_corruptions();
+    test_hostile_headers();
     test_writer_round_trip();
     test_model_errors();
     test_fuzz_regressions();

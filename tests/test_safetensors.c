@@ -46,8 +46,8 @@ static void test_valid(void)
     memcpy(buf + data + 32, c, sizeof c);
 
     og_error err = { 0 };
-    og_st_file *f = og_st_open_memory(buf, n, &err);
-    CHECK(f != NULL, "valid file rejected: %s", err.message);
+    og_st_file *f;
+    CHECK(og_st_open_memory(buf, n, &f, &err) == OG_OK, "valid file rejected: %s", err.message);
     if (!f)
         return;
     CHECK(og_st_n_tensors(f) == 5, "%zu tensors", og_st_n_tensors(f));
@@ -83,8 +83,9 @@ static void test_valid(void)
         uint8_t *copy = malloc(len ? len : 1); /* exact size, so overreads are caught */
         memcpy(copy, buf, len);
         og_error e = { 0 };
-        og_st_file *g = og_st_open_memory(copy, len, &e);
-        if (g || e.code != OG_ERR_FORMAT || !e.message[0]) {
+        og_st_file *g;
+        og_status got = og_st_open_memory(copy, len, &g, &e);
+        if (g || got != OG_ERR_FORMAT || e.code != OG_ERR_FORMAT || !e.message[0]) {
             bad++;
             fprintf(stderr, "truncation to %zu: %s\n", len, g ? "accepted" : e.message);
         }
@@ -139,8 +140,9 @@ static void test_malformed(void)
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         size_t n = make_file(buf, sizeof buf, bad_cases[i].header, bad_cases[i].data_len);
         og_error err = { 0 };
-        og_st_file *f = og_st_open_memory(buf, n, &err);
-        CHECK(f == NULL && err.code == OG_ERR_FORMAT && strstr(err.message, bad_cases[i].want),
+        og_st_file *f;
+        og_status st = og_st_open_memory(buf, n, &f, &err);
+        CHECK(f == NULL && st == OG_ERR_FORMAT && err.code == OG_ERR_FORMAT && strstr(err.message, bad_cases[i].want),
               "case %zu (%s): got '%s', want '%s'", i, bad_cases[i].header, f ? "accepted" : err.message,
               bad_cases[i].want);
         og_st_close(f);
@@ -151,26 +153,24 @@ static void test_malformed(void)
     memcpy(buf, &len, 8);
     memcpy(buf + 8, "{}", 2);
     og_error err = { 0 };
-    og_st_file *f = og_st_open_memory(buf, 10, &err);
-    CHECK(!f && strstr(err.message, "header length 1000 runs past the end of the file"), "%s", err.message);
+    og_st_file *f;
+    CHECK(og_st_open_memory(buf, 10, &f, &err) == OG_ERR_FORMAT && !f && strstr(err.message, "header length 1000 runs past the end of the file"), "%s", err.message);
     og_st_close(f);
     len = (uint64_t)1 << 40;
     memcpy(buf, &len, 8);
-    f = og_st_open_memory(buf, 10, &err);
-    CHECK(!f && strstr(err.message, "over the limit"), "%s", err.message);
+    CHECK(og_st_open_memory(buf, 10, &f, &err) == OG_ERR_FORMAT && !f && strstr(err.message, "over the limit"), "%s", err.message);
     og_st_close(f);
     len = 0;
     memcpy(buf, &len, 8);
-    f = og_st_open_memory(buf, 8, &err);
-    CHECK(!f && strstr(err.message, "does not start with a JSON object"), "%s", err.message);
+    CHECK(og_st_open_memory(buf, 8, &f, &err) == OG_ERR_FORMAT && !f && strstr(err.message, "does not start with a JSON object"), "%s", err.message);
     og_st_close(f);
 }
 
 static void test_files(void)
 {
     og_error err = { 0 };
-    og_st_file *f = og_st_open("/nonexistent/model.safetensors", &err);
-    CHECK(!f && err.code == OG_ERR_IO && strstr(err.message, "/nonexistent/model.safetensors"), "%s", err.message);
+    og_st_file *f;
+    CHECK(og_st_open("/nonexistent/model.safetensors", &f, &err) == OG_ERR_IO && !f && err.code == OG_ERR_IO && strstr(err.message, "/nonexistent/model.safetensors"), "%s", err.message);
 
     char dir[] = "/tmp/og_st_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
@@ -183,8 +183,7 @@ static void test_files(void)
               st_writer_save(w, path),
           "writing %s", path);
     st_writer_free(w);
-    f = og_st_open(path, &err);
-    CHECK(f != NULL, "%s", err.message);
+    CHECK(og_st_open(path, &f, &err) == OG_OK, "%s", err.message);
     float out[3];
     const og_st_tensor *t = f ? og_st_find(f, "y") : NULL;
     CHECK(t && og_st_read_f32(t, 0, 3, out, &err) == OG_OK && out[0] == 1.5f && out[1] == -2.0f && out[2] == 0.25f,
@@ -195,8 +194,7 @@ static void test_files(void)
     FILE *fp = fopen(path, "wb");
     fputs("garbage", fp);
     fclose(fp);
-    f = og_st_open(path, &err);
-    CHECK(!f && strstr(err.message, path) && strstr(err.message, "truncated"), "%s", err.message);
+    CHECK(og_st_open(path, &f, &err) == OG_ERR_FORMAT && !f && strstr(err.message, path) && strstr(err.message, "truncated"), "%s", err.message);
     unlink(path);
     rmdir(dir);
 }

@@ -21,8 +21,8 @@ static void run_vectors(const char *name, int rt_mode)
     snprintf(out_path, sizeof out_path, "%s.out", path);
 
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open(path, &err);
-    CHECK(g != NULL, "%s: %s", path, err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(path, &g, &err) == OG_OK, "%s: %s", path, err.message);
     if (!g)
         return;
     og_vocab *v = NULL;
@@ -133,10 +133,11 @@ static og_status load_variant(int variant, og_vocab **v, og_error *err, wbuf *b)
         kv_u32(b, "tokenizer.ggml.bos_token_id", 999);
     while (b->n % 32)
         wput(b, "", 1);
-    og_gguf *g = og_gguf_open_memory(b->p, b->n, err);
-    if (!g)
-        return err->code ? err->code : OG_ERR_FORMAT;
-    og_status st = og_vocab_load(g, v, err);
+    og_gguf *g;
+    og_status st = og_gguf_open_memory(b->p, b->n, &g, err);
+    if (st != OG_OK)
+        return st;
+    st = og_vocab_load(g, v, err);
     og_gguf_close(g);
     return st;
 }
@@ -206,8 +207,8 @@ static void test_malformed(void)
 static void test_gpt2_special(void)
 {
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open(OG_SHARED_MODELS "/vocab/ggml-vocab-gpt-2.gguf", &err);
-    CHECK(g != NULL, "%s", err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(OG_SHARED_MODELS "/vocab/ggml-vocab-gpt-2.gguf", &g, &err) == OG_OK, "%s", err.message);
     if (!g)
         return;
     og_vocab *v = NULL;

@@ -94,8 +94,8 @@ static void check_pre(const og_gguf *g, const char *pre, wbuf *b)
     snprintf(out, sizeof out, "%s/../fixtures/smollm2_pre_%s.out", OG_TEST_DATA, pre);
     CHECK(copy_with_pre(g, pre, b), "%s: out of memory", label);
     og_error err = { 0 };
-    og_gguf *copy = og_gguf_open_memory(b->p, b->n, &err);
-    CHECK(copy != NULL, "%s: %s", label, err.message);
+    og_gguf *copy;
+    CHECK(og_gguf_open_memory(b->p, b->n, &copy, &err) == OG_OK, "%s: %s", label, err.message);
     if (!copy)
         return;
     og_vocab *v = NULL;
@@ -116,8 +116,8 @@ int main(void)
         return og_test_finish("test_tokenizer_smollm2");
 
     og_error err = { 0 };
-    og_gguf *g = og_gguf_open(model, &err);
-    CHECK(g != NULL, "%s: %s", model, err.message);
+    og_gguf *g;
+    CHECK(og_gguf_open(model, &g, &err) == OG_OK, "%s: %s", model, err.message);
     if (!g)
         return og_test_finish("test_tokenizer_smollm2");
     og_vocab *v = NULL;

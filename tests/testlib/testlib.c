@@ -16,6 +16,26 @@ int og_test_finish(const char *name)
     return og_test_failures ? 1 : 0;
 }
 
+void og_test_buf_put(og_test_buf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
 char *og_test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

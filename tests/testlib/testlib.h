@@ -37,6 +37,15 @@ int og_test_finish(const char *name);
  * size (without the NUL). Returns NULL (and reports) on failure. */
 char *og_test_read_file(const char *path, size_t *len);
 
+/* A growable byte buffer for files built in memory; after a failed
+ * allocation oom is set and further puts do nothing. Free p. */
+typedef struct og_test_buf {
+    unsigned char *p;
+    size_t n, cap;
+    int oom;
+} og_test_buf;
+void og_test_buf_put(og_test_buf *b, const void *data, size_t n);
+
 /* Joins dir and name into a static buffer (one at a time). */
 const char *og_test_path(const char *dir, const char *name);
 

@@ -3,9 +3,12 @@
  *
  * The file is mapped read-only and every count, length, offset and size is
  * checked against the bytes that remain before it is used, so a truncated
- * or hostile file gets an error naming the field and its offset. The
- * handle owns the mapping (or borrows the caller's buffer), the kv and
- * tensor tables and the string-array indexes.
+ * or hostile file gets an error naming the field and its offset. Counts
+ * are bounded by the bytes that could hold them before anything is
+ * allocated for them, and keys and tensor names go into hash maps as they
+ * are read, so opening takes time and memory linear in the file's size.
+ * The handle owns the mapping (or borrows the caller's buffer), the kv
+ * and tensor tables, their name indexes and the string-array indexes.
  */
 #include "gguf/gguf.h"
 
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "offgrid.h"
+#include "base/hashmap.h"
 #include "base/mapfile.h"
 
 /* Sane upper limits: far above any real model, far below what would let a
@@ -24,6 +28,11 @@
 #define MAX_TENSORS  (1 << 20)
 #define MAX_NAME_LEN 4096
 #define DEFAULT_ALIGNMENT 32
+/* The fewest bytes one entry can take: a kv is a key length, a type and a
+ * one-byte value; a tensor info is a name length, a dimension count, one
+ * dimension, a type and an offset. */
+#define MIN_KV_BYTES     (8 + 4 + 1)
+#define MIN_TENSOR_BYTES (8 + 4 + 8 + 4 + 8)
 
 struct og_gguf {
     const uint8_t *base;
@@ -34,18 +43,26 @@ struct og_gguf {
     int64_t n_kv, n_tensors;
     og_gguf_kv *kvs;
     og_gguf_tensor *tensors;
+    og_hashmap kv_index;     /* key -> index into kvs */
+    og_hashmap tensor_index; /* name -> index into tensors */
     size_t data_offset;
 };
 
-/* A cursor over the file with the error it reports. */
+/* A cursor over the file with the error it reports. item, when not -1,
+ * numbers the field ("tensor 7"): formatting it only on failure keeps a
+ * million tensor infos from costing a million snprintf calls. */
 typedef struct reader {
     const uint8_t *base;
     size_t size, pos;
     og_error *err;
+    int64_t item;
 } reader;
 
 static og_status fail(reader *r, const char *field, const char *what)
 {
+    if (r->item >= 0)
+        return og_error_set(r->err, OG_ERR_FORMAT, "gguf: %s %lld at offset %zu: %s", field, (long long)r->item,
+                            r->pos, what);
     return og_error_set(r->err, OG_ERR_FORMAT, "gguf: %s at offset %zu: %s", field, r->pos, what);
 }
 
@@ -158,10 +175,10 @@ static og_status read_value(reader *r, og_gguf_kv *kv, og_str *key_for_msg)
     return take(r, sz, field, &p);
 }
 
-static og_status read_tensor_info(reader *r, og_gguf_tensor *t, int64_t index)
+/* Reads one tensor info; errors name "tensor <r->item>". */
+static og_status read_tensor_info(reader *r, og_gguf_tensor *t)
 {
-    char field[96];
-    snprintf(field, sizeof field, "tensor %lld", (long long)index);
+    const char *field = "tensor";
     uint32_t n_dims, type;
     og_status st = read_str(r, field, MAX_NAME_LEN, &t->name);
     if (st != OG_OK || (st = read_u32(r, field, &n_dims)) != OG_OK)
@@ -205,140 +222,194 @@ static bool key_is(const og_gguf_kv *kv, const char *key)
     return og_str_eq(kv->key, key);
 }
 
-/* Validates base[0..size); the handle takes over a mapping only once the
- * caller marks it so, after success. */
-static og_gguf *parse(const uint8_t *base, size_t size, og_error *err)
+/* Checks the two counts against the limits and against the bytes left
+ * after the header, which must be able to hold that many entries of the
+ * smallest size; only then may the tables be allocated. */
+static og_status check_counts(reader *r, uint64_t n_tensors, uint64_t n_kv)
 {
-    og_gguf *g = calloc(1, sizeof *g);
-    if (!g) {
-        og_error_set(err, OG_ERR_NOMEM, "gguf: out of memory");
-        return NULL;
-    }
-    g->base = base;
-    g->size = size;
-    reader r = { base, size, 0, err };
-    const uint8_t *magic;
-    uint64_t n_tensors, n_kv;
-    og_status st = take(&r, 4, "magic", &magic);
-    if (st != OG_OK)
-        goto fail;
-    if (memcmp(magic, "GGUF", 4) != 0) {
-        r.pos = 0;
-        st = fail(&r, "magic", "not a GGUF file (expected 'GGUF')");
-        goto fail;
-    }
-    if ((st = read_u32(&r, "version", &g->version)) != OG_OK)
-        goto fail;
-    if (g->version != 2 && g->version != 3) {
-        r.pos -= 4;
-        char what[64];
-        snprintf(what, sizeof what, "unsupported version %u (need 2 or 3)", g->version);
-        st = fail(&r, "version", what);
-        goto fail;
-    }
-    if ((st = read_u64(&r, "tensor count", &n_tensors)) != OG_OK || (st = read_u64(&r, "kv count", &n_kv)) != OG_OK)
-        goto fail;
+    const size_t tensors_at = r->pos - 16, kv_at = r->pos - 8, left = r->size - r->pos;
     if (n_tensors > MAX_TENSORS) {
-        r.pos -= 16;
-        st = fail(&r, "tensor count", "over the limit of 1048576");
-        goto fail;
+        r->pos = tensors_at;
+        return fail(r, "tensor count", "over the limit of 1048576");
     }
     if (n_kv > MAX_KV) {
-        r.pos -= 8;
-        st = fail(&r, "kv count", "over the limit of 65536");
-        goto fail;
+        r->pos = kv_at;
+        return fail(r, "kv count", "over the limit of 65536");
     }
-    g->kvs = calloc(n_kv ? n_kv : 1, sizeof *g->kvs);
-    g->tensors = calloc(n_tensors ? n_tensors : 1, sizeof *g->tensors);
-    if (!g->kvs || !g->tensors) {
-        st = og_error_set(err, OG_ERR_NOMEM, "gguf: out of memory");
-        goto fail;
+    if (n_kv > left / MIN_KV_BYTES) {
+        r->pos = kv_at;
+        return fail(r, "kv count", "more pairs than the file can hold");
     }
-    g->alignment = DEFAULT_ALIGNMENT;
+    if (n_tensors > (left - n_kv * MIN_KV_BYTES) / MIN_TENSOR_BYTES) {
+        r->pos = tensors_at;
+        return fail(r, "tensor count", "more tensors than the file can hold");
+    }
+    return OG_OK;
+}
+
+/* Reads the n_kv pairs, indexing their keys (a repeated key is an error)
+ * and taking general.alignment. */
+static og_status read_kvs(reader *r, og_gguf *g, uint64_t n_kv)
+{
+    og_status st;
     for (uint64_t i = 0; i < n_kv; i++) {
         og_gguf_kv *kv = &g->kvs[i];
-        char field[48];
-        snprintf(field, sizeof field, "key %llu", (unsigned long long)i);
-        if ((st = read_str(&r, field, MAX_NAME_LEN, &kv->key)) != OG_OK)
-            goto fail;
+        r->item = (int64_t)i; /* errors name "key <i>" */
+        if ((st = read_str(r, "key", MAX_NAME_LEN, &kv->key)) != OG_OK)
+            return st;
         g->n_kv = (int64_t)i + 1; /* so the error path frees this kv's arrays */
-        for (uint64_t j = 0; j < i; j++)
-            if (g->kvs[j].key.len == kv->key.len && !memcmp(g->kvs[j].key.ptr, kv->key.ptr, kv->key.len)) {
-                st = fail(&r, field, "duplicate key");
-                goto fail;
-            }
-        if ((st = read_value(&r, kv, &kv->key)) != OG_OK)
-            goto fail;
+        int64_t earlier;
+        /* The map was planned for n_kv keys, so adding cannot fail. */
+        if ((st = og_hashmap_add(&g->kv_index, kv->key.ptr, kv->key.len, (int64_t)i, &earlier, r->err)) != OG_OK)
+            return st;
+        if (earlier != OG_HASHMAP_ABSENT)
+            return fail(r, "key", "duplicate key");
+        r->item = -1;
+        if ((st = read_value(r, kv, &kv->key)) != OG_OK)
+            return st;
         if (key_is(kv, "general.alignment")) {
             uint32_t a;
-            if (kv->type != OG_GGUF_U32 || (memcpy(&a, kv->data, 4), a == 0 || (a & (a - 1)) || a > 65536)) {
-                st = fail(&r, "general.alignment", "must be a u32 power of two up to 65536");
-                goto fail;
-            }
+            if (kv->type != OG_GGUF_U32 || (memcpy(&a, kv->data, 4), a == 0 || (a & (a - 1)) || a > 65536))
+                return fail(r, "general.alignment", "must be a u32 power of two up to 65536");
             g->alignment = a;
         }
     }
+    return OG_OK;
+}
+
+/* Reads the n_tensors tensor infos, indexing their names (a repeated name
+ * is an error naming the offset of the second one's info). */
+static og_status read_tensor_infos(reader *r, og_gguf *g, uint64_t n_tensors)
+{
+    og_status st;
     for (uint64_t i = 0; i < n_tensors; i++) {
-        if ((st = read_tensor_info(&r, &g->tensors[i], (int64_t)i)) != OG_OK)
-            goto fail;
+        og_gguf_tensor *t = &g->tensors[i];
+        const size_t at = r->pos;
+        r->item = (int64_t)i;
+        if ((st = read_tensor_info(r, t)) != OG_OK)
+            return st;
         g->n_tensors = (int64_t)i + 1;
+        int64_t earlier;
+        if ((st = og_hashmap_add(&g->tensor_index, t->name.ptr, t->name.len, (int64_t)i, &earlier, r->err)) != OG_OK)
+            return st;
+        if (earlier != OG_HASHMAP_ABSENT) {
+            char what[160];
+            snprintf(what, sizeof what, "duplicate tensor name '%.*s'", (int)(t->name.len > 100 ? 100 : t->name.len),
+                     t->name.ptr);
+            r->pos = at;
+            return fail(r, "tensor", what);
+        }
     }
+    r->item = -1;
+    return OG_OK;
+}
+
+/* Places each tensor's data after the tensor table, checking alignment
+ * and that it lies inside the file. */
+static og_status place_tensors(reader *r, og_gguf *g)
+{
     /* The data section starts at the next multiple of the alignment. */
-    size_t pad = (g->alignment - r.pos % g->alignment) % g->alignment;
-    g->data_offset = r.pos + pad;
-    if (n_tensors && g->data_offset > size) {
-        st = fail(&r, "data section", "file ends before the tensor data");
-        goto fail;
-    }
-    size_t data_size = g->data_offset <= size ? size - g->data_offset : 0;
+    size_t pad = (g->alignment - r->pos % g->alignment) % g->alignment;
+    g->data_offset = r->pos + pad;
+    if (g->n_tensors && g->data_offset > g->size)
+        return fail(r, "data section", "file ends before the tensor data");
+    size_t data_size = g->data_offset <= g->size ? g->size - g->data_offset : 0;
     for (int64_t i = 0; i < g->n_tensors; i++) {
         og_gguf_tensor *t = &g->tensors[i];
-        for (int64_t j = 0; j < i; j++)
-            if (t->name.len == g->tensors[j].name.len && !memcmp(t->name.ptr, g->tensors[j].name.ptr, t->name.len)) {
-                st = og_error_set(err, OG_ERR_FORMAT, "gguf: duplicate tensor name '%.*s'", (int)t->name.len, t->name.ptr);
-                goto fail;
-            }
-        if (t->offset % g->alignment) {
-            st = og_error_set(err, OG_ERR_FORMAT, "gguf: tensor '%.*s': data offset %llu is not aligned to %zu",
-                              (int)t->name.len, t->name.ptr, (unsigned long long)t->offset, g->alignment);
-            goto fail;
-        }
-        if (t->offset > data_size || t->n_bytes > data_size - t->offset) {
-            st = og_error_set(err, OG_ERR_FORMAT,
-                              "gguf: tensor '%.*s': data at offset %llu, %zu bytes, runs past the end of the file (truncated?)",
-                              (int)t->name.len, t->name.ptr, (unsigned long long)(g->data_offset + t->offset), t->n_bytes);
-            goto fail;
-        }
-        t->data = base + g->data_offset + t->offset;
+        if (t->offset % g->alignment)
+            return og_error_set(r->err, OG_ERR_FORMAT, "gguf: tensor '%.*s': data offset %llu is not aligned to %zu",
+                                (int)t->name.len, t->name.ptr, (unsigned long long)t->offset, g->alignment);
+        if (t->offset > data_size || t->n_bytes > data_size - t->offset)
+            return og_error_set(r->err, OG_ERR_FORMAT,
+                                "gguf: tensor '%.*s': data at offset %llu, %zu bytes, runs past the end of the file (truncated?)",
+                                (int)t->name.len, t->name.ptr, (unsigned long long)(g->data_offset + t->offset),
+                                t->n_bytes);
+        t->data = g->base + g->data_offset + t->offset;
     }
-    return g;
-fail:
-    (void)st;
-    og_gguf_close(g);
-    return NULL;
+    return OG_OK;
 }
 
-og_gguf *og_gguf_open_memory(const void *buf, size_t size, og_error *err)
+/* Reads magic, version and the two counts. */
+static og_status read_header(reader *r, og_gguf *g, uint64_t *n_tensors, uint64_t *n_kv)
 {
-    if (!buf && size)
-        return og_error_set(err, OG_ERR_ARG, "gguf: NULL buffer"), NULL;
-    return parse(buf, size, err);
+    const uint8_t *magic;
+    og_status st = take(r, 4, "magic", &magic);
+    if (st != OG_OK)
+        return st;
+    if (memcmp(magic, "GGUF", 4) != 0) {
+        r->pos = 0;
+        return fail(r, "magic", "not a GGUF file (expected 'GGUF')");
+    }
+    if ((st = read_u32(r, "version", &g->version)) != OG_OK)
+        return st;
+    if (g->version != 2 && g->version != 3) {
+        r->pos -= 4;
+        char what[64];
+        snprintf(what, sizeof what, "unsupported version %u (need 2 or 3)", g->version);
+        return fail(r, "version", what);
+    }
+    if ((st = read_u64(r, "tensor count", n_tensors)) != OG_OK || (st = read_u64(r, "kv count", n_kv)) != OG_OK)
+        return st;
+    return check_counts(r, *n_tensors, *n_kv);
 }
 
-og_gguf *og_gguf_open(const char *path, og_error *err)
+/* Validates base[0..size) into a new handle in *out; the handle takes
+ * over a mapping only once the caller marks it so, after success. */
+static og_status parse(const uint8_t *base, size_t size, og_gguf **out, og_error *err)
+{
+    *out = NULL;
+    og_gguf *g = calloc(1, sizeof *g);
+    if (!g)
+        return og_error_set(err, OG_ERR_NOMEM, "gguf: out of memory");
+    g->base = base;
+    g->size = size;
+    g->alignment = DEFAULT_ALIGNMENT;
+    /* A local error, so the codes below never depend on the caller's err. */
+    og_error e = { 0 };
+    reader r = { base, size, 0, &e, -1 };
+    uint64_t n_tensors = 0, n_kv = 0;
+    og_status st = read_header(&r, g, &n_tensors, &n_kv);
+    if (st == OG_OK) {
+        g->kvs = calloc(n_kv ? n_kv : 1, sizeof *g->kvs);
+        g->tensors = calloc(n_tensors ? n_tensors : 1, sizeof *g->tensors);
+        if (!g->kvs || !g->tensors)
+            st = og_error_set(&e, OG_ERR_NOMEM, "gguf: out of memory for %llu tensors", (unsigned long long)n_tensors);
+    }
+    if (st == OG_OK && (st = og_hashmap_init(&g->kv_index, (size_t)n_kv, &e)) == OG_OK)
+        st = og_hashmap_init(&g->tensor_index, (size_t)n_tensors, &e);
+    if (st == OG_OK && (st = read_kvs(&r, g, n_kv)) == OG_OK && (st = read_tensor_infos(&r, g, n_tensors)) == OG_OK)
+        st = place_tensors(&r, g);
+    if (st != OG_OK) {
+        og_gguf_close(g);
+        return og_error_set(err, st, "%s", e.message);
+    }
+    *out = g;
+    return OG_OK;
+}
+
+og_status og_gguf_open_memory(const void *buf, size_t size, og_gguf **out, og_error *err)
+{
+    *out = NULL;
+    if (!buf && size)
+        return og_error_set(err, OG_ERR_ARG, "gguf: NULL buffer");
+    return parse(buf, size, out, err);
+}
+
+og_status og_gguf_open(const char *path, og_gguf **out, og_error *err)
 {
     const void *map;
     size_t size;
-    if (og_map_file(path, "a GGUF model", &map, &size, err) != OG_OK)
-        return NULL;
-    og_gguf *g = parse(map, size, err);
-    if (!g) {
+    *out = NULL;
+    og_status st = og_map_file(path, "a GGUF model", &map, &size, err);
+    if (st != OG_OK)
+        return st;
+    if ((st = parse(map, size, out, err)) != OG_OK) {
         og_unmap_file(map, size);
         og_error_prefix(err, "%s", path);
-        return NULL;
+        return st;
     }
-    g->mapped = true;
-    return g;
+    (*out)->mapped = true;
+    return OG_OK;
 }
 
 void og_gguf_close(og_gguf *g)
@@ -349,6 +420,8 @@ void og_gguf_close(og_gguf *g)
         free((void *)g->kvs[i].strs);
     free(g->kvs);
     free(g->tensors);
+    og_hashmap_free(&g->kv_index);
+    og_hashmap_free(&g->tensor_index);
     if (g->mapped)
         og_unmap_file(g->base, g->size);
     free(g);
@@ -391,18 +464,14 @@ bool og_str_eq(og_str s, const char *cstr)
 
 const og_gguf_kv *og_gguf_find(const og_gguf *g, const char *key)
 {
-    for (int64_t i = 0; i < g->n_kv; i++)
-        if (key_is(&g->kvs[i], key))
-            return &g->kvs[i];
-    return NULL;
+    int64_t i = og_hashmap_get(&g->kv_index, key, strlen(key));
+    return i == OG_HASHMAP_ABSENT ? NULL : &g->kvs[i];
 }
 
 const og_gguf_tensor *og_gguf_find_tensor(const og_gguf *g, const char *name)
 {
-    for (int64_t i = 0; i < g->n_tensors; i++)
-        if (og_str_eq(g->tensors[i].name, name))
-            return &g->tensors[i];
-    return NULL;
+    int64_t i = og_hashmap_get(&g->tensor_index, name, strlen(name));
+    return i == OG_HASHMAP_ABSENT ? NULL : &g->tensors[i];
 }
 
 /* Reads element i of a numeric value as int64 (exact) or double. */

@@ -51,12 +51,15 @@ typedef struct og_gguf_tensor {
 
 typedef struct og_gguf og_gguf;
 
-/* Opens and validates path. On failure returns NULL and fills err with the
- * field and file offset that were wrong. Close with og_gguf_close. */
-og_gguf *og_gguf_open(const char *path, og_error *err);
+/* Opens and validates path into *out (NULL on failure). OG_ERR_IO when the
+ * file cannot be mapped, OG_ERR_FORMAT (naming the field and file offset
+ * that were wrong) when it is not a valid GGUF, OG_ERR_NOMEM. Time and
+ * memory are linear in the file's size, whatever its counts claim. Close
+ * with og_gguf_close. */
+og_status og_gguf_open(const char *path, og_gguf **out, og_error *err);
 /* The same over a caller-owned buffer (which must outlive the handle);
  * used by the fuzz target and tests. */
-og_gguf *og_gguf_open_memory(const void *buf, size_t size, og_error *err);
+og_status og_gguf_open_memory(const void *buf, size_t size, og_gguf **out, og_error *err);
 void og_gguf_close(og_gguf *g);
 
 uint32_t og_gguf_version(const og_gguf *g);
@@ -68,6 +71,7 @@ size_t og_gguf_alignment(const og_gguf *g);
 
 int64_t og_gguf_n_kv(const og_gguf *g);
 const og_gguf_kv *og_gguf_kv_at(const og_gguf *g, int64_t i);
+/* Lookups by name take constant time (hash maps built while opening). */
 const og_gguf_kv *og_gguf_find(const og_gguf *g, const char *key);
 
 /* Typed getters: return false when the key is missing or its type does

@@ -3,10 +3,16 @@
  * default 32-byte alignment. The writer owns copies of everything added;
  * files are written through a temporary name so a failure never leaves a
  * half-written model behind, straight from the writer's buffers.
+ *
+ * Adding never reports: the first failure (out of memory, a bad argument)
+ * is recorded with a message naming the key or tensor, later adds do
+ * nothing, and og_gguf_writer_status / _to_memory / _to_file report it.
+ * So a caller adds everything and checks once.
  */
 #include "gguf/writer.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +33,17 @@ struct og_gguf_writer {
     buf infos;   /* serialized tensor infos */
     buf payload; /* tensor data, each aligned */
     uint64_t n_kv, n_tensors;
+    og_error first; /* the first failure; code OG_OK while there is none */
 };
 
 static bool put(buf *b, const void *p, size_t n)
 {
     if (b->failed)
         return false;
+    if (n > SIZE_MAX / 2 - b->len) {
+        b->failed = true;
+        return false;
+    }
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
@@ -54,10 +65,14 @@ static bool put(buf *b, const void *p, size_t n)
 static bool put_u32(buf *b, uint32_t v) { return put(b, &v, 4); }
 static bool put_u64(buf *b, uint64_t v) { return put(b, &v, 8); }
 
-static bool put_str(buf *b, const char *s)
+static bool put_og_str(buf *b, og_str s)
 {
-    size_t n = strlen(s);
-    return put_u64(b, n) && put(b, s, n);
+    return put_u64(b, s.len) && put(b, s.ptr, s.len);
+}
+
+static og_str cstr(const char *s)
+{
+    return (og_str){ s, strlen(s) };
 }
 
 static bool put_zeros(buf *b, size_t n)
@@ -66,9 +81,10 @@ static bool put_zeros(buf *b, size_t n)
     return put(b, zeros, n);
 }
 
-og_gguf_writer *og_gguf_writer_new(void)
+og_status og_gguf_writer_new(og_gguf_writer **out, og_error *err)
 {
-    return calloc(1, sizeof(og_gguf_writer));
+    *out = calloc(1, sizeof(og_gguf_writer));
+    return *out ? OG_OK : og_error_set(err, OG_ERR_NOMEM, "gguf writer: out of memory");
 }
 
 void og_gguf_writer_free(og_gguf_writer *w)
@@ -81,117 +97,166 @@ void og_gguf_writer_free(og_gguf_writer *w)
     free(w);
 }
 
-static bool key(og_gguf_writer *w, const char *k, og_gguf_vtype type)
+/* Records the first failure; the ones it causes later are not news. */
+static void record(og_gguf_writer *w, og_status code, const char *fmt, ...)
 {
+    if (w->first.code != OG_OK)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    w->first.code = code;
+    vsnprintf(w->first.message, sizeof w->first.message, fmt, ap);
+    va_end(ap);
+}
+
+static bool failed(const og_gguf_writer *w)
+{
+    return w->first.code != OG_OK;
+}
+
+/* Records running out of memory while adding what (a key or tensor). */
+static void check_memory(og_gguf_writer *w, bool ok, const char *what, og_str name)
+{
+    if (!ok)
+        record(w, OG_ERR_NOMEM, "gguf writer: out of memory adding %s '%.*s'", what,
+               (int)(name.len > 200 ? 200 : name.len), name.ptr);
+}
+
+/* Starts a kv pair: its key and type. false once the writer has failed. */
+static bool key(og_gguf_writer *w, og_str k, og_gguf_vtype type)
+{
+    if (failed(w))
+        return false;
     w->n_kv++;
-    return put_str(&w->meta, k) && put_u32(&w->meta, type);
-}
-
-bool og_gguf_writer_u32(og_gguf_writer *w, const char *k, uint32_t v)
-{
-    return key(w, k, OG_GGUF_U32) && put_u32(&w->meta, v);
-}
-
-bool og_gguf_writer_f32(og_gguf_writer *w, const char *k, float v)
-{
-    return key(w, k, OG_GGUF_F32) && put(&w->meta, &v, 4);
-}
-
-bool og_gguf_writer_bool(og_gguf_writer *w, const char *k, bool v)
-{
-    uint8_t b = v;
-    return key(w, k, OG_GGUF_BOOL) && put(&w->meta, &b, 1);
-}
-
-bool og_gguf_writer_str(og_gguf_writer *w, const char *k, const char *v)
-{
-    return key(w, k, OG_GGUF_STRING) && put_str(&w->meta, v);
-}
-
-bool og_gguf_writer_arr(og_gguf_writer *w, const char *k, og_gguf_vtype elem, const void *data, uint64_t n)
-{
-    size_t es = og_gguf_vtype_size(elem);
-    return es && key(w, k, OG_GGUF_ARRAY) && put_u32(&w->meta, elem) && put_u64(&w->meta, n) &&
-           put(&w->meta, data, (size_t)n * es);
-}
-
-bool og_gguf_writer_arr_str(og_gguf_writer *w, const char *k, const char *const *strs, uint64_t n)
-{
-    bool ok = key(w, k, OG_GGUF_ARRAY) && put_u32(&w->meta, OG_GGUF_STRING) && put_u64(&w->meta, n);
-    for (uint64_t i = 0; ok && i < n; i++)
-        ok = put_str(&w->meta, strs[i]);
+    bool ok = put_og_str(&w->meta, k) && put_u32(&w->meta, type);
+    check_memory(w, ok, "key", k);
     return ok;
 }
 
-static bool put_og_str(buf *b, og_str s)
+void og_gguf_writer_u32(og_gguf_writer *w, const char *k, uint32_t v)
 {
-    return put_u64(b, s.len) && put(b, s.ptr, s.len);
+    if (key(w, cstr(k), OG_GGUF_U32))
+        check_memory(w, put_u32(&w->meta, v), "key", cstr(k));
 }
 
-bool og_gguf_writer_copy_kv(og_gguf_writer *w, const og_gguf_kv *kv)
+void og_gguf_writer_f32(og_gguf_writer *w, const char *k, float v)
 {
-    w->n_kv++;
-    if (!put_og_str(&w->meta, kv->key) || !put_u32(&w->meta, kv->type))
-        return false;
-    if (kv->type == OG_GGUF_ARRAY && !(put_u32(&w->meta, kv->elem_type) && put_u64(&w->meta, kv->n)))
-        return false;
-    if (kv->elem_type == OG_GGUF_STRING) {
-        bool ok = true;
-        for (uint64_t i = 0; ok && i < kv->n; i++)
-            ok = put_og_str(&w->meta, kv->strs[i]);
-        return ok;
+    if (key(w, cstr(k), OG_GGUF_F32))
+        check_memory(w, put(&w->meta, &v, 4), "key", cstr(k));
+}
+
+void og_gguf_writer_bool(og_gguf_writer *w, const char *k, bool v)
+{
+    uint8_t b = v;
+    if (key(w, cstr(k), OG_GGUF_BOOL))
+        check_memory(w, put(&w->meta, &b, 1), "key", cstr(k));
+}
+
+void og_gguf_writer_str(og_gguf_writer *w, const char *k, const char *v)
+{
+    if (key(w, cstr(k), OG_GGUF_STRING))
+        check_memory(w, put_og_str(&w->meta, cstr(v)), "key", cstr(k));
+}
+
+/* The array header and the n elements of a fixed-size type at data. */
+static void put_fixed_array(og_gguf_writer *w, og_str k, og_gguf_vtype elem, const void *data, uint64_t n)
+{
+    size_t es = og_gguf_vtype_size(elem);
+    if (!es || n > SIZE_MAX / es) {
+        record(w, OG_ERR_ARG, "gguf writer: key '%.*s': %s", (int)k.len, k.ptr,
+               es ? "array too long" : "array elements must be of a fixed-size type");
+        return;
     }
-    size_t es = og_gguf_vtype_size(kv->elem_type);
-    return es && put(&w->meta, kv->data, (size_t)kv->n * es);
+    if (key(w, k, OG_GGUF_ARRAY))
+        check_memory(w, put_u32(&w->meta, elem) && put_u64(&w->meta, n) && put(&w->meta, data, (size_t)n * es),
+                     "key", k);
 }
 
-og_status og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const char *skip_key, og_error *err)
+void og_gguf_writer_arr(og_gguf_writer *w, const char *k, og_gguf_vtype elem, const void *data, uint64_t n)
 {
-    for (int64_t i = 0; i < og_gguf_n_kv(g); i++) {
+    put_fixed_array(w, cstr(k), elem, data, n);
+}
+
+void og_gguf_writer_arr_str(og_gguf_writer *w, const char *k, const char *const *strs, uint64_t n)
+{
+    if (!key(w, cstr(k), OG_GGUF_ARRAY))
+        return;
+    bool ok = put_u32(&w->meta, OG_GGUF_STRING) && put_u64(&w->meta, n);
+    for (uint64_t i = 0; ok && i < n; i++)
+        ok = put_og_str(&w->meta, cstr(strs[i]));
+    check_memory(w, ok, "key", cstr(k));
+}
+
+void og_gguf_writer_copy_kv(og_gguf_writer *w, const og_gguf_kv *kv)
+{
+    if (kv->elem_type != OG_GGUF_STRING) {
+        if (kv->type == OG_GGUF_ARRAY)
+            put_fixed_array(w, kv->key, kv->elem_type, kv->data, kv->n);
+        else if (!og_gguf_vtype_size(kv->type))
+            record(w, OG_ERR_ARG, "gguf writer: key '%.*s': unknown value type %d", (int)kv->key.len, kv->key.ptr,
+                   (int)kv->type);
+        else if (key(w, kv->key, kv->type))
+            check_memory(w, put(&w->meta, kv->data, og_gguf_vtype_size(kv->type)), "key", kv->key);
+        return;
+    }
+    if (!key(w, kv->key, kv->type))
+        return;
+    bool ok = kv->type != OG_GGUF_ARRAY || (put_u32(&w->meta, kv->elem_type) && put_u64(&w->meta, kv->n));
+    for (uint64_t i = 0; ok && i < kv->n; i++)
+        ok = put_og_str(&w->meta, kv->strs[i]);
+    check_memory(w, ok, "key", kv->key);
+}
+
+void og_gguf_writer_copy_file(og_gguf_writer *w, const og_gguf *g, const char *skip_key)
+{
+    for (int64_t i = 0; i < og_gguf_n_kv(g) && !failed(w); i++) {
         const og_gguf_kv *kv = og_gguf_kv_at(g, i);
         /* the writer aligns to 32 bytes and says nothing else */
-        if ((skip_key && og_str_eq(kv->key, skip_key)) || og_str_eq(kv->key, "general.alignment"))
-            continue;
-        if (!og_gguf_writer_copy_kv(w, kv))
-            return og_error_set(err, OG_ERR_NOMEM, "out of memory copying metadata");
+        if (!(skip_key && og_str_eq(kv->key, skip_key)) && !og_str_eq(kv->key, "general.alignment"))
+            og_gguf_writer_copy_kv(w, kv);
     }
-    for (int64_t i = 0; i < og_gguf_n_tensors(g); i++) {
-        og_status st = og_gguf_writer_copy_tensor(w, og_gguf_tensor_at(g, i), err);
-        if (st != OG_OK)
-            return st;
-    }
-    return OG_OK;
+    for (int64_t i = 0; i < og_gguf_n_tensors(g) && !failed(w); i++)
+        og_gguf_writer_copy_tensor(w, og_gguf_tensor_at(g, i));
 }
 
-og_status og_gguf_writer_copy_tensor(og_gguf_writer *w, const og_gguf_tensor *t, og_error *err)
+/* A tensor info and its data, the data aligned in the payload. */
+static void add_tensor(og_gguf_writer *w, og_str name, og_type type, int n_dims, const int64_t *ne, const void *data)
 {
-    char name[256];
-    if (t->name.len >= sizeof name)
-        return og_error_set(err, OG_ERR_FORMAT, "tensor name of %zu bytes is too long", t->name.len);
-    memcpy(name, t->name.ptr, t->name.len);
-    name[t->name.len] = 0;
-    if (!og_gguf_writer_tensor(w, name, t->type, t->n_dims, t->ne, t->data))
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory copying tensor '%s'", name);
-    return OG_OK;
-}
-
-bool og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, int n_dims, const int64_t *ne,
-                           const void *data)
-{
-    if (n_dims < 1 || n_dims > OG_GGUF_MAX_DIMS)
-        return false;
+    if (failed(w))
+        return;
+    if (n_dims < 1 || n_dims > OG_GGUF_MAX_DIMS) {
+        record(w, OG_ERR_ARG, "gguf writer: tensor '%.*s': %d dimensions (need 1..4)", (int)name.len, name.ptr,
+               n_dims);
+        return;
+    }
     size_t n_rows = 1;
     for (int d = 1; d < n_dims; d++)
         n_rows *= (size_t)ne[d];
     size_t bytes = og_type_row_bytes(type, ne[0]) * n_rows;
     size_t pad = (ALIGNMENT - w->payload.len % ALIGNMENT) % ALIGNMENT;
-    bool ok = put_zeros(&w->payload, pad) && put_str(&w->infos, name) && put_u32(&w->infos, (uint32_t)n_dims);
+    bool ok = put_zeros(&w->payload, pad) && put_og_str(&w->infos, name) && put_u32(&w->infos, (uint32_t)n_dims);
     for (int d = 0; ok && d < n_dims; d++)
         ok = put_u64(&w->infos, (uint64_t)ne[d]);
     ok = ok && put_u32(&w->infos, (uint32_t)type) && put_u64(&w->infos, w->payload.len) &&
          put(&w->payload, data, bytes);
     w->n_tensors++;
-    return ok;
+    check_memory(w, ok, "tensor", name);
+}
+
+void og_gguf_writer_copy_tensor(og_gguf_writer *w, const og_gguf_tensor *t)
+{
+    add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
+}
+
+void og_gguf_writer_tensor(og_gguf_writer *w, const char *name, og_type type, int n_dims, const int64_t *ne,
+                           const void *data)
+{
+    add_tensor(w, cstr(name), type, n_dims, ne, data);
+}
+
+og_status og_gguf_writer_status(const og_gguf_writer *w, og_error *err)
+{
+    return failed(w) ? og_error_set(err, w->first.code, "%s", w->first.message) : OG_OK;
 }
 
 /* The bytes before the metadata: magic, version and the two counts. */
@@ -212,16 +277,11 @@ static size_t info_padding(const og_gguf_writer *w)
     return (ALIGNMENT - before % ALIGNMENT) % ALIGNMENT;
 }
 
-static bool writer_failed(const og_gguf_writer *w)
-{
-    return w->meta.failed || w->infos.failed || w->payload.failed;
-}
-
 og_status og_gguf_writer_to_memory(og_gguf_writer *w, uint8_t **out, size_t *size, og_error *err)
 {
     *out = NULL;
-    if (writer_failed(w))
-        return og_error_set(err, OG_ERR_NOMEM, "gguf writer: out of memory while building the file");
+    if (failed(w))
+        return og_gguf_writer_status(w, err);
     uint8_t head[24];
     buf b = { 0 };
     put(&b, head, file_header(w, head));
@@ -242,8 +302,8 @@ og_status og_gguf_writer_to_memory(og_gguf_writer *w, uint8_t **out, size_t *siz
  * no second copy of itself in memory. */
 og_status og_gguf_writer_to_file(og_gguf_writer *w, const char *path, og_error *err)
 {
-    if (writer_failed(w))
-        return og_error_set(err, OG_ERR_NOMEM, "gguf writer: out of memory while building the file");
+    if (failed(w))
+        return og_gguf_writer_status(w, err);
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", path) >= sizeof tmp)
         return og_error_set(err, OG_ERR_ARG, "path too long: %s", path);

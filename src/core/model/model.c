@@ -103,11 +103,8 @@ og_status og_model_load(const char *path, const og_model_params *params, og_mode
     if (!m)
         return og_error_set(err, OG_ERR_NOMEM, "out of memory");
     og_status st;
-    m->gguf = og_gguf_open(path, err);
-    if (!m->gguf) {
-        st = err ? err->code : OG_ERR_FORMAT;
+    if ((st = og_gguf_open(path, &m->gguf, err)) != OG_OK)
         goto fail;
-    }
     og_str s;
     if (og_gguf_get_str(m->gguf, "general.architecture", &s))
         copy_str(m->arch_name, sizeof m->arch_name, s);

@@ -72,21 +72,21 @@ og_status og_chat_add(og_chat *c, const char *role, const char *content, og_erro
     return OG_OK;
 }
 
-/* Renders the conversation with the generation prompt; malloc'd. */
-static char *render(og_chat *c, og_error *err)
+/* Renders the conversation with the generation prompt into *out
+ * (malloc'd, the caller frees). */
+static og_status render(og_chat *c, char **out, og_error *err)
 {
     const og_model *m = c->ctx->model;
+    *out = NULL;
     int32_t need = og_chat_apply_template(m, c->msgs, c->n_msgs, true, NULL, 0);
-    if (need < 0) {
-        og_error_set(err, OG_ERR_UNSUPPORTED, "the model's chat template is not supported");
-        return NULL;
-    }
+    if (need < 0)
+        return og_error_set(err, OG_ERR_UNSUPPORTED, "the model's chat template is not supported");
     char *text = malloc((size_t)need + 1);
     if (!text)
-        og_error_set(err, OG_ERR_NOMEM, "out of memory");
-    else
-        og_chat_apply_template(m, c->msgs, c->n_msgs, true, text, need + 1);
-    return text;
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    og_chat_apply_template(m, c->msgs, c->n_msgs, true, text, need + 1);
+    *out = text;
+    return OG_OK;
 }
 
 og_status og_chat_respond(og_chat *c, og_sampler *sampler, const og_gen_params *params, og_token_fn on_token,
@@ -98,17 +98,14 @@ og_status og_chat_respond(og_chat *c, og_sampler *sampler, const og_gen_params *
     *result = (og_gen_result){ .text = "" };
     if (!c || !sampler)
         return og_error_set(err, OG_ERR_ARG, "og_chat_respond: chat and sampler are required");
-    og_error e = { 0 }; /* the code must not depend on whether err is NULL */
-    char *text = render(c, &e);
-    if (!text) {
-        og_error_set(err, e.code, "%s", e.message);
-        return e.code;
-    }
+    char *text;
+    og_status st = render(c, &text, err);
+    if (st != OG_OK)
+        return st;
     const og_model *m = c->ctx->model;
     size_t len = strlen(text);
     int32_t n = og_vocab_tokenize(m->vocab, text, len, NULL, 0, true, true);
     og_token *toks = n > 0 ? malloc((size_t)n * sizeof *toks) : NULL;
-    og_status st = OG_OK;
     if (n <= 0)
         st = og_error_set(err, n < 0 ? (og_status)-n : OG_ERR_ARG, "cannot tokenize the conversation: %s",
                           n < 0 ? og_status_name((og_status)-n) : "it gives no tokens");

@@ -21,7 +21,7 @@ static bool add_bigram(const og_vocab *v, const og_symbol *sym, og_heap *heap, c
     memcpy(key, l->text, l->n);
     key[l->n] = '\0';
     memcpy(key + l->n + 1, r->text, r->n);
-    int32_t rank = og_vocab_map_get(&v->merge_rank, key, (size_t)l->n + 1 + r->n);
+    int32_t rank = (int32_t)og_hashmap_get(&v->merge_rank, key, (size_t)l->n + 1 + r->n);
     if (rank < 0)
         return true;
     og_bigram b = { -(double)rank, left, right, l->n + r->n };
@@ -33,7 +33,7 @@ static bool merge_word(const og_vocab *v, const char *w, size_t len, og_symbol *
                        og_heap *heap, char *key, og_toks *out)
 {
     if (v->ignore_merges) {
-        og_token id = og_vocab_map_get(&v->piece_to_id, w, len);
+        og_token id = (og_token)og_hashmap_get(&v->piece_to_id, w, len);
         if (id >= 0)
             return og_vocab_toks_push(out, id);
     }
@@ -67,13 +67,13 @@ static bool merge_word(const og_vocab *v, const char *w, size_t len, og_symbol *
     for (int i = 0; ok && i < n_sym; i++) {
         if (sym[i].n == 0)
             continue;
-        og_token id = og_vocab_map_get(&v->piece_to_id, sym[i].text, sym[i].n);
+        og_token id = (og_token)og_hashmap_get(&v->piece_to_id, sym[i].text, sym[i].n);
         if (id >= 0) {
             ok = og_vocab_toks_push(out, id);
             continue;
         }
         for (uint32_t j = 0; ok && j < sym[i].n; j++) {
-            og_token bt = og_vocab_map_get(&v->piece_to_id, sym[i].text + j, 1);
+            og_token bt = (og_token)og_hashmap_get(&v->piece_to_id, sym[i].text + j, 1);
             if (bt >= 0)
                 ok = og_vocab_toks_push(out, bt);
         }

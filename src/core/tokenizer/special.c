@@ -14,7 +14,7 @@
 
 static og_token find_text(const og_vocab *v, const char *s)
 {
-    return og_vocab_map_get(&v->piece_to_id, s, strlen(s));
+    return (og_token)og_hashmap_get(&v->piece_to_id, s, strlen(s));
 }
 
 static void mark_control(og_vocab *v, og_token id)

@@ -13,12 +13,12 @@ og_token og_spm_byte_to_token(const og_vocab *v, uint8_t byte)
 {
     static const char hex[] = "0123456789ABCDEF";
     const char buf[6] = { '<', '0', 'x', hex[byte >> 4], hex[byte & 15], '>' };
-    og_token id = og_vocab_map_get(&v->piece_to_id, buf, 6);
+    og_token id = (og_token)og_hashmap_get(&v->piece_to_id, buf, 6);
     if (id >= 0)
         return id;
     /* Some vocabularies have the raw byte as a piece instead. */
     char one = (char)byte;
-    id = og_vocab_map_get(&v->piece_to_id, &one, 1);
+    id = (og_token)og_hashmap_get(&v->piece_to_id, &one, 1);
     return id >= 0 ? id : v->unk;
 }
 
@@ -29,7 +29,7 @@ static bool try_add_bigram(const og_vocab *v, const og_symbol *sym, og_heap *hea
     if (left < 0 || right < 0)
         return true;
     size_t size = (size_t)sym[left].n + sym[right].n;
-    og_token id = og_vocab_map_get(&v->piece_to_id, sym[left].text, size);
+    og_token id = (og_token)og_hashmap_get(&v->piece_to_id, sym[left].text, size);
     if (id < 0)
         return true;
     og_bigram b = { v->tokens[id].score, left, right, (uint32_t)size };
@@ -76,7 +76,7 @@ bool og_spm_tokenize(const og_vocab *v, const char *text, size_t len, og_toks *o
     /* Every merged symbol is a piece; single characters that are not fall
      * back to their bytes. */
     for (int i = 0; ok && i != -1 && n_sym > 0; i = sym[i].next) {
-        og_token id = og_vocab_map_get(&v->piece_to_id, sym[i].text, sym[i].n);
+        og_token id = (og_token)og_hashmap_get(&v->piece_to_id, sym[i].text, sym[i].n);
         if (id >= 0) {
             ok = og_vocab_toks_push(out, id);
             continue;

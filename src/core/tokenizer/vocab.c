@@ -83,9 +83,10 @@ static og_status load_pieces(og_vocab *v, const og_gguf_kv *toks, const og_gguf_
         total += merges->strs[i].len + 1;
     v->arena = malloc(total ? total : 1);
     v->tokens = calloc((size_t)v->n_tokens, sizeof *v->tokens);
-    if (!v->arena || !v->tokens || !og_vocab_map_init(&v->piece_to_id, (size_t)v->n_tokens) ||
-        !og_vocab_map_init(&v->merge_rank, merges ? merges->n : 0))
+    if (!v->arena || !v->tokens || og_hashmap_init(&v->piece_to_id, (size_t)v->n_tokens, NULL) != OG_OK ||
+        og_hashmap_init(&v->merge_rank, merges ? merges->n : 0, NULL) != OG_OK)
         return og_error_set(err, OG_ERR_NOMEM, "tokenizer: out of memory for %d tokens", v->n_tokens);
+    og_status st = OG_OK;
 
     char *p = v->arena;
     for (int32_t i = 0; i < v->n_tokens; i++) {
@@ -100,7 +101,10 @@ static og_status load_pieces(og_vocab *v, const og_gguf_kv *toks, const og_gguf_
         p[len] = '\0';
         v->tokens[i].text = p;
         v->tokens[i].len = (uint32_t)len;
-        og_vocab_map_put(&v->piece_to_id, p, len, i);
+        /* The last of two equal pieces wins, as in llama.cpp; the map
+         * was planned for every token, so this cannot run out of room. */
+        if ((st = og_hashmap_set(&v->piece_to_id, p, len, i, err)) != OG_OK)
+            return st;
         if ((int32_t)len > v->max_token_len)
             v->max_token_len = (int32_t)len;
         p += len + 1;
@@ -114,8 +118,9 @@ static og_status load_pieces(og_vocab *v, const og_gguf_kv *toks, const og_gguf_
         memcpy(p, s.ptr, s.len);
         p[sp - s.ptr] = '\0';
         /* The first occurrence of a pair keeps its rank. */
-        if (og_vocab_map_get(&v->merge_rank, p, s.len) < 0)
-            og_vocab_map_put(&v->merge_rank, p, s.len, (int32_t)i);
+        int64_t earlier;
+        if ((st = og_hashmap_add(&v->merge_rank, p, s.len, (int64_t)i, &earlier, err)) != OG_OK)
+            return st;
         p += s.len + 1;
     }
     return OG_OK;
@@ -242,8 +247,8 @@ void og_vocab_free(og_vocab *v)
 {
     if (!v)
         return;
-    og_vocab_map_free(&v->piece_to_id);
-    og_vocab_map_free(&v->merge_rank);
+    og_hashmap_free(&v->piece_to_id);
+    og_hashmap_free(&v->merge_rank);
     free(v->tokens);
     free(v->arena);
     free(v->eog);
@@ -291,5 +296,5 @@ og_token og_vocab_find(const og_vocab *v, const char *piece, size_t len)
 {
     if (!v || (!piece && len))
         return -1;
-    return og_vocab_map_get(&v->piece_to_id, piece ? piece : "", len);
+    return (og_token)og_hashmap_get(&v->piece_to_id, piece ? piece : "", len);
 }

@@ -1,6 +1,6 @@
 /*
  * vocab_internal.h - what the tokenizer's files share: the og_vocab
- * structure, token attributes, the string hash map, a bigram heap, the
+ * structure, token attributes, a bigram heap, the
  * codepoint helpers and the per-algorithm entry points. Not public.
  */
 #ifndef OG_TOKENIZER_VOCAB_INTERNAL_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hashmap.h"
 #include "tokenizer/vocab.h"
 
 /* tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
@@ -30,28 +31,6 @@ typedef enum og_bpe_pre {
     OG_PRE_DEFAULT, OG_PRE_GPT2, OG_PRE_LLAMA3, OG_PRE_STARCODER, OG_PRE_QWEN2, OG_PRE_FALCON
 } og_bpe_pre;
 
-/* Open-addressing map from a byte string to an int32 value. Keys point
- * into memory the owner keeps alive (the vocab's text arena). */
-typedef struct og_strmap_slot {
-    const char *key;
-    uint32_t len;
-    uint32_t hash;
-    int32_t val;
-} og_strmap_slot;
-
-typedef struct og_strmap {
-    og_strmap_slot *slots;
-    size_t cap;   /* power of two */
-    size_t count;
-} og_strmap;
-
-bool og_vocab_map_init(og_strmap *m, size_t expected);
-void og_vocab_map_free(og_strmap *m);
-/* Inserts or overwrites (the last insert wins, as with llama.cpp's maps). */
-void og_vocab_map_put(og_strmap *m, const char *key, size_t len, int32_t val);
-/* Returns the value or -1. */
-int32_t og_vocab_map_get(const og_strmap *m, const char *key, size_t len);
-
 typedef struct og_token_data {
     const char *text; /* into the vocab's arena, NUL-terminated */
     uint32_t len;
@@ -65,8 +44,8 @@ struct og_vocab {
     int32_t n_tokens;
     og_token_data *tokens;
     char *arena;             /* all token texts, then the merge keys */
-    og_strmap piece_to_id;
-    og_strmap merge_rank;    /* "left\0right" -> rank (BPE only) */
+    og_hashmap piece_to_id;  /* keys point into the arena */
+    og_hashmap merge_rank;   /* "left\0right" -> rank (BPE only) */
     int32_t max_token_len;   /* bytes, for WordPiece's longest match */
 
     og_token bos, eos, eot, eom, unk, sep, pad, mask;

@@ -46,7 +46,7 @@ static bool match_word(const og_vocab *v, const char *word, size_t n, size_t n_c
             hi = n;
         bool found = false;
         for (size_t j = hi; j > i; j--) {
-            og_token id = og_vocab_map_get(&v->piece_to_id, word + i, j - i);
+            og_token id = (og_token)og_hashmap_get(&v->piece_to_id, word + i, j - i);
             if (id >= 0) {
                 if (!og_vocab_toks_push(out, id))
                     return false;

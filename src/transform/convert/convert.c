@@ -71,7 +71,7 @@ og_status og_convert_cfg_num(og_cv *cv, const char *key, bool required, double d
     return OG_OK;
 }
 
-bool og_convert_write_general(og_cv *cv, const char *arch)
+void og_convert_write_general(og_cv *cv, const char *arch)
 {
     /* llama_ftype: ALL_F32 = 0, MOSTLY_F16 = 1, MOSTLY_Q8_0 = 7 */
     static const uint32_t file_type[] = { [OG_CONVERT_F32] = 0, [OG_CONVERT_F16] = 1, [OG_CONVERT_Q8_0] = 7 };
@@ -84,10 +84,11 @@ bool og_convert_write_general(og_cv *cv, const char *arch)
     size_t n = strlen(trimmed);
     while (n > 1 && trimmed[n - 1] == '/')
         trimmed[--n] = 0;
-    return og_gguf_writer_str(cv->w, "general.architecture", arch) &&
-           og_gguf_writer_str(cv->w, "general.type", "model") && og_gguf_writer_str(cv->w, "general.name", trimmed) &&
-           og_gguf_writer_u32(cv->w, "general.file_type", file_type[cv->type]) &&
-           og_gguf_writer_u32(cv->w, "general.quantization_version", 2);
+    og_gguf_writer_str(cv->w, "general.architecture", arch);
+    og_gguf_writer_str(cv->w, "general.type", "model");
+    og_gguf_writer_str(cv->w, "general.name", trimmed);
+    og_gguf_writer_u32(cv->w, "general.file_type", file_type[cv->type]);
+    og_gguf_writer_u32(cv->w, "general.quantization_version", 2);
 }
 
 /* The architecture named by config.json's "architectures". */
@@ -124,10 +125,10 @@ og_status og_convert_hf(const char *hf_dir, const char *out_path, const og_conve
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/model.safetensors", hf_dir) >= sizeof path)
         st = og_error_set(err, OG_ERR_ARG, "path too long: %s", hf_dir);
-    if (st == OG_OK && !(cv.st = og_st_open(path, err)))
-        st = err ? err->code : OG_ERR_FORMAT;
-    if (st == OG_OK && !(cv.w = og_gguf_writer_new()))
-        st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    if (st == OG_OK)
+        st = og_st_open(path, &cv.st, err);
+    if (st == OG_OK)
+        st = og_gguf_writer_new(&cv.w, err);
     if (st == OG_OK)
         st = dispatch(&cv);
     if (st == OG_OK)

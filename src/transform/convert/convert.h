@@ -47,8 +47,9 @@ og_status og_convert_cfg_int(og_cv *cv, const char *key, bool required, int64_t 
 /* A number of config.json, or dflt when absent (required = false). */
 og_status og_convert_cfg_num(og_cv *cv, const char *key, bool required, double dflt, double *out);
 
-/* general.architecture, general.type, general.name and general.file_type. */
-bool og_convert_write_general(og_cv *cv, const char *arch);
+/* general.architecture, general.type, general.name and general.file_type
+ * (a failure is recorded in the writer). */
+void og_convert_write_general(og_cv *cv, const char *arch);
 
 /* Converts every tensor of the checkpoint through map, in file order,
  * reporting progress. An unmapped name is an error naming it. */

@@ -203,9 +203,8 @@ static og_status write_labels(og_cv *cv)
     }
     if (n == 2 && !strcmp(labels[0], "LABEL_0") && !strcmp(labels[1], "LABEL_1"))
         return OG_OK;
-    if (!og_gguf_writer_arr_str(cv->w, "bert.classifier.output_labels", labels, n))
-        return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory");
-    return OG_OK;
+    og_gguf_writer_arr_str(cv->w, "bert.classifier.output_labels", labels, n);
+    return og_gguf_writer_status(cv->w, cv->err);
 }
 
 /* Where sentence-transformers cuts texts (0: no such file or no limit
@@ -246,19 +245,21 @@ og_status og_convert_bert(og_cv *cv, bool classifier)
     if (classifier && !pooling)
         pooling = POOL_RANK;
     og_gguf_writer *w = cv->w;
-    bool ok = og_convert_write_general(cv, "bert") &&
-              og_gguf_writer_u32(w, "bert.context_length", (uint32_t)n_ctx) &&
-              og_gguf_writer_u32(w, "bert.embedding_length", (uint32_t)n_embd) &&
-              og_gguf_writer_u32(w, "bert.feed_forward_length", (uint32_t)n_ff) &&
-              og_gguf_writer_u32(w, "bert.attention.head_count", (uint32_t)n_head) &&
-              og_gguf_writer_f32(w, "bert.attention.layer_norm_epsilon", (float)eps) &&
-              og_gguf_writer_u32(w, "bert.block_count", (uint32_t)job.n_layer) &&
-              og_gguf_writer_bool(w, "bert.attention.causal", false) &&
-              (!pooling || og_gguf_writer_u32(w, "bert.pooling_type", (uint32_t)pooling)) &&
-              (!max_seq || og_gguf_writer_u32(w, OG_KEY_ENCODER_MAX_TOKENS, (uint32_t)max_seq)) &&
-              og_gguf_writer_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
-    if (!ok)
-        return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory");
+    og_convert_write_general(cv, "bert");
+    og_gguf_writer_u32(w, "bert.context_length", (uint32_t)n_ctx);
+    og_gguf_writer_u32(w, "bert.embedding_length", (uint32_t)n_embd);
+    og_gguf_writer_u32(w, "bert.feed_forward_length", (uint32_t)n_ff);
+    og_gguf_writer_u32(w, "bert.attention.head_count", (uint32_t)n_head);
+    og_gguf_writer_f32(w, "bert.attention.layer_norm_epsilon", (float)eps);
+    og_gguf_writer_u32(w, "bert.block_count", (uint32_t)job.n_layer);
+    og_gguf_writer_bool(w, "bert.attention.causal", false);
+    if (pooling)
+        og_gguf_writer_u32(w, "bert.pooling_type", (uint32_t)pooling);
+    if (max_seq)
+        og_gguf_writer_u32(w, OG_KEY_ENCODER_MAX_TOKENS, (uint32_t)max_seq);
+    og_gguf_writer_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
+    if ((st = og_gguf_writer_status(w, cv->err)) != OG_OK)
+        return st;
     if (classifier && (st = write_labels(cv)) != OG_OK)
         return st;
     if ((st = og_convert_vocab_wpm(cv, n_vocab)) != OG_OK)

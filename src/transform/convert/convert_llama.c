@@ -106,18 +106,20 @@ og_status og_convert_llama(og_cv *cv)
     if (json_object_get(cv->config, "rope_scaling") && !json_is_null(json_object_get(cv->config, "rope_scaling")))
         return og_error_set(cv->err, OG_ERR_UNSUPPORTED, "config.json: rope_scaling is not supported yet");
     og_gguf_writer *w = cv->w;
-    bool ok = og_convert_write_general(cv, "llama") && og_gguf_writer_u32(w, "llama.block_count", (uint32_t)job.n_layer) &&
-              og_gguf_writer_u32(w, "llama.context_length", (uint32_t)n_ctx) &&
-              og_gguf_writer_u32(w, "llama.embedding_length", (uint32_t)n_embd) &&
-              og_gguf_writer_u32(w, "llama.feed_forward_length", (uint32_t)n_ff) &&
-              og_gguf_writer_u32(w, "llama.attention.head_count", (uint32_t)job.n_head) &&
-              og_gguf_writer_u32(w, "llama.attention.head_count_kv", (uint32_t)job.n_head_kv) &&
-              (theta <= 0 || og_gguf_writer_f32(w, "llama.rope.freq_base", (float)theta)) &&
-              og_gguf_writer_f32(w, "llama.attention.layer_norm_rms_epsilon", (float)eps) &&
-              og_gguf_writer_u32(w, "llama.vocab_size", (uint32_t)n_vocab) &&
-              og_gguf_writer_u32(w, "llama.rope.dimension_count", (uint32_t)(n_embd / job.n_head));
-    if (!ok)
-        return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory");
+    og_convert_write_general(cv, "llama");
+    og_gguf_writer_u32(w, "llama.block_count", (uint32_t)job.n_layer);
+    og_gguf_writer_u32(w, "llama.context_length", (uint32_t)n_ctx);
+    og_gguf_writer_u32(w, "llama.embedding_length", (uint32_t)n_embd);
+    og_gguf_writer_u32(w, "llama.feed_forward_length", (uint32_t)n_ff);
+    og_gguf_writer_u32(w, "llama.attention.head_count", (uint32_t)job.n_head);
+    og_gguf_writer_u32(w, "llama.attention.head_count_kv", (uint32_t)job.n_head_kv);
+    if (theta > 0)
+        og_gguf_writer_f32(w, "llama.rope.freq_base", (float)theta);
+    og_gguf_writer_f32(w, "llama.attention.layer_norm_rms_epsilon", (float)eps);
+    og_gguf_writer_u32(w, "llama.vocab_size", (uint32_t)n_vocab);
+    og_gguf_writer_u32(w, "llama.rope.dimension_count", (uint32_t)(n_embd / job.n_head));
+    if ((st = og_gguf_writer_status(w, cv->err)) != OG_OK)
+        return st;
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.model", cv->dir);
     FILE *spm = fopen(path, "rb");

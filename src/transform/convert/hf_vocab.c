@@ -172,33 +172,33 @@ void og_convert_tok_specials(const og_cv *cv, const og_tokfiles *f, const og_tok
 /* The special ids, the add_*_token flags and the chat template. */
 og_status og_convert_tok_write_specials(og_cv *cv, const og_tokfiles *f, const int64_t ids[OG_CV_N_SPECIALS])
 {
-    bool ok = true;
-    for (size_t i = 0; ok && i < OG_CV_N_SPECIALS; i++)
+    for (size_t i = 0; i < OG_CV_N_SPECIALS; i++)
         if (ids[i] >= 0)
-            ok = og_gguf_writer_u32(cv->w, specials[i].key, (uint32_t)ids[i]);
+            og_gguf_writer_u32(cv->w, specials[i].key, (uint32_t)ids[i]);
     static const char *const flags[] = { "bos", "eos" };
-    for (size_t i = 0; ok && i < 2; i++) {
+    for (size_t i = 0; i < 2; i++) {
         char key[48];
         snprintf(key, sizeof key, "add_%s_token", flags[i]);
         const json_t *v = json_object_get(f->config, key);
         if (json_is_boolean(v)) {
             snprintf(key, sizeof key, "tokenizer.ggml.add_%s_token", flags[i]);
-            ok = og_gguf_writer_bool(cv->w, key, json_is_true(v));
+            og_gguf_writer_bool(cv->w, key, json_is_true(v));
         }
     }
     const char *tmpl = json_string_value(json_object_get(f->config, "chat_template"));
-    if (ok && tmpl)
-        ok = og_gguf_writer_str(cv->w, "tokenizer.chat_template", tmpl);
-    return ok ? OG_OK : og_error_set(cv->err, OG_ERR_NOMEM, "tokenizer: out of memory");
+    if (tmpl)
+        og_gguf_writer_str(cv->w, "tokenizer.chat_template", tmpl);
+    return og_gguf_writer_status(cv->w, cv->err);
 }
 
 og_status og_convert_tok_write(og_cv *cv, const char *model, const char *pre, const og_toklist *t)
 {
-    bool ok = og_gguf_writer_str(cv->w, "tokenizer.ggml.model", model) &&
-              og_gguf_writer_str(cv->w, "tokenizer.ggml.pre", pre) &&
-              og_gguf_writer_arr_str(cv->w, "tokenizer.ggml.tokens", (const char *const *)t->text, (uint64_t)t->n) &&
-              (!t->score || og_gguf_writer_arr(cv->w, "tokenizer.ggml.scores", OG_GGUF_F32, t->score, (uint64_t)t->n)) &&
-              og_gguf_writer_arr(cv->w, "tokenizer.ggml.token_type", OG_GGUF_I32, t->type, (uint64_t)t->n);
-    return ok ? OG_OK : og_error_set(cv->err, OG_ERR_NOMEM, "tokenizer: out of memory");
+    og_gguf_writer_str(cv->w, "tokenizer.ggml.model", model);
+    og_gguf_writer_str(cv->w, "tokenizer.ggml.pre", pre);
+    og_gguf_writer_arr_str(cv->w, "tokenizer.ggml.tokens", (const char *const *)t->text, (uint64_t)t->n);
+    if (t->score)
+        og_gguf_writer_arr(cv->w, "tokenizer.ggml.scores", OG_GGUF_F32, t->score, (uint64_t)t->n);
+    og_gguf_writer_arr(cv->w, "tokenizer.ggml.token_type", OG_GGUF_I32, t->type, (uint64_t)t->n);
+    return og_gguf_writer_status(cv->w, cv->err);
 }
 

@@ -217,41 +217,44 @@ static og_status parse(og_st_file *f, og_error *err)
     return check_tiling(f, data, data_size, err);
 }
 
-static og_st_file *open_buffer(const void *buf, size_t size, bool mapped, og_error *err)
+/* Validates buf into a new handle in *out; a mapped buffer becomes the
+ * handle's only on success (the caller unmaps on failure). */
+static og_status open_buffer(const void *buf, size_t size, bool mapped, og_st_file **out, og_error *err)
 {
+    *out = NULL;
     og_st_file *f = calloc(1, sizeof *f);
-    if (!f) {
-        og_error_set(err, OG_ERR_NOMEM, "safetensors: out of memory");
-        return NULL;
-    }
+    if (!f)
+        return og_error_set(err, OG_ERR_NOMEM, "safetensors: out of memory");
     f->base = buf;
     f->size = size;
-    f->mapped = mapped;
-    if (parse(f, err) != OG_OK) {
-        f->mapped = false; /* the caller unmaps on failure */
+    og_status st = parse(f, err);
+    if (st != OG_OK) {
         og_st_close(f);
-        return NULL;
+        return st;
     }
-    return f;
+    f->mapped = mapped;
+    *out = f;
+    return OG_OK;
 }
 
-og_st_file *og_st_open_memory(const void *buf, size_t size, og_error *err)
+og_status og_st_open_memory(const void *buf, size_t size, og_st_file **out, og_error *err)
 {
-    return open_buffer(buf, size, false, err);
+    return open_buffer(buf, size, false, out, err);
 }
 
-og_st_file *og_st_open(const char *path, og_error *err)
+og_status og_st_open(const char *path, og_st_file **out, og_error *err)
 {
     const void *map;
     size_t size;
-    if (og_map_file(path, "a safetensors file", &map, &size, err) != OG_OK)
-        return NULL;
-    og_st_file *f = open_buffer(map, size, true, err);
-    if (!f) {
+    *out = NULL;
+    og_status st = og_map_file(path, "a safetensors file", &map, &size, err);
+    if (st != OG_OK)
+        return st;
+    if ((st = open_buffer(map, size, true, out, err)) != OG_OK) {
         og_unmap_file(map, size);
         og_error_prefix(err, "%s", path);
     }
-    return f;
+    return st;
 }
 
 void og_st_close(og_st_file *f)

@@ -37,11 +37,12 @@ typedef struct og_st_tensor {
 
 typedef struct og_st_file og_st_file;
 
-/* Opens and validates path. On failure returns NULL and fills err with a
- * message naming the tensor or field that was wrong. */
-og_st_file *og_st_open(const char *path, og_error *err);
+/* Opens and validates path into *out (NULL on failure). OG_ERR_IO when it
+ * cannot be mapped, OG_ERR_FORMAT with a message naming the tensor or
+ * field that was wrong, OG_ERR_NOMEM. */
+og_status og_st_open(const char *path, og_st_file **out, og_error *err);
 /* The same over a caller-owned buffer that must outlive the handle. */
-og_st_file *og_st_open_memory(const void *buf, size_t size, og_error *err);
+og_status og_st_open_memory(const void *buf, size_t size, og_st_file **out, og_error *err);
 void og_st_close(og_st_file *f);
 
 /* Tensors in the order their data appears in the file. */

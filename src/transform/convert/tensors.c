@@ -83,8 +83,10 @@ static og_status convert_one(og_cv *cv, const og_st_tensor *t, const og_cv_targe
     for (int64_t r = 0; st == OG_OK && r < rows; r++)
         if (!og_quantize_row_ref(type, x + (size_t)(r * cols), data + (size_t)r * row_bytes, cols))
             st = og_error_set(cv->err, OG_ERR_UNSUPPORTED, "cannot write '%s' as %s", name, og_type_name(type));
-    if (st == OG_OK && !og_gguf_writer_tensor(cv->w, name, type, n_dims, ne, data))
-        st = og_error_set(cv->err, OG_ERR_NOMEM, "out of memory adding '%s'", name);
+    if (st == OG_OK) {
+        og_gguf_writer_tensor(cv->w, name, type, n_dims, ne, data);
+        st = og_gguf_writer_status(cv->w, cv->err);
+    }
     free(data);
     free(x);
     return st;

@@ -92,8 +92,10 @@ static og_status write_merges(og_cv *cv, const json_t *merges)
         if (!m[i])
             st = og_error_set(cv->err, OG_ERR_NOMEM, "tokenizer: out of memory for merges");
     }
-    if (st == OG_OK && !og_gguf_writer_arr_str(cv->w, "tokenizer.ggml.merges", (const char *const *)m, n))
-        st = og_error_set(cv->err, OG_ERR_NOMEM, "tokenizer: out of memory for merges");
+    if (st == OG_OK) {
+        og_gguf_writer_arr_str(cv->w, "tokenizer.ggml.merges", (const char *const *)m, n);
+        st = og_gguf_writer_status(cv->w, cv->err);
+    }
     for (size_t i = 0; m && i < n; i++)
         free(m[i]);
     free(m);

@@ -21,8 +21,9 @@ static bool head_valid(const og_linear_head *h)
     return true;
 }
 
-/* Every key of g but the ones the head sets, every tensor but cls.*. */
-static og_status copy_without_head(og_gguf_writer *w, const og_gguf *g, const char *labels_key, og_error *err)
+/* Every key of g but the ones the head sets, every tensor but cls.*
+ * (a failure is recorded in the writer). */
+static void copy_without_head(og_gguf_writer *w, const og_gguf *g, const char *labels_key)
 {
     const char *const drop[] = { OG_KEY_CLASSIFIER_INPUT, OG_KEY_CLASSIFIER_TEMPERATURE, labels_key,
                                  "general.alignment" };
@@ -31,17 +32,14 @@ static og_status copy_without_head(og_gguf_writer *w, const og_gguf *g, const ch
         bool keep = true;
         for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++)
             keep = keep && !og_str_eq(kv->key, drop[d]);
-        if (keep && !og_gguf_writer_copy_kv(w, kv))
-            return og_error_set(err, OG_ERR_NOMEM, "out of memory copying metadata");
+        if (keep)
+            og_gguf_writer_copy_kv(w, kv);
     }
     for (int64_t i = 0; i < og_gguf_n_tensors(g); i++) {
         const og_gguf_tensor *t = og_gguf_tensor_at(g, i);
-        og_status st = t->name.len >= 4 && !memcmp(t->name.ptr, "cls.", 4) ? OG_OK /* the old head */
-                                                                           : og_gguf_writer_copy_tensor(w, t, err);
-        if (st != OG_OK)
-            return st;
+        if (!(t->name.len >= 4 && !memcmp(t->name.ptr, "cls.", 4))) /* not the old head */
+            og_gguf_writer_copy_tensor(w, t);
     }
-    return OG_OK;
 }
 
 og_status og_model_add_head(const char *src, const char *dst, const og_linear_head *head, og_error *err)
@@ -49,11 +47,11 @@ og_status og_model_add_head(const char *src, const char *dst, const og_linear_he
     if (!src || !dst || !head_valid(head))
         return og_error_set(err, OG_ERR_ARG, "og_model_add_head: need paths, weights, a bias and a non-empty "
                                              "name for each of 1..65536 labels");
-    og_gguf *g = og_gguf_open(src, err);
-    if (!g)
-        return err ? err->code : OG_ERR_IO;
+    og_gguf *g;
+    og_status st = og_gguf_open(src, &g, err);
+    if (st != OG_OK)
+        return st;
     og_gguf_writer *w = NULL;
-    og_status st = OG_OK;
     og_str arch;
     uint32_t n_embd = 0;
     const char *const key = "bert.classifier.output_labels";
@@ -66,20 +64,14 @@ og_status og_model_add_head(const char *src, const char *dst, const og_linear_he
                           n_embd);
         goto done;
     }
-    if (!(w = og_gguf_writer_new())) {
-        st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    if ((st = og_gguf_writer_new(&w, err)) != OG_OK)
         goto done;
-    }
-    if ((st = copy_without_head(w, g, key, err)) != OG_OK)
-        goto done;
+    copy_without_head(w, g, key);
     const int64_t ne_w[2] = { head->n_embd, head->n_labels }, ne_b[1] = { head->n_labels };
-    if (!og_gguf_writer_tensor(w, "cls.output.weight", OG_TYPE_F32, 2, ne_w, head->weight) ||
-        !og_gguf_writer_tensor(w, "cls.output.bias", OG_TYPE_F32, 1, ne_b, head->bias) ||
-        !og_gguf_writer_arr_str(w, key, head->labels, (uint64_t)head->n_labels) ||
-        !og_gguf_writer_str(w, OG_KEY_CLASSIFIER_INPUT, head->normalized ? "normalized_embedding" : "embedding")) {
-        st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    og_gguf_writer_tensor(w, "cls.output.weight", OG_TYPE_F32, 2, ne_w, head->weight);
+    og_gguf_writer_tensor(w, "cls.output.bias", OG_TYPE_F32, 1, ne_b, head->bias);
+    og_gguf_writer_arr_str(w, key, head->labels, (uint64_t)head->n_labels);
+    og_gguf_writer_str(w, OG_KEY_CLASSIFIER_INPUT, head->normalized ? "normalized_embedding" : "embedding");
     st = og_gguf_writer_to_file(w, dst, err);
 done:
     og_gguf_writer_free(w);

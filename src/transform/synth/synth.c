@@ -84,7 +84,8 @@ static bool add_matrix(og_gguf_writer *w, const char *name, og_type type, int64_
         ok = og_quantize_row_ref(type, x, data + (size_t)r * row_bytes, cols);
     }
     int64_t ne[4] = { cols, rows, 1, 1 };
-    ok = ok && og_gguf_writer_tensor(w, name, type, 2, ne, data);
+    if (ok)
+        og_gguf_writer_tensor(w, name, type, 2, ne, data);
     free(x);
     free(data);
     return ok;
@@ -99,9 +100,9 @@ static bool add_norm(og_gguf_writer *w, const char *name, int64_t n, uint64_t *r
     for (int64_t i = 0; i < n; i++)
         x[i] = 1.0f + 0.05f * randn(rng);
     int64_t ne[4] = { n, 1, 1, 1 };
-    bool ok = og_gguf_writer_tensor(w, name, OG_TYPE_F32, 1, ne, x);
+    og_gguf_writer_tensor(w, name, OG_TYPE_F32, 1, ne, x);
     free(x);
-    return ok;
+    return true;
 }
 
 static bool add_vocab(og_gguf_writer *w, int32_t n_vocab)
@@ -125,14 +126,16 @@ static bool add_vocab(og_gguf_writer *w, int32_t n_vocab)
         scores[i] = types[i] == TT_NORMAL ? -(float)i : 0.0f;
         ok = (pieces[i] = strdup(buf)) != NULL;
     }
-    ok = ok && og_gguf_writer_str(w, "tokenizer.ggml.model", "llama") &&
-         og_gguf_writer_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)pieces, (uint64_t)n_vocab) &&
-         og_gguf_writer_arr(w, "tokenizer.ggml.scores", OG_GGUF_F32, scores, (uint64_t)n_vocab) &&
-         og_gguf_writer_arr(w, "tokenizer.ggml.token_type", OG_GGUF_I32, types, (uint64_t)n_vocab) &&
-         og_gguf_writer_u32(w, "tokenizer.ggml.unknown_token_id", 0) &&
-         og_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", 1) &&
-         og_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", 2) &&
-         og_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", true);
+    if (ok) {
+        og_gguf_writer_str(w, "tokenizer.ggml.model", "llama");
+        og_gguf_writer_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)pieces, (uint64_t)n_vocab);
+        og_gguf_writer_arr(w, "tokenizer.ggml.scores", OG_GGUF_F32, scores, (uint64_t)n_vocab);
+        og_gguf_writer_arr(w, "tokenizer.ggml.token_type", OG_GGUF_I32, types, (uint64_t)n_vocab);
+        og_gguf_writer_u32(w, "tokenizer.ggml.unknown_token_id", 0);
+        og_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", 1);
+        og_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", 2);
+        og_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", true);
+    }
     for (int32_t i = 0; pieces && i < n_vocab; i++)
         free(pieces[i]);
     free(pieces);
@@ -147,18 +150,20 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
     char name[128];
     snprintf(name, sizeof name, "synthetic %s %s", s->name, t->name);
     int32_t head_dim = s->n_embd / s->n_head, kv_dim = head_dim * s->n_head_kv;
-    bool ok = og_gguf_writer_str(w, "general.architecture", "llama") && og_gguf_writer_str(w, "general.name", name) &&
-              og_gguf_writer_u32(w, "general.file_type", t->file_type) &&
-              og_gguf_writer_u32(w, "llama.context_length", (uint32_t)s->n_ctx_train) &&
-              og_gguf_writer_u32(w, "llama.embedding_length", (uint32_t)s->n_embd) &&
-              og_gguf_writer_u32(w, "llama.block_count", (uint32_t)s->n_layer) &&
-              og_gguf_writer_u32(w, "llama.feed_forward_length", (uint32_t)s->n_ff) &&
-              og_gguf_writer_u32(w, "llama.attention.head_count", (uint32_t)s->n_head) &&
-              og_gguf_writer_u32(w, "llama.attention.head_count_kv", (uint32_t)s->n_head_kv) &&
-              og_gguf_writer_u32(w, "llama.rope.dimension_count", (uint32_t)head_dim) &&
-              og_gguf_writer_u32(w, "llama.vocab_size", (uint32_t)s->n_vocab) &&
-              og_gguf_writer_f32(w, "llama.rope.freq_base", s->rope_base) &&
-              og_gguf_writer_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f) && add_vocab(w, s->n_vocab);
+    og_gguf_writer_str(w, "general.architecture", "llama");
+    og_gguf_writer_str(w, "general.name", name);
+    og_gguf_writer_u32(w, "general.file_type", t->file_type);
+    og_gguf_writer_u32(w, "llama.context_length", (uint32_t)s->n_ctx_train);
+    og_gguf_writer_u32(w, "llama.embedding_length", (uint32_t)s->n_embd);
+    og_gguf_writer_u32(w, "llama.block_count", (uint32_t)s->n_layer);
+    og_gguf_writer_u32(w, "llama.feed_forward_length", (uint32_t)s->n_ff);
+    og_gguf_writer_u32(w, "llama.attention.head_count", (uint32_t)s->n_head);
+    og_gguf_writer_u32(w, "llama.attention.head_count_kv", (uint32_t)s->n_head_kv);
+    og_gguf_writer_u32(w, "llama.rope.dimension_count", (uint32_t)head_dim);
+    og_gguf_writer_u32(w, "llama.vocab_size", (uint32_t)s->n_vocab);
+    og_gguf_writer_f32(w, "llama.rope.freq_base", s->rope_base);
+    og_gguf_writer_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    bool ok = add_vocab(w, s->n_vocab);
     /* Every tensor has its own stream so a tensor's values do not depend
      * on the order they are generated in. */
     uint64_t stream = seed * 0x100000001B3ull;
@@ -168,7 +173,8 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
     ok = ok && add_matrix(w, "token_embd.weight", t->type, s->n_embd, s->n_vocab, &rng);
     rng = stream++;
     ok = ok && add_norm(w, "output_norm.weight", s->n_embd, &rng);
-    for (int32_t l = 0; ok && l < s->n_layer; l++) {
+    /* A failure the writer recorded stops the generating too. */
+    for (int32_t l = 0; ok && og_gguf_writer_status(w, NULL) == OG_OK && l < s->n_layer; l++) {
         if (progress)
             progress(l, s->n_layer, arg);
         const struct {
@@ -207,12 +213,15 @@ og_status og_synth_write(const char *path, const char *shape_name, const char *t
     if (!t)
         return og_error_set(err, OG_ERR_ARG, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_1, q5_0 or q5_1)",
                             type_name ? type_name : "(none)");
-    og_gguf_writer *w = og_gguf_writer_new();
-    if (!w || !build(w, s, t, seed, progress, arg)) {
+    og_gguf_writer *w = NULL;
+    og_status st = og_gguf_writer_new(&w, err);
+    if (st != OG_OK)
+        return st;
+    if (!build(w, s, t, seed, progress, arg)) {
         og_gguf_writer_free(w);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory building %s %s", s->name, t->name);
     }
-    og_status st = og_gguf_writer_to_file(w, path, err);
+    st = og_gguf_writer_to_file(w, path, err);
     og_gguf_writer_free(w);
     return st;
 }
