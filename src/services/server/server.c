@@ -418,6 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) {
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
+        atomic_fetch_add(&s->n_open, 1);
         r->t0 = og_srv_now();
         r->ep = OG_SRV_EP_OTHER;
         r->fd = -1;
@@ -455,6 +456,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     free(r->body);
     free(r);
     *con_cls = NULL;
+    atomic_fetch_sub(&s->n_open, 1);
 }
 
 /* ------------------------------------------------------------ start/free */
@@ -619,13 +621,20 @@ int og_server_port(const og_server *s)
     return s ? s->port : 0;
 }
 
+/* How long og_server_free lets answers in flight finish. */
+#define SHUTDOWN_GRACE_MS 5000
+
 void og_server_free(og_server *s)
 {
     if (!s)
         return;
-    /* Jobs first, so connection threads waiting on them wake and finish;
-     * then the daemon, which joins those threads. */
+    /* Jobs first, so connection threads waiting on them wake and answer;
+     * then, for a bounded while, let those answers reach their clients
+     * (stopping the daemon shuts every socket down, sent or not); then the
+     * daemon, which joins the connection threads. */
     og_srv_slots_stop(s);
+    for (int waited_ms = 0; s->daemon && atomic_load(&s->n_open) > 0 && waited_ms < SHUTDOWN_GRACE_MS; waited_ms += 10)
+        nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     og_encoder_free(s->encoder);

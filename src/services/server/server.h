@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -143,6 +144,7 @@ struct og_server {
     bool stopping;
 
     struct MHD_Daemon *daemon;
+    atomic_int n_open; /* requests begun and not yet answered (on_completed) */
     int port;
     bool loopback, wildcard; /* the bound address */
     og_srv_metrics metrics;
