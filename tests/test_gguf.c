@@ -186,6 +186,7 @@ static og_gguf *expect_open(const gbuf *b, og_status want, const char *want_msg,
           "%s: want %s '%s', got %s '%s'", label, og_status_name(want), want_msg ? want_msg : "",
           og_status_name(st), err.message);
     CHECK(seconds < 1.0, "%s: open took %.3f s of CPU", label, seconds);
+    printf("%s: %s in %.3f s of CPU\n", label, og_status_name(st), seconds);
     /* The code must not depend on whether the caller asked for the message. */
     if (!b->oom && st != OG_OK)
         CHECK(og_gguf_open_memory(b->p, b->n, &g, NULL) == st && !g, "%s: another code without an og_error", label);
