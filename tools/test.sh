@@ -2,7 +2,8 @@
 # test.sh - builds and runs the whole test suite twice: an optimized build,
 # then one under AddressSanitizer and UndefinedBehaviorSanitizer (with a
 # core-only build in between, checked free of outer modules), and the
-# multi-threaded forward pass under ThreadSanitizer. Needs
+# multi-threaded forward pass and the generation loop under ThreadSanitizer,
+# after checking the layers (include rules, exported symbols). Needs
 # tools/setup.sh to have run (dependencies and models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +66,7 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-echo "== ThreadSanitizer (thread pool and the threaded forward pass)"
+echo "== ThreadSanitizer (thread pool, the threaded forward pass and the generation loop over it)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_TSAN=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_llama
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_llama$'
+cmake --build build-tsan -j"$jobs" --target test_llama test_generate
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_(llama|generate)$'
