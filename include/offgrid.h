@@ -131,7 +131,8 @@ OG_API void og_model_get_info(const og_model *model, og_model_info *info);
 OG_API size_t og_model_describe(const og_model *model, char *buf, size_t cap);
 
 /* Bytes a context of n_ctx tokens needs beyond the mapped weights
- * (KV cache plus work buffers). */
+ * (KV cache plus work buffers); 0 for a model that has no context (an
+ * encoder, or one loaded vocab-only). */
 OG_API uint64_t og_model_context_bytes(const og_model *model, int32_t n_ctx, int32_t n_batch);
 
 /* -------------------------------------------------------------- tokenizer */

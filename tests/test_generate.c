@@ -171,6 +171,7 @@ static void test_loop(og_model *m)
     generate(ctx, m, prompt, n_prompt, &p, &c, &r);
     CHECK(r.finish == OG_FINISH_CANCELLED && r.n_gen == 3, "on_token stop: %d tokens, %s", r.n_gen,
           og_finish_name(r.finish));
+    CHECK(r.text_len == c.len && !memcmp(r.text, c.text, c.len), "after on_token stops, the result is what it saw");
     c.stop_after = 0;
     p.max_seconds = 1e-9;
     generate(ctx, m, prompt, n_prompt, &p, &c, &r);
@@ -204,6 +205,11 @@ static void test_loop(og_model *m)
     p.stop = too_many;
     p.n_stop = OG_GEN_MAX_STOP + 1;
     CHECK(og_generate(ctx, s, prompt, n_prompt, &p, NULL, NULL, NULL, NULL) == OG_ERR_ARG, "too many stop strings");
+    og_sampler_free(s);
+    og_sampler_params sp = og_sampler_default_params();
+    CHECK(og_sampler_new(&sp, og_vocab_size(m) + 1, &s, NULL) == OG_OK &&
+              og_generate(ctx, s, prompt, n_prompt, NULL, NULL, NULL, NULL, NULL) == OG_ERR_ARG,
+          "a sampler made for another vocabulary is refused");
     og_sampler_free(s);
     og_context_free(ctx);
 }

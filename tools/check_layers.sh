@@ -17,11 +17,13 @@ OUTER_LIBS='jansson\.h|sqlite3\.h|sodium\.h|sodium/|curl/|zip\.h|microhttpd\.h'
 
 rank() { local i=0; for m in $CORE_ORDER; do [ "$m" = "$1" ] && { echo $i; return; }; i=$((i + 1)); done; echo -1; }
 
-# The module of a quoted include ("model/ops.h" -> core/model), or
-# "public" for include/, or "?" when it names no module.
+# The module of an include ("model/ops.h" -> core/model), "public" for
+# include/, "system" for a header outside the tree (<stdio.h>), or "?"
+# when it names no module or climbs out of one ("../x.h", "./x.h").
 module_of() {
     case "$1" in
     offgrid.h | offgrid_transform.h | offgrid_services.h) echo public; return ;;
+    */../* | ../* | ./* | */./*) echo "?"; return ;;
     esac
     local dir=${1%%/*}
     [ "$dir" = "$1" ] && { echo "?"; return; }
@@ -40,7 +42,11 @@ allowed() {
     case "$tier" in
     core)
         [ "${inc%%/*}" = core ] || return 1
-        [ "$(rank "${inc#core/}")" -le "$(rank "$mod")" ] ;;
+        local r_inc r_mod
+        r_inc=$(rank "${inc#core/}")
+        r_mod=$(rank "$mod")
+        # a core module missing from CORE_ORDER has no place: refuse it
+        [ "$r_inc" -ge 0 ] && [ "$r_mod" -ge 0 ] && [ "$r_inc" -le "$r_mod" ] ;;
     transform) [ "${inc%%/*}" = core ] ;;
     services) [ "$inc" = services/common ] ;;
     cli) [ "$inc" = cli ] ;;
@@ -57,13 +63,18 @@ check_includes() {
         *) echo "check_layers: $f is outside the tiers (src/core, src/transform, src/services, src/cli)" >&2; bad=1; continue ;;
         esac
         while IFS= read -r line; do
-            inc=$(echo "${line#*:}" | sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/')
+            inc=$(echo "${line#*:}" | sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/')
             target=$(module_of "$inc")
+            # <stdio.h>, <sys/mman.h>, <jansson.h>: outside the tree (the
+            # outer libraries are checked below); <server/x.h> is not.
+            if echo "${line#*:}" | grep -q '<' && [ "$target" = "?" ]; then
+                continue
+            fi
             if [ "$target" = "?" ] || ! allowed "$tier" "$mod" "$target"; then
                 echo "check_layers: $f:${line%%:*}: $tier/$mod may not include \"$inc\"" >&2
                 bad=1
             fi
-        done < <(grep -n -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" || true)
+        done < <(grep -n -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' "$f" || true)
         if [ "$tier" = core ] || [ "$tier" = cli ]; then
             while IFS= read -r line; do
                 echo "check_layers: $f:${line%%:*}: the $tier may not use an outer library: ${line#*:}" >&2
@@ -75,17 +86,52 @@ check_includes() {
     return $bad
 }
 
+# The functions the headers declare, after the preprocessor (so #if 0 and
+# comments do not count), one per line: "name exported" when OG_API marks
+# it, "name hidden" when a prototype lacks it.
+declared_functions() {
+    local inc
+    inc=$(dirname "$1")
+    cat "$@" | ${CC:-cc} -E -P -x c -I"$inc" - | python3 -c '
+import re, sys
+text = sys.stdin.read()
+depth, stmt, stmts = 0, [], []
+for ch in text:  # file-scope statements: split on ";" outside braces
+    if ch == "{": depth += 1
+    elif ch == "}": depth -= 1
+    if ch == ";" and depth == 0:
+        stmts.append("".join(stmt)); stmt = []
+    else:
+        stmt.append(ch)
+attr = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
+for st in stmts:
+    st = " ".join(st.split())
+    if "{" in st or st.startswith(("typedef", "extern \"C\"")) or "(" not in st:
+        continue
+    marked = "visibility(\"default\")" in st
+    bare = attr.sub(" ", st)
+    m = re.search(r"([A-Za-z_]\w*)\s*\(", bare)
+    if m and not bare[:m.start()].rstrip().endswith("(*"):
+        print(m.group(1), "exported" if marked else "hidden")
+'
+}
+
 check_exports() {
     local lib=$1
     shift
-    local declared exported
-    declared=$(grep -hv '#define OG_API' "$@" | tr '\n' ' ' | grep -oE 'OG_API[^;{(]*\(' | sed -E 's/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*\($/\1/' | sort -u)
-    exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" || $2 == "W" || $2 == "i" {print $3}' | sort -u)
+    local listed declared hidden exported
+    listed=$(declared_functions "$@")
+    declared=$(echo "$listed" | awk '$2 == "exported" {print $1}' | sort -u)
+    hidden=$(echo "$listed" | awk '$2 == "hidden" {print $1}' | sort -u)
+    # every defined dynamic symbol, functions and data alike
+    exported=$(nm -D --defined-only "$lib" | awk 'NF == 3 && $2 ~ /^[TtWiDdBbRrVv]$/ {print $3}' |
+        grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' | sort -u)
     local extra missing
     extra=$(comm -13 <(echo "$declared") <(echo "$exported"))
     missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
-    if [ -n "$extra" ] || [ -n "$missing" ]; then
-        [ -n "$extra" ] && echo "check_layers: $lib exports functions no public header declares:" $extra >&2
+    if [ -n "$extra" ] || [ -n "$missing" ] || [ -n "$hidden" ]; then
+        [ -n "$hidden" ] && echo "check_layers: the headers declare functions without OG_API:" $hidden >&2
+        [ -n "$extra" ] && echo "check_layers: $lib exports symbols no public header declares:" $extra >&2
         [ -n "$missing" ] && echo "check_layers: the headers declare functions $lib does not export:" $missing >&2
         return 1
     fi

@@ -30,7 +30,10 @@ static int run(const info_opts *o)
     og_model_get_info(m, &info);
     int32_t n_ctx = o->n_ctx > 0 ? o->n_ctx : (info.n_ctx_train < 4096 ? info.n_ctx_train : 4096);
     uint64_t ctx_bytes = og_model_context_bytes(m, n_ctx, o->n_batch);
-    printf("context %d:  %.1f MiB (KV cache and buffers)\n", n_ctx, ctx_bytes / (1024.0 * 1024.0));
+    if (ctx_bytes)
+        printf("context %d:  %.1f MiB (KV cache and buffers)\n", n_ctx, ctx_bytes / (1024.0 * 1024.0));
+    else
+        printf("context:       none (an encoder has no KV cache: og_encoder plans its own buffers)\n");
     printf("total:         %.1f MiB with the mapped weights\n", (ctx_bytes + info.n_bytes) / (1024.0 * 1024.0));
     og_model_free(m);
     return 0;

@@ -205,6 +205,7 @@ def test_hostile(port):
     expect_error("max_tokens float", 400, raw(port, "POST", chat, {"messages": ok_msgs, "max_tokens": 1.5}))
     expect_error("stream type", 400, raw(port, "POST", chat, {"messages": ok_msgs, "stream": "yes"}))
     expect_error("stop type", 400, raw(port, "POST", chat, {"messages": ok_msgs, "stop": [1]}))
+    expect_error("stop too long", 400, raw(port, "POST", chat, {"messages": ok_msgs, "stop": "x" * 300}))
     expect_error("n > 1", 400, raw(port, "POST", chat, {"messages": ok_msgs, "n": 3}))
     expect_error("response_format", 400, raw(port, "POST", chat, {"messages": ok_msgs, "response_format": {"type": "xml"}}))
     expect_error("duplicate keys", 400, raw(port, "POST", chat, b'{"messages": [], "messages": []}'))

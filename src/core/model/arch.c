@@ -26,8 +26,10 @@ const char *og_arch_names(char *buf, size_t cap)
     buf[0] = 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         int n = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", table[i]->name);
-        if (n < 0 || (size_t)n >= cap - used)
+        if (n < 0 || (size_t)n >= cap - used) {
+            buf[used] = 0; /* cut between names, not inside one */
             break;
+        }
         used += (size_t)n;
     }
     return buf;

@@ -65,7 +65,7 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     *out = NULL;
     if (!model->arch)
         return og_error_set(err, OG_ERR_ARG, "the model was loaded vocab-only and cannot run");
-    if (model->arch->kind != OG_ARCH_DECODER)
+    if (model->arch->kind != OG_ARCH_DECODER || !model->arch->plan || !model->arch->forward)
         return og_error_set(err, OG_ERR_ARG, "'%s' is an encoder: use og_encoder_new (offgrid embed/classify)",
                             model->arch_name);
     if (params->n_ctx < 0 || params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024 ||

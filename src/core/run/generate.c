@@ -20,6 +20,7 @@
 
 #include "base/utf8.h"
 #include "run/json_grammar.h"
+#include "run/sampler.h"
 #include "tokenizer/vocab.h"
 
 struct og_gen_scratch {
@@ -100,6 +101,28 @@ static og_status build_pieces(og_gen_scratch *g, const og_vocab *vocab, int32_t 
     return OG_OK;
 }
 
+/* Text reserved before the loop: room for every token at its vocabulary's
+ * longest piece, unless that is more than this (a hostile or odd
+ * vocabulary with one huge token and a long context); then room for
+ * TEXT_BYTES_PER_TOKEN a token, and the loop grows the text in the rare
+ * reply that averages more. */
+#define TEXT_RESERVE_CAP ((size_t)16 << 20)
+#define TEXT_BYTES_PER_TOKEN 32
+
+/* Makes sure the text can hold len + more bytes and a NUL. */
+static bool text_room(og_gen_scratch *g, size_t len, size_t more)
+{
+    if (len + more + 1 <= g->text_cap)
+        return true;
+    size_t cap = (len + more + 1) * 2;
+    char *bigger = realloc(g->text, cap);
+    if (!bigger)
+        return false;
+    g->text = bigger;
+    g->text_cap = cap;
+    return true;
+}
+
 /* Makes sure the scratch can hold what this call needs: pieces always,
  * masked logits for json_object, text for n_tokens tokens. */
 static og_status prepare(og_context *ctx, bool json_object, int32_t n_tokens, og_error *err)
@@ -119,14 +142,12 @@ static og_status prepare(og_context *ctx, bool json_object, int32_t n_tokens, og
     }
     if (json_object && !g->masked && !(g->masked = malloc((size_t)n_vocab * sizeof *g->masked)))
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for the JSON constraint");
-    size_t need = (size_t)n_tokens * (g->max_piece ? g->max_piece : 1) + 1;
-    if (need > g->text_cap) {
-        char *bigger = realloc(g->text, need);
-        if (!bigger)
-            return og_error_set(err, OG_ERR_NOMEM, "out of memory for %d tokens of text", n_tokens);
-        g->text = bigger;
-        g->text_cap = need;
-    }
+    size_t need = (size_t)n_tokens * (g->max_piece ? g->max_piece : 1);
+    if (need > TEXT_RESERVE_CAP)
+        need = (size_t)n_tokens * TEXT_BYTES_PER_TOKEN > TEXT_RESERVE_CAP ? (size_t)n_tokens * TEXT_BYTES_PER_TOKEN
+                                                                           : TEXT_RESERVE_CAP;
+    if (!text_room(g, 0, need + g->max_piece))
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for %d tokens of text", n_tokens);
     return OG_OK;
 }
 
@@ -274,6 +295,9 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
                             ctx->n_ctx);
     const og_model *m = ctx->model;
     const int32_t n_vocab = m->hp.n_vocab;
+    if (og_sampler_vocab_size(sampler) != n_vocab)
+        return og_error_set(err, OG_ERR_ARG, "og_generate: the sampler was made for %d tokens, the model has %d",
+                            og_sampler_vocab_size(sampler), n_vocab);
     /* At most n_ctx - n_prompt + 1 tokens: the last one is reported
      * without being decoded. */
     int32_t budget = ctx->n_ctx - n_prompt + 1;
@@ -327,6 +351,10 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
         if (p->json_object)
             og_json_feed(&js, piece, piece_len);
         const size_t old_len = len;
+        if (!text_room(g, len, piece_len)) {
+            st = og_error_set(err, OG_ERR_NOMEM, "out of memory for %zu bytes of generated text", len + piece_len);
+            break;
+        }
         memcpy(g->text + len, piece, piece_len);
         len += piece_len;
         const size_t cut = find_stop(&stop, g->text, len, old_len);
@@ -341,7 +369,10 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
                              .text = g->text + released, .text_len = ready - released };
         released = ready;
         if (on_token && !on_token(user, &tok)) {
+            /* The result holds what the caller saw, no held-back bytes. */
             caller_stopped = true;
+            len = released;
+            g->text[len] = 0;
             result->finish = OG_FINISH_CANCELLED;
         } else if (cut != (size_t)-1 || (p->json_object && og_json_complete(&js))) {
             result->finish = OG_FINISH_STOP;

@@ -14,6 +14,7 @@
  * The PRNG is our own xoshiro256** seeded through splitmix64, so a seed
  * reproduces the same draws on every platform and libc.
  */
+#include "run/sampler.h"
 #include "offgrid.h"
 
 #include <float.h>
@@ -471,4 +472,9 @@ og_token og_sampler_sample(og_sampler *s, const float *logits)
     }
     /* Rounding can leave target a hair above the final sum. */
     return c[last_nonzero].id;
+}
+
+int32_t og_sampler_vocab_size(const og_sampler *s)
+{
+    return s->n_vocab;
 }

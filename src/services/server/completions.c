@@ -156,13 +156,15 @@ static const char *parse_common(og_server *s, json_t *root, gen_req *g, bool cha
     }
     if ((v = json_object_get(root, "stop")) && !json_is_null(v)) {
         if (json_is_string(v)) {
+            if (json_string_length(v) > OG_GEN_MAX_STOP_LEN)
+                return "'stop' must be a string of at most 256 bytes";
             if (json_string_length(v))
                 g->stop[g->n_stop++] = json_string_value(v);
         } else if (json_is_array(v) && json_array_size(v) <= OG_SRV_MAX_STOP) {
             size_t i;
             json_t *e;
             json_array_foreach(v, i, e) {
-                if (!json_is_string(e) || json_string_length(e) > 256)
+                if (!json_is_string(e) || json_string_length(e) > OG_GEN_MAX_STOP_LEN)
                     return "'stop' entries must be strings of at most 256 bytes";
                 if (json_string_length(e))
                     g->stop[g->n_stop++] = json_string_value(e);
