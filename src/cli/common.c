@@ -3,12 +3,10 @@
  * groups several share (sampling, context, encoder) next to the helpers
  * that apply them.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -42,25 +40,6 @@ const cli_option cli_encoder_options[] = {
     CLI_OPT_MAX_TOKENS(cli_encoder_opts, max_tokens, "cut longer texts to N tokens", "the model's context length"),
     { 0 },
 };
-
-bool cli_find_model(const char *cmd, const char **ref, char *buf, size_t cap)
-{
-#ifdef OG_WITH_SERVICES
-    /* A path (or a name that is a file here) is loaded as given, so a
-     * missing file is reported by the loader. */
-    if (*ref && access(*ref, F_OK) != 0 && !strchr(*ref, '/')) {
-        if (!cli_store_resolve_model(cmd, *ref, buf, cap))
-            return false;
-        *ref = buf;
-    }
-#else
-    (void)cmd;
-    (void)ref;
-    (void)buf;
-    (void)cap;
-#endif
-    return true;
-}
 
 const char *cli_pack_cache_dir(char *buf, size_t cap)
 {
@@ -105,42 +84,6 @@ og_context *cli_new_context(og_model *m, const cli_context_opts *o)
     return ctx;
 }
 
-char *cli_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "offgrid: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        if (!buf)
-            break;
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *bigger = cap < ((size_t)1 << 32) ? realloc(buf, cap * 2 + 1) : NULL;
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "offgrid: cannot read %s\n", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out)
 {
@@ -164,57 +107,6 @@ int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_s
     }
     *out = toks;
     return n;
-}
-
-bool cli_read_texts(const char *cmd, const char *prompt, const char *file, char **buf, const char ***texts,
-                    size_t **lens, int32_t *n)
-{
-    *buf = NULL;
-    *texts = NULL;
-    *lens = NULL;
-    *n = 0;
-    if ((prompt != NULL) == (file != NULL)) {
-        fprintf(stderr, "offgrid %s: give exactly one of -p TEXT or -f FILE\n", cmd);
-        return false;
-    }
-    size_t len;
-    if (file) {
-        if (!(*buf = cli_read_file(file, &len)))
-            return false;
-    } else {
-        len = strlen(prompt);
-        if (!(*buf = malloc(len + 1)))
-            goto nomem;
-        memcpy(*buf, prompt, len + 1);
-    }
-    size_t n_lines = 1;
-    for (size_t i = 0; file && i < len; i++)
-        n_lines += (*buf)[i] == '\n' && i + 1 < len;
-    if (n_lines > INT32_MAX || !(*texts = malloc(n_lines * sizeof **texts)) || !(*lens = malloc(n_lines * sizeof **lens)))
-        goto nomem;
-    if (file && len == 0)
-        return true; /* an empty file has no lines */
-    for (size_t start = 0;;) {
-        size_t end = start;
-        while (end < len && (!file || (*buf)[end] != '\n'))
-            end++;
-        size_t l = end - start;
-        if (file && l && (*buf)[start + l - 1] == '\r')
-            l--;
-        (*texts)[*n] = *buf + start;
-        (*lens)[(*n)++] = l;
-        if (end + 1 >= len)
-            break;
-        start = end + 1;
-    }
-    return true;
-nomem:
-    fprintf(stderr, "offgrid %s: out of memory\n", cmd);
-    free(*buf);
-    free(*texts);
-    *buf = NULL;
-    *texts = NULL;
-    return false;
 }
 
 og_encoder *cli_new_encoder(og_model *m, const cli_encoder_opts *o, bool normalize)
