@@ -6,8 +6,10 @@
  * the work), then fall back to a condition variable so an idle model does
  * not burn a core. A thread that waits can be given weights to prefetch
  * meanwhile (og_pool_prefetch_while_waiting), so that the barriers of
- * short passes do not leave the memory bus idle. The pool owns its
- * threads and joins them on free.
+ * short passes do not leave the memory bus idle. Fewer threads than were
+ * started can take part (og_pool_set_active); the others park on a
+ * condition variable of their own, so they neither spin nor are woken by
+ * jobs they sit out. The pool owns its threads and joins them on free.
  */
 #include "base/pool.h"
 
@@ -34,6 +36,10 @@ static inline void cpu_relax(void)
 #endif
 }
 #define WORKER_STACK_BYTES (2u << 20)
+/* A job's thread count travels in the low bits of its sequence number, so
+ * a worker that sits a job out reads both at once: the owner may already
+ * be on a later job by the time it looks. */
+#define JOB_N_BITS 11 /* og_pool_new allows at most 1024 threads */
 
 /* One thread's range to prefetch while it waits, on a cache line of its
  * own: the other threads spin on the pool's shared fields meanwhile. */
@@ -60,7 +66,10 @@ struct og_pool {
     pthread_t *threads;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    atomic_uint_fast64_t job_seq;   /* bumped for each new job */
+    pthread_cond_t unpark;          /* parked workers wait here for n_active to grow */
+    atomic_int n_active;            /* threads that take part in the next job (owner's setting) */
+    uint64_t resume_seq;            /* job_seq when n_active last grew: where unparked workers start */
+    atomic_uint_fast64_t job_seq;   /* job number << JOB_N_BITS | threads taking part in it */
     atomic_int n_pending;           /* workers still running the current job */
     atomic_int n_sleeping;          /* workers blocked on the condition variable */
     atomic_bool stopping;
@@ -83,6 +92,18 @@ static void *worker_main(void *p)
     waiting_prefetch *waiting = &pool->waiting[ith];
     uint64_t seen = 0;
     for (;;) {
+        if (ith >= atomic_load(&pool->n_active)) {
+            /* Sit out until the owner lets this thread take part again;
+             * then start from the last job before that, which it did not
+             * take part in (the owner changes n_active only between jobs). */
+            pthread_mutex_lock(&pool->lock);
+            while (ith >= atomic_load(&pool->n_active) && !atomic_load(&pool->stopping))
+                pthread_cond_wait(&pool->unpark, &pool->lock);
+            seen = pool->resume_seq;
+            pthread_mutex_unlock(&pool->lock);
+            if (atomic_load(&pool->stopping))
+                return NULL;
+        }
         uint64_t seq;
         int spins = 0;
         while ((seq = atomic_load_explicit(&pool->job_seq, memory_order_acquire)) == seen) {
@@ -101,8 +122,11 @@ static void *worker_main(void *p)
             spins = 0;
         }
         seen = seq;
+        const int nth = (int)(seq & ((1u << JOB_N_BITS) - 1));
+        if (ith >= nth)
+            continue; /* a job for fewer threads: park (above) */
         waiting->next = waiting->end = NULL;
-        pool->fn(pool->arg, ith, pool->n_threads);
+        pool->fn(pool->arg, ith, nth);
         atomic_fetch_sub_explicit(&pool->n_pending, 1, memory_order_release);
     }
 }
@@ -116,8 +140,10 @@ og_status og_pool_new(int n_threads, og_pool **out, og_error *err)
     if (!pool)
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for the thread pool");
     pool->n_threads = n_threads;
+    atomic_init(&pool->n_active, n_threads);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->unpark, NULL);
     pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
     pool->waiting = aligned_alloc(64, (size_t)n_threads * sizeof *pool->waiting);
     if (!pool->threads || !pool->waiting) {
@@ -152,10 +178,12 @@ void og_pool_free(og_pool *pool)
     pthread_mutex_lock(&pool->lock);
     atomic_store(&pool->stopping, true);
     pthread_cond_broadcast(&pool->wake);
+    pthread_cond_broadcast(&pool->unpark);
     pthread_mutex_unlock(&pool->lock);
     for (int i = 1; pool->threads && i < pool->n_threads; i++)
         pthread_join(pool->threads[i], NULL);
     pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->unpark);
     pthread_mutex_destroy(&pool->lock);
     free(pool->threads);
     free(pool->waiting);
@@ -165,6 +193,23 @@ void og_pool_free(og_pool *pool)
 int og_pool_size(const og_pool *pool)
 {
     return pool->n_threads;
+}
+
+int og_pool_active(const og_pool *pool)
+{
+    return atomic_load(&pool->n_active);
+}
+
+void og_pool_set_active(og_pool *pool, int n)
+{
+    n = n < 1 ? 1 : n > pool->n_threads ? pool->n_threads : n;
+    if (n == atomic_load(&pool->n_active))
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->resume_seq = atomic_load(&pool->job_seq);
+    atomic_store(&pool->n_active, n);
+    pthread_cond_broadcast(&pool->unpark);
+    pthread_mutex_unlock(&pool->lock);
 }
 
 void og_pool_prefetch_while_waiting(og_pool *pool, int ith, const void *p, size_t bytes)
@@ -177,19 +222,20 @@ void og_pool_prefetch_while_waiting(og_pool *pool, int ith, const void *p, size_
 
 void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
 {
-    if (pool->n_threads == 1) {
+    const int nth = atomic_load_explicit(&pool->n_active, memory_order_relaxed);
+    if (nth == 1) {
         fn(arg, 0, 1);
         return;
     }
     pool->fn = fn;
     pool->arg = arg;
-    atomic_store_explicit(&pool->n_pending, pool->n_threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&pool->n_pending, nth - 1, memory_order_relaxed);
     /* Spinning workers see the new sequence number by themselves; the
      * lock and broadcast are needed only for those asleep. A worker that
      * is about to sleep counts itself first and then re-checks job_seq, so
      * (with these sequentially consistent atomics) one side always sees
      * the other. */
-    atomic_fetch_add(&pool->job_seq, 1);
+    atomic_store(&pool->job_seq, ((atomic_load(&pool->job_seq) >> JOB_N_BITS) + 1) << JOB_N_BITS | (uint64_t)nth);
     if (atomic_load(&pool->n_sleeping) > 0) {
         pthread_mutex_lock(&pool->lock);
         pthread_cond_broadcast(&pool->wake);
@@ -197,7 +243,7 @@ void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg)
     }
     waiting_prefetch *waiting = &pool->waiting[0];
     waiting->next = waiting->end = NULL;
-    fn(arg, 0, pool->n_threads);
+    fn(arg, 0, nth);
     /* Spin first: a pass ends within microseconds, and sched_yield would
      * hand the core to any other runnable task (even a niced one) for a
      * whole time slice while the workers are about to finish. */

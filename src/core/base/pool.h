@@ -17,7 +17,13 @@ og_status og_pool_new(int n_threads, og_pool **out, og_error *err);
 void og_pool_free(og_pool *pool);
 int og_pool_size(const og_pool *pool);
 
-/* Runs fn on every thread and returns when all have finished. Not
+/* How many threads take part in the next jobs: n (clamped to 1..size),
+ * the caller among them; the rest park without spinning. Called by the
+ * pool's owner between jobs. og_pool_active returns the setting. */
+void og_pool_set_active(og_pool *pool, int n);
+int og_pool_active(const og_pool *pool);
+
+/* Runs fn on every active thread and returns when all have finished. Not
  * reentrant: one job at a time per pool. */
 void og_pool_run(og_pool *pool, og_pool_fn fn, void *arg);
 

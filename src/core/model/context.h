@@ -8,6 +8,7 @@
 
 #include "base/fp16.h"
 #include "base/pool.h"
+#include "base/thread_tuner.h"
 #include "model/model.h"
 #include "tensor/kernels.h"
 
@@ -38,6 +39,8 @@ struct og_context {
     const og_kernels *kern;
     int32_t n_ctx, n_batch, n_threads;
     int32_t n_past;
+    bool tune_threads;       /* n_threads was the library's choice: og_decode tunes one-token passes */
+    og_thread_tuner tuner;
     og_token *tokens;    /* [n_ctx] the ids in the KV cache, n_past of them */
     og_gen_scratch *gen; /* og_generate's buffers, or NULL before its first call */
 
