@@ -9,9 +9,9 @@ secs=${1:-60}
 shared=$(cd ../shared/models && pwd)
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_BUILD_FUZZ=ON -DOG_SANITIZE=ON \
     -DOG_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_gguf fuzz_tokenize fuzz_safetensors
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_gguf fuzz_tokenize fuzz_safetensors fuzz_json_grammar
 
-mkdir -p build-fuzz/corpus-gguf build-fuzz/corpus-tok build-fuzz/corpus-st
+mkdir -p build-fuzz/corpus-gguf build-fuzz/corpus-tok build-fuzz/corpus-st build-fuzz/corpus-json
 cp -n "$shared"/vocab/*.gguf build-fuzz/corpus-gguf/ 2>/dev/null || true
 # A whole model is large for a fuzzer: seed with its header and metadata.
 head -c 16384 "$shared/stories260K.gguf" > build-fuzz/corpus-gguf/stories260K-head.gguf
@@ -21,6 +21,9 @@ st_header='{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2,2],"dat
 { printf "\\$(printf '%03o' ${#st_header})\0\0\0\0\0\0\0"; printf '%s' "$st_header"
   printf '\0\74\0\300\0\70\377\173\200\77'; } > build-fuzz/corpus-st/seed-small.safetensors
 cp -n tests/data/fuzz/st-*.input build-fuzz/corpus-st/ 2>/dev/null || true
+# JSON seeds: the first byte picks the chunk size and object-only mode.
+printf '\001{"a": [1, -2.5e3, true, null], "b": {"c": "\\u00e9\\n"}}' > build-fuzz/corpus-json/seed-object
+printf '\004[1, "x", {}]' > build-fuzz/corpus-json/seed-array
 awk 'BEGIN{RS="\n__ggml_vocab_test__\n"} {print > ("build-fuzz/corpus-tok/seed" NR)}' "$shared/vocab/ggml-vocab-gpt-2.gguf.inp"
 
 cd build-fuzz
@@ -30,3 +33,5 @@ ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_safetensors -max_total_time="$secs" -max_
     -print_final_stats=1 corpus-st 2>&1 | tail -n 12
 OG_VOCAB_DIR="$shared/vocab" ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_tokenize -max_total_time="$secs" \
     -max_len=4096 -print_final_stats=1 corpus-tok 2>&1 | tail -n 12
+ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_json_grammar -max_total_time="$secs" -max_len=4096 \
+    -print_final_stats=1 corpus-json 2>&1 | tail -n 12

@@ -3,6 +3,7 @@
 # then one under AddressSanitizer and UndefinedBehaviorSanitizer (with a
 # core-only build in between, checked free of outer modules), and the
 # multi-threaded forward pass and the generation loop under ThreadSanitizer,
+# then every fuzzer for a bounded time (OG_FUZZ_SECONDS, default 60),
 # after checking the layers (include rules, exported symbols). Needs
 # tools/setup.sh to have run (dependencies and models).
 set -euo pipefail
@@ -68,5 +69,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== ThreadSanitizer (thread pool, the threaded forward pass and the generation loop over it)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_TSAN=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_llama test_generate
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_(llama|generate)$'
+cmake --build build-tsan -j"$jobs" --target test_pool test_llama test_generate
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_(pool|llama|generate)$'
+
+fuzz_secs=${OG_FUZZ_SECONDS:-60}
+echo "== Fuzzers (libFuzzer with ASan + UBSan), $fuzz_secs s each: a finding fails the run"
+tools/fuzz.sh "$fuzz_secs"
