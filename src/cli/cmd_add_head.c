@@ -59,7 +59,7 @@ static bool read_head(const char *path, head_file *h)
 {
     size_t len;
     memset(h, 0, sizeof *h);
-    if (!(h->buf = cli_read_file(path, &len)))
+    if (!(h->buf = cli_read_file("add-head", path, CLI_TEXT_FILE_MAX, "a head file", &len)))
         return false;
     int32_t lines = 0, tabs = 0;
     for (size_t i = 0; i < len; i++) {

@@ -31,7 +31,7 @@ static const cli_option options[] = {
 static int run(const perplexity_opts *o)
 {
     size_t len;
-    char *text = cli_read_file(o->file, &len);
+    char *text = cli_read_file("perplexity", o->file, CLI_TEXT_FILE_MAX, "a text file", &len);
     if (!text)
         return 1;
     cli_context_opts co = o->context;
