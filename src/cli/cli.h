@@ -37,6 +37,7 @@ extern const cli_option cli_sampling_options[], cli_context_options[], cli_encod
 typedef struct cli_encode_opts {
     const char *model, *prompt, *file;
     bool json;
+    int32_t top_k; /* classify: labels shown per text, most probable first */
     cli_encoder_opts encoder;
 } cli_encode_opts;
 

@@ -21,7 +21,7 @@ typedef struct perplexity_opts {
 
 static const cli_option options[] = {
     CLI_OPT_MODEL(perplexity_opts, model, "GGUF model file or installed model's name"),
-    { "-f", "--file", CLI_STRING, CLI_AT(perplexity_opts, file, const char *), "FILE", .help = "text file",
+    { "-f", "--file", CLI_STRING, CLI_AT(perplexity_opts, file, const char *), "FILE", .help = "text file (\"-\": stdin), at most 256 MiB",
       .required = true },
     CLI_OPT_CTX(perplexity_opts, context.n_ctx, "tokens per chunk", "512"),
     CLI_OPT_THREADS(perplexity_opts, context.n_threads, "threads", "all cores"),
