@@ -38,6 +38,42 @@ expect "classify translate" 0 "translate" -- "$og" classify -m "$intent" -p "how
 expect "classify json" 0 '"label": "connect_to_human", "probability": ' -- \
     "$og" classify -m "$intent" -p "i want a real person to help me from here" --json
 
+# info on a classifier: its labels, head and temperature, not a decoder's rope base.
+expect "info labels" 0 "labels:        157 (restaurant_reviews, nutrition_info, smart_home, rollover_401k, pto_request_status, ...)" -- \
+    "$og" info -m "$intent"
+expect "info head" 0 "head:          cls.output over the normalized_embedding" -- "$og" info -m "$intent"
+expect "info temperature" 0 "temperature:   1" -- "$og" info -m "$intent"
+if grep -q "rope base" "$tmp/out"; then fail=$((fail + 1)); echo "FAIL info on an encoder shows rope base" >&2; else pass=$((pass + 1)); fi
+"$og" info -m "$intent" --json >"$tmp/info.json" 2>"$tmp/err"
+if python3 - "$tmp/info.json" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL info --json classifier" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+c = j["encoder"]["classifier"]
+assert j["kind"] == "encoder" and j["encoder"]["pooling"] == "mean" and j["encoder"]["dim"] == 384, j
+assert c["n_labels"] == 157 == len(c["labels"]) and c["labels"][:2] == ["restaurant_reviews", "nutrition_info"], c
+assert c["head_input"] == "normalized_embedding" and c["temperature"] == 1, c
+assert "rope_freq_base" not in j and "context_bytes" not in j, j
+PY
+
+# classify --top-k: the K most probable, highest first, on one line; JSON too.
+expect "classify top-k" 0 "$(printf 'translate\t0.780575\tchange_language\t0.069696\tspelling\t0.022803')" -- \
+    "$og" classify -m "$intent" -p "how would you say fly in italian" --top-k 3
+printf 'how would you say fly in italian\ni want a real person to help me from here\n' >"$tmp/two.txt"
+"$og" classify -m "$intent" -f - -k 5 --json <"$tmp/two.txt" >"$tmp/top.json" 2>"$tmp/err"
+if python3 - "$tmp/top.json" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL classify --top-k --json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert [r["label"] for r in j] == ["translate", "connect_to_human"], j
+for r in j:
+    top = r["top"]
+    ps = [t["probability"] for t in top]
+    assert len(top) == 5 and ps == sorted(ps, reverse=True) and top[0]["label"] == r["label"], top
+    assert all(r["probabilities"][t["label"]] == t["probability"] for t in top), r
+    assert ps[0] == max(r["probabilities"].values()), r
+PY
+expect "classify top-k past the labels" 0 "translate" -- "$og" classify -m "$intent" -p "how would you say fly in italian" -k 1000
+expect "classify bad top-k" 2 "--top-k expects a whole number" -- "$og" classify -m "$intent" -p hi --top-k 0
+
 for f in "$calib" "$heldout"; do
     if [ ! -f "$f" ]; then
         echo "FAIL missing $f: tools/setup.sh --models builds it (fetch_intent_data)" >&2
