@@ -90,5 +90,12 @@ expect "perplexity runs" 0 "perplexity: " -- "$og" perplexity -m "$stories" -f "
 a=$("$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64 2>/dev/null)
 b=$("$og" perplexity -m "$stories" -f - -c 64 <"$shared/../models/MODELS.md" 2>/dev/null)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL perplexity -f -: '$a' '$b'" >&2; fi
+"$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64 --json >"$tmp/ppl.json" 2>/dev/null
+if python3 - "$tmp/ppl.json" "$a" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL perplexity --json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert "perplexity: %.4f +/- %.4f" % (j["perplexity"], j["stderr"]) == sys.argv[2], (j, sys.argv[2])
+assert j["n_ctx"] == 64 and j["n_chunks"] == j["n_tokens"] // 64 and j["n_scored"] == (64 - 1 - 32) * j["n_chunks"], j  # llama-perplexity: tokens 32..62 predict 33..63
+PY
 
 finish cli_basic

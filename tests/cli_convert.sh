@@ -50,6 +50,8 @@ if [ -d "$minilm" ]; then
         timeout 60 "$og" convert "$tmp/hf" -o "$out"
     expect "convert minilm" 0 "wrote $out" -- "$og" convert "$minilm" -o "$out" --type q8_0
     expect "progress line" 0 "[104/104]" -- "$og" convert "$minilm" -o "$out" --type q8_0
+    expect "convert json" 0 "{\"output\": \"$out\", \"type\": \"q8_0\", \"bytes\": $(stat -c %s "$out")}" -- \
+        "$og" convert "$minilm" -o "$out" --type q8_0 --json
     expect "tokenize converted" 0 "101 7592 2088 102" -- "$og" tokenize -m "$out" -p "hello world"
 else
     fail=$((fail + 1))

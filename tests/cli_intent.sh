@@ -25,6 +25,9 @@ expect "add-head not a number" 1 "line 1: expected a bias and 2 weights" -- \
 printf 'a\t0.5\t1\t2\nb\t-0.5\t3\t4\n' >"$tmp/narrow.tsv"
 expect "add-head wrong width" 1 "the head reads 2 floats but $minilm embeds into 384" -- \
     "$og" add-head -m "$minilm" -f "$tmp/narrow.tsv" -o "$tmp/h.gguf"
+python3 -c 'print("\n".join("%s\t0.5\t%s" % (l, "\t".join(["0.01"] * 384)) for l in ("yes", "no")))' >"$tmp/head.tsv"
+expect "add-head json" 0 "{\"output\": \"$tmp/h.gguf\", \"n_labels\": 2, \"n_embd\": 384}" -- \
+    "$og" add-head -m "$minilm" -f "$tmp/head.tsv" -o "$tmp/h.gguf" --json
 if [ ! -f "$intent" ]; then
     echo "missing $intent: tools/setup.sh --models builds it" >&2
     fail=$((fail + 1))
