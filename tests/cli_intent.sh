@@ -94,6 +94,14 @@ ece_of() {
 expect "calibrate writes T" 0 "wrote offgrid.classifier.temperature = " -- \
     "$og" calibrate -m "$intent" -f "$calib" -o "$tmp/calibrated.gguf"
 fitted=$(awk '/^after/ { print $4 }' "$tmp/out")
+"$og" calibrate -m "$intent" -f "$calib" -o "$tmp/calibrated-json.gguf" --json >"$tmp/cal.json" 2>/dev/null
+if python3 - "$tmp/cal.json" "$fitted" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL calibrate --json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["output"].endswith("calibrated-json.gguf") and j["n_examples"] > 100, j
+assert j["before"]["temperature"] == 1 and "%-8.4f" % j["after"]["temperature"] == "%-8.4f" % float(sys.argv[2]), j
+assert j["after"]["nll"] <= j["before"]["nll"], j
+PY
 before=$(ece_of "$intent")
 after=$(ece_of "$tmp/calibrated.gguf")
 echo "cli_intent: T = $fitted from intent_calib.tsv; ECE on intent_test.tsv $before -> $after" >&2
