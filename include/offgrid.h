@@ -434,6 +434,12 @@ OG_API const char *og_encoder_label(const og_encoder *enc, int32_t i); /* NULL w
 /* The softmax temperature og_classify applies: the model's
  * offgrid.classifier.temperature, or 1. */
 OG_API float og_encoder_temperature(const og_encoder *enc);
+/* How og_embed pools the hidden states: "mean" or "cls" (static strings).
+ * What the classification head reads, as OG_KEY_CLASSIFIER_INPUT names
+ * it ("pooler", "embedding", "normalized_embedding"), or NULL without a
+ * head. For `offgrid info` and other reports. */
+OG_API const char *og_encoder_pooling(const og_encoder *enc);
+OG_API const char *og_encoder_head_input(const og_encoder *enc);
 
 /* Raw classifier outputs: n_texts * og_encoder_n_labels floats. Fails with
  * OG_ERR_UNSUPPORTED when the model has no classification head. */

@@ -46,10 +46,56 @@ printf 'Hello world' >"$tmp/hello.txt"
 expect "tokenize file" 0 "15496 995" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-gpt-2.gguf" -f "$tmp/hello.txt"
 expect "tokenize spm bos" 0 "1 15043 3186" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-llama-spm.gguf" -p "Hello world"
 expect "tokenize spm no bos" 0 "15043 3186" -- "$og" tokenize -m "$shared/vocab/ggml-vocab-llama-spm.gguf" --no-bos -p "Hello world"
+gpt2=$shared/vocab/ggml-vocab-gpt-2.gguf
+expect "tokenize stdin" 0 "15496 995" -- bash -c '"$0" tokenize -m "$1" -f - <"$2"' "$og" "$gpt2" "$tmp/hello.txt"
+# llama-tokenize's lines: the id right-aligned in 6 columns, the piece quoted.
+got=$("$og" tokenize -m "$gpt2" -p "Hello world" --pieces 2>/dev/null)
+want=$(printf " 15496 -> 'Hello'\n   995 -> ' world'")
+if [ "$got" = "$want" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL tokenize pieces: '$got'" >&2; fi
+expect "tokenize json" 0 '{"n_tokens": 2, "tokens": [{"id": 15496, "piece": "Hello"}, {"id": 995, "piece": " world"}]}' -- \
+    "$og" tokenize -m "$gpt2" -p "Hello world" --json
+# A byte token of a split character is not valid UTF-8 alone: U+FFFD keeps the JSON parseable.
+"$og" tokenize -m "$shared/vocab/ggml-vocab-llama-spm.gguf" -p 'Hi 😀 "q"' --json >"$tmp/tok.json" 2>"$tmp/err"
+if python3 - "$tmp/tok.json" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL tokenize json parses" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["n_tokens"] == len(j["tokens"]) and j["tokens"][0] == {"id": 1, "piece": "<s>"}, j
+assert "".join(t["piece"] for t in j["tokens"][1:]).endswith(' "q"'), j
+PY
+# Reads are capped and say why they stopped; a FIFO as a model is refused, not waited on.
+expect "tokenize /dev/zero" 1 "offgrid tokenize: /dev/zero is larger than the 256 MiB a text file may be" -- \
+    "$og" tokenize -m "$gpt2" -f /dev/zero
+expect "key file /dev/zero" 1 "offgrid serve: /dev/zero is larger than the 4 KiB a key file may be" -- \
+    "$og" serve -m "$stories" --api-key-file /dev/zero
+mkfifo "$tmp/fifo.gguf"
+# timeout: without the fix the open waits for a writer forever; 60 s is far past the milliseconds it takes.
+expect "fifo model" 1 "$tmp/fifo.gguf is not a regular file" -- timeout 60 "$og" info -m "$tmp/fifo.gguf"
+expect "fifo model tokenize" 1 "$tmp/fifo.gguf is not a regular file" -- timeout 60 "$og" tokenize -m "$tmp/fifo.gguf" -p hi
+expect "directory as -f" 1 "cannot read $tmp" -- "$og" tokenize -m "$gpt2" -f "$tmp"
 expect "info" 0 "architecture:  llama" -- "$og" info -m "$stories"
+expect "info decoder keeps rope" 0 "rope base:     10000" -- "$og" info -m "$stories"
+"$og" info -m "$stories" -c 256 --json >"$tmp/info.json" 2>"$tmp/err"
+if python3 - "$tmp/info.json" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL info --json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["arch"] == "llama" and j["kind"] == "decoder" and j["n_vocab"] == 512 and j["n_layer"] == 5, j
+assert j["n_embd"] == 64 and j["n_head"] == 8 and j["n_head_kv"] == 4 and j["rope_freq_base"] == 10000, j
+assert j["n_ctx"] == 256 and j["context_bytes"] > 0 and j["total_bytes"] == j["context_bytes"] + j["tensor_bytes"], j
+assert "encoder" not in j, j
+PY
 expect "info memory" 0 "context 256:" -- "$og" info -m "$stories" -c 256
 printf 'Once upon a time' >"$tmp/short.txt"
 expect "perplexity short text" 1 "needs at least" -- "$og" perplexity -m "$stories" -f "$tmp/short.txt" -c 64
 expect "perplexity runs" 0 "perplexity: " -- "$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64
+a=$("$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64 2>/dev/null)
+b=$("$og" perplexity -m "$stories" -f - -c 64 <"$shared/../models/MODELS.md" 2>/dev/null)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL perplexity -f -: '$a' '$b'" >&2; fi
+"$og" perplexity -m "$stories" -f "$shared/../models/MODELS.md" -c 64 --json >"$tmp/ppl.json" 2>/dev/null
+if python3 - "$tmp/ppl.json" "$a" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL perplexity --json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert "perplexity: %.4f +/- %.4f" % (j["perplexity"], j["stderr"]) == sys.argv[2], (j, sys.argv[2])
+assert j["n_ctx"] == 64 and j["n_chunks"] == j["n_tokens"] // 64 and j["n_scored"] == (64 - 1 - 32) * j["n_chunks"], j  # llama-perplexity: tokens 32..62 predict 33..63
+PY
 
 finish cli_basic

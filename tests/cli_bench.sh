@@ -4,7 +4,7 @@
 # thresholds: the machine may be busy), a synthetic model loads and runs,
 # and bad options fail with clear messages.
 set -u
-og=$1 shared=$2
+og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
 
 stories=$shared/stories260K.gguf
@@ -30,6 +30,28 @@ assert j["load_ms"] >= 0 and j["ttft_ms"] > 0 and j["ttft_short_ms"] > 0 and j["
 PY
 expect "bench table" 0 " tg8 |" -- "$og" bench -m "$stories" -p 16 -n 8 -r 1 -t 1
 expect "bench pp only" 0 '"tg": null' -- "$og" bench -m "$stories" -p 16 -n 0 -r 1 --json
+
+# bench on an encoder: texts/s and per-text latency, no decoder numbers.
+minilm=$models/all-MiniLM-L6-v2.f32.gguf
+if [ -f "$minilm" ]; then
+    expect "bench encoder json" 0 '"kind": "encoder"' -- "$og" bench -m "$minilm" --texts 6 -r 2 -t 1 --json
+    if python3 - "$tmp/out" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench encoder json" >&2; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["arch"] == "bert" and j["n_texts"] == 6 and j["reps"] == 2 and j["n_embd"] == 384, j
+assert "pp" not in j and "tg" not in j and "ttft_ms" not in j, j
+e, l = j["embed"], j["latency_ms"]
+assert len(e["samples_texts_per_s"]) == 2 and all(x > 0 for x in e["samples_texts_per_s"]) and e["avg_texts_per_s"] > 0, e
+assert l["n"] == 12 and 0 < l["p50"] <= l["p99"], l
+assert j["tokens_per_text"] > 12 and j["load_ms"] >= 0 and j["maxrss_bytes"] > 0, j
+PY
+    expect "bench encoder table" 0 "latency p99" -- "$og" bench -m "$minilm" --texts 4 -r 1 -t 1
+    if grep -qE "\| +(pp|tg)[0-9]+ \||time to first token" "$tmp/out"; then
+        fail=$((fail + 1)); echo "FAIL bench on an encoder prints decoder numbers" >&2
+    else pass=$((pass + 1)); fi
+else
+    fail=$((fail + 1)); echo "FAIL missing $minilm" >&2
+fi
 
 # synth: a tiny random model that info and run accept.
 expect "synth tiny" 0 "wrote" -- "$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3

@@ -55,6 +55,17 @@ if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
 else
     fail=$((fail + 1)); echo "FAIL embed empty file: exit $rc, output '${out:0:80}'" >&2
 fi
+b=$("$og" embed -m "$minilm" -f - -t 2 --batch 8 <"$tmp/texts.txt" 2>/dev/null)
+if [ -n "$b" ] && [ "$b" = "$(cat "$tmp/file.out")" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL embed -f - differs from -f FILE" >&2; fi
+expect "embed /dev/zero" 1 "offgrid embed: /dev/zero is larger than the 256 MiB a text file may be" -- \
+    "$og" embed -m "$minilm" -f /dev/zero
+# info on an embedding model: pooling and dimension, not a decoder's rope base or KV cache.
+expect "info pooling" 0 "pooling:       mean" -- "$og" info -m "$minilm"
+expect "info dimension" 0 "dimension:     384" -- "$og" info -m "$minilm"
+expect "info no head" 0 "classifier:    none" -- "$og" info -m "$minilm"
+if grep -q "rope base" "$tmp/out"; then fail=$((fail + 1)); echo "FAIL info on an encoder shows rope base" >&2; else pass=$((pass + 1)); fi
+expect "info json encoder" 0 '"encoder": {"pooling": "mean", "dim": 384, "max_tokens": 256, "classifier": null}' -- \
+    "$og" info -m "$minilm" --json
 expect "embed json" 0 '"dim": 384, "data": [' -- "$og" embed -m "$minilm" -p "hello" --json
 expect "embed json index" 0 '{"index": 2, "embedding": [' -- "$og" embed -m "$minilm" -f "$tmp/texts.txt" --json
 

@@ -39,8 +39,19 @@ if [ -d "$minilm" ]; then
     printf '\xff\xff\0\0\0\0\0\0{"a":' >"$tmp/hf/model.safetensors"
     expect_fail "malformed safetensors" 1 "runs past the end of the file" -- "$og" convert "$tmp/hf" -o "$out"
 
+    # A checkpoint without weights: no tokenizer-only GGUF, the first missing tensor named.
+    printf '\x02\0\0\0\0\0\0\0{}' >"$tmp/hf/model.safetensors"
+    expect_fail "no tensors" 1 "model.safetensors has no tensor for 'token_embd.weight' (of 0 tensors)" -- \
+        "$og" convert "$tmp/hf" -o "$out"
+    rm "$tmp/hf/model.safetensors"
+    mkfifo "$tmp/hf/model.safetensors"
+    # timeout: opening a FIFO used to wait for a writer forever; 60 s is far past what refusing takes.
+    expect_fail "fifo safetensors" 1 "$tmp/hf/model.safetensors is not a regular file" -- \
+        timeout 60 "$og" convert "$tmp/hf" -o "$out"
     expect "convert minilm" 0 "wrote $out" -- "$og" convert "$minilm" -o "$out" --type q8_0
     expect "progress line" 0 "[104/104]" -- "$og" convert "$minilm" -o "$out" --type q8_0
+    expect "convert json" 0 "{\"output\": \"$out\", \"type\": \"q8_0\", \"bytes\": $(stat -c %s "$out")}" -- \
+        "$og" convert "$minilm" -o "$out" --type q8_0 --json
     expect "tokenize converted" 0 "101 7592 2088 102" -- "$og" tokenize -m "$out" -p "hello world"
 else
     fail=$((fail + 1))

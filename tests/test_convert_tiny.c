@@ -501,6 +501,33 @@ static void test_errors(void)
     expect_failure("malformed safetensors", dir, "model.safetensors");
     unlink(path);
     expect_failure("missing safetensors", dir, "cannot open");
+
+    /* Weights the architecture needs are refused before anything is written,
+     * naming the first one missing: the config says 3 layers, the
+     * checkpoint holds 2. */
+    const char *short_dir = make_dir("llama-short");
+    CHECK(write_llama(short_dir, VOCAB), "write llama");
+    st_write_text(short_dir, "config.json",
+                  "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":128,"
+                  "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"num_hidden_layers\":3,"
+                  "\"max_position_embeddings\":256,\"vocab_size\":128,\"tie_word_embeddings\":true}");
+    expect_failure("missing layer", short_dir, "model.safetensors has no tensor for 'blk.2.attn_norm.weight'");
+    /* A checkpoint with no tensors at all used to become a tokenizer-only GGUF. */
+    char st_path[600];
+    snprintf(st_path, sizeof st_path, "%s/model.safetensors", short_dir);
+    st_writer *empty = st_writer_new();
+    CHECK(empty && st_writer_save(empty, st_path), "write empty safetensors");
+    st_writer_free(empty);
+    expect_failure("no tensors", short_dir, "model.safetensors has no tensor for 'token_embd.weight' (of 0 tensors)");
+    /* A FIFO is refused, not waited on (the alarm fails the test instead of hanging it). */
+    unlink(st_path);
+    CHECK(mkfifo(st_path, 0600) == 0, "mkfifo");
+    alarm(60);
+    char want[700];
+    snprintf(want, sizeof want, "%s is not a regular file", st_path);
+    expect_failure("fifo safetensors", short_dir, want);
+    alarm(0);
+    unlink(st_path);
 }
 
 int main(void)

@@ -2,13 +2,14 @@
  * test_gguf.c - the GGUF reader on a real file, on every truncation of it,
  * on hand-corrupted headers, on hostile headers built in memory (a
  * million tensors or keys, counts the file cannot hold), and the writer's
- * round trip; and the model loader's errors for unknown architectures and
- * tensor types.
+ * round trip; the model loader's errors for unknown architectures and
+ * tensor types; and paths that are no regular file (a FIFO, a directory).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,6 +367,32 @@ static void test_model_errors(void)
     expect_model_error("blk.3.ffn_up.weight", 19, "blk.3.ffn_XX.weight", OG_ERR_FORMAT, "blk.3.ffn_up.weight");
 }
 
+/* A FIFO passed as a model used to block in open() until a writer came:
+ * it must fail at once naming the path. The alarm turns a hang into a
+ * failure (SIGALRM ends the test) instead of a stuck test run. */
+static void test_not_regular(void)
+{
+    char dir[] = "/tmp/og_gguf_fifo_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char fifo[64], want[128];
+    snprintf(fifo, sizeof fifo, "%s/model.gguf", dir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    const char *paths[] = { fifo, dir };
+    for (int i = 0; i < 2; i++) {
+        og_gguf *g = NULL;
+        og_error err = { 0 };
+        alarm(60);
+        og_status st = og_gguf_open(paths[i], &g, &err);
+        alarm(0);
+        snprintf(want, sizeof want, "%s is not a regular file", paths[i]);
+        CHECK(st == OG_ERR_IO && g == NULL && strstr(err.message, want), "%s: got %s '%s'", paths[i],
+              og_status_name(st), err.message);
+        og_gguf_close(g);
+    }
+    unlink(fifo);
+    rmdir(dir);
+}
+
 /* Inputs the fuzzer once crashed on: each must now parse or fail cleanly,
  * and whatever parses must be safe to read (run under the sanitizers). */
 static void test_fuzz_regressions(void)
@@ -410,6 +437,7 @@ int main(void)
     test_hostile_headers();
     test_writer_round_trip();
     test_model_errors();
+    test_not_regular();
     test_fuzz_regressions();
     free(file_bytes);
     return og_test_finish("test_gguf");

@@ -37,6 +37,7 @@ extern const cli_option cli_sampling_options[], cli_context_options[], cli_encod
 typedef struct cli_encode_opts {
     const char *model, *prompt, *file;
     bool json;
+    int32_t top_k; /* classify: labels shown per text, most probable first */
     cli_encoder_opts encoder;
 } cli_encode_opts;
 
@@ -57,14 +58,23 @@ const char *cli_pack_cache_dir(char *buf, size_t cap);
 /* Creates a context with the -c / -b / -t options. */
 og_context *cli_new_context(og_model *m, const cli_context_opts *o);
 
-/* Reads a whole file (NUL-terminated, malloc'd); prints the error itself. */
-char *cli_read_file(const char *path, size_t *len);
+/* The most a command reads from one file: a text (-f) can be large but not
+ * unbounded; a key file is a line. */
+#define CLI_TEXT_FILE_MAX ((size_t)256 << 20)
+#define CLI_KEY_FILE_MAX ((size_t)4 << 10)
+
+/* Reads a whole file, or stdin when path is "-", NUL-terminated and
+ * malloc'd (the caller frees it), *len its bytes. Stops at max bytes:
+ * then, as on any failure, prints "offgrid CMD: ..." naming path (and,
+ * past the cap, max and what, e.g. "a text file") and returns NULL. */
+char *cli_read_file(const char *cmd, const char *path, size_t max, const char *what, size_t *len);
 
 /* Tokenizes text (growing the buffer as needed); caller frees *out. */
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out);
 
-/* The texts of prompt, -p TEXT (one), or file, -f FILE (one per line, without the line
+/* The texts of prompt, -p TEXT (one), or file, -f FILE ("-": stdin; at most
+ * CLI_TEXT_FILE_MAX bytes; one per line, without the line
  * ends; a last line without a newline counts; an empty file has none).
  * *buf owns the text; free *buf, *texts and *lens. Prints its errors;
  * returns false on failure. */

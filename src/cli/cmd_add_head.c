@@ -13,6 +13,7 @@
 
 typedef struct add_head_opts {
     const char *model, *file, *output;
+    bool json;
 } add_head_opts;
 
 #define NEEDS_F_AND_O "-f HEAD.tsv and -o OUT.gguf are required"
@@ -22,6 +23,7 @@ static const cli_option options[] = {
       .required = true, .missing = NEEDS_F_AND_O },
     { "-o", "--output", CLI_STRING, CLI_AT(add_head_opts, output, const char *), "OUT.gguf",
       .help = "where to write the classifier", .required = true, .missing = NEEDS_F_AND_O },
+    CLI_OPT_JSON(add_head_opts, json, "{\"output\", \"n_labels\", \"n_embd\"} instead of the line"),
     { 0 },
 };
 
@@ -59,7 +61,7 @@ static bool read_head(const char *path, head_file *h)
 {
     size_t len;
     memset(h, 0, sizeof *h);
-    if (!(h->buf = cli_read_file(path, &len)))
+    if (!(h->buf = cli_read_file("add-head", path, CLI_TEXT_FILE_MAX, "a head file", &len)))
         return false;
     int32_t lines = 0, tabs = 0;
     for (size_t i = 0; i < len; i++) {
@@ -111,7 +113,14 @@ static int run(const add_head_opts *o)
         if (og_model_add_head(o->model, o->output, &head, &err) != OG_OK) {
             fprintf(stderr, "offgrid add-head: %s\n", err.message);
         } else {
-            printf("wrote %s: %d labels over the normalized %d-float embedding\n", o->output, h.n_labels, h.n_embd);
+            if (o->json) {
+                printf("{\"output\": ");
+                cli_json_str(o->output);
+                printf(", \"n_labels\": %d, \"n_embd\": %d}\n", h.n_labels, h.n_embd);
+            } else {
+                printf("wrote %s: %d labels over the normalized %d-float embedding\n", o->output, h.n_labels,
+                       h.n_embd);
+            }
             rc = 0;
         }
     }

@@ -10,6 +10,8 @@
  *    ids in [0, n_vocab) (llama-bench does the same);
  *  - one untimed warm-up (a full pp run; a single tg token), then REPS
  *    timed runs; mean and sample standard deviation of tokens/s.
+ * An encoder (embed/classify model) has neither test: bench_encoder.c
+ * measures texts/s and per-text latency instead.
  * Only the public API is used.
  */
 #define _GNU_SOURCE /* clock_gettime, getrusage, sysconf under -std=c11 */
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/bench_encoder.h"
 #include "cli/cli.h"
 
 #define DEFAULT_N_PROMPT 512
@@ -28,7 +31,7 @@
 
 typedef struct bench_opts {
     const char *model;
-    int32_t n_prompt_tokens, n_gen, reps, n_threads;
+    int32_t n_prompt_tokens, n_gen, reps, n_threads, n_texts;
     bool json;
 } bench_opts;
 
@@ -41,11 +44,13 @@ static const cli_option options[] = {
     CLI_OPT_THREADS(bench_opts, n_threads, "threads", "all cores"),
     { "-r", "--repetitions", CLI_INT, CLI_AT(bench_opts, reps, int32_t), "N", .help = "timed runs of each test",
       .def = "5", .min = 1, .max = 1000 },
+    { NULL, "--texts", CLI_INT, CLI_AT(bench_opts, n_texts, int32_t), "N",
+      .help = "an encoder's test: texts embedded per run", .def = "100", .min = 1, .max = 1 << 20 },
     CLI_OPT_JSON(bench_opts, json, "print one JSON object instead of the table"),
     { 0 },
 };
 
-static double now_s(void)
+double cli_bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -55,7 +60,7 @@ static double now_s(void)
 /* Time to first token counts from process start; a constructor runs
  * before main, which is as early as this file can see. */
 static double process_start;
-__attribute__((constructor)) static void record_process_start(void) { process_start = now_s(); }
+__attribute__((constructor)) static void record_process_start(void) { process_start = cli_bench_now(); }
 
 /* splitmix64: a fixed, portable sequence, so every run decodes the same ids. */
 static uint64_t next_random(uint64_t *state)
@@ -97,10 +102,10 @@ static double run_pp(bench *b, int32_t n)
 {
     og_context_truncate(b->ctx, 0);
     fill_tokens(b, n);
-    double t0 = now_s();
+    double t0 = cli_bench_now();
     if (!decode(b, b->tokens, n))
         return -1;
-    return now_s() - t0;
+    return cli_bench_now() - t0;
 }
 
 /* One tg run: n single-token decodes, empty cache. */
@@ -108,11 +113,11 @@ static double run_tg(bench *b, int32_t n)
 {
     og_context_truncate(b->ctx, 0);
     fill_tokens(b, n);
-    double t0 = now_s();
+    double t0 = cli_bench_now();
     for (int32_t i = 0; i < n; i++)
         if (!decode(b, &b->tokens[i], 1))
             return -1;
-    return now_s() - t0;
+    return cli_bench_now() - t0;
 }
 
 /* Greedy pick, standing in for "sample one token". */
@@ -174,6 +179,14 @@ static long long vm_hwm_bytes(void)
             break;
     fclose(f);
     return kb >= 0 ? kb * 1024 : -1;
+}
+
+void cli_bench_peak_rss(long long *maxrss, long long *hwm)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *maxrss = (long long)ru.ru_maxrss * 1024; /* kilobytes on Linux */
+    *hwm = vm_hwm_bytes();
 }
 
 static void json_series(const char *key, const series *s)
@@ -271,13 +284,20 @@ static int run(const bench_opts *in)
     memset(&r, 0, sizeof r);
     bench b = { .rng = 0x6f6666677269642bull };
     int rc = 1;
-    double t_load = now_s();
+    double t_load = cli_bench_now();
     b.model = cli_load_model(o.model, false);
     if (!b.model)
         return 1;
-    double t_loaded = now_s();
+    double t_loaded = cli_bench_now();
     r.load_s = t_loaded - t_load;
     og_model_get_info(b.model, &r.info);
+    if (!og_model_context_bytes(b.model, N_SHORT, N_SHORT)) {
+        /* No context to plan: an encoder, whose own test this is. */
+        cli_bench_encoder_opts eo = { .model = o.model, .n_texts = o.n_texts, .reps = o.reps,
+                                      .n_threads = o.n_threads, .json = o.json, .load_s = r.load_s };
+        rc = cli_bench_encoder(b.model, &eo);
+        goto done;
+    }
     b.n_vocab = og_vocab_size(b.model);
     r.n_threads = o.n_threads > 0 ? o.n_threads : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -298,7 +318,7 @@ static int run(const bench_opts *in)
     b.ctx = cli_new_context(b.model, &co);
     if (!b.ctx)
         goto done;
-    double t_ready = now_s();
+    double t_ready = cli_bench_now();
 
     /* The first decode in the process: cold caches, first touch of the
      * mapped weights, as a user's first request would see. */
@@ -306,25 +326,22 @@ static int run(const bench_opts *in)
     if (run_pp(&b, r.n_ttft) < 0)
         goto done;
     (void)argmax_last(&b);
-    r.ttft_s = now_s() - process_start;
+    r.ttft_s = cli_bench_now() - process_start;
     /* A second process-start measurement is impossible here, so the short
      * one is start-to-ready (load + context) plus its own decode and pick. */
     double sec = run_pp(&b, N_SHORT);
     if (sec < 0)
         goto done;
-    double t0 = now_s();
+    double t0 = cli_bench_now();
     (void)argmax_last(&b);
-    r.ttft_short_s = (t_ready - process_start) + sec + (now_s() - t0);
+    r.ttft_short_s = (t_ready - process_start) + sec + (cli_bench_now() - t0);
 
     if (o.n_prompt_tokens > 0 && !run_series(&b, "pp", run_pp, o.n_prompt_tokens, o.n_prompt_tokens, o.reps, &r.pp))
         goto done;
     if (o.n_gen > 0 && !run_series(&b, "tg", run_tg, o.n_gen, 1, o.reps, &r.tg))
         goto done;
 
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r.maxrss = (long long)ru.ru_maxrss * 1024; /* kilobytes on Linux */
-    r.hwm = vm_hwm_bytes();
+    cli_bench_peak_rss(&r.maxrss, &r.hwm);
     if (o.json)
         print_json(&o, &r);
     else
@@ -341,7 +358,7 @@ done:
 
 static int start(int argc, char **argv)
 {
-    bench_opts o = { .n_prompt_tokens = DEFAULT_N_PROMPT, .n_gen = 128, .reps = 5 };
+    bench_opts o = { .n_prompt_tokens = DEFAULT_N_PROMPT, .n_gen = 128, .reps = 5, .n_texts = 100 };
     char path[4096];
     int rc = cli_parse(&cli_cmd_bench, argc, argv, &o);
     if (rc != CLI_PARSED)
@@ -357,6 +374,9 @@ const cli_command cli_cmd_bench = {
     "standard deviation of tokens/s. Also reports model load time, time to first\n"
     "token from process start (load + N_PROMPT-token prompt + one greedy pick,\n"
     "and the same for an 8-token prompt) and peak resident memory.\n"
+    "On an encoder (an embed or classify model) -p and -n do not apply: it\n"
+    "embeds TEXTS generated 12-word sentences in one call (texts/s) and each\n"
+    "alone (latency per text, p50 and p99), REPS times after one warm-up.\n"
     "Results go to stdout (a table, or one JSON object), progress to stderr.",
     options, NULL, start,
 };

@@ -15,6 +15,7 @@
 typedef struct calibrate_opts {
     const char *model, *file, *output;
     cli_encoder_opts encoder;
+    bool json;
 } calibrate_opts;
 
 static const cli_option options[] = {
@@ -24,6 +25,8 @@ static const cli_option options[] = {
     { "-o", "--output", CLI_STRING, CLI_AT(calibrate_opts, output, const char *), "PATH",
       .help = "write the calibrated model there instead of\nreplacing MODEL" },
     CLI_OPT_GROUP(calibrate_opts, encoder, cli_encoder_opts, cli_encoder_options),
+    CLI_OPT_JSON(calibrate_opts, json, "{\"output\", \"n_examples\", \"before\": {\"temperature\", \"nll\",\n"
+                                       "\"ece\"}, \"after\": {...}} instead of the lines"),
     { 0 },
 };
 
@@ -47,10 +50,21 @@ static int32_t parse_label(const og_encoder *enc, const char *s, size_t len)
     return errno || *end || v < 0 || v >= n_labels ? -1 : (int32_t)v;
 }
 
-static void report(const char *what, float t, const float *probs, const int32_t *labels, int32_t n, int32_t n_labels)
+typedef struct fit_quality {
+    float t;
+    double nll, ece;
+} fit_quality;
+
+static fit_quality measure(float t, const float *probs, const int32_t *labels, int32_t n, int32_t n_labels)
 {
-    printf("%-7s T = %-8.4f NLL %.5f  ECE %.5f\n", what, t, og_nll(probs, labels, n, n_labels),
-           og_expected_calibration_error(probs, labels, n, n_labels, 15));
+    fit_quality q = { t, og_nll(probs, labels, n, n_labels),
+                      og_expected_calibration_error(probs, labels, n, n_labels, 15) };
+    return q;
+}
+
+static void json_quality(const char *key, const fit_quality *q)
+{
+    printf(", \"%s\": {\"temperature\": %.6g, \"nll\": %.6f, \"ece\": %.6f}", key, q->t, q->nll, q->ece);
 }
 
 static int run(const calibrate_opts *o)
@@ -109,11 +123,15 @@ static int run(const calibrate_opts *o)
         fprintf(stderr, "offgrid calibrate: cannot fit a temperature\n");
         goto done;
     }
+    fit_quality q[2];
     for (int pass = 0; pass < 2; pass++) {
         const float t = pass ? after : before;
         for (int32_t i = 0; i < n; i++)
             og_classify_softmax(logits + (size_t)i * n_labels, n_labels, t, probs + (size_t)i * n_labels);
-        report(pass ? "after" : "before", t, probs, labels, n, n_labels);
+        q[pass] = measure(t, probs, labels, n, n_labels);
+        if (!o->json)
+            printf("%-7s T = %-8.4f NLL %.5f  ECE %.5f\n", pass ? "after" : "before", q[pass].t, q[pass].nll,
+                   q[pass].ece);
     }
     if (after > 99.0f || after < 0.0102f)
         fprintf(stderr, "offgrid calibrate: warning: T reached the end of its range: on these texts the classifier "
@@ -128,7 +146,16 @@ static int run(const calibrate_opts *o)
         fprintf(stderr, "offgrid calibrate: cannot write %s: %s\n", dst, err.message);
         goto done;
     }
-    printf("wrote offgrid.classifier.temperature = %.6g to %s (%d examples)\n", after, dst, n);
+    if (o->json) {
+        printf("{\"output\": ");
+        cli_json_str(dst);
+        printf(", \"n_examples\": %d", n);
+        json_quality("before", &q[0]);
+        json_quality("after", &q[1]);
+        printf("}\n");
+    } else {
+        printf("wrote offgrid.classifier.temperature = %.6g to %s (%d examples)\n", after, dst, n);
+    }
     rc = 0;
     goto done;
 nomem:

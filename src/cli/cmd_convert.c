@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -24,6 +25,7 @@ static const og_convert_type types[] = { OG_CONVERT_F32, OG_CONVERT_F16, OG_CONV
 
 typedef struct convert_opts {
     const char *dir, *output, *type; /* type: one of type_names, NULL when not given */
+    bool json;
 } convert_opts;
 
 static const cli_option options[] = {
@@ -34,6 +36,7 @@ static const cli_option options[] = {
     { NULL, "--type", CLI_CHOICE, CLI_AT(convert_opts, type, const char *), NULL,
       .help = "norms, biases and position/token-type embeddings\nalways stay f32", .def = "f16",
       .choices = type_names },
+    CLI_OPT_JSON(convert_opts, json, "{\"output\", \"type\", \"bytes\"} on stdout when written"),
     { 0 },
 };
 
@@ -55,6 +58,13 @@ static int run(const convert_opts *o)
         return 1;
     }
     fprintf(stderr, "offgrid convert: wrote %s\n", o->output);
+    if (o->json) {
+        struct stat sb;
+        printf("{\"output\": ");
+        cli_json_str(o->output);
+        printf(", \"type\": \"%s\", \"bytes\": %lld}\n", o->type ? o->type : "f16",
+               stat(o->output, &sb) == 0 ? (long long)sb.st_size : -1LL);
+    }
     return 0;
 }
 

@@ -10,7 +10,8 @@
 static const cli_option options[] = {
     CLI_OPT_MODEL(cli_encode_opts, model, "GGUF encoder model, arch bert (file or installed name)"),
     { "-p", "--prompt", CLI_STRING, CLI_AT(cli_encode_opts, prompt, const char *), "TEXT", .help = "one text" },
-    { "-f", "--file", CLI_STRING, CLI_AT(cli_encode_opts, file, const char *), "PATH", .help = "one text per line" },
+    { "-f", "--file", CLI_STRING, CLI_AT(cli_encode_opts, file, const char *), "PATH",
+      .help = "one text per line (\"-\": stdin), at most 256 MiB" },
     CLI_OPT_JSON(cli_encode_opts, json, "{\"dim\": D, \"data\": [{\"index\": i, \"embedding\": [...]}]}\n"
                                         "instead of one line of numbers per text"),
     CLI_OPT_GROUP(cli_encode_opts, encoder, cli_encoder_opts, cli_encoder_options),

@@ -17,21 +17,24 @@ static void progress(void *user, int32_t chunk, int32_t n_chunks, double ppl)
 typedef struct perplexity_opts {
     const char *model, *file;
     cli_context_opts context; /* n_batch is always n_ctx */
+    bool json;
 } perplexity_opts;
 
 static const cli_option options[] = {
     CLI_OPT_MODEL(perplexity_opts, model, "GGUF model file or installed model's name"),
-    { "-f", "--file", CLI_STRING, CLI_AT(perplexity_opts, file, const char *), "FILE", .help = "text file",
+    { "-f", "--file", CLI_STRING, CLI_AT(perplexity_opts, file, const char *), "FILE", .help = "text file (\"-\": stdin), at most 256 MiB",
       .required = true },
     CLI_OPT_CTX(perplexity_opts, context.n_ctx, "tokens per chunk", "512"),
     CLI_OPT_THREADS(perplexity_opts, context.n_threads, "threads", "all cores"),
+    CLI_OPT_JSON(perplexity_opts, json, "{\"perplexity\", \"stderr\", \"n_tokens\", \"n_chunks\", \"n_scored\",\n"
+                                        "\"n_ctx\"} instead of the last line"),
     { 0 },
 };
 
 static int run(const perplexity_opts *o)
 {
     size_t len;
-    char *text = cli_read_file(o->file, &len);
+    char *text = cli_read_file("perplexity", o->file, CLI_TEXT_FILE_MAX, "a text file", &len);
     if (!text)
         return 1;
     cli_context_opts co = o->context;
@@ -55,7 +58,17 @@ static int run(const perplexity_opts *o)
         fprintf(stderr, "offgrid perplexity: %s: %s\n", o->file, err.message);
         goto done;
     }
-    printf("perplexity: %.4f +/- %.4f\n", res.ppl, res.ppl_stderr);
+    if (o->json) {
+        printf("{\"model\": ");
+        cli_json_str(o->model);
+        printf(", \"file\": ");
+        cli_json_str(o->file);
+        printf(", \"perplexity\": %.6f, \"stderr\": %.6f, \"n_tokens\": %d, \"n_chunks\": %d, \"n_scored\": %lld, "
+               "\"n_ctx\": %d}\n",
+               res.ppl, res.ppl_stderr, n_tokens, res.n_chunks, (long long)res.n_scored, co.n_ctx);
+    } else {
+        printf("perplexity: %.4f +/- %.4f\n", res.ppl, res.ppl_stderr);
+    }
     rc = 0;
 done:
     free(tokens);
@@ -79,6 +92,7 @@ const cli_command cli_cmd_perplexity = {
     "perplexity", "measure a model's perplexity on a text",
     "Cuts the text into chunks of CTX tokens and scores the second half of each,\n"
     "as llama.cpp's llama-perplexity does. Running values go to stderr; the last\n"
-    "line on stdout is 'perplexity: X +/- E'.",
+    "line on stdout is 'perplexity: X +/- E' (with --json, one object). -f -\n"
+    "reads stdin; a text may hold at most 256 MiB.",
     options, NULL, start,
 };

@@ -56,7 +56,7 @@ static const cli_option options[] = {
 static char *read_key(const char *path)
 {
     size_t len;
-    char *key = cli_read_file(path, &len);
+    char *key = cli_read_file("serve", path, CLI_KEY_FILE_MAX, "a key file", &len);
     if (!key)
         return NULL;
     key[strcspn(key, "\r\n")] = 0;

@@ -1,5 +1,7 @@
 /*
- * cmd_tokenize.c - `offgrid tokenize`: print the token ids of a text.
+ * cmd_tokenize.c - `offgrid tokenize`: print the token ids of a text, alone
+ * (one line), with their pieces (llama-tokenize's "ID -> 'PIECE'" lines) or
+ * as JSON ({"id", "piece"} per token).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +11,93 @@
 
 typedef struct tokenize_opts {
     const char *model, *prompt, *file; /* NULL when not given */
-    bool no_bos, no_parse_special;
+    bool no_bos, no_parse_special, pieces, json;
 } tokenize_opts;
 
 static const cli_option options[] = {
     CLI_OPT_MODEL(tokenize_opts, model, "GGUF model or vocab file, or an installed model's name"),
     { "-p", "--prompt", CLI_STRING, CLI_AT(tokenize_opts, prompt, const char *), "TEXT", .help = "the text" },
     { "-f", "--file", CLI_STRING, CLI_AT(tokenize_opts, file, const char *), "PATH",
-      .help = "read the text from a file" },
+      .help = "read the text from a file (\"-\": stdin), at most 256 MiB" },
     { NULL, "--no-bos", CLI_FLAG, CLI_AT(tokenize_opts, no_bos, bool), NULL,
       .help = "do not add BOS (or CLS/SEP) tokens" },
     { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(tokenize_opts, no_parse_special, bool), NULL,
       .help = "treat text like <|im_start|> as plain text" },
+    { NULL, "--pieces", CLI_FLAG, CLI_AT(tokenize_opts, pieces, bool), NULL,
+      .help = "one line per token, ID -> 'PIECE', as llama-tokenize prints" },
+    CLI_OPT_JSON(tokenize_opts, json, "{\"n_tokens\": N, \"tokens\": [{\"id\": ID, \"piece\": TEXT}]}"),
     { 0 },
 };
+
+/* Bytes of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t want = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
+    if (!want || want > n || (want > 1 && s[0] < 0xC2) || (s[0] > 0xF4))
+        return 0;
+    for (size_t i = 1; i < want; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong 3- and 4-byte forms, surrogates and code points past U+10FFFF. */
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) || (s[0] == 0xF0 && s[1] < 0x90) ||
+        (s[0] == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return want;
+}
+
+/* A piece as a JSON string. A byte token holds part of a character, which
+ * JSON cannot carry: each byte that is not part of valid UTF-8 becomes
+ * U+FFFD, so the output always parses; the id stays exact. */
+static void json_piece(const char *p, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t l = utf8_len((const unsigned char *)p + i, n - i);
+        if (!l)
+            fputs("\\ufffd", stdout);
+        else if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            fwrite(p + i, 1, l, stdout);
+        i += l ? l : 1;
+    }
+    putchar('"');
+}
+
+/* Prints the ids in the chosen form; false when a piece cannot be had. */
+static bool print_tokens(const tokenize_opts *o, const og_model *m, const og_token *ids, int32_t n)
+{
+    if (!o->json && !o->pieces) {
+        for (int32_t i = 0; i < n; i++)
+            printf(i ? " %d" : "%d", ids[i]);
+        putchar('\n');
+        return true;
+    }
+    if (o->json)
+        printf("{\"n_tokens\": %d, \"tokens\": [", n);
+    for (int32_t i = 0; i < n; i++) {
+        char piece[256];
+        /* Control tokens shown as their text (<s>, [CLS]), as llama-tokenize does. */
+        int32_t len = og_token_to_piece(m, ids[i], piece, (int32_t)sizeof piece, true);
+        if (len < 0 || len > (int32_t)sizeof piece) {
+            fprintf(stderr, "offgrid tokenize: token %d has no printable piece\n", ids[i]);
+            return false;
+        }
+        if (o->json) {
+            printf("%s{\"id\": %d, \"piece\": ", i ? ", " : "", ids[i]);
+            json_piece(piece, (size_t)len);
+            putchar('}');
+        } else {
+            printf("%6d -> '%.*s'\n", ids[i], (int)len, piece);
+        }
+    }
+    if (o->json)
+        printf("]}\n");
+    return true;
+}
 
 static int run(const tokenize_opts *o)
 {
@@ -34,7 +109,7 @@ static int run(const tokenize_opts *o)
     char *file_text = NULL;
     const char *text = o->prompt;
     if (o->file) {
-        if (!(file_text = cli_read_file(o->file, &len)))
+        if (!(file_text = cli_read_file("tokenize", o->file, CLI_TEXT_FILE_MAX, "a text file", &len)))
             return 1;
         text = file_text;
     } else {
@@ -51,10 +126,8 @@ static int run(const tokenize_opts *o)
     if (n < 0) {
         fprintf(stderr, "offgrid tokenize: %s\n", og_status_name((og_status)-n));
         rc = 1;
-    } else {
-        for (int32_t i = 0; i < n; i++)
-            printf(i ? " %d" : "%d", ids[i]);
-        putchar('\n');
+    } else if (!print_tokens(o, m, ids, n)) {
+        rc = 1;
     }
     free(ids);
     free(file_text);
@@ -75,7 +148,8 @@ static int start(int argc, char **argv)
 const cli_command cli_cmd_tokenize = {
     "tokenize", "print the token ids of a text",
     "Prints the ids of the text (-p TEXT or -f FILE, exactly one), byte for\n"
-    "byte as given, on one line separated by spaces. A vocab-only GGUF file is\n"
-    "a valid MODEL.",
+    "byte as given, on one line separated by spaces; with --pieces one line per\n"
+    "token, ID -> 'PIECE'; with --json each id and its piece. A vocab-only GGUF\n"
+    "file is a valid MODEL. -f - reads stdin; a file may hold at most 256 MiB.",
     options, NULL, start,
 };

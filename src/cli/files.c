@@ -1,6 +1,12 @@
 /*
- * files.c - reading what the user hands a command: a whole file, or the
- * texts of -p TEXT / -f FILE (one per line).
+ * files.c - reading what the user hands a command: a whole file (or
+ * stdin, "-"), bounded by what that kind of file may hold, or the texts
+ * of -p TEXT / -f FILE (one per line).
+ *
+ * Every read is capped: without a cap, -f /dev/zero grows a buffer until
+ * malloc gives up, and the user learns nothing about why. The cap is the
+ * caller's (a key file is tiny, a text file large but not unbounded), and
+ * the error says which cap stopped the read.
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,34 +16,62 @@
 
 #include "cli/cli.h"
 
-char *cli_read_file(const char *path, size_t *len)
+/* "256 MiB", "4 KiB": the cap as the error and --help say it. */
+static void format_size(size_t n, char *buf, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
+    if (n >= ((size_t)1 << 20) && n % ((size_t)1 << 20) == 0)
+        snprintf(buf, cap, "%zu MiB", n >> 20);
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, cap, "%zu KiB", n >> 10);
+    else
+        snprintf(buf, cap, "%zu bytes", n);
+}
+
+char *cli_read_file(const char *cmd, const char *path, size_t max, const char *what, size_t *len)
+{
+    const bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "stdin" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "offgrid: cannot open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "offgrid %s: cannot open %s: %s\n", cmd, path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
+    /* Grow by doubling up to max + 1 bytes: one byte past the cap is how a
+     * file that is too large is told from one exactly at it. */
+    size_t cap = max < ((size_t)1 << 16) ? max + 1 : (size_t)1 << 16, n = 0;
     char *buf = malloc(cap + 1);
-    for (;;) {
-        if (!buf)
-            break;
+    bool too_large = false;
+    while (buf) {
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap)
+            break; /* end of file or an error, told apart below */
+        if (n > max) {
+            too_large = true;
             break;
-        char *bigger = cap < ((size_t)1 << 32) ? realloc(buf, cap * 2 + 1) : NULL;
+        }
+        size_t bigger_cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+        char *bigger = realloc(buf, bigger_cap + 1);
         if (!bigger) {
             free(buf);
             buf = NULL;
             break;
         }
         buf = bigger;
-        cap *= 2;
+        cap = bigger_cap;
     }
+    int saved = errno;
     bool failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "offgrid: cannot read %s\n", path);
+    if (!is_stdin)
+        fclose(f);
+    char limit[32];
+    format_size(max, limit, sizeof limit);
+    if (!buf)
+        fprintf(stderr, "offgrid %s: out of memory reading %s\n", cmd, name);
+    else if (too_large)
+        fprintf(stderr, "offgrid %s: %s is larger than the %s %s may be\n", cmd, name, limit, what);
+    else if (failed)
+        fprintf(stderr, "offgrid %s: cannot read %s: %s\n", cmd, name, strerror(saved));
+    if (!buf || too_large || failed) {
         free(buf);
         return NULL;
     }
@@ -59,7 +93,7 @@ bool cli_read_texts(const char *cmd, const char *prompt, const char *file, char 
     }
     size_t len;
     if (file) {
-        if (!(*buf = cli_read_file(file, &len)))
+        if (!(*buf = cli_read_file(cmd, file, CLI_TEXT_FILE_MAX, "a text file", &len)))
             return false;
     } else {
         len = strlen(prompt);

@@ -16,7 +16,9 @@
 
 og_status og_map_file(const char *path, const char *what, const void **data, size_t *size, og_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer
+     * forever, before fstat can refuse it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat stt;

@@ -117,6 +117,17 @@ int32_t og_encoder_n_embd(const og_encoder *enc) { return enc ? enc->model->hp.n
 int32_t og_encoder_max_tokens(const og_encoder *enc) { return enc ? enc->max_tokens : 0; }
 int32_t og_encoder_n_labels(const og_encoder *enc) { return enc ? enc->model->bert->n_labels : 0; }
 float og_encoder_temperature(const og_encoder *enc) { return enc && enc->model->bert->n_labels ? enc->model->bert->temperature : 1.0f; }
+const char *og_encoder_pooling(const og_encoder *enc)
+{
+    return !enc ? NULL : enc->model->bert->pooling == OG_POOL_CLS ? "cls" : "mean";
+}
+const char *og_encoder_head_input(const og_encoder *enc)
+{
+    if (!enc || !enc->model->bert->n_labels)
+        return NULL;
+    static const char *const names[] = { "pooler", "embedding", "normalized_embedding" };
+    return names[enc->model->bert->head_input];
+}
 
 const char *og_encoder_label(const og_encoder *enc, int32_t i)
 {

@@ -51,9 +51,22 @@ og_status og_convert_cfg_num(og_cv *cv, const char *key, bool required, double d
  * (a failure is recorded in the writer). */
 void og_convert_write_general(og_cv *cv, const char *arch);
 
+/* The GGUF tensors an architecture cannot load without: names of the
+ * whole model (NULL-ended) and, per layer, "blk.N." + each of layer
+ * (NULL-ended) for N in [0, n_layer). */
+typedef struct og_cv_required {
+    const char *const *global;
+    const char *const *layer;
+    int64_t n_layer;
+} og_cv_required;
+
 /* Converts every tensor of the checkpoint through map, in file order,
- * reporting progress. An unmapped name is an error naming it. */
-og_status og_convert_tensors(og_cv *cv, og_cv_map_fn map);
+ * reporting progress. An unmapped name is an error naming it. First,
+ * before anything is converted, every tensor of required must be what
+ * some checkpoint tensor maps to: else an error naming the first missing
+ * one (a checkpoint without weights would otherwise become a tokenizer-
+ * only GGUF that no command can run). */
+og_status og_convert_tensors(og_cv *cv, og_cv_map_fn map, const og_cv_required *required);
 
 /* The tokenizer of the folder as llama.cpp writes it: WordPiece ("bert",
  * from tokenizer.json or vocab.txt), byte-level BPE ("gpt2", from

@@ -264,8 +264,25 @@ og_status og_convert_bert(og_cv *cv, bool classifier)
         return st;
     if ((st = og_convert_vocab_wpm(cv, n_vocab)) != OG_OK)
         return st;
+    /* What bert.c loads: every tensor of the list above, the head too for
+     * a classifier (the pooler, cls.*, is what it reads). */
+    static const char *const global[] = { "token_embd.weight",      "position_embd.weight", "token_types.weight",
+                                          "token_embd_norm.weight", "token_embd_norm.bias", NULL };
+    static const char *const global_cls[] = { "token_embd.weight",     "position_embd.weight",
+                                              "token_types.weight",    "token_embd_norm.weight",
+                                              "token_embd_norm.bias",  "cls.weight",
+                                              "cls.bias",              "cls.output.weight",
+                                              "cls.output.bias",       NULL };
+    static const char *const layer[] = {
+        "attn_q.weight",           "attn_q.bias",           "attn_k.weight",          "attn_k.bias",
+        "attn_v.weight",           "attn_v.bias",           "attn_output.weight",     "attn_output.bias",
+        "attn_output_norm.weight", "attn_output_norm.bias", "ffn_up.weight",          "ffn_up.bias",
+        "ffn_down.weight",         "ffn_down.bias",         "layer_output_norm.weight", "layer_output_norm.bias",
+        NULL,
+    };
+    const og_cv_required required = { classifier ? global_cls : global, layer, job.n_layer };
     cv->arch = &job;
-    st = og_convert_tensors(cv, map_bert);
+    st = og_convert_tensors(cv, map_bert, &required);
     cv->arch = NULL;
     return st;
 }

@@ -128,8 +128,14 @@ og_status og_convert_llama(og_cv *cv)
     st = spm ? og_convert_vocab_spm(cv, n_vocab) : og_convert_vocab_bpe(cv, n_vocab);
     if (st != OG_OK)
         return st;
+    /* What llama.c loads; output.weight may be absent (tied to token_embd). */
+    static const char *const global[] = { "token_embd.weight", "output_norm.weight", NULL };
+    static const char *const layer[] = { "attn_norm.weight", "attn_q.weight",   "attn_k.weight",
+                                         "attn_v.weight",    "attn_output.weight", "ffn_norm.weight",
+                                         "ffn_gate.weight",  "ffn_up.weight",   "ffn_down.weight", NULL };
+    const og_cv_required required = { global, layer, job.n_layer };
     cv->arch = &job;
-    st = og_convert_tensors(cv, map_llama);
+    st = og_convert_tensors(cv, map_llama, &required);
     cv->arch = NULL;
     return st;
 }

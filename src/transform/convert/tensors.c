@@ -1,5 +1,6 @@
 /*
  * tensors.c - converting checkpoint tensors into GGUF tensors: the
+ * check that none the architecture needs is missing, the
  * name mapping loop, llama.cpp's choice of which tensors stay F32, the
  * Q/K row order llama.cpp uses for RoPE, and the quantization of rows.
  */
@@ -92,15 +93,60 @@ static og_status convert_one(og_cv *cv, const og_st_tensor *t, const og_cv_targe
     return st;
 }
 
-og_status og_convert_tensors(og_cv *cv, og_cv_map_fn map)
+static og_status unmapped(og_cv *cv, const char *name)
 {
+    return og_error_set(cv->err, OG_ERR_UNSUPPORTED, "tensor '%s' of model.safetensors has no GGUF name", name);
+}
+
+/* Whether the GGUF name want is among the n names of have. */
+static bool has_name(const og_cv_target *have, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!have[i].skip && !strcmp(have[i].name, want))
+            return true;
+    return false;
+}
+
+/* Maps every checkpoint tensor once, then looks each required name up:
+ * required names times tensors string compares, a few million at most,
+ * nothing next to converting the weights. */
+static og_status check_required(og_cv *cv, og_cv_map_fn map, const og_cv_required *req)
+{
+    size_t n = og_st_n_tensors(cv->st);
+    og_cv_target *have = calloc(n ? n : 1, sizeof *have);
+    if (!have)
+        return og_error_set(cv->err, OG_ERR_NOMEM, "out of memory listing tensors");
+    og_status st = OG_OK;
+    for (size_t i = 0; st == OG_OK && i < n; i++)
+        if (!map(cv, og_st_tensor_at(cv->st, i)->name, &have[i]))
+            st = unmapped(cv, og_st_tensor_at(cv->st, i)->name);
+    for (const char *const *g = req->global; st == OG_OK && g && *g; g++)
+        if (!has_name(have, n, *g))
+            st = og_error_set(cv->err, OG_ERR_FORMAT, "model.safetensors has no tensor for '%s' (of %zu tensors)",
+                              *g, n);
+    for (int64_t l = 0; st == OG_OK && l < req->n_layer; l++)
+        for (const char *const *t = req->layer; st == OG_OK && t && *t; t++) {
+            char name[96];
+            snprintf(name, sizeof name, "blk.%lld.%s", (long long)l, *t);
+            if (!has_name(have, n, name))
+                st = og_error_set(cv->err, OG_ERR_FORMAT,
+                                  "model.safetensors has no tensor for '%s' (of %zu tensors)", name, n);
+        }
+    free(have);
+    return st;
+}
+
+og_status og_convert_tensors(og_cv *cv, og_cv_map_fn map, const og_cv_required *required)
+{
+    og_status st_req = required ? check_required(cv, map, required) : OG_OK;
+    if (st_req != OG_OK)
+        return st_req;
     int64_t total = (int64_t)og_st_n_tensors(cv->st);
     for (int64_t i = 0; i < total; i++) {
         const og_st_tensor *t = og_st_tensor_at(cv->st, (size_t)i);
         og_cv_target target = { 0 };
         if (!map(cv, t->name, &target))
-            return og_error_set(cv->err, OG_ERR_UNSUPPORTED, "tensor '%s' of model.safetensors has no GGUF name",
-                                t->name);
+            return unmapped(cv, t->name);
         if (!target.skip) {
             og_status st = convert_one(cv, t, &target);
             if (st != OG_OK)
