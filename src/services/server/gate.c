@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server.h"
@@ -286,8 +287,13 @@ static void accept_new(og_srv_gate *g)
     for (int k = 0; k < 64; k++) {
         waiting w = { .alen = sizeof w.addr };
         w.fd = accept4(g->listen_fd, (struct sockaddr *)&w.addr, &w.alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (w.fd < 0)
-            return; /* EAGAIN, or out of descriptors: the backlog waits */
+        if (w.fd < 0) {
+            /* Out of descriptors: the listening socket stays readable, so
+             * pause rather than spin; the backlog waits meanwhile. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+            return;
+        }
         w.t0 = og_srv_now();
         if (!is_loopback(&w.addr)) {
             int same = 0;
