@@ -581,6 +581,7 @@ def test_page(port):
             WebDriverWait(driver, 20).until(
                 lambda d: d.find_element(By.ID, "welcome-model").text == "SmolLM2-135M-Instruct.Q4_1.gguf")
             check("page start screen names the model", True)
+            driver.save_screenshot(os.path.join(OUT, "server_page_start.png"))
         except Exception:
             check("page start screen names the model", False, driver.find_element(By.ID, "welcome").text)
         # The system prompt and the temperature go into the request.
