@@ -48,7 +48,8 @@ static const cli_option options[] = {
       .help = "largest request body in KiB", .def = "1024", .min = 1, .max = 1 << 20 },
     { NULL, "--timeout", CLI_INT, CLI_AT(serve_opts, timeout, int32_t), "S",
       .help = "longest a request may generate, seconds", .def = "300", .min = 1, .max = 86400 },
-    { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL, .help = "one line per request on stderr" },
+    { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL,
+      .help = "one line per request on stderr:\nmethod, path, status, seconds" },
     { 0 },
 };
 

@@ -184,6 +184,16 @@ static const char *parse_common(og_server *s, json_t *root, gen_req *g, bool cha
     }
     if ((v = json_object_get(root, "logprobs")) && !json_is_null(v) && !json_is_false(v))
         return "'logprobs' is not supported";
+    /* Tool calls would change the answer's shape (tool_calls instead of
+     * content): refused rather than silently answered in plain text. */
+    if ((v = json_object_get(root, "tools")) && !json_is_null(v))
+        return "'tools' is not supported: this server does not make tool calls (send the request without "
+               "'tools')";
+    if ((v = json_object_get(root, "functions")) && !json_is_null(v))
+        return "'functions' is not supported: this server does not make function calls";
+    if ((v = json_object_get(root, "tool_choice")) && !json_is_null(v) &&
+        !(json_is_string(v) && !strcmp(json_string_value(v), "none")))
+        return "'tool_choice' is not supported (only \"none\")";
     return NULL;
 }
 

@@ -54,8 +54,10 @@ void og_srv_add_headers(og_srv_req *r, struct MHD_Response *resp)
         MHD_add_response_header(resp, "Retry-After", "1");
     if (r && r->www_auth)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
-    if (r && r->close)
-        MHD_add_response_header(resp, "Connection", "close");
+    /* Every answer ends its connection, so that each request comes in
+     * through the gate's header checks and deadline (gate.c): a kept-alive
+     * connection could dribble its next request's headers for ever. */
+    MHD_add_response_header(resp, "Connection", "close");
     if (r && r->origin[0]) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
         MHD_add_response_header(resp, "Vary", "Origin");
@@ -95,8 +97,14 @@ json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
 {
     json_error_t jerr;
     json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!root)
-        snprintf(why, cap, "the body is not valid JSON: %s", r->body ? jerr.text : "it is empty");
+    if (!root && !r->body)
+        snprintf(why, cap, "the body is not valid JSON: it is empty");
+    else if (!root && strstr(jerr.text, "\\u0000")) /* jansson names its flag here */
+        snprintf(why, cap, "request body: JSON strings may not contain \\u0000 (at line %d, column %d)", jerr.line,
+                 jerr.column);
+    else if (!root)
+        snprintf(why, cap, "the body is not valid JSON: %s (at line %d, column %d)", jerr.text, jerr.line,
+                 jerr.column);
     return root;
 }
 
@@ -127,6 +135,10 @@ enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_sr
 #define DRAIN_BYTES ((uint64_t)64 << 20) /* read past --max-body, at most */
 #define DRAIN_SECONDS 10.0               /* from the refusal, checked as bytes come */
 #define DRAIN_IDLE_SECONDS 5u            /* the longest silence while dropping */
+/* The longest a body may take to arrive, from the end of its headers
+ * (checked as bytes come; silence is cut by the 30 s idle timeout). At
+ * --max-body's default that is 35 KiB/s, slower than any honest client. */
+#define BODY_SECONDS 30.0
 
 /* The most body bytes read, kept or dropped, before the connection is cut. */
 static uint64_t drain_limit(const og_server *s)
@@ -148,12 +160,9 @@ static bool start_draining(struct MHD_Connection *c, og_srv_req *r)
     return true;
 }
 
-/* Queues the 413. With Connection: close, which MHD adds by itself to a
- * refusal sent before the body: the two answers are then the same, and a
- * connection that carried too much is not kept. */
+/* Queues the 413 (with Connection: close, as every answer). */
 static enum MHD_Result reply_too_large(og_server *s, struct MHD_Connection *c, og_srv_req *r)
 {
-    r->close = true;
     return og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
                               "the body is larger than %zu bytes", s->p.max_body);
 }
@@ -185,8 +194,30 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
                                    size_t n)
 {
     r->seen += n;
-    if (!r->too_big && r->len + n > s->p.max_body && !start_draining(c, r))
+    if (!r->too_big && og_srv_now() - r->t0 > BODY_SECONDS) {
+        /* libmicrohttpd cannot queue an answer during a body: written here */
+        char msg[80];
+        snprintf(msg, sizeof msg, "the request body did not arrive within %.0f s", BODY_SECONDS);
+        og_srv_send_error(r->fd, 408, "request_timeout", msg);
+        r->status = 408;
         return MHD_NO;
+    }
+    if (!r->too_big && r->len + n > s->p.max_body) {
+        if (!start_draining(c, r))
+            return MHD_NO;
+        if (r->chunked) {
+            /* Nothing said how long it would be, so the client may never
+             * stop: the 413 goes out now, written to the socket, because
+             * libmicrohttpd 0.9.75 cannot queue an answer during a body.
+             * The rest is still dropped within the drain bounds so that a
+             * client that sends everything first reads it too. */
+            char msg[96];
+            snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->p.max_body);
+            og_srv_send_error(r->fd, 413, "request_too_large", msg);
+            r->answered = true;
+            r->status = 413;
+        }
+    }
     if (r->too_big) {
         if (r->seen > drain_limit(s) || og_srv_now() - r->t_drain > DRAIN_SECONDS) {
             r->status = 413; /* refused, though no answer can be sent now */
@@ -216,6 +247,37 @@ static bool host_is_loopback_name(const char *h, size_t n)
 {
     return (n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 3 && !strncmp(h, "::1", 3)) ||
            (n >= 4 && !strncmp(h, "127.", 4) && strspn(h, "0123456789.") == n);
+}
+
+/* Counts the Host headers (MHD's lookup sees only the first). */
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && !strcasecmp(key, "Host"))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9110's Host: uri-host [ ":" port ], where uri-host is a bracketed
+ * IPv6 address or a name of letters, digits and . - _ ~. */
+static bool host_syntax_ok(const char *h)
+{
+    const char *p = h;
+    if (*p == '[') {
+        p += 1 + strspn(p + 1, "0123456789abcdefABCDEF:.");
+        if (*p++ != ']' || p == h + 2)
+            return false;
+    } else {
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~");
+        if (!n)
+            return false;
+        p += n;
+    }
+    if (!*p)
+        return true;
+    size_t digits = strspn(p + 1, "0123456789");
+    return *p == ':' && digits >= 1 && digits <= 5 && !p[1 + digits] && atol(p + 1) <= 65535;
 }
 
 /* DNS rebinding: a page on another site may resolve its own name to our
@@ -309,10 +371,20 @@ static const route routes[] = {
 /* The first call for a request: everything decided from its headers.
  * Returns a route, or NULL after queueing a refusal (*ret). */
 static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv_req *r, const char *url,
-                                  const char *method, enum MHD_Result *ret)
+                                  const char *method, const char *version, enum MHD_Result *ret)
 {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    int n_host = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n_host);
+    const char *bad_host = n_host > 1                                  ? "more than one Host header"
+                           : !host && !strcmp(version, "HTTP/1.1")     ? "an HTTP/1.1 request needs a Host header"
+                           : host && !host_syntax_ok(host)             ? "the Host header is not host[:port]"
+                                                                       : NULL;
+    if (bad_host) {
+        *ret = og_srv_reply_error(s, c, r, 400, "invalid_request_error", "invalid_host", "%s", bad_host);
+        return NULL;
+    }
     if (!host_allowed(s, host)) {
         *ret = og_srv_reply_error(s, c, r, 403, "invalid_request_error", "host_not_allowed",
                                   "Host '%s' is not allowed: use the server's own address", host);
@@ -427,7 +499,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r->fd = ci->connect_fd;
         *con_cls = r;
         enum MHD_Result ret = MHD_NO;
-        if (!check_headers(s, c, r, url, method, &ret))
+        snprintf(r->line, sizeof r->line, "%s %.100s", method, url);
+        for (char *p = r->line; *p; p++)
+            if (!isprint((unsigned char)*p))
+                *p = '?';
+        r->chunked = !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") &&
+                     MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (!check_headers(s, c, r, url, method, version, &ret))
             return ret;
         r->checked = true;
         return MHD_YES;
@@ -437,6 +515,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return take_upload(s, c, r, upload, n);
     }
+    if (r->answered)
+        return MHD_NO; /* the 413 was written already: close */
     if (r->too_big)
         return reply_too_large(s, c, r); /* the whole body came, so the client reads this */
     return dispatch(s, c, r);
@@ -451,7 +531,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     int status = r->status ? r->status : 499; /* none sent: the client left */
     og_srv_metrics_request(&s->metrics, r->ep, status, og_srv_now() - r->t0);
     if (s->p.log_requests)
-        fprintf(stderr, "offgrid serve: %d ep=%d %.3f s%s\n", status, (int)r->ep, og_srv_now() - r->t0,
+        fprintf(stderr, "offgrid serve: %s %d %.3f s%s\n", r->line, status, og_srv_now() - r->t0,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     free(r->body);
     free(r);
@@ -588,25 +668,29 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
     }
     if ((st = load_models(s, err)) != OG_OK || (st = og_srv_slots_start(s, err)) != OG_OK)
         goto fail;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    s->daemon = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+    /* libmicrohttpd listens on nothing: the gate accepts, waits for whole
+     * headers and hands connections over (gate.c). One address may hold a
+     * quarter of the connections, so one remote client cannot take them
+     * all; on a loopback address every client is 127.0.0.1 and such a
+     * limit would be the global one, so there the header deadline and the
+     * gate's eviction of the oldest unfinished connection keep room. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    unsigned per_ip = s->loopback ? 0 : (unsigned)(s->p.max_connections / 4 > 4 ? s->p.max_connections / 4 : 4);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                                  MHD_OPTION_THREAD_STACK_SIZE, (size_t)1 << 20,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        st = og_error_set(err, OG_ERR_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
-                          s->host, s->p.port);
+        st = og_error_set(err, OG_ERR_IO, "cannot start the HTTP server (libmicrohttpd)");
         goto fail;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : s->p.port;
+    if ((st = og_srv_gate_start(s, &addr, err)) != OG_OK)
+        goto fail;
     return OG_OK;
 nomem:
     st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
@@ -628,10 +712,12 @@ void og_server_free(og_server *s)
 {
     if (!s)
         return;
-    /* Jobs first, so connection threads waiting on them wake and answer;
+    /* The gate first, so no new connection comes in; then jobs, so
+     * connection threads waiting on them wake and answer;
      * then, for a bounded while, let those answers reach their clients
      * (stopping the daemon shuts every socket down, sent or not); then the
      * daemon, which joins the connection threads. */
+    og_srv_gate_stop(s);
     og_srv_slots_stop(s);
     for (int waited_ms = 0; s->daemon && atomic_load(&s->n_open) > 0 && waited_ms < SHUTDOWN_GRACE_MS; waited_ms += 10)
         nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "offgrid_services.h"
 
@@ -144,6 +145,7 @@ struct og_server {
     bool stopping;
 
     struct MHD_Daemon *daemon;
+    struct og_srv_gate *gate; /* the accept loop in front of it (gate.c) */
     atomic_int n_open; /* requests begun and not yet answered (on_completed) */
     int port;
     bool loopback, wildcard; /* the bound address */
@@ -162,11 +164,13 @@ typedef struct og_srv_req {
     bool too_big, checked;
     uint64_t seen;     /* body bytes received, kept or dropped */
     double t_drain;    /* when the rest of a too-large body began to be dropped */
-    bool close;        /* add Connection: close (a 413: the client sent too much) */
     char origin[256];  /* Origin to echo when it is allowed, else "" */
     bool retry_after;  /* add Retry-After (a 503 for a full queue) */
     bool www_auth;     /* add WWW-Authenticate (a 401) */
     const char *model_ref; /* GET /v1/models/{id}: the id (MHD's url), else NULL */
+    bool chunked;      /* no Content-Length: the body's size is learnt as it comes */
+    bool answered;     /* an answer was written to fd directly (og_srv_send_error) */
+    char line[128];    /* "METHOD /path" for the log, unprintable bytes as '?' */
 } og_srv_req;
 
 double og_srv_now(void);
@@ -213,6 +217,18 @@ json_t *og_srv_usage(const og_srv_job *job);
 /* Streams the job as server-sent events; takes over a (and its job
  * reference) whatever it returns. */
 enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_answer *a);
+
+/* ---------------------------------------------------------------- gate */
+
+typedef struct og_srv_gate og_srv_gate;
+/* Listens on addr (setting s->port) and starts the accept thread, which
+ * hands connections whose headers are complete and sound to s->daemon. */
+og_status og_srv_gate_start(og_server *s, const struct sockaddr_storage *addr, og_error *err);
+/* Stops accepting, closes the connections still waiting; NULL-safe. */
+void og_srv_gate_stop(og_server *s);
+/* Writes a whole JSON error response (with Connection: close) straight
+ * to the socket, without waiting: for answers libmicrohttpd cannot send. */
+void og_srv_send_error(int fd, int status, const char *code, const char *message);
 
 /* ---------------------------------------------------------------- text */
 
