@@ -80,8 +80,11 @@ og_status og_sha256_writer_write(og_sha256_writer *w, const void *data, size_t n
         ssize_t put = write(w->fd, p, n);
         if (put < 0 && errno == EINTR)
             continue;
+        /* A full disk (or a file size limit) is its own code: no other
+         * source could do better, so callers stop instead of retrying. */
         if (put < 0)
-            return og_error_set(err, OG_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+            return og_error_set(err, errno == ENOSPC || errno == EFBIG ? OG_ERR_NO_SPACE : OG_ERR_IO,
+                                "cannot write %s: %s", w->path, strerror(errno));
         p += put;
         n -= (size_t)put;
         w->n += (uint64_t)put;
@@ -102,7 +105,8 @@ og_status og_sha256_writer_finish(og_sha256_writer *w, char hex[OG_SHA256_HEX], 
 {
     og_status s = OG_OK;
     if (fsync(w->fd) != 0)
-        s = og_error_set(err, OG_ERR_IO, "cannot sync %s: %s", w->path, strerror(errno));
+        s = og_error_set(err, errno == ENOSPC ? OG_ERR_NO_SPACE : OG_ERR_IO, "cannot sync %s: %s", w->path,
+                         strerror(errno));
     if (close(w->fd) != 0 && s == OG_OK)
         s = og_error_set(err, OG_ERR_IO, "cannot close %s: %s", w->path, strerror(errno));
     w->fd = -1;
