@@ -267,6 +267,9 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
         return og_error_set(err, OG_ERR_IO, "%s:%s has no download source and no mirror is set", e->name,
                             e->version);
     /* A file built on the device: how to build it says more than "no source". */
+    if (built && last.message[0])
+        return og_error_set(err, built_err.code, "%s (the mirror's file was refused: %s)", built_err.message,
+                            last.message);
     if (built)
         return og_error_set(err, built_err.code, "%s", built_err.message);
     return og_error_set(err, last.code, "no source gave %s:%s (last: %s)", e->name, e->version, last.message);
