@@ -6,7 +6,9 @@
 # the models/ folder tools/setup.sh fills, and downloads over HTTP from a
 # loopback server (tests/testlib/http_server.py) that drops connections,
 # stalls, ignores Range, corrupts bytes and answers 404/500, including a
-# pull killed with SIGKILL and resumed, and a full disk (RLIMIT_FSIZE).
+# pull killed with SIGKILL and resumed, a full disk (RLIMIT_FSIZE) that
+# stops the pull at once, a second pull waiting for the first,
+# verify-signature, and list/show --json.
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"

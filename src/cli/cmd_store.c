@@ -1,6 +1,7 @@
 /*
  * cmd_store.c - the model store's commands: pull, list, show, rm, verify,
- * rollback and prune. They read the environment (OFFGRID_HOME,
+ * rollback and prune (list and show also as --json), and the pull
+ * parameters other store commands share. They read the environment (OFFGRID_HOME,
  * OFFGRID_MIRROR, OFFGRID_CATALOG) and hand everything else to the
  * library. Exit codes: 0 done, 1 failed, 2 bad usage.
  */
@@ -473,7 +474,9 @@ const cli_command cli_cmd_pull = {
     "disk and RAM (at most 70% of the available RAM), fetches it (mirror folders, then\n"
     "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
     "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
-    "the active version. The version that was active stays as the rollback target.",
+    "the active version. The version that was active stays as the rollback target.\n"
+    "While another pull runs it waits for it. A full disk stops it at once, with\n"
+    "no partial file left (offgrid prune frees room). offgrid catalog lists names.",
     pull_options,
     STORE_ENV
     "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
