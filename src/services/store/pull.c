@@ -181,7 +181,8 @@ og_status og_store_pull(og_store *s, const char *ref, const og_store_pull_params
         st = OG_ERR_ARG;
     char holder[160];
     snprintf(holder, sizeof holder, "pull of %s", name);
-    if (st == OG_OK && (st = og_store_lock_for(s, holder, p.waiting ? p.waiting : wait_quietly, p.user, err)) == OG_OK) {
+    og_store_wait_fn waiting = p.waiting ? p.waiting : wait_quietly;
+    if (st == OG_OK && (st = og_store_lock_for(s, holder, waiting, p.user, err)) == OG_OK) {
         st = og_pull_entry_locked(s, e, &p, out, err);
         og_store_unlock(s);
     }

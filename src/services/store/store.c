@@ -134,8 +134,9 @@ static void write_holder(og_store *s, const char *what)
 {
     char line[256];
     int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), what ? what : "a change of the store");
-    if (n > 0 && ftruncate(s->lock_fd, 0) == 0 && pwrite(s->lock_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, 0) < 0)
-        return;
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (len && ftruncate(s->lock_fd, 0) == 0)
+        (void)!pwrite(s->lock_fd, line, len, 0);
 }
 
 /* "pull of NAME (pid N)" from the lock file, or a generic description. */
