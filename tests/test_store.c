@@ -350,9 +350,17 @@ static void test_full_disk(og_store *s)
         CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "No space left"), "ENOSPC: %d %s", st, err.message);
         close(w.fd);
     }
-    /* (A download resumes its .partial, so it cannot be a link to
-     * /dev/full; cli_store.sh fills a download's disk with RLIMIT_FSIZE.) */
     full_disk(s, "mirrored", v3_sha, "fetch", mirror);
+    /* A download resumes its .partial, which must be a regular file: a
+     * device there is refused, not read for ever. (cli_store.sh fills a
+     * download's disk with RLIMIT_FSIZE.) */
+    char link[700];
+    snprintf(link, sizeof link, "%s/tmp/%s.partial", home, v1_sha);
+    CHECK(symlink("/dev/zero", link) == 0, "link %s", link);
+    og_status st = pull(s, "stories:1", &err);
+    CHECK(st == OG_ERR_IO && strstr(err.message, "is not a regular file"), "a device as .partial: %d %s", st,
+          err.message);
+    CHECK(unlink(link) == 0, "unlink %s", link);
 }
 
 /* og_store_catalog: one row per name, the newest version, how each file is

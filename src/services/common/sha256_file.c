@@ -61,6 +61,14 @@ og_status og_sha256_writer_open(og_sha256_writer *w, const char *path, bool resu
     w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
     if (w->fd < 0)
         return og_error_set(err, OG_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    /* Only a regular file is resumed: a device in its place (/dev/zero,
+     * /dev/full) would be read for ever. */
+    struct stat stt;
+    if (resume && (fstat(w->fd, &stt) != 0 || !S_ISREG(stt.st_mode))) {
+        close(w->fd);
+        w->fd = -1;
+        return og_error_set(err, OG_ERR_IO, "%s is not a regular file", path);
+    }
     if (resume) {
         og_status s = hash_fd(w->fd, path, &w->sha, &w->n, NULL, NULL, 0, err);
         if (s != OG_OK) {
