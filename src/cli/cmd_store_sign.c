@@ -1,17 +1,21 @@
 /*
  * cmd_store_sign.c - `offgrid keygen` and `offgrid sign`, for whoever publishes
  * a catalog: an Ed25519 key pair as hex files, and the detached signature
- * of a model file that goes into its catalog entry ("signature"). Devices
+ * of a model file that goes into its catalog entry ("signature"), and
+ * `offgrid verify-signature` to check one before publishing. Devices
  * trust the public key by adding it to $OFFGRID_HOME/trusted_keys.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
 typedef struct sign_opts {
-    const char *name; /* keygen's base name, sign's file */
+    const char *name; /* keygen's base name, sign's and verify-signature's file */
     const char *key, *output;
+    const char *signature; /* verify-signature: the signature file (default FILE.sig) */
+    bool json;
 } sign_opts;
 
 static const cli_option keygen_options[] = {
@@ -79,6 +83,80 @@ static int run_sign(const sign_opts *o)
     return 0;
 }
 
+#define NEEDS_FILE_AND_PUB "give the file and -k PUBLIC_KEY"
+static const cli_option verify_options[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(sign_opts, name, const char *), "FILE", .help = "the signed file",
+      .required = true, .missing = NEEDS_FILE_AND_PUB },
+    { "-k", "--key", CLI_STRING, CLI_AT(sign_opts, key, const char *), "NAME.pub",
+      .help = "the public key from offgrid keygen", .required = true, .missing = NEEDS_FILE_AND_PUB },
+    { "-s", "--signature", CLI_STRING, CLI_AT(sign_opts, signature, const char *), "SIG",
+      .help = "the signature file offgrid sign wrote", .def = "FILE.sig" },
+    CLI_OPT_JSON(sign_opts, json, "{\"file\": FILE, \"valid\": true|false, \"error\": WHY}"),
+    { 0 },
+};
+
+/* The first line of a small file (a hex key or signature), without its
+ * line end and surrounding blanks; prints why when it cannot. */
+static bool read_line(const char *what, const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "offgrid verify-signature: cannot open %s %s: %s\n", what, path, strerror(errno));
+        return false;
+    }
+    bool ok = fgets(buf, (int)cap, f) != NULL;
+    fclose(f);
+    if (!ok) {
+        fprintf(stderr, "offgrid verify-signature: %s %s is empty\n", what, path);
+        return false;
+    }
+    size_t n = strcspn(buf, "\r\n");
+    buf[n] = 0;
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        buf[--n] = 0;
+    return true;
+}
+
+static int run_verify_signature(const sign_opts *o)
+{
+    char sig_path[4096], sig[256], pub[256];
+    const char *sp = o->signature;
+    if (!sp) {
+        if ((size_t)snprintf(sig_path, sizeof sig_path, "%s.sig", o->name) >= sizeof sig_path) {
+            fprintf(stderr, "offgrid verify-signature: name too long\n");
+            return 2;
+        }
+        sp = sig_path;
+    }
+    if (!read_line("the signature", sp, sig, sizeof sig) || !read_line("the public key", o->key, pub, sizeof pub))
+        return 1;
+    og_error err = { 0 };
+    og_status st = og_verify_file(o->name, sig, pub, &err);
+    if (o->json) {
+        printf("{\"file\": ");
+        cli_json_str(o->name);
+        printf(", \"valid\": %s, \"error\": ", st == OG_OK ? "true" : "false");
+        if (st == OG_OK)
+            printf("null");
+        else
+            cli_json_str(err.message);
+        printf("}\n");
+    } else if (st == OG_OK) {
+        printf("%s: good signature by %s (%s)\n", o->name, o->key, sp);
+    }
+    if (st != OG_OK)
+        fprintf(stderr, "offgrid verify-signature: %s: %s (signature %s, key %s)\n", o->name, err.message, sp,
+                o->key);
+    return st == OG_OK ? 0 : 1;
+}
+
+static int start_verify_signature(int argc, char **argv)
+{
+    sign_opts o = { 0 };
+    int rc = cli_parse(&cli_cmd_verify_signature, argc, argv, &o);
+    return rc == CLI_PARSED ? run_verify_signature(&o) : rc;
+}
+
 static int start_keygen(int argc, char **argv)
 {
     sign_opts o = { 0 };
@@ -106,4 +184,12 @@ const cli_command cli_cmd_sign = {
     "Signs FILE's bytes with the secret key and prints the signature (hex), which\n"
     "goes into the catalog entry's \"signature\"; also writes it to FILE.sig.",
     sign_options, NULL, start_sign,
+};
+
+const cli_command cli_cmd_verify_signature = {
+    "verify-signature", "check a file's signature against a public key",
+    "Checks that SIG (default FILE.sig, as offgrid sign writes it) is a valid\n"
+    "Ed25519 signature of FILE's bytes by the key in NAME.pub: what a device with\n"
+    "that key in trusted_keys will check on pull. Exits 0 when it is, 1 when not.",
+    verify_options, NULL, start_verify_signature,
 };

@@ -170,13 +170,58 @@ static const char *const tasks[] = { "chat", "embed", "classify", NULL };
 typedef struct recommend_opts {
     cli_pull_opts pull;
     const char *task; /* one of tasks, NULL when not given */
+    bool json;
 } recommend_opts;
+
+static void json_candidate(const og_store_candidate *c)
+{
+    printf("{\"name\": ");
+    cli_json_str(c->name);
+    printf(", \"version\": ");
+    cli_json_str(c->version);
+    printf(", \"task\": ");
+    cli_json_str(c->task);
+    printf(", \"quantization\": ");
+    cli_json_str(c->quantization);
+    printf(", \"parameters\": %lld, \"size\": %llu, \"ram_bytes\": %llu, \"installed\": %s, \"fits\": %s, "
+           "\"why\": ",
+           (long long)c->parameters, (unsigned long long)c->size, (unsigned long long)c->ram_bytes,
+           c->installed ? "true" : "false", c->fits ? "true" : "false");
+    cli_json_str(c->why);
+    printf("}");
+}
+
+/* recommend --json: the device, the pick (null when nothing fits) and
+ * every candidate, best first. */
+static void json_recommend(const og_store_device *d, const og_store_candidate *cs, size_t n)
+{
+    printf("{\"device\": {\"ram_total\": %llu, \"ram_available\": %llu, \"free_disk\": %llu, \"cores\": %d, "
+           "\"simd\": ",
+           (unsigned long long)d->ram_total, (unsigned long long)d->ram_available, (unsigned long long)d->free_disk,
+           (int)d->cores);
+    cli_json_str(d->simd);
+    printf(", \"isa\": ");
+    cli_json_str(d->isa);
+    printf("},\n \"recommended\": ");
+    if (n && cs[0].fits)
+        json_candidate(&cs[0]);
+    else
+        printf("null");
+    printf(",\n \"candidates\": [");
+    for (size_t i = 0; i < n; i++) {
+        printf(i ? ",\n  " : "\n  ");
+        json_candidate(&cs[i]);
+    }
+    printf("%s]}\n", n ? "\n " : "");
+}
 
 static const cli_option recommend_options[] = {
     { NULL, "--task", CLI_CHOICE, CLI_AT(recommend_opts, task, const char *), NULL, .help = "only models of this task",
       .choices = tasks },
     { NULL, "--catalog", CLI_STRING, CLI_AT(recommend_opts, pull.catalog, const char *), "WHERE",
       .help = "catalog file or URL (as for pull)" },
+    CLI_OPT_JSON(recommend_opts, json, "{\"device\": {...}, \"recommended\": {...} or null,\n"
+                                       "\"candidates\": [{name, version, task, fits, why, ...}]}"),
     { 0 },
 };
 
@@ -200,6 +245,20 @@ static int run_recommend(const recommend_opts *o)
         fprintf(stderr, "offgrid recommend: %s\n", err.message);
         return 1;
     }
+    int rc = n && cs[0].fits ? 0 : 1;
+    /* An empty list is the catalog's gap, not the device's fault. */
+    if (n == 0 && o->task)
+        fprintf(stderr, "offgrid recommend: the catalog %s has no %s model\n", p.catalog, o->task);
+    else if (n == 0)
+        fprintf(stderr, "offgrid recommend: the catalog %s has no model\n", p.catalog);
+    else if (!cs[0].fits)
+        fprintf(stderr, "offgrid recommend: no %s%smodel in %s fits this device\n", o->task ? o->task : "",
+                o->task ? " " : "", p.catalog);
+    if (o->json) {
+        json_recommend(&d, cs, n);
+        free(cs);
+        return rc;
+    }
     printf("device: %.1f MiB RAM, %.1f MiB available; %d cores; SIMD %s (offgrid's kernels: %s); %.1f MiB free "
            "disk\n",
            d.ram_total / MIB, d.ram_available / MIB, d.cores, d.simd, d.isa, d.free_disk / MIB);
@@ -207,12 +266,6 @@ static int run_recommend(const recommend_opts *o)
         printf("%s", i == 0 && cs[i].fits ? "recommended: " : cs[i].fits ? "also fits:   " : "rejected:    ");
         describe(&cs[i]);
         printf(": %s\n", cs[i].why);
-    }
-    int rc = 0;
-    if (n == 0 || !cs[0].fits) {
-        fprintf(stderr, "offgrid recommend: no %s%smodel in %s fits this device\n", o->task ? o->task : "",
-                o->task ? " " : "", p.catalog);
-        rc = 1;
     }
     free(cs);
     return rc;

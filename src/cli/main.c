@@ -18,7 +18,8 @@ static const cli_command *const commands[] = {
 #endif
 #ifdef OG_WITH_SERVICES
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
-    &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_update, &cli_cmd_recommend,
+    &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_verify_signature, &cli_cmd_update, &cli_cmd_recommend,
+    &cli_cmd_catalog, &cli_cmd_search,
 #endif
 #ifdef OG_WITH_SERVICES
     &cli_cmd_serve,
@@ -32,7 +33,7 @@ static void usage(FILE *out)
                  "usage: offgrid COMMAND [options]\n\ncommands:\n",
             OG_VERSION_MAJOR, OG_VERSION_MINOR, OG_VERSION_PATCH);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(out, "  %-16s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\nRun 'offgrid COMMAND --help' for a command's options.\n");
 }
 

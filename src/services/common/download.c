@@ -40,8 +40,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
 {
     transfer *t = user;
     size_t n = size * nmemb;
-    if (og_sha256_writer_write(t->w, data, n, t->err) != OG_OK) {
-        t->failed = OG_ERR_IO;
+    og_status s = og_sha256_writer_write(t->w, data, n, t->err);
+    if (s != OG_OK) {
+        t->failed = s;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
     return n;
@@ -162,7 +163,8 @@ og_status og_download_file(const char *url, const char *path, const og_download_
     og_error ignored;
     uint64_t got = w.n;
     og_status fs = og_sha256_writer_finish(&w, hex, s == OG_OK ? err : &ignored);
-    if (s != OG_OK && got == 0)
+    /* On a full disk the partial file only takes the room a retry needs. */
+    if ((s != OG_OK && got == 0) || s == OG_ERR_NO_SPACE || fs == OG_ERR_NO_SPACE)
         unlink(path);
     return s == OG_OK ? fs : s;
 }

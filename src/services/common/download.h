@@ -32,8 +32,10 @@ typedef struct og_download_opts {
  * transient failures (connection, stall, HTTP 5xx/408/429) up to
  * opts->max_retries attempts. hex gets the SHA-256 of the whole file.
  * The file is kept, synced, on failure so that a later call resumes it,
- * unless nothing at all was received. OG_ERR_IO for a failed transfer,
- * OG_ERR_NOMEM when a transfer cannot be started; the error names url. */
+ * unless nothing at all was received, or the disk is full: then it is
+ * removed and the code is OG_ERR_NO_SPACE. OG_ERR_IO for a failed
+ * transfer, OG_ERR_NOMEM when a transfer cannot be started; the error
+ * names url. */
 og_status og_download_file(const char *url, const char *path, const og_download_opts *opts,
                            char hex[OG_SHA256_HEX], og_error *err);
 

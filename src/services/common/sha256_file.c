@@ -61,6 +61,14 @@ og_status og_sha256_writer_open(og_sha256_writer *w, const char *path, bool resu
     w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
     if (w->fd < 0)
         return og_error_set(err, OG_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    /* Only a regular file is resumed: a device in its place (/dev/zero,
+     * /dev/full) would be read for ever. */
+    struct stat stt;
+    if (resume && (fstat(w->fd, &stt) != 0 || !S_ISREG(stt.st_mode))) {
+        close(w->fd);
+        w->fd = -1;
+        return og_error_set(err, OG_ERR_IO, "%s is not a regular file", path);
+    }
     if (resume) {
         og_status s = hash_fd(w->fd, path, &w->sha, &w->n, NULL, NULL, 0, err);
         if (s != OG_OK) {
@@ -80,8 +88,11 @@ og_status og_sha256_writer_write(og_sha256_writer *w, const void *data, size_t n
         ssize_t put = write(w->fd, p, n);
         if (put < 0 && errno == EINTR)
             continue;
+        /* A full disk (or a file size limit) is its own code: no other
+         * source could do better, so callers stop instead of retrying. */
         if (put < 0)
-            return og_error_set(err, OG_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+            return og_error_set(err, errno == ENOSPC || errno == EFBIG ? OG_ERR_NO_SPACE : OG_ERR_IO,
+                                "cannot write %s: %s", w->path, strerror(errno));
         p += put;
         n -= (size_t)put;
         w->n += (uint64_t)put;
@@ -102,7 +113,8 @@ og_status og_sha256_writer_finish(og_sha256_writer *w, char hex[OG_SHA256_HEX], 
 {
     og_status s = OG_OK;
     if (fsync(w->fd) != 0)
-        s = og_error_set(err, OG_ERR_IO, "cannot sync %s: %s", w->path, strerror(errno));
+        s = og_error_set(err, errno == ENOSPC ? OG_ERR_NO_SPACE : OG_ERR_IO, "cannot sync %s: %s", w->path,
+                         strerror(errno));
     if (close(w->fd) != 0 && s == OG_OK)
         s = og_error_set(err, OG_ERR_IO, "cannot close %s: %s", w->path, strerror(errno));
     w->fd = -1;

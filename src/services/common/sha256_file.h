@@ -36,13 +36,15 @@ typedef struct og_sha256_writer {
  * OG_ERR_IO when it cannot be opened or read, OG_ERR_NOMEM. On failure
  * nothing is left open. */
 og_status og_sha256_writer_open(og_sha256_writer *w, const char *path, bool resume, og_error *err);
-/* Appends data[0..n) to the file and the hash. OG_ERR_IO on a failed
- * write (the hash then includes bytes the file may not). */
+/* Appends data[0..n) to the file and the hash. OG_ERR_NO_SPACE when the
+ * disk is full (ENOSPC, or EFBIG past a file size limit), OG_ERR_IO on
+ * another failed write (the hash then includes bytes the file may not). */
 og_status og_sha256_writer_write(og_sha256_writer *w, const void *data, size_t n, og_error *err);
 /* Empties the file and the hash, to start again from zero. OG_ERR_IO. */
 og_status og_sha256_writer_restart(og_sha256_writer *w, og_error *err);
 /* fsyncs and closes the file (kept on disk); hex gets the SHA-256 of
- * everything written, even when the sync fails (OG_ERR_IO). */
+ * everything written, even when the sync fails (OG_ERR_IO, or
+ * OG_ERR_NO_SPACE for ENOSPC). */
 og_status og_sha256_writer_finish(og_sha256_writer *w, char hex[OG_SHA256_HEX], og_error *err);
 /* Closes and deletes the file. */
 void og_sha256_writer_abort(og_sha256_writer *w);

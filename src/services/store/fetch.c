@@ -5,7 +5,9 @@
  * appends to tmp/<sha256>.partial, so a dropped connection, a stall or a
  * crash resumes it. Nothing fetched counts until its size and SHA-256
  * match; a partial file whose hash is wrong in the end is deleted, so the
- * next attempt starts clean.
+ * next attempt starts clean. A full disk stops the fetch at once and
+ * leaves no partial file behind. A "built_by" source is never fetched:
+ * its file is made on the device and only comes from a mirror folder.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -161,11 +163,18 @@ static og_status from_source(const og_store *st, const og_catalog_source *src, c
     char partial[OG_STORE_PATH_MAX], hex[OG_SHA256_HEX];
     og_status s = og_fs_path(partial, sizeof partial, err, "%s/tmp/%s.partial", st->home,
                                 src->zip ? src->archive_sha256 : e->sha256);
+    if (s == OG_OK && src->built_by[0])
+        return og_error_set(err, OG_ERR_IO,
+                            "%s:%s is built on this machine by `%s`, not downloaded: run that, then pull again "
+                            "with OFFGRID_MIRROR set to the folder that holds %s",
+                            e->name, e->version, src->built_by, e->file_name);
     if (s == OG_OK && src->pip[0])
         s = pip_checked(st, src, partial, err);
     else if (s == OG_OK)
         s = src->zip ? download_checked(src->url, partial, src->archive_size, src->archive_sha256, p, err)
                      : download_checked(src->url, partial, e->size, e->sha256, p, err);
+    if (s == OG_ERR_NO_SPACE)
+        unlink(partial);
     if (s != OG_OK)
         return s;
     if (!src->zip) {
@@ -178,6 +187,8 @@ static og_status from_source(const og_store *st, const og_catalog_source *src, c
         return s;
     if ((s = og_archive_extract(partial, src->member, &w, p, err)) != OG_OK) {
         og_sha256_writer_abort(&w);
+        if (s == OG_ERR_NO_SPACE)
+            unlink(partial);
         return s;
     }
     uint64_t n = w.n;
@@ -185,9 +196,23 @@ static og_status from_source(const og_store *st, const og_catalog_source *src, c
         s = check(e, src->member, n, hex, err);
     if (s != OG_OK)
         unlink(tmp);
-    else
-        unlink(partial); /* the archive's job is done; only the model stays */
+    /* The archive's job is done once the model is out; on a full disk
+     * it only holds the room a retry needs. */
+    if (s == OG_OK || s == OG_ERR_NO_SPACE)
+        unlink(partial);
     return s;
+}
+
+/* A full disk ends the pull at once: every other source needs the same
+ * room, so trying them would only download again into a full disk. What
+ * was written is removed (the fetch's own files were already). */
+static og_status disk_full(const og_store *s, const og_catalog_entry *e, const char *tmp_path, const og_error *why,
+                           og_error *err)
+{
+    unlink(tmp_path);
+    return og_error_set(err, OG_ERR_NO_SPACE, "the disk is full while fetching %s:%s (%s); free some space "
+                        "(offgrid prune deletes old versions and leftover downloads in %s) and pull again",
+                        e->name, e->version, why->message, s->home);
 }
 
 og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
@@ -196,8 +221,8 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
     og_status st = og_fs_path(tmp_path, tmp_cap, err, "%s/tmp/%s.fetch", s->home, e->sha256);
     if (st != OG_OK)
         return st;
-    og_error last = { OG_ERR_IO, "" };
-    bool tried = false;
+    og_error last = { OG_ERR_IO, "" }, built_err = { OG_ERR_IO, "" };
+    bool tried = false, built = false;
     if (p->mirrors && *p->mirrors) {
         char *list = strdup(p->mirrors), *save = NULL;
         if (!list)
@@ -210,8 +235,12 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
                 return OG_OK;
             }
             last = e1;
+            if (e1.code == OG_ERR_NO_SPACE)
+                break;
         }
         free(list);
+        if (last.code == OG_ERR_NO_SPACE)
+            return disk_full(s, e, tmp_path, &last, err);
     }
     /* file:// first: a local copy beats the network. */
     for (int pass = 0; pass < 2; pass++)
@@ -221,14 +250,27 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
                 continue;
             og_error e1 = { 0 };
             tried = true;
+            if (src->built_by[0]) {
+                tried = built = true;
+                from_source(s, src, e, p, tmp_path, &built_err);
+                continue;
+            }
             if (from_source(s, src, e, p, tmp_path, &e1) == OG_OK) {
                 snprintf(source, source_cap, "%s%s", src->pip[0] ? "pip:" : "", src->pip[0] ? src->pip : src->url);
                 return OG_OK;
             }
             last = e1;
+            if (e1.code == OG_ERR_NO_SPACE)
+                return disk_full(s, e, tmp_path, &last, err);
         }
     if (!tried)
         return og_error_set(err, OG_ERR_IO, "%s:%s has no download source and no mirror is set", e->name,
                             e->version);
+    /* A file built on the device: how to build it says more than "no source". */
+    if (built && last.message[0])
+        return og_error_set(err, built_err.code, "%s (the mirror's file was refused: %s)", built_err.message,
+                            last.message);
+    if (built)
+        return og_error_set(err, built_err.code, "%s", built_err.message);
     return og_error_set(err, last.code, "no source gave %s:%s (last: %s)", e->name, e->version, last.message);
 }

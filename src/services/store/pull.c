@@ -150,6 +150,12 @@ og_status og_pull_entry_locked(og_store *s, const og_catalog_entry *e, const og_
     return out ? og_registry_get(s->reg, e->name, e->version, out, err) : OG_OK;
 }
 
+static void wait_quietly(void *user, const char *holder)
+{
+    (void)user;
+    (void)holder;
+}
+
 og_status og_store_pull(og_store *s, const char *ref, const og_store_pull_params *params, og_store_version *out,
                         og_error *err)
 {
@@ -173,7 +179,10 @@ og_status og_store_pull(og_store *s, const char *ref, const og_store_pull_params
         e = og_catalog_pick(&cat, name, id, err);
     if (!e && st == OG_OK)
         st = OG_ERR_ARG;
-    if (st == OG_OK && (st = og_store_lock(s, err)) == OG_OK) {
+    char holder[160];
+    snprintf(holder, sizeof holder, "pull of %s", name);
+    og_store_wait_fn waiting = p.waiting ? p.waiting : wait_quietly;
+    if (st == OG_OK && (st = og_store_lock_for(s, holder, waiting, p.user, err)) == OG_OK) {
         st = og_pull_entry_locked(s, e, &p, out, err);
         og_store_unlock(s);
     }

@@ -127,14 +127,62 @@ void og_store_free(og_store *s)
     free(s);
 }
 
+/* Records in the lock file who holds the lock ("PID WHAT"), so another
+ * process can say what it waits for. Best effort: the lock itself is the
+ * flock, not these bytes. */
+static void write_holder(og_store *s, const char *what)
+{
+    char line[256];
+    int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), what ? what : "a change of the store");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (len && ftruncate(s->lock_fd, 0) == 0)
+        (void)!pwrite(s->lock_fd, line, len, 0);
+}
+
+/* "pull of NAME (pid N)" from the lock file, or a generic description. */
+static void read_holder(const og_store *s, char *buf, size_t cap)
+{
+    char line[256];
+    ssize_t n = pread(s->lock_fd, line, sizeof line - 1, 0);
+    long pid = 0;
+    int used = 0;
+    if (n > 0) {
+        line[n] = 0;
+        line[strcspn(line, "\n")] = 0;
+        if (sscanf(line, "%ld %n", &pid, &used) == 1 && pid > 0 && line[used]) {
+            snprintf(buf, cap, "%s (pid %ld)", line + used, pid);
+            return;
+        }
+    }
+    snprintf(buf, cap, "another offgrid process");
+}
+
+og_status og_store_lock_for(og_store *s, const char *what, og_store_wait_fn waiting, void *user, og_error *err)
+{
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+        write_holder(s, what);
+        return OG_OK;
+    }
+    if (errno != EWOULDBLOCK)
+        return og_error_set(err, OG_ERR_IO, "cannot lock the store %s: %s", s->home, strerror(errno));
+    char holder[320];
+    read_holder(s, holder, sizeof holder);
+    if (!waiting)
+        return og_error_set(err, OG_ERR_IO, "the store %s is busy with %s; try again when it is done", s->home,
+                            holder);
+    waiting(user, holder);
+    int rc;
+    while ((rc = flock(s->lock_fd, LOCK_EX)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0)
+        return og_error_set(err, OG_ERR_IO, "cannot lock the store %s: %s", s->home, strerror(errno));
+    write_holder(s, what);
+    return OG_OK;
+}
+
 og_status og_store_lock(og_store *s, og_error *err)
 {
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
-        return OG_OK;
-    if (errno == EWOULDBLOCK)
-        return og_error_set(err, OG_ERR_IO, "another offgrid process is changing the store %s; try again when it is done",
-                            s->home);
-    return og_error_set(err, OG_ERR_IO, "cannot lock the store %s: %s", s->home, strerror(errno));
+    return og_store_lock_for(s, NULL, NULL, NULL, err);
 }
 
 void og_store_unlock(og_store *s)

