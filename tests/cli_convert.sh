@@ -48,6 +48,15 @@ if [ -d "$minilm" ]; then
     # timeout: opening a FIFO used to wait for a writer forever; 60 s is far past what refusing takes.
     expect_fail "fifo safetensors" 1 "$tmp/hf/model.safetensors is not a regular file" -- \
         timeout 60 "$og" convert "$tmp/hf" -o "$out"
+    # The same for the JSON and vocabulary files beside it.
+    for f in config.json vocab.txt modules.json; do
+        mkdir -p "$tmp/hf_$f"
+        cp "$minilm"/config.json "$minilm"/vocab.txt "$minilm"/model.safetensors "$tmp/hf_$f/" 2>/dev/null
+        rm -f "$tmp/hf_$f/$f"
+        mkfifo "$tmp/hf_$f/$f"
+        expect_fail "fifo $f" 1 "$tmp/hf_$f/$f is not a regular file" -- timeout 60 "$og" convert "$tmp/hf_$f" -o "$out"
+        rm -rf "$tmp/hf_$f"
+    done
     expect "convert minilm" 0 "wrote $out" -- "$og" convert "$minilm" -o "$out" --type q8_0
     expect "progress line" 0 "[104/104]" -- "$og" convert "$minilm" -o "$out" --type q8_0
     expect "convert json" 0 "{\"output\": \"$out\", \"type\": \"q8_0\", \"bytes\": $(stat -c %s "$out")}" -- \

@@ -3,6 +3,7 @@
  * encoder model with a sequence classification head, the K most probable
  * per text, highest first.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,7 +33,9 @@ typedef struct ranked {
 static int by_probability(const void *a, const void *b)
 {
     const ranked *x = a, *y = b;
-    if (x->p != y->p)
+    if (isnan(x->p) != isnan(y->p)) /* NaN last, so the order stays total */
+        return isnan(x->p) ? 1 : -1;
+    if (x->p != y->p && !isnan(x->p))
         return x->p > y->p ? -1 : 1;
     return (x->label > y->label) - (x->label < y->label);
 }

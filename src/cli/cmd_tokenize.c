@@ -78,12 +78,23 @@ static bool print_tokens(const tokenize_opts *o, const og_model *m, const og_tok
     }
     if (o->json)
         printf("{\"n_tokens\": %d, \"tokens\": [", n);
+    char small[256], *piece = small;
+    int32_t cap = (int32_t)sizeof small;
     for (int32_t i = 0; i < n; i++) {
-        char piece[256];
         /* Control tokens shown as their text (<s>, [CLS]), as llama-tokenize does. */
-        int32_t len = og_token_to_piece(m, ids[i], piece, (int32_t)sizeof piece, true);
-        if (len < 0 || len > (int32_t)sizeof piece) {
+        int32_t len = og_token_to_piece(m, ids[i], piece, cap, true);
+        if (len > cap) { /* a long piece: grow once to its size and ask again */
+            char *bigger = piece == small ? malloc((size_t)len) : realloc(piece, (size_t)len);
+            if (bigger) {
+                piece = bigger;
+                cap = len;
+                len = og_token_to_piece(m, ids[i], piece, cap, true);
+            }
+        }
+        if (len < 0 || len > cap) {
             fprintf(stderr, "offgrid tokenize: token %d has no printable piece\n", ids[i]);
+            if (piece != small)
+                free(piece);
             return false;
         }
         if (o->json) {
@@ -94,6 +105,8 @@ static bool print_tokens(const tokenize_opts *o, const og_model *m, const og_tok
             printf("%6d -> '%.*s'\n", ids[i], (int)len, piece);
         }
     }
+    if (piece != small)
+        free(piece);
     if (o->json)
         printf("]}\n");
     return true;

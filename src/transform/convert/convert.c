@@ -7,6 +7,9 @@
  * and tokenizers (vocab_*.c) fill the writer.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,15 +22,40 @@ og_convert_params og_convert_default_params(void)
     return p;
 }
 
+og_status og_convert_open(const char *path, bool required, FILE **out, og_error *err)
+{
+    *out = NULL;
+    /* O_NONBLOCK: a FIFO in the folder must be refused, not waited on
+     * (opening one for reading blocks until a writer comes). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return required || errno != ENOENT ? og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno))
+                                           : OG_OK;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return og_error_set(err, OG_ERR_IO, "%s is not a regular file", path);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (!(*out = fdopen(fd, "rb"))) {
+        close(fd);
+        return og_error_set(err, OG_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
+    }
+    return OG_OK;
+}
+
 og_status og_convert_json_load(const char *dir, const char *file, bool required, json_t **out, og_error *err)
 {
     *out = NULL;
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
         return og_error_set(err, OG_ERR_ARG, "path too long: %s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return required ? og_error_set(err, OG_ERR_IO, "cannot open %s: %s", path, strerror(errno)) : OG_OK;
+    FILE *f;
+    og_status st = og_convert_open(path, required, &f, err);
+    if (st != OG_OK || !f)
+        return st;
     json_error_t jerr;
     *out = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);

@@ -39,6 +39,10 @@ typedef bool (*og_cv_map_fn)(og_cv *cv, const char *hf_name, og_cv_target *out);
 
 /* Loads dir/file as JSON. A missing optional file gives OG_OK and NULL;
  * a missing required one or bad JSON gives an error naming the file. */
+/* Opens path for reading if it is a regular file (a FIFO or a folder is an
+ * error, never waited on). *out is NULL, with OG_OK, when the file does not
+ * exist and is not required. The caller fcloses *out. */
+og_status og_convert_open(const char *path, bool required, FILE **out, og_error *err);
 og_status og_convert_json_load(const char *dir, const char *file, bool required, json_t **out, og_error *err);
 
 /* An integer of config.json: required (error naming the key when missing

@@ -151,11 +151,12 @@ static og_status read_pooling(og_cv *cv, int *pooling)
     FILE *probe;
     char path[4096];
     snprintf(path, sizeof path, "%s/modules.json", cv->dir);
-    if (!(probe = fopen(path, "rb")))
-        return OG_OK;
-    fclose(probe);
+    if ((st = og_convert_open(path, false, &probe, cv->err)) != OG_OK || !probe)
+        return st;
     json_error_t jerr;
-    if (!(modules = json_load_file(path, 0, &jerr)))
+    modules = json_loadf(probe, 0, &jerr);
+    fclose(probe);
+    if (!modules)
         return og_error_set(cv->err, OG_ERR_FORMAT, "%s: bad JSON at line %d: %s", path, jerr.line, jerr.text);
     const char *pool_dir = NULL;
     size_t i;

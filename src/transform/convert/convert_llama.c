@@ -21,6 +21,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "offgrid.h"
 #include "convert/convert.h"
@@ -122,10 +123,8 @@ og_status og_convert_llama(og_cv *cv)
         return st;
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.model", cv->dir);
-    FILE *spm = fopen(path, "rb");
-    if (spm)
-        fclose(spm);
-    st = spm ? og_convert_vocab_spm(cv, n_vocab) : og_convert_vocab_bpe(cv, n_vocab);
+    /* (og_map_file refuses a tokenizer.model that is no regular file) */
+    st = access(path, F_OK) == 0 ? og_convert_vocab_spm(cv, n_vocab) : og_convert_vocab_bpe(cv, n_vocab);
     if (st != OG_OK)
         return st;
     /* What llama.c loads; output.weight may be absent (tied to token_embd). */

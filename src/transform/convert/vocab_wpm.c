@@ -16,7 +16,10 @@ static og_status from_vocab_txt(og_cv *cv, int64_t n_min, og_toklist *t)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/vocab.txt", cv->dir);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp;
+    og_status open_st = og_convert_open(path, false, &fp, cv->err);
+    if (open_st != OG_OK)
+        return open_st;
     if (!fp)
         return og_error_set(cv->err, OG_ERR_IO, "no tokenizer: neither tokenizer.json nor vocab.txt in %s", cv->dir);
     char *line = NULL;
