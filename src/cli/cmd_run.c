@@ -89,12 +89,14 @@ static int run(const run_opts *o)
     if (og_generate(ctx, sampler, prompt, n_prompt, &gp, cli_print_token, &printer, &result, &err) == OG_OK)
         rc = 0;
     else
-        fprintf(stderr, "\noffgrid run: %s\n", err.message);
+        fprintf(stderr, "%soffgrid run: %s\n", printer.n_printed ? "\n" : "", err.message);
     og_sampler_free(sampler);
     if (printer.n_printed && !o->logprobs)
         putchar('\n');
     fflush(stdout);
-    cli_print_stats(&result);
+    /* A prompt refused before decoding has no timings worth a line. */
+    if (rc == 0 || result.n_gen > 0)
+        cli_print_stats(&result);
     if (o->logprobs && result.n_gen > 0)
         fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum,
                 printer.logprob_sum / result.n_gen);

@@ -78,7 +78,18 @@ og_context *cli_new_context(og_model *m, const cli_context_opts *o)
     og_context *ctx = NULL;
     og_error err = { 0 };
     if (og_context_new(m, &cp, &ctx, &err) != OG_OK) {
-        fprintf(stderr, "offgrid: cannot create a context: %s\n", err.message);
+        og_model_info info;
+        og_model_get_info(m, &info);
+        /* An encoder has no context at all: the library's message names
+         * its own API, a CLI user needs the command. */
+        if (og_model_context_bytes(m, 8, 8) == 0)
+            fprintf(stderr,
+                    "offgrid: this is an encoder model ('%s'): it turns text into an embedding or labels and does "
+                    "not generate text; use `offgrid embed -m MODEL -p TEXT`, or `offgrid classify -m MODEL -p TEXT` "
+                    "when it has a classifier head\n",
+                    info.arch);
+        else
+            fprintf(stderr, "offgrid: cannot create a context: %s\n", err.message);
         return NULL;
     }
     return ctx;
