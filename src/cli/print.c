@@ -1,7 +1,8 @@
 /*
  * print.c - printing helpers for the run and chat commands: the token
  * callback that streams generated text (or ids, or ids with their
- * log-probabilities) to stdout, and the timing line on stderr.
+ * log-probabilities) to stdout, the sampler with the generation
+ * commands' defaults, and the timing line on stderr.
  */
 #include "cli/print.h"
 #include "cli/cli.h"
@@ -35,6 +36,13 @@ bool cli_print_token(void *arg, const og_gen_token *t)
     p->n_printed += t->id >= 0;
     fflush(stdout);
     return true;
+}
+
+og_sampler_params cli_sampling_defaults(void)
+{
+    og_sampler_params p = og_sampler_default_params();
+    p.repeat_penalty = CLI_REPEAT_PENALTY;
+    return p;
 }
 
 og_sampler *cli_new_sampler(const og_model *m, const og_sampler_params *params)
