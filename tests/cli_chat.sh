@@ -116,8 +116,7 @@ if p.poll() is not None:
 story = len(out)
 p.stdin.write(b"/clear\n" + question.encode() + b"\n"); p.stdin.flush()
 wait_for(b"\nYes.\n", out)
-time.sleep(0.2)
-p.send_signal(signal.SIGINT)  # at the prompt, stdin still open
+p.send_signal(signal.SIGINT)  # at the prompt (or on its way there), stdin still open
 try:
     rc = p.wait(60)
 except subprocess.TimeoutExpired:
@@ -133,12 +132,20 @@ check "ctrl-c through a pipe" test $? -eq 0
 # Ctrl-C in a real terminal: `run MODEL` prompts, answers, and the
 # terminal's ^C at the prompt ends it.
 python3 - "$og" "$smollm2" "$yes_no" <<'EOF'
-import os, pty, sys, time
+import os, pty, select, sys, time
 og, model, question = sys.argv[1:4]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(og, [og, "run", model, "--temp", "0", "-n", "24"])
 buf = bytearray()
+def read_some():
+    """What the terminal shows within a second (b"" when nothing)."""
+    if not select.select([fd], [], [], 1)[0]:
+        return b""
+    try:
+        return os.read(fd, 4096) or None
+    except OSError:
+        return None
 def wait_for(what, since=0, seconds=120):
     """Reads until what appears at or after offset since; its end."""
     end = time.time() + seconds
@@ -146,11 +153,8 @@ def wait_for(what, since=0, seconds=120):
         if time.time() > end:
             os.kill(pid, 9)
             sys.exit("FAIL pty: no %r in %r" % (what, bytes(buf[-400:])))
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            chunk = b""
-        if not chunk:
+        chunk = read_some()
+        if chunk is None:
             os.kill(pid, 9)
             sys.exit("FAIL pty: ended early: %r" % bytes(buf[-400:]))
         buf.extend(chunk)
@@ -167,11 +171,7 @@ while time.time() < end:
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
         break
-    try:
-        os.read(fd, 4096)
-    except OSError:
-        pass
-    time.sleep(0.05)
+    read_some()
 else:
     os.kill(pid, 9)
     sys.exit("FAIL pty: ^C at the prompt did not leave")
@@ -179,6 +179,11 @@ if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
     sys.exit("FAIL pty: status %d" % status)
 EOF
 check "ctrl-c in a terminal" test $? -eq 0
+
+# A line that never ends is refused at 16 MiB, not read into memory forever.
+head -c $((17 << 20)) /dev/zero | tr '\0' a | "$og" chat -m "$smollm2" -n 1 >"$tmp/huge" 2>"$tmp/huge.err"
+check "an endless line is refused" test $? -eq 1
+check "an endless line is named" grep -q "cannot read a message from stdin: a line longer than 16 MiB" "$tmp/huge.err"
 
 # Encoders: the CLI user is sent to embed/classify, not to a C function.
 for enc in all-MiniLM-L6-v2.f32.gguf rag-intent-classifier.f32.gguf; do

@@ -4,9 +4,14 @@
  * og_chat and sampler of a session, the slash commands (/bye, /clear,
  * /help, /set) and Ctrl-C: a SIGINT handler only sets a flag, which the
  * generation loop polls through og_gen_params.cancel, so a Ctrl-C during
- * an answer ends that answer and one at the prompt ends the session.
+ * an answer ends that answer, and writes a byte to a pipe the prompt
+ * polls next to stdin, so one at the prompt ends the session even when it
+ * comes just before the read (a flag checked before a blocking read could
+ * miss it).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +33,91 @@ const char cli_chat_commands_help[] =
 
 /* Set by SIGINT, read by the generation loop and the prompt. */
 static volatile sig_atomic_t interrupted;
+/* The pipe SIGINT writes a byte to, so that poll() at the prompt wakes. */
+static int wake_pipe[2] = { -1, -1 };
 
 static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
+    if (wake_pipe[1] >= 0) {
+        int saved = errno; /* a handler must leave errno as it found it */
+        ssize_t n = write(wake_pipe[1], "", 1); /* non-blocking: a full pipe already wakes the prompt */
+        (void)n;
+        errno = saved;
+    }
+}
+
+/* Forgets a Ctrl-C that has been acted on. */
+static void calm_down(void)
+{
+    char drain[64];
+    interrupted = 0;
+    while (wake_pipe[0] >= 0 && read(wake_pipe[0], drain, sizeof drain) > 0)
+        ;
+}
+
+/* Messages longer than this end the session: a bound on what a line of
+ * stdin may make the CLI hold (far more than any context takes). */
+#define MAX_LINE (16u << 20)
+
+/* stdin read line by line with read(), not stdio, so that poll() knows
+ * whether a line is waiting: stdio may hold one in its buffer. */
+typedef struct line_reader {
+    char *buf;
+    size_t len, cap, used; /* used: the bytes of the line handed out last */
+    bool eof;
+} line_reader;
+
+enum { LINE_OK, LINE_EOF, LINE_INTERRUPTED, LINE_FAILED };
+
+/* The next line of stdin, without its '\n', NUL-terminated in *line
+ * (valid until the next call); a last line without '\n' counts. Waits for
+ * stdin and the wake pipe together: LINE_INTERRUPTED on a Ctrl-C. */
+static int next_line(line_reader *r, char **line)
+{
+    if (r->used) {
+        memmove(r->buf, r->buf + r->used, r->len - r->used);
+        r->len -= r->used;
+        r->used = 0;
+    }
+    for (;;) {
+        char *nl = r->len ? memchr(r->buf, '\n', r->len) : NULL;
+        if (nl || (r->eof && r->len)) {
+            size_t n = nl ? (size_t)(nl - r->buf) : r->len;
+            r->buf[n] = 0; /* over the '\n', or in the byte kept free below */
+            r->used = nl ? n + 1 : n;
+            *line = r->buf;
+            return LINE_OK;
+        }
+        if (r->eof)
+            return LINE_EOF;
+        struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = wake_pipe[0], .events = POLLIN } };
+        if (poll(fds, wake_pipe[0] >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue; /* the handler wrote to the pipe: the next poll sees it */
+            return LINE_FAILED;
+        }
+        if (fds[1].revents & POLLIN)
+            return LINE_INTERRUPTED;
+        if (r->cap - r->len < 4096 + 1) {
+            if (r->cap >= MAX_LINE)
+                return LINE_FAILED;
+            size_t cap = r->cap ? r->cap * 2 : 8192;
+            char *bigger = realloc(r->buf, cap);
+            if (!bigger)
+                return LINE_FAILED;
+            r->buf = bigger;
+            r->cap = cap;
+        }
+        ssize_t got = read(STDIN_FILENO, r->buf + r->len, r->cap - r->len - 1);
+        if (got < 0 && errno != EINTR && errno != EAGAIN)
+            return LINE_FAILED;
+        if (got == 0)
+            r->eof = true;
+        else if (got > 0)
+            r->len += (size_t)got;
+    }
 }
 
 static bool cancel_requested(void *user)
@@ -117,7 +202,7 @@ static bool reply(session *s)
         return false;
     }
     if (result.finish == OG_FINISH_CANCELLED) {
-        interrupted = 0; /* this Ctrl-C was for the answer, not the session */
+        calm_down(); /* this Ctrl-C was for the answer, not the session */
         fputs("[stopped]\n", stderr);
     } else if (result.finish == OG_FINISH_LENGTH) {
         fprintf(stderr, "[cut at %d tokens; -n sets the length of an answer]\n", result.n_gen);
@@ -203,40 +288,40 @@ static int converse(session *s)
     struct sigaction sa = { 0 }, old_sa;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: Ctrl-C must end a read at the prompt */
-    const bool caught = sigaction(SIGINT, &sa, &old_sa) == 0;
+    sa.sa_flags = SA_RESTART; /* the wake pipe, not EINTR, tells the prompt */
+    bool caught = false;
+    if (pipe(wake_pipe) == 0 && fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) == 0 &&
+        fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) == 0)
+        caught = sigaction(SIGINT, &sa, &old_sa) == 0;
     if (!caught)
         say(s, "cannot catch Ctrl-C: it will end the session, not just an answer");
-    interrupted = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    bool bye = false;
+    calm_down();
+    line_reader in = { 0 };
+    char *line;
+    int rc = 0, got = LINE_OK;
     if (s->tty)
         fprintf(stderr, "Chatting with %s. Type a message and press Enter; /help lists the commands, /bye or "
                         "Ctrl-D quits.\n", s->o->model);
     for (;;) {
-        if (interrupted) /* a Ctrl-C after the answer ended, or while waiting */
-            break;
         if (s->tty)
             fputs("> ", stderr);
-        ssize_t got = getline(&line, &cap, stdin);
-        if (got < 0)
-            break; /* EOF, or EINTR from a Ctrl-C */
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
-            line[--got] = 0;
-        if (!got)
+        if ((got = next_line(&in, &line)) != LINE_OK)
+            break;
+        size_t n = strlen(line);
+        while (n > 0 && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (!n)
             continue;
         const char *msg = line;
         if (line[0] == '/' && line[1] != '/') {
-            if ((bye = command(s, line) == QUIT))
+            if (command(s, line) == QUIT)
                 break;
             continue;
         }
         if (line[0] == '/')
             msg = line + 1; /* "//text" sends "/text" */
         og_error err = { 0 };
-        interrupted = 0;
+        calm_down(); /* a Ctrl-C from now on is for this answer */
         if (og_chat_add(s->chat, "user", msg, &err) != OG_OK) {
             say(s, err.message);
             rc = 1;
@@ -245,11 +330,21 @@ static int converse(session *s)
         if (!reply(s))
             rc = 1;
     }
-    if (s->tty && !bye)
+    if (got == LINE_FAILED) {
+        fprintf(stderr, "\noffgrid %s: cannot read a message from stdin: %s\n", s->o->cmd,
+                in.cap >= MAX_LINE ? "a line longer than 16 MiB" : strerror(errno));
+        rc = 1;
+    } else if (s->tty && got != LINE_OK) {
         fputc('\n', stderr); /* after Ctrl-D or ^C, the shell's prompt on a line of its own */
-    free(line);
+    }
+    free(in.buf);
     if (caught)
         sigaction(SIGINT, &old_sa, NULL);
+    for (int i = 0; i < 2; i++) {
+        if (wake_pipe[i] >= 0)
+            close(wake_pipe[i]);
+        wake_pipe[i] = -1;
+    }
     return rc;
 }
 
