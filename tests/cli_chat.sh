@@ -40,6 +40,18 @@ yes_no="Reply with one word: yes or no."
 "$og" chat -m "$smollm2" --temp 0 -n 24 -p "$yes_no" >"$tmp/yes" 2>/dev/null
 check "greedy one-shot answer" test "$(cat "$tmp/yes")" = "Yes."
 
+# `chat MODEL` names the model as `run MODEL` does; --json gives each
+# answer as one JSON line.
+same_json='{"content": "Yes.", "finish_reason": "eog", "prompt_tokens": 40, "cached_tokens": 0, "completion_tokens": 2}'
+"$og" chat "$smollm2" --temp 0 -p "$yes_no" --json >"$tmp/json" 2>"$tmp/json.err"
+check "chat MODEL --json" test "$(cat "$tmp/json")" = "$same_json"
+session json2 $'Say hello.\n/clear\n'"$yes_no"$'\n' --temp 0 -n 8 --json
+check "--json in a session: one line an answer" test "$(sed -n 2p "$tmp/json2.out")" = "$same_json"
+check "--json in a session: a cut answer" grep -q '"finish_reason": "length", .*"completion_tokens": 8}$' "$tmp/json2.out"
+expect "chat: the model twice" 2 "give the model once: as MODEL or with -m, not both" -- \
+    "$og" chat "$smollm2" -m "$smollm2" -p hi
+expect "chat: no model" 2 "-m MODEL is required (or name it first: offgrid chat MODEL)" -- "$og" chat -p hi
+
 # Slash commands are not messages: only the one question is answered,
 # and nothing after /bye is.
 session cmds $'/help\n/foo\n/set temperature abc\n/set temperature 0\n'"$yes_no"$'\n/bye\nSay hello.\n' --temp 0.9 -n 24

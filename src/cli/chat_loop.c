@@ -175,6 +175,17 @@ static bool restart(session *s, bool fresh, bool drop_last)
     return true;
 }
 
+/* --json: the answer and its counts as one line, named as OpenAI's API
+ * names them. */
+static void print_json(const og_gen_result *r)
+{
+    fputs("{\"content\": ", stdout);
+    cli_json_str(r->text);
+    printf(", \"finish_reason\": \"%s\", \"prompt_tokens\": %d, \"cached_tokens\": %d, "
+           "\"completion_tokens\": %d}\n",
+           og_finish_name(r->finish), r->n_prompt, r->n_cached, r->n_gen);
+}
+
 /* One assistant turn to the conversation so far: streams the answer and
  * says on stderr why it ended when that was not the end of the turn. On
  * failure the user's message is taken back, so the session can go on. */
@@ -188,8 +199,12 @@ static bool reply(session *s)
     gp.stop = s->o->stop;
     gp.n_stop = s->o->n_stop;
     gp.cancel = cancel_requested;
-    og_status st = og_chat_respond(s->chat, s->sampler, &gp, cli_print_token, &printer, &result, &err);
-    putchar('\n');
+    og_status st = og_chat_respond(s->chat, s->sampler, &gp, s->o->json ? NULL : cli_print_token, &printer,
+                                   &result, &err);
+    if (s->o->json && st == OG_OK)
+        print_json(&result);
+    else if (!s->o->json)
+        putchar('\n');
     fflush(stdout);
     clearerr(stdout); /* a write cut short by SIGINT is no reason to stop */
     if (st != OG_OK) {

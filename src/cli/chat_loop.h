@@ -22,6 +22,7 @@ typedef struct cli_chat_opts {
     cli_context_opts context;
     const char *const *stop; /* og_gen_params.stop, n_stop of them (may be 0) */
     int32_t n_stop;
+    bool json;               /* each answer as one JSON line instead of streamed text */
 } cli_chat_opts;
 
 /* Loads the model and talks with it. With o->prompt: one answer to

@@ -10,6 +10,8 @@
 
 typedef struct chat_opts {
     const char *model, *system, *prompt; /* NULL when not given */
+    const char *bare_model;              /* `offgrid chat MODEL` */
+    bool json;
     int32_t n_predict;
     og_sampler_params sampling;
     cli_context_opts context;
@@ -19,13 +21,17 @@ typedef struct chat_opts {
 #define STR(x) STR_(x)
 
 static const cli_option options[] = {
-    CLI_OPT_MODEL(chat_opts, model, "GGUF model file or installed model's name"),
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(chat_opts, bare_model, const char *), "MODEL",
+      .help = "GGUF model file or installed model's name (or give -m)" },
+    { "-m", "--model", CLI_STRING, CLI_AT(chat_opts, model, const char *), "MODEL", .help = "the model, as MODEL" },
     { "-s", "--system", CLI_STRING, CLI_AT(chat_opts, system, const char *), "TEXT", .help = "system message" },
     { "-p", "--prompt", CLI_STRING, CLI_AT(chat_opts, prompt, const char *), "TEXT",
       .help = "answer this one message and exit" },
     { "-n", "--n-predict", CLI_INT, CLI_AT(chat_opts, n_predict, int32_t), "N",
       .help = "most tokens per answer, -1 = until end of turn", .def = STR(CLI_CHAT_N_PREDICT), .min = -1,
       .max = INT32_MAX },
+    CLI_OPT_JSON(chat_opts, json, "each answer as one JSON line: content, finish_reason,\nprompt_tokens, "
+                                  "cached_tokens, completion_tokens"),
     CLI_OPT_GROUP(chat_opts, sampling, og_sampler_params, cli_sampling_options),
     CLI_OPT_GROUP(chat_opts, context, cli_context_opts, cli_context_options),
     { 0 },
@@ -38,10 +44,16 @@ static int start(int argc, char **argv)
     int rc = cli_parse(&cli_cmd_chat, argc, argv, &o);
     if (rc != CLI_PARSED)
         return rc;
+    if (o.model && o.bare_model)
+        return cli_usage_error(&cli_cmd_chat, "give the model once: as MODEL or with -m, not both");
+    if (!o.model)
+        o.model = o.bare_model;
+    if (!o.model)
+        return cli_usage_error(&cli_cmd_chat, "-m MODEL is required (or name it first: offgrid chat MODEL)");
     if (!cli_find_model("chat", &o.model, path, sizeof path))
         return 1;
     cli_chat_opts c = { .cmd = "chat", .model = o.model, .system = o.system, .prompt = o.prompt,
-                        .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context };
+                        .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context, .json = o.json };
     return cli_chat_main(&c);
 }
 
