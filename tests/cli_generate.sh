@@ -76,7 +76,7 @@ same "run MODEL PROMPT" "$want" -- "$og" run "$stories" "Once" -n 8 --temp 0 --i
 same "run -m MODEL PROMPT" "$want" -- "$og" run -m "$stories" "Once" -n 8 --temp 0 --ids
 same "run PROMPT -m MODEL" "$want" -- "$og" run -n 8 -m "$stories" --temp 0 "Once" --ids
 expect "prompt twice" 2 "give the prompt once: as PROMPT or with -p, not both" -- "$og" run "$stories" "Once" -p "Once"
-expect "unquoted prompt" 2 "unexpected argument 'upon' (quote a value with spaces)" -- "$og" run "$stories" Once upon
+expect "unquoted prompt" 2 "unknown option 'upon'" -- "$og" run "$stories" Once upon
 expect "-m and two more" 2 "with -m MODEL, give at most one PROMPT" -- "$og" run -m "$stories" Once upon
 expect "no model" 2 "-m MODEL is required (or name it first: offgrid run MODEL [PROMPT])" -- "$og" run
 expect "usage names the arguments" 0 "usage: offgrid run [MODEL] [PROMPT] [options]" -- "$og" run --help

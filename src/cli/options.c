@@ -151,10 +151,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, void *opts)
             continue;
         }
         if (!(r = find(cmd->options, 0, arg, &at))) {
-            if (arg[0] == '-')
-                snprintf(why, sizeof why, "unknown option '%s'", arg);
-            else
-                snprintf(why, sizeof why, "unexpected argument '%s' (quote a value with spaces)", arg);
+            snprintf(why, sizeof why, "unknown option '%s'", arg);
             return cli_usage_error(cmd, why);
         }
         if (r->kind == CLI_FLAG) {
