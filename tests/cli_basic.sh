@@ -25,8 +25,8 @@ expect "tokenize needs text" 2 "exactly one of -p TEXT or -f FILE" -- "$og" toke
 
 # stories260K greedy from BOS: llama2.c's reference ids (shared/models/MODELS.md).
 expect "greedy ids" 0 "403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385 328 432 358 394 261 370 432 352 266 268 388 426 338 391 266 267" \
-    -- "$og" run -m "$stories" -p "" -n 48 --temp 0 --ids
-expect "greedy text" 0 "Once upon a time, there was a little girl named Lily." -- "$og" run -m "$stories" -n 20 --temp 0
+    -- "$og" run -m "$stories" -p "" -n 48 --temp 0 --repeat-penalty 1 --ids
+expect "greedy text" 0 "Once upon a time, there was a little girl named Lily." -- "$og" run -m "$stories" -p "" -n 20 --temp 0
 expect "seeded sampling" 0 "" -- "$og" run -m "$stories" -p "Once" -n 8 --temp 0.9 --seed 7 --ids
 a=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/null)
 b=$("$og" run -m "$stories" -p "Once" -n 16 --temp 0.9 --seed 7 --ids 2>/dev/null)

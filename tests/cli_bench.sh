@@ -56,7 +56,7 @@ fi
 # synth: a tiny random model that info and run accept.
 expect "synth tiny" 0 "wrote" -- "$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3
 expect "synth info" 0 "tensor types:  F32 x5, Q4_0 x15" -- "$og" info -m "$tmp/tiny.gguf"
-expect "synth run" 0 "" -- "$og" run -m "$tmp/tiny.gguf" -n 4 --temp 0 --ids
+expect "synth run" 0 "" -- "$og" run -m "$tmp/tiny.gguf" -p "" -n 4 --temp 0 --ids
 if [ "$(wc -w <"$tmp/out")" -eq 4 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL synth run: want 4 ids, got '$(cat "$tmp/out")'" >&2; fi
 cp "$tmp/tiny.gguf" "$tmp/first.gguf"
 "$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3 2>/dev/null

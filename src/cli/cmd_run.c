@@ -1,15 +1,24 @@
 /*
- * cmd_run.c - `offgrid run`: stream the continuation of a prompt.
+ * cmd_run.c - `offgrid run`: stream the continuation of a prompt, or,
+ * given no prompt, start the chat session (chat_loop.c) that `offgrid
+ * chat` starts. Like `ollama run NAME [PROMPT]`, the model and the prompt
+ * may be the bare arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli/chat_loop.h"
 #include "cli/print.h"
 
+/* -n's value before parsing: the default depends on the mode. */
+#define N_PREDICT_UNSET (-2)
+/* Tokens a continuation gets when -n is not given. */
+#define RUN_N_PREDICT 128
+
 typedef struct run_opts {
-    const char *model, *prompt; /* prompt: NULL when not given */
+    const char *model, *prompt, *system; /* NULL when not given */
+    const char *arg1, *arg2;            /* the bare arguments: [MODEL] [PROMPT] */
     int32_t n_predict;
     bool ids, no_bos, no_parse_special;
     og_sampler_params sampling;
@@ -19,15 +28,22 @@ typedef struct run_opts {
 } run_opts;
 
 static const cli_option options[] = {
-    CLI_OPT_MODEL(run_opts, model, "GGUF model file or installed model's name"),
-    { "-p", "--prompt", CLI_STRING, CLI_AT(run_opts, prompt, const char *), "TEXT", .help = "prompt text",
-      .def = "empty" },
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(run_opts, arg1, const char *), "MODEL",
+      .help = "GGUF model file or installed model's name (or give -m)" },
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(run_opts, arg2, const char *), "PROMPT",
+      .help = "the text to continue (as -p); without one, run\nstarts a chat session, as `offgrid chat`" },
+    { "-m", "--model", CLI_STRING, CLI_AT(run_opts, model, const char *), "MODEL", .help = "the model, as MODEL" },
+    { "-p", "--prompt", CLI_STRING, CLI_AT(run_opts, prompt, const char *), "TEXT",
+      .help = "prompt text, as PROMPT; -p \"\" starts from BOS" },
+    { "-s", "--system", CLI_STRING, CLI_AT(run_opts, system, const char *), "TEXT",
+      .help = "the chat session's system message" },
     { "-n", "--n-predict", CLI_INT, CLI_AT(run_opts, n_predict, int32_t), "N",
-      .help = "tokens to generate, -1 = until end of text", .def = "128", .min = -1, .max = INT32_MAX },
+      .help = "tokens to generate, -1 = until end of text", .def = "128; 512 per answer in a chat", .min = -1,
+      .max = INT32_MAX },
     { NULL, "--ids", CLI_FLAG, CLI_AT(run_opts, ids, bool), NULL,
       .help = "print the generated token ids, space-separated, instead of text" },
     { NULL, "--stop", CLI_LIST, CLI_AT(run_opts, stop, cli_strings), "TEXT",
-      .help = "stop where TEXT appears (it is not printed); repeatable", .max = OG_GEN_MAX_STOP },
+      .help = "stop where TEXT appears (it is not printed)", .max = OG_GEN_MAX_STOP },
     CLI_OPT_JSON(run_opts, json, "constrain the output to one JSON object"),
     { NULL, "--logprobs", CLI_FLAG, CLI_AT(run_opts, logprobs, bool), NULL,
       .help = "print each token's log-probability" },
@@ -89,12 +105,14 @@ static int run(const run_opts *o)
     if (og_generate(ctx, sampler, prompt, n_prompt, &gp, cli_print_token, &printer, &result, &err) == OG_OK)
         rc = 0;
     else
-        fprintf(stderr, "\noffgrid run: %s\n", err.message);
+        fprintf(stderr, "%soffgrid run: %s\n", printer.n_printed ? "\n" : "", err.message);
     og_sampler_free(sampler);
     if (printer.n_printed && !o->logprobs)
         putchar('\n');
     fflush(stdout);
-    cli_print_stats(&result);
+    /* A prompt refused before decoding has no timings worth a line. */
+    if (rc == 0 || result.n_gen > 0)
+        cli_print_stats(&result);
     if (o->logprobs && result.n_gen > 0)
         fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum,
                 printer.logprob_sum / result.n_gen);
@@ -105,25 +123,70 @@ done:
     return rc;
 }
 
+/* The flags that shape a one-off continuation and mean nothing in a chat. */
+static const char *continuation_only(const run_opts *o)
+{
+    return o->ids ? "--ids" : o->logprobs ? "--logprobs" : o->json ? "--json" : o->no_bos ? "--no-bos"
+           : o->no_parse_special ? "--no-parse-special" : NULL;
+}
+
+/* Without a prompt: the chat session, with run's sampling and context. */
+static int chat(const run_opts *o)
+{
+    cli_chat_opts c = { .cmd = "run", .model = o->model, .system = o->system,
+                        .n_predict = o->n_predict == N_PREDICT_UNSET ? CLI_CHAT_N_PREDICT : o->n_predict,
+                        .sampling = o->sampling, .context = o->context, .stop = o->stop.v, .n_stop = o->stop.n };
+    return cli_chat_main(&c);
+}
+
 static int start(int argc, char **argv)
 {
-    run_opts o = { .n_predict = 128, .sampling = og_sampler_default_params() };
-    char path[4096];
+    run_opts o = { .n_predict = N_PREDICT_UNSET, .sampling = cli_sampling_defaults() };
+    char path[4096], why[256];
     int rc = cli_parse(&cli_cmd_run, argc, argv, &o);
     if (rc != CLI_PARSED)
         return rc;
+    /* With -m the one bare argument is the prompt; without, the model
+     * comes first. */
+    const char *bare_prompt = o.model ? o.arg1 : o.arg2;
+    if (o.model && o.arg2)
+        return cli_usage_error(&cli_cmd_run,
+                               "with -m MODEL, give at most one PROMPT (quote a prompt of several words)");
+    if (!o.model)
+        o.model = o.arg1;
+    if (!o.model)
+        return cli_usage_error(&cli_cmd_run, "-m MODEL is required (or name it first: offgrid run MODEL [PROMPT])");
+    if (bare_prompt && o.prompt)
+        return cli_usage_error(&cli_cmd_run, "give the prompt once: as PROMPT or with -p, not both");
+    if (bare_prompt)
+        o.prompt = bare_prompt;
+    if (!o.prompt && continuation_only(&o)) {
+        snprintf(why, sizeof why, "%s needs a prompt (PROMPT or -p TEXT); without one, run starts a chat",
+                 continuation_only(&o));
+        return cli_usage_error(&cli_cmd_run, why);
+    }
+    if (o.prompt && o.system)
+        return cli_usage_error(&cli_cmd_run, "-s is the chat session's system message; with a prompt, use "
+                                             "`offgrid chat -s TEXT -p TEXT`");
     for (int32_t i = 0; i < o.stop.n; i++)
         if (strlen(o.stop.v[i]) > OG_GEN_MAX_STOP_LEN) {
-            char why[96];
             snprintf(why, sizeof why, "a --stop string has at most %d bytes", OG_GEN_MAX_STOP_LEN);
             return cli_usage_error(&cli_cmd_run, why);
         }
-    return cli_find_model("run", &o.model, path, sizeof path) ? run(&o) : 1;
+    if (!cli_find_model("run", &o.model, path, sizeof path))
+        return 1;
+    if (!o.prompt)
+        return chat(&o);
+    if (o.n_predict == N_PREDICT_UNSET)
+        o.n_predict = RUN_N_PREDICT;
+    return run(&o);
 }
 
 const cli_command cli_cmd_run = {
-    "run", "generate a continuation of a prompt",
-    "Streams the text the model generates after PROMPT (only the new text) to\n"
-    "stdout; timings go to stderr. An empty or missing prompt starts from BOS.",
-    options, NULL, start,
+    "run", "continue a prompt, or chat when there is none",
+    "With a prompt, streams the text the model generates after it (only the\n"
+    "new text) to stdout; timings go to stderr. -p \"\" starts from BOS.\n"
+    "Without a prompt, starts the chat session of `offgrid chat`: one message\n"
+    "a line from stdin, answered with the model's chat template.",
+    options, cli_chat_commands_help, start,
 };

@@ -20,7 +20,8 @@ const cli_option cli_sampling_options[] = {
     { NULL, "--min-p", CLI_FLOAT, CLI_AT(og_sampler_params, min_p, float), "P",
       .help = "drop tokens below P x the best one's probability", .def = "0.05", .min = 0, .max = 1 },
     { NULL, "--repeat-penalty", CLI_FLOAT, CLI_AT(og_sampler_params, repeat_penalty, float), "R",
-      .help = "penalty for recently seen tokens, 1 = off", .def = "1", .min = 0, .max = 100 },
+      .help = "penalty for the last 64 tokens seen, 1 = off", .def = "1.1", .min = 0,
+      .max = 100 },
     { NULL, "--seed", CLI_U64, CLI_AT(og_sampler_params, seed, uint64_t), "S",
       .help = "random seed, for reproducible runs" },
     { 0 },
@@ -78,7 +79,18 @@ og_context *cli_new_context(og_model *m, const cli_context_opts *o)
     og_context *ctx = NULL;
     og_error err = { 0 };
     if (og_context_new(m, &cp, &ctx, &err) != OG_OK) {
-        fprintf(stderr, "offgrid: cannot create a context: %s\n", err.message);
+        og_model_info info;
+        og_model_get_info(m, &info);
+        /* An encoder has no context at all: the library's message names
+         * its own API, a CLI user needs the command. */
+        if (og_model_context_bytes(m, 8, 8) == 0)
+            fprintf(stderr,
+                    "offgrid: this is an encoder model ('%s'): it turns text into an embedding or labels and does "
+                    "not generate text; use `offgrid embed -m MODEL -p TEXT`, or `offgrid classify -m MODEL -p TEXT` "
+                    "when it has a classifier head\n",
+                    info.arch);
+        else
+            fprintf(stderr, "offgrid: cannot create a context: %s\n", err.message);
         return NULL;
     }
     return ctx;

@@ -1,7 +1,8 @@
 /*
  * print.c - printing helpers for the run and chat commands: the token
  * callback that streams generated text (or ids, or ids with their
- * log-probabilities) to stdout, and the timing line on stderr.
+ * log-probabilities) to stdout, the sampler with the generation
+ * commands' defaults, and the timing line on stderr.
  */
 #include "cli/print.h"
 #include "cli/cli.h"
@@ -37,6 +38,13 @@ bool cli_print_token(void *arg, const og_gen_token *t)
     return true;
 }
 
+og_sampler_params cli_sampling_defaults(void)
+{
+    og_sampler_params p = og_sampler_default_params();
+    p.repeat_penalty = CLI_REPEAT_PENALTY;
+    return p;
+}
+
 og_sampler *cli_new_sampler(const og_model *m, const og_sampler_params *params)
 {
     og_sampler *s = NULL;
@@ -46,12 +54,24 @@ og_sampler *cli_new_sampler(const og_model *m, const og_sampler_params *params)
     return s;
 }
 
+/* " (N tokens/s)" when n tokens over seconds is a speed worth printing:
+ * a prompt refused before decoding, or nothing generated, took no
+ * measurable time, and dividing by it gives nonsense. */
+static const char *speed(int32_t n, double seconds, char *buf, size_t cap)
+{
+    if (n <= 0 || !(seconds >= 1e-3))
+        return "";
+    snprintf(buf, cap, " (%.1f tokens/s)", n / seconds);
+    return buf;
+}
+
 void cli_print_stats(const og_gen_result *r)
 {
-    fprintf(stderr,
-            "prompt: %d tokens in %.3f s (%.1f tokens/s, %d reused); generated: %d tokens in %.3f s (%.1f tokens/s)%s%s\n",
-            r->n_prompt, r->prompt_seconds, r->prompt_seconds > 0 ? (r->n_prompt - r->n_cached) / r->prompt_seconds : 0.0,
-            r->n_cached, r->n_gen, r->gen_seconds, r->gen_seconds > 0 ? r->n_gen / r->gen_seconds : 0.0,
+    char prompt_speed[64], gen_speed[64];
+    fprintf(stderr, "prompt: %d tokens (%d reused) in %.3f s%s; generated: %d tokens in %.3f s%s%s%s\n", r->n_prompt,
+            r->n_cached, r->prompt_seconds,
+            speed(r->n_prompt - r->n_cached, r->prompt_seconds, prompt_speed, sizeof prompt_speed), r->n_gen,
+            r->gen_seconds, speed(r->n_gen, r->gen_seconds, gen_speed, sizeof gen_speed),
             r->finish == OG_FINISH_CONTEXT_FULL ? " (context full)" : "",
             r->finish == OG_FINISH_STOP ? " (stop)" : "");
 }

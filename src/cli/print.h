@@ -18,10 +18,19 @@ typedef struct cli_printer {
 /* An og_token_fn that prints to stdout and flushes, so output streams. */
 bool cli_print_token(void *printer, const og_gen_token *token);
 
+/* The sampling defaults of the generation commands (run, chat): the
+ * library's, with a repetition penalty of CLI_REPEAT_PENALTY, as Ollama
+ * uses, because small chat models otherwise loop on one sentence. The
+ * library's default stays 1 (off) so its results match llama.cpp's. */
+#define CLI_REPEAT_PENALTY 1.1f
+og_sampler_params cli_sampling_defaults(void);
+
 /* Makes a sampler from the command's options; prints errors itself. */
 og_sampler *cli_new_sampler(const og_model *m, const og_sampler_params *params);
 
-/* Prints prompt and generation speed to stderr. */
+/* Prints the prompt and generation token counts and times to stderr,
+ * with a speed only where there is something to measure: tokens decoded
+ * over at least a millisecond. */
 void cli_print_stats(const og_gen_result *result);
 
 #endif
