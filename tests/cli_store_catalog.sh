@@ -7,7 +7,7 @@
 # MiniLM, and a task the catalog lacks says so; -m NAME of a catalog model
 # that is not installed names the pull command (no terminal) or asks
 # (a terminal, through script(1)) and runs the model once pulled; near-miss
-# names get "did you mean"; recommend --json.
+# names get "did you mean"; --pull pulls without asking; recommend --json.
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
@@ -118,5 +118,13 @@ rc=$?
 expect "pulled from the offer" 0 "stories-260k" -- "$og" list
 expect "run it by name now" 0 "" -- "$og" run -m stories-260k -p hi -n 2 --temp 0 --ids
 expect "installed near miss" 1 "did you mean stories-260k?" -- "$og" run -m stories-206k -p hi -n 2
+
+# --pull: no question, off a terminal too; run and chat both take it.
+rm -rf "$OFFGRID_HOME"
+expect "run --pull" 0 "" -- "$og" run stories-260k hi -n 2 --temp 0 --ids --pull
+grep -qF "pulled stories-260k:1 (1.1 MiB)" "$tmp/err" && ok || bad "run --pull did not say what it pulled"
+rm -rf "$OFFGRID_HOME"
+expect "chat --pull" 0 "" -- "$og" chat stories-260k -p hi -n 2 --temp 0 --pull
+expect "pulled by chat --pull" 0 "stories-260k" -- "$og" list
 
 finish cli_store_catalog

@@ -12,6 +12,7 @@ typedef struct chat_opts {
     const char *model, *system, *prompt; /* NULL when not given */
     const char *bare_model;              /* `offgrid chat MODEL` */
     bool json;
+    bool pull; /* --pull: install -m NAME from the catalog without asking */
     int32_t n_predict;
     og_sampler_params sampling;
     cli_context_opts context;
@@ -24,6 +25,7 @@ static const cli_option options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(chat_opts, bare_model, const char *), "MODEL",
       .help = "GGUF model file or installed model's name (or give -m)" },
     { "-m", "--model", CLI_STRING, CLI_AT(chat_opts, model, const char *), "MODEL", .help = "the model, as MODEL" },
+    CLI_OPT_PULL(chat_opts, pull),
     { "-s", "--system", CLI_STRING, CLI_AT(chat_opts, system, const char *), "TEXT", .help = "system message" },
     { "-p", "--prompt", CLI_STRING, CLI_AT(chat_opts, prompt, const char *), "TEXT",
       .help = "answer this one message and exit" },
@@ -50,7 +52,7 @@ static int start(int argc, char **argv)
         o.model = o.bare_model;
     if (!o.model)
         return cli_usage_error(&cli_cmd_chat, "-m MODEL is required (or name it first: offgrid chat MODEL)");
-    if (!cli_find_model("chat", &o.model, path, sizeof path))
+    if (!cli_find_model_pull("chat", &o.model, path, sizeof path, o.pull))
         return 1;
     cli_chat_opts c = { .cmd = "chat", .model = o.model, .system = o.system, .prompt = o.prompt,
                         .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context, .json = o.json };

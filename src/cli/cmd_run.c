@@ -25,6 +25,7 @@ typedef struct run_opts {
     cli_context_opts context;
     cli_strings stop; /* --stop: og_gen_params.stop */
     bool json, logprobs;
+    bool pull; /* --pull: install -m NAME from the catalog without asking */
 } run_opts;
 
 static const cli_option options[] = {
@@ -33,6 +34,7 @@ static const cli_option options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(run_opts, arg2, const char *), "PROMPT",
       .help = "the text to continue (as -p); without one, run\nstarts a chat session, as `offgrid chat`" },
     { "-m", "--model", CLI_STRING, CLI_AT(run_opts, model, const char *), "MODEL", .help = "the model, as MODEL" },
+    CLI_OPT_PULL(run_opts, pull),
     { "-p", "--prompt", CLI_STRING, CLI_AT(run_opts, prompt, const char *), "TEXT",
       .help = "prompt text, as PROMPT; -p \"\" starts from BOS" },
     { "-s", "--system", CLI_STRING, CLI_AT(run_opts, system, const char *), "TEXT",
@@ -173,7 +175,7 @@ static int start(int argc, char **argv)
             snprintf(why, sizeof why, "a --stop string has at most %d bytes", OG_GEN_MAX_STOP_LEN);
             return cli_usage_error(&cli_cmd_run, why);
         }
-    if (!cli_find_model("run", &o.model, path, sizeof path))
+    if (!cli_find_model_pull("run", &o.model, path, sizeof path, o.pull))
         return 1;
     if (!o.prompt)
         return chat(&o);

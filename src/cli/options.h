@@ -99,6 +99,9 @@ int cli_usage_error(const cli_command *cmd, const char *why);
 #define CLI_OPT_MAX_TOKENS(T, f, h, d) \
     { NULL, "--max-tokens", CLI_INT, CLI_AT(T, f, int32_t), "N", .help = (h), .def = (d), .min = 1, .max = 1 << 20 }
 #define CLI_OPT_JSON(T, f, h) { NULL, "--json", CLI_FLAG, CLI_AT(T, f, bool), NULL, .help = (h) }
+#define CLI_OPT_PULL(T, f)                                                                                  \
+    { NULL, "--pull", CLI_FLAG, CLI_AT(T, f, bool), NULL,                                                   \
+      .help = "MODEL not installed but in the catalog: pull it\nwithout asking" }
 #define CLI_OPT_GROUP(T, f, type, table) { NULL, NULL, CLI_GROUP, CLI_AT(T, f, type), .group = table }
 
 #endif
