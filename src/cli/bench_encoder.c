@@ -32,14 +32,6 @@ static const char *const word_list[] = {
     "recipe", "dinner",  "is",      "open",   "near",  "station", "offline",  "device",  "battery", "quiet",
 };
 
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int by_value(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -178,7 +170,7 @@ static double make_texts(enc_bench *b, const og_model *m)
         size_t len = 0;
         for (int w = 0; w < WORDS; w++)
             len += (size_t)snprintf(b->text[i] + len, MAX_TEXT_LEN - len, "%s%s", w ? " " : "",
-                                    word_list[next_random(&rng) % n_words]);
+                                    word_list[cli_bench_random(&rng) % n_words]);
         b->texts[i] = b->text[i];
         b->lens[i] = len;
         og_token *ids = NULL;

@@ -10,6 +10,9 @@
 
 #include "offgrid.h"
 
+/* The next number of a splitmix64 stream: the benches' made-up inputs,
+ * the same on every run (cmd_bench.c). */
+uint64_t cli_bench_random(uint64_t *state);
 /* Monotonic seconds (cmd_bench.c). */
 double cli_bench_now(void);
 /* Peak resident set: ru_maxrss and VmHWM in bytes, -1 when unknown (cmd_bench.c). */

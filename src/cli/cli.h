@@ -102,6 +102,12 @@ int cli_run_encoder(const char *cmd, const cli_encode_opts *o, bool normalize, c
 
 /* Prints s as a JSON string literal. */
 void cli_json_str(const char *s);
+/* The same for n bytes; a byte that is not part of valid UTF-8 (a byte
+ * token's piece, a Latin-1 file name) becomes U+FFFD, so the output
+ * always parses. */
+void cli_json_strn(const char *s, size_t n);
+/* A JSON number, or null for an infinity or NaN (which JSON lacks). */
+void cli_json_num(double v);
 
 extern const cli_command cli_cmd_run, cli_cmd_chat, cli_cmd_tokenize, cli_cmd_perplexity, cli_cmd_info;
 extern const cli_command cli_cmd_bench, cli_cmd_embed, cli_cmd_classify;

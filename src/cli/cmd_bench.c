@@ -63,7 +63,7 @@ static double process_start;
 __attribute__((constructor)) static void record_process_start(void) { process_start = cli_bench_now(); }
 
 /* splitmix64: a fixed, portable sequence, so every run decodes the same ids. */
-static uint64_t next_random(uint64_t *state)
+uint64_t cli_bench_random(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -82,7 +82,7 @@ typedef struct bench {
 static void fill_tokens(bench *b, int32_t n)
 {
     for (int32_t i = 0; i < n; i++)
-        b->tokens[i] = (og_token)(next_random(&b->rng) % (uint64_t)b->n_vocab);
+        b->tokens[i] = (og_token)(cli_bench_random(&b->rng) % (uint64_t)b->n_vocab);
     if (n > 0 && og_model_adds_bos(b->model) && og_token_bos(b->model) >= 0)
         b->tokens[0] = og_token_bos(b->model);
 }

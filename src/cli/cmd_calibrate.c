@@ -64,7 +64,13 @@ static fit_quality measure(float t, const float *probs, const int32_t *labels, i
 
 static void json_quality(const char *key, const fit_quality *q)
 {
-    printf(", \"%s\": {\"temperature\": %.6g, \"nll\": %.6f, \"ece\": %.6f}", key, q->t, q->nll, q->ece);
+    printf(", \"%s\": {\"temperature\": ", key);
+    cli_json_num(q->t);
+    printf(", \"nll\": ");
+    cli_json_num(q->nll);
+    printf(", \"ece\": ");
+    cli_json_num(q->ece);
+    putchar('}');
 }
 
 static int run(const calibrate_opts *o)

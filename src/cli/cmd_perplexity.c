@@ -63,9 +63,12 @@ static int run(const perplexity_opts *o)
         cli_json_str(o->model);
         printf(", \"file\": ");
         cli_json_str(o->file);
-        printf(", \"perplexity\": %.6f, \"stderr\": %.6f, \"n_tokens\": %d, \"n_chunks\": %d, \"n_scored\": %lld, "
-               "\"n_ctx\": %d}\n",
-               res.ppl, res.ppl_stderr, n_tokens, res.n_chunks, (long long)res.n_scored, co.n_ctx);
+        printf(", \"perplexity\": ");
+        cli_json_num(res.ppl);
+        printf(", \"stderr\": ");
+        cli_json_num(res.ppl_stderr);
+        printf(", \"n_tokens\": %d, \"n_chunks\": %d, \"n_scored\": %lld, \"n_ctx\": %d}\n", n_tokens,
+               res.n_chunks, (long long)res.n_scored, co.n_ctx);
     } else {
         printf("perplexity: %.4f +/- %.4f\n", res.ppl, res.ppl_stderr);
     }

@@ -29,44 +29,6 @@ static const cli_option options[] = {
     { 0 },
 };
 
-/* Bytes of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t want = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
-    if (!want || want > n || (want > 1 && s[0] < 0xC2) || (s[0] > 0xF4))
-        return 0;
-    for (size_t i = 1; i < want; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong 3- and 4-byte forms, surrogates and code points past U+10FFFF. */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) || (s[0] == 0xF0 && s[1] < 0x90) ||
-        (s[0] == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return want;
-}
-
-/* A piece as a JSON string. A byte token holds part of a character, which
- * JSON cannot carry: each byte that is not part of valid UTF-8 becomes
- * U+FFFD, so the output always parses; the id stays exact. */
-static void json_piece(const char *p, size_t n)
-{
-    putchar('"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)p[i];
-        size_t l = utf8_len((const unsigned char *)p + i, n - i);
-        if (!l)
-            fputs("\\ufffd", stdout);
-        else if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            fwrite(p + i, 1, l, stdout);
-        i += l ? l : 1;
-    }
-    putchar('"');
-}
-
 /* Prints the ids in the chosen form; false when a piece cannot be had. */
 static bool print_tokens(const tokenize_opts *o, const og_model *m, const og_token *ids, int32_t n)
 {
@@ -99,7 +61,7 @@ static bool print_tokens(const tokenize_opts *o, const og_model *m, const og_tok
         }
         if (o->json) {
             printf("%s{\"id\": %d, \"piece\": ", i ? ", " : "", ids[i]);
-            json_piece(piece, (size_t)len);
+            cli_json_strn(piece, (size_t)len);
             putchar('}');
         } else {
             printf("%6d -> '%.*s'\n", ids[i], (int)len, piece);

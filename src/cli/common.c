@@ -4,6 +4,7 @@
  * that apply them.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,17 +175,50 @@ done:
     return rc;
 }
 
-void cli_json_str(const char *s)
+/* Bytes of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t want = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
+    if (!want || want > n || (want > 1 && s[0] < 0xC2) || (s[0] > 0xF4))
+        return 0;
+    for (size_t i = 1; i < want; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong 3- and 4-byte forms, surrogates and code points past U+10FFFF. */
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) || (s[0] == 0xF0 && s[1] < 0x90) ||
+        (s[0] == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return want;
+}
+
+void cli_json_strn(const char *s, size_t n)
 {
     putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t l = utf8_len((const unsigned char *)s + i, n - i);
+        if (!l)
+            fputs("\\ufffd", stdout);
+        else if (c == '"' || c == '\\')
             printf("\\%c", c);
         else if (c < 0x20)
             printf("\\u%04x", c);
         else
-            putchar(c);
+            fwrite(s + i, 1, l, stdout);
+        i += l ? l : 1;
     }
     putchar('"');
+}
+
+void cli_json_str(const char *s)
+{
+    cli_json_strn(s, strlen(s));
+}
+
+void cli_json_num(double v)
+{
+    if (isfinite(v))
+        printf("%.9g", v);
+    else
+        fputs("null", stdout);
 }
