@@ -29,7 +29,7 @@ const cli_option cli_sampling_options[] = {
 };
 
 const cli_option cli_context_options[] = {
-    CLI_OPT_THREADS(cli_context_opts, n_threads, "threads", "all cores"),
+    CLI_OPT_THREADS(cli_context_opts, n_threads, "threads", "all cores, fewer while others are busy"),
     CLI_OPT_CTX(cli_context_opts, n_ctx, "context size in tokens", "the model's, at most 4096"),
     CLI_OPT_BATCH(cli_context_opts, n_batch, "prompt tokens evaluated per step", "512"),
     { 0 },
