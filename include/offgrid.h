@@ -122,6 +122,8 @@ typedef struct og_model_info {
     const char *file_type;  /* dominant tensor type, e.g. "Q4_1" */
     uint64_t packed_bytes;  /* weights repacked for the fast kernels (0: none) */
     bool packed_from_cache; /* they were mapped from cache_dir, not repacked by this load */
+    const char *chat_template; /* tokenizer.chat_template, or NULL when the file has none
+                                  (og_chat then falls back to ChatML, as llama.cpp does) */
 } og_model_info;
 
 OG_API void og_model_get_info(const og_model *model, og_model_info *info);

@@ -75,6 +75,18 @@ want=$("$og" run -m "$stories" -p "Once" -n 8 --temp 0 --ids 2>/dev/null)
 same "run MODEL PROMPT" "$want" -- "$og" run "$stories" "Once" -n 8 --temp 0 --ids
 same "run -m MODEL PROMPT" "$want" -- "$og" run -m "$stories" "Once" -n 8 --temp 0 --ids
 same "run PROMPT -m MODEL" "$want" -- "$og" run -n 8 -m "$stories" --temp 0 "Once" --ids
+# A bare PROMPT to a model with a chat template is a chat message, as
+# `ollama run NAME PROMPT` has it (a raw continuation of a question ends at
+# once on an instruct model); -p keeps the raw text, and so does a model
+# without a template (stories260K, above).
+if [ -f "$smollm2" ]; then
+    want=$("$og" chat "$smollm2" -p "Name a colour." -n 12 --temp 0 2>/dev/null)
+    [ -n "$want" ] && same "run CHAT_MODEL PROMPT answers as chat" "$want" -- "$og" run "$smollm2" "Name a colour." -n 12 --temp 0
+    same "-s with a bare prompt" "$("$og" chat "$smollm2" -s "Answer in French." -p "Name a colour." -n 12 --temp 0 2>/dev/null)" \
+        -- "$og" run "$smollm2" -s "Answer in French." "Name a colour." -n 12 --temp 0
+    raw=$("$og" run -m "$smollm2" -p "Name a colour." -n 12 --temp 0 2>/dev/null)
+    [ "$raw" != "$want" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL -p is not a raw continuation" >&2; }
+fi
 expect "prompt twice" 2 "give the prompt once: as PROMPT or with -p, not both" -- "$og" run "$stories" "Once" -p "Once"
 expect "unquoted prompt" 2 "unknown option 'upon'" -- "$og" run "$stories" Once upon
 expect "-m and two more" 2 "with -m MODEL, give at most one PROMPT" -- "$og" run -m "$stories" Once upon

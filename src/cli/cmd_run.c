@@ -132,10 +132,29 @@ static const char *continuation_only(const run_opts *o)
            : o->no_parse_special ? "--no-parse-special" : NULL;
 }
 
-/* Without a prompt: the chat session, with run's sampling and context. */
+/* Whether the model file at path declares a chat template offgrid can
+ * render (read vocab-only: the metadata, no weights). A base model
+ * without one would get ChatML, which it never saw. */
+static bool has_chat_template(const char *path)
+{
+    og_model *m = cli_load_model(path, true);
+    if (!m)
+        return false;
+    og_model_info info;
+    og_model_get_info(m, &info);
+    og_chat_message msg = { "user", "hi" };
+    char buf[1];
+    bool ok = info.chat_template && og_chat_apply_template(m, &msg, 1, true, buf, (int32_t)sizeof buf) >= 0;
+    og_model_free(m);
+    return ok;
+}
+
+/* Without a prompt: the chat session, with run's sampling and context;
+ * with a bare PROMPT: one answer of that session (as `ollama run NAME
+ * PROMPT` gives). */
 static int chat(const run_opts *o)
 {
-    cli_chat_opts c = { .cmd = "run", .model = o->model, .system = o->system,
+    cli_chat_opts c = { .cmd = "run", .model = o->model, .system = o->system, .prompt = o->prompt,
                         .n_predict = o->n_predict == N_PREDICT_UNSET ? CLI_CHAT_N_PREDICT : o->n_predict,
                         .sampling = o->sampling, .context = o->context, .stop = o->stop.v, .n_stop = o->stop.n };
     return cli_chat_main(&c);
@@ -167,9 +186,9 @@ static int start(int argc, char **argv)
                  continuation_only(&o));
         return cli_usage_error(&cli_cmd_run, why);
     }
-    if (o.prompt && o.system)
-        return cli_usage_error(&cli_cmd_run, "-s is the chat session's system message; with a prompt, use "
-                                             "`offgrid chat -s TEXT -p TEXT`");
+    if (o.prompt && o.system && !bare_prompt)
+        return cli_usage_error(&cli_cmd_run, "-s is the chat session's system message; -p TEXT is a raw text to "
+                                             "continue (give the message as PROMPT: offgrid run MODEL -s TEXT PROMPT)");
     for (int32_t i = 0; i < o.stop.n; i++)
         if (strlen(o.stop.v[i]) > OG_GEN_MAX_STOP_LEN) {
             snprintf(why, sizeof why, "a --stop string has at most %d bytes", OG_GEN_MAX_STOP_LEN);
@@ -177,17 +196,26 @@ static int start(int argc, char **argv)
         }
     if (!cli_find_model_pull("run", &o.model, path, sizeof path, o.pull))
         return 1;
-    if (!o.prompt)
+    /* A bare PROMPT to a chat model is a message (the habit ollama users
+     * bring); -p TEXT, a model without a chat template, or a flag that
+     * only a raw continuation has keeps it a text to continue. */
+    if (!o.prompt || (bare_prompt && !continuation_only(&o) && has_chat_template(o.model))) {
         return chat(&o);
+    }
+    if (o.system)
+        return cli_usage_error(&cli_cmd_run, "-s needs a chat model (this one has no chat template)");
     if (o.n_predict == N_PREDICT_UNSET)
         o.n_predict = RUN_N_PREDICT;
     return run(&o);
 }
 
 const cli_command cli_cmd_run = {
-    "run", "continue a prompt, or chat when there is none",
-    "With a prompt, streams the text the model generates after it (only the\n"
-    "new text) to stdout; timings go to stderr. -p \"\" starts from BOS.\n"
+    "run", "answer a prompt, or chat when there is none",
+    "offgrid run MODEL PROMPT answers PROMPT as a chat message when the model\n"
+    "has a chat template (as `ollama run` does). -p TEXT (or a model without\n"
+    "a template, or --ids/--logprobs/--json/--no-bos) streams the raw\n"
+    "continuation of the text instead (only the new text) to stdout; timings\n"
+    "go to stderr. -p \"\" starts from BOS.\n"
     "Without a prompt, starts the chat session of `offgrid chat`: one message\n"
     "a line from stdin, answered with the model's chat template.",
     options, cli_chat_commands_help, start,

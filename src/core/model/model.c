@@ -193,6 +193,7 @@ void og_model_get_info(const og_model *m, og_model_info *info)
     for (int32_t i = 0; i < m->n_packed; i++)
         info->packed_bytes += m->packed[i].n_bytes;
     info->packed_from_cache = m->packed_from_cache;
+    info->chat_template = m->chat_template && *m->chat_template ? m->chat_template : NULL;
 }
 
 size_t og_model_describe(const og_model *m, char *buf, size_t cap)
