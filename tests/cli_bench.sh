@@ -2,14 +2,16 @@
 # cli_bench.sh OFFGRID SHARED_MODELS MODELS_DIR - `offgrid bench` and
 # `offgrid synth`: the JSON has its fields and positive speeds (no timing
 # thresholds: the machine may be busy), a synthetic model loads and runs,
-# and bad options fail with clear messages.
+# synth --json says what it wrote, and bad options fail with clear messages.
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
+. "$(dirname "$0")/testlib/json_check.sh"
 
 stories=$shared/stories260K.gguf
 for cmd in bench synth; do
     expect "$cmd --help" 0 "usage: offgrid $cmd" -- "$og" "$cmd" --help
+    expect "$cmd --help names --json" 0 "  --json" -- "$og" "$cmd" --help
 done
 expect "help lists bench" 0 "bench" -- "$og" --help
 
@@ -59,7 +61,9 @@ expect "synth info" 0 "tensor types:  F32 x5, Q4_0 x15" -- "$og" info -m "$tmp/t
 expect "synth run" 0 "" -- "$og" run -m "$tmp/tiny.gguf" -p "" -n 4 --temp 0 --ids
 if [ "$(wc -w <"$tmp/out")" -eq 4 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL synth run: want 4 ids, got '$(cat "$tmp/out")'" >&2; fi
 cp "$tmp/tiny.gguf" "$tmp/first.gguf"
-"$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3 2>/dev/null
+expect "synth --json" 0 '"bytes": ' -- "$og" synth -o "$tmp/tiny.gguf" --shape tiny --type q4_0 --seed 3 --json
+json_ok "synth --json" 'j == {"ok": True, "path": a[0], "shape": "tiny", "type": "q4_0", "seed": 3, "bytes": int(a[1])}' \
+    "$tmp/tiny.gguf" "$(stat -c %s "$tmp/first.gguf")"
 if cmp -s "$tmp/tiny.gguf" "$tmp/first.gguf"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL synth is not reproducible" >&2; fi
 
 # bad options
@@ -72,6 +76,8 @@ expect "bench missing file" 1 "cannot open /nonexistent.gguf" -- "$og" bench -m 
 expect "synth no output" 2 "-o OUT.gguf is required" -- "$og" synth --shape tiny
 expect "synth bad shape" 2 "unknown shape 'huge'" -- "$og" synth -o "$tmp/x.gguf" --shape huge
 expect "synth bad type" 2 "unknown type 'q3_k'" -- "$og" synth -o "$tmp/x.gguf" --type q3_k
+expect "synth --json, bad type" 2 "unknown type 'q3_k'" -- "$og" synth -o "$tmp/x.gguf" --type q3_k --json
+json_ok "synth --json, bad type" 'j["ok"] is False and "unknown type" in j["error"] and "q3_k" in j["error"]'
 expect "synth bad dir" 1 "cannot create" -- "$og" synth -o /nonexistent-dir/x.gguf
 expect "run -p is still text" 0 "" -- "$og" run -m "$stories" -p "Once" -n 2 --temp 0
 

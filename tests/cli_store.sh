@@ -8,10 +8,12 @@
 # stalls, ignores Range, corrupts bytes and answers 404/500, including a
 # pull killed with SIGKILL and resumed, a full disk (RLIMIT_FSIZE) that
 # stops the pull at once, a second pull waiting for the first,
-# verify-signature, and list/show --json.
+# verify-signature, and --json on every store command (one object on
+# stdout, also on failure).
 set -u
 og=$1 shared=$2 models=$3
 . "$(dirname "$0")/testlib/cli.sh"
+. "$(dirname "$0")/testlib/json_check.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 
 export OFFGRID_HOME=$tmp/home
@@ -21,6 +23,7 @@ export OFFGRID_RETRIES=6
 for c in pull list show rm verify rollback prune keygen sign verify-signature; do
     expect "$c --help" 0 "usage: offgrid $c" -- "$og" "$c" --help
     expect "$c in the command list" 0 "  $c " -- "$og" --help
+    expect "$c --help names --json" 0 "  --json" -- "$og" "$c" --help
 done
 expect "pull without a name" 2 "give a model name" -- "$og" pull
 expect "pull two names" 2 "unknown option 'b'" -- "$og" pull a b
@@ -60,6 +63,8 @@ OFFGRID_FREE_DISK=1000 expect "too little disk" 1 "needs 1.1 MiB of disk but onl
     "$og" pull stories --catalog "$cat"
 OFFGRID_RAM=1000 expect "too little RAM" 1 "needs 1.0 MiB of RAM" -- "$og" pull stories --catalog "$cat"
 expect "missing file" 1 "no source gave stories:0-missing" -- "$og" pull stories:0-missing --catalog "$cat"
+expect "pull --json, failing" 1 "no source gave stories:0-missing" -- "$og" pull stories:0-missing --catalog "$cat" --json
+json_ok "pull --json, failing" 'j["ok"] is False and "no source gave stories:0-missing" in j["error"]'
 expect "nothing installed after refusals" 0 "no model installed" -- "$og" list
 if [ -n "$(find "$OFFGRID_HOME/tmp" "$OFFGRID_HOME/blobs/sha256" -type f)" ]; then
     fail=$((fail + 1))
@@ -77,10 +82,31 @@ expect "show --json" 0 "\"path\": \"$OFFGRID_HOME/blobs/sha256/$sha\"" -- "$og" 
 python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["sha256"]==sys.argv[2] and v["state"]=="active"' \
     "$tmp/out" "$sha" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL show --json" >&2; }
 expect "show --json of a missing model" 1 "nosuch is not installed" -- "$og" show nosuch --json
+expect "pull --json, installed already" 0 '"already_installed": true' -- "$og" pull stories:1 --catalog "$cat" --json
+json_ok "pull --json, installed already" \
+    'j == {"ok": True, "name": "stories", "version": "1", "path": a[0] + "/blobs/sha256/" + a[1], "bytes": int(a[2]),
+           "sha256": a[1], "source": "file://" + a[3], "already_installed": True}' \
+    "$OFFGRID_HOME" "$sha" "$size" "$tmp/www/stories.gguf"
 expect "verify" 0 "ok   stories:1" -- "$og" verify
+expect "verify --json" 0 '"checked": 1' -- "$og" verify --json
+json_ok "verify --json" 'j == {"ok": True, "checked": 1, "bad": 0,
+    "models": [{"name": "stories", "version": "1", "ok": True, "error": None}]}'
+# A damaged file: verify --json names it (exit 1), then the bytes come back.
+blob=$OFFGRID_HOME/blobs/sha256/$sha
+chmod u+w "$blob" && printf 'x' >>"$blob"
+expect "verify --json, damaged" 1 '"bad": 1' -- "$og" verify stories --json
+json_ok "verify --json, damaged" 'j["ok"] is False and j["checked"] == 1 and j["models"][0]["ok"] is False
+    and j["models"][0]["version"] == "1" and len(j["models"][0]["error"]) > 0'
+truncate -s "$size" "$blob"
+expect "verify --json of a missing model" 1 "nosuch is not installed" -- "$og" verify nosuch --json
+json_ok "verify --json of a missing model" 'j == {"ok": False, "error": "nosuch is not installed"}'
 expect "rollback without previous" 1 "stories has no previous version" -- "$og" rollback stories
+expect "rollback --json without previous" 1 "stories has no previous version" -- "$og" rollback stories --json
+json_ok "rollback --json without previous" 'j["ok"] is False and "stories has no previous version" in j["error"]'
 expect "rm" 0 "removed stories" -- "$og" rm stories
 expect "rm again" 1 "stories is not installed" -- "$og" rm stories
+expect "rm --json, not installed" 1 "stories is not installed" -- "$og" rm stories --json
+json_ok "rm --json, not installed" 'j == {"ok": False, "error": "stories is not installed"}'
 expect "show missing" 1 "stories is not installed" -- "$og" show stories
 
 # keygen and sign
@@ -92,6 +118,16 @@ if [ "$(tr -d '\n' <"$tmp/www/stories.gguf.sig" | wc -c)" != 128 ]; then
     fail=$((fail + 1))
     echo "FAIL the signature file is not 128 hex digits" >&2
 fi
+expect "keygen --json" 0 '"public_key": "' -- "$og" keygen "$tmp/json" --json
+json_ok "keygen --json" 'j == {"ok": True, "secret_key_file": a[0] + ".key", "public_key_file": a[0] + ".pub",
+    "public_key": open(a[0] + ".pub").read().strip()} and len(j["public_key"]) == 64' "$tmp/json"
+expect "keygen --json twice" 1 "File exists" -- "$og" keygen "$tmp/json" --json
+json_ok "keygen --json twice" 'j["ok"] is False and "File exists" in j["error"]'
+expect "sign --json" 0 '"signature_file": ' -- "$og" sign "$tmp/www/stories.gguf" -k "$tmp/json.key" -o "$tmp/json.sig" --json
+json_ok "sign --json" 'j == {"ok": True, "file": a[0], "signature": open(a[1]).read().strip(), "signature_file": a[1]}
+    and len(j["signature"]) == 128' "$tmp/www/stories.gguf" "$tmp/json.sig"
+expect "sign --json, no key file" 1 "cannot open the secret key" -- "$og" sign "$tmp/www/stories.gguf" -k "$tmp/none.key" --json
+json_ok "sign --json, no key file" 'j["ok"] is False and a[0] in j["error"]' "$tmp/none.key"
 # verify-signature, for publishers: good, another key, a changed file.
 expect "verify-signature without a key" 2 "give the file and -k PUBLIC_KEY" -- "$og" verify-signature "$tmp/www/stories.gguf"
 expect "verify-signature" 0 "$tmp/www/stories.gguf: good signature by $tmp/pub.pub" -- \
@@ -168,12 +204,20 @@ if ! grep -q "range=bytes=1000-" "$log"; then
     echo "FAIL no Range request for the partial file:" >&2
     cat "$log" >&2
 fi
-expect "a second version" 0 "stories:1 is active" -- "$og" pull stories:1 --catalog "$cat"
+expect "a second version, --json" 0 '"already_installed": false' -- "$og" pull stories:1 --catalog "$cat" --json
+json_ok "pull --json" 'j["ok"] and j["version"] == "1" and j["sha256"] == a[0] and j["bytes"] == int(a[1])
+    and j["already_installed"] is False' "$sha" "$size"
 expect "rollback" 0 "stories:3 is active again" -- "$og" rollback stories
 expect "list after rollback" 0 "previous" -- "$og" list
+expect "rollback --json" 0 '"from": "3"' -- "$og" rollback stories --json
+json_ok "rollback --json" 'j == {"ok": True, "name": "stories", "from": "3", "to": "1"}'
+expect "rm one version --json" 0 '"removed": ' -- "$og" rm stories:1 --json
+json_ok "rm one version --json" 'j == {"ok": True, "name": "stories", "removed": [{"version": "1", "bytes": int(a[0]),
+    "sha256": a[1]}], "active": "3"}' "$size" "$sha"
+expect "rm the rest --json" 0 '"active": null' -- "$og" rm stories --json
+json_ok "rm the rest --json" 'j["ok"] and [r["version"] for r in j["removed"]] == ["3"] and j["active"] is None'
 
 # SIGKILL in the middle of a slow download, then a pull that resumes it.
-"$og" rm stories >/dev/null
 "$og" pull stories:0-slow --catalog "$cat" >/dev/null 2>&1 &
 puller=$!
 partial=$OFFGRID_HOME/tmp/$sha.partial
@@ -242,5 +286,11 @@ wait $first
 first_rc=$?
 [ "$first_rc" = 0 ] || { fail=$((fail + 1)); echo "FAIL the first pull exited $first_rc" >&2; }
 expect "prune" 0 "pruned" -- "$og" prune
+# A leftover download of 1000 bytes, and an empty cache of repacked weights.
+head -c 1000 "$tmp/www/stories.gguf" >"$OFFGRID_HOME/tmp/leftover.partial"
+mkdir -p "$tmp/cache"
+OFFGRID_CACHE_DIR=$tmp/cache expect "prune --json" 0 '"store": ' -- "$og" prune --json
+json_ok "prune --json" 'j == {"ok": True, "files": 1, "bytes": 1000, "store": {"files": 1, "bytes": 1000},
+    "cache": {"dir": a[0], "files": 0, "bytes": 0}}' "$tmp/cache"
 
 finish cli_store

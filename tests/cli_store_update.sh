@@ -10,10 +10,12 @@
 # Python (BLAKE2b) so it is stable across implementations; a signed
 # catalog with a bad signature is refused; recommend picks the largest
 # model that fits a pretended RAM size and says why the others do not;
-# run/info -m NAME load the installed model, after the same fit check.
+# run/info -m NAME load the installed model, after the same fit check;
+# update --json gives one object per run, with each model's state.
 set -u
 og=$1 shared=$2
 . "$(dirname "$0")/testlib/cli.sh"
+. "$(dirname "$0")/testlib/json_check.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 unset OFFGRID_MIRROR OFFGRID_CATALOG OFFGRID_FREE_DISK OFFGRID_RAM OFFGRID_RAM_AVAILABLE OFFGRID_METERED OFFGRID_FORCE
 export OFFGRID_RETRIES=2 OFFGRID_HOME=$tmp/home
@@ -32,12 +34,15 @@ check() { # check NAME CONDITION...: a test without a command's output
 for c in update recommend; do
     expect "$c --help" 0 "usage: offgrid $c" -- "$og" "$c" --help
     expect "$c in the command list" 0 "  $c " -- "$og" --help
+    expect "$c --help names --json" 0 "  --json" -- "$og" "$c" --help
 done
 expect "recommend --task bogus" 2 "--task is chat, embed or classify" -- "$og" recommend --task bogus
 expect "-m NAME without a store" 1 "cannot open nosuch: no such file, and no model store in $OFFGRID_HOME" -- \
     "$og" run -m nosuch -p hi
 check "a mistyped -m creates no store" test ! -e "$OFFGRID_HOME"
 expect "update on an empty store" 0 "nothing to update" -- "$og" update
+expect "update --json on an empty store" 0 '"models": []' -- "$og" update --json
+json_ok "update --json on an empty store" 'j == {"ok": True, "check": False, "changed": 0, "models": [], "error": None}'
 
 # Three versions of stories260K (v2, v3: one weight bit flipped, still a
 # model) and a file that is no model at all.
@@ -95,11 +100,19 @@ expect "update --check" 0 "stories:1 -> 2 available (" -- "$og" update --check -
 check "--check downloads no model" test "$(grep -c 'v2.gguf' "$tmp/http.log")" = 0
 check "--check leaves stories:1 active" test "$(active)" = 1
 check "--check adds no blob" test "$(blobs)" = 1
+expect "update --check --json" 0 '"state": "available"' -- "$og" update --check --json --catalog "$url/plain/two.json"
+json_ok "update --check --json" 'j == {"ok": True, "check": True, "changed": 1, "models": [{"name": "stories",
+    "from": "1", "to": "2", "state": "available", "download": int(a[0]), "note": ""}], "error": None}' "$(size v2.gguf)"
+check "--check --json leaves stories:1 active" test "$(active)" = 1
 
 # Metered: held (exit 1, nothing changes) unless allowed.
 OFFGRID_METERED=1 expect "metered: held" 1 "not downloaded over a metered connection (OFFGRID_METERED=1)" -- \
     "$og" update --catalog "$url/plain/two.json"
 check "held update leaves stories:1 active" test "$(active)" = 1
+OFFGRID_METERED=1 expect "metered: held, --json" 1 '"state": "held"' -- "$og" update --json --catalog "$url/plain/two.json"
+json_ok "metered: held, --json" 'j["ok"] is False and j["changed"] == 0 and len(j["models"]) == 1
+    and j["models"][0]["state"] == "held" and j["models"][0]["to"] == "2"
+    and "metered connection (OFFGRID_METERED=1)" in j["models"][0]["note"] and len(j["error"]) > 0'
 printf '#!/bin/sh\necho "GENERAL.METERED:no"\necho "GENERAL.METERED:guess-yes"\n' >"$tmp/bin/nmcli"
 expect "NetworkManager says metered" 1 "NetworkManager says a connection is metered" -- \
     "$og" update --catalog "$url/plain/two.json"
@@ -122,6 +135,10 @@ expect "update to a file that does not load" 1 "stories:2 -> 3 FAILED: stories:3
     "$og" update --catalog "$url/plain/bad.json"
 grep -q "stories:2 stays active" "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL no 'stays active'" >&2; }
 check "stories:2 still active after a failed load" test "$(active)" = 2
+expect "update --json, a file that does not load" 1 '"state": "failed"' -- "$og" update --json --catalog "$url/plain/bad.json"
+json_ok "update --json, a file that does not load" 'j["ok"] is False and j["models"][0]["from"] == "2"
+    and j["models"][0]["to"] == "3" and j["models"][0]["state"] == "failed"
+    and "stories:3 failed its test load" in j["models"][0]["note"]'
 expect "previous is still 1" 0 "stories:1 (previous)" -- bash -c "'$og' show stories:1 | sed -n 's/^version: *//p' | sed 's/^/stories:/'"
 
 # The config: allow_metered, and the catalog URL update reads by default.
@@ -168,11 +185,20 @@ for who in in out; do
     OFFGRID_HOME=$h expect "cohort $who: pull stories:1" 0 "stories:1 is active" -- \
         "$og" pull stories:1 --catalog "$url/plain/rollout.json"
 done
-OFFGRID_HOME=$tmp/home_in expect "in the rollout: updated" 0 "stories:1 -> 2 installed and active" -- \
-    "$og" update --catalog "$url/plain/rollout.json"
+OFFGRID_HOME=$tmp/home_in expect "in the rollout: updated, --json" 0 '"state": "updated"' -- \
+    "$og" update --json --catalog "$url/plain/rollout.json"
+json_ok "in the rollout: updated, --json" 'j == {"ok": True, "check": False, "changed": 1, "models": [{"name": "stories",
+    "from": "1", "to": "2", "state": "updated", "download": int(a[0]), "note": ""}], "error": None}' "$(size v2.gguf)"
 OFFGRID_HOME=$tmp/home_out expect "outside the rollout: stays" 0 \
     "stories:1 is up to date; stories:2 is rolled out to 50% of devices; this device is in cohort $k_out" -- \
     "$og" update --catalog "$url/plain/rollout.json"
+OFFGRID_HOME=$tmp/home_out expect "outside the rollout: --json" 0 '"state": "up_to_date"' -- \
+    "$og" update --json --catalog "$url/plain/rollout.json"
+json_ok "outside the rollout: --json" 'j["ok"] and j["changed"] == 0 and j["models"][0]["from"] == "1"
+    and j["models"][0]["to"] is None and "this device is in cohort " + a[0] in j["models"][0]["note"]' "$k_out"
+OFFGRID_HOME=$tmp/home_in expect "in the rollout: --json after the update" 0 '"state": "up_to_date"' -- \
+    "$og" update --json --catalog "$url/plain/rollout.json"
+json_ok "in the rollout: --json after the update" 'j["ok"] and j["models"][0]["from"] == "2" and j["models"][0]["to"] is None'
 check "the two cohorts run different versions" test "$(OFFGRID_HOME=$tmp/home_in active)/$(OFFGRID_HOME=$tmp/home_out active)" = 2/1
 mkdir -p "$tmp/home_new"
 echo "$id_out" >"$tmp/home_new/device_id"

@@ -1,7 +1,7 @@
 /*
  * cmd_store.c - the model store's commands: pull, list, show, rm, verify,
- * rollback and prune (list and show also as --json), and the pull
- * parameters other store commands share. They read the environment (OFFGRID_HOME,
+ * rollback and prune (each also as --json: one object on stdout, see
+ * json_reply.h), and the pull parameters other store commands share. They read the environment (OFFGRID_HOME,
  * OFFGRID_MIRROR, OFFGRID_CATALOG) and hand everything else to the
  * library. Exit codes: 0 done, 1 failed, 2 bad usage.
  */
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json_reply.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -168,6 +169,7 @@ void cli_store_progress_end(void)
 typedef struct pull_opts {
     const char *ref;
     cli_pull_opts pull;
+    bool json;
 } pull_opts;
 
 static const cli_option pull_options[] = {
@@ -181,8 +183,31 @@ static const cli_option pull_options[] = {
     { NULL, "--force", CLI_FLAG, CLI_AT(pull_opts, pull.force, bool), NULL,
       .help = "pull even when disk or RAM looks too small" },
     { NULL, "--no-test", CLI_FLAG, CLI_AT(pull_opts, pull.no_test, bool), NULL, .help = "skip the test inference" },
+    CLI_OPT_JSON(pull_opts, json, "one JSON object: ok, name, version, path, bytes, sha256,\n"
+                                  "source, already_installed (or ok false and the error)"),
     { 0 },
 };
+
+/* Whether name:version is among vs (the versions before a pull). */
+static bool listed(const og_store_version *vs, size_t n, const og_store_version *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(vs[i].name, v->name) && !strcmp(vs[i].version, v->version))
+            return true;
+    return false;
+}
+
+static void json_pull(const og_store_version *v, const char *path, bool already)
+{
+    printf("{\"ok\": true");
+    cli_json_field("name", v->name, 0);
+    cli_json_field("version", v->version, 0);
+    cli_json_field("path", path, 0);
+    printf(", \"bytes\": %" PRIu64, v->size);
+    cli_json_field("sha256", v->sha256, 0);
+    cli_json_field("source", v->source, 0);
+    printf(", \"already_installed\": %s}\n", already ? "true" : "false");
+}
 
 static int run_pull(const pull_opts *o)
 {
@@ -194,16 +219,34 @@ static int run_pull(const pull_opts *o)
         og_store_free(s);
         return 2;
     }
-    og_store_version v;
+    og_store_version v, *before = NULL;
+    size_t n_before = 0;
+    char path[4096], exact[160];
     og_error err = { 0 };
-    og_status st = og_store_pull(s, o->ref, &p, &v, &err);
+    /* What was installed before tells --json whether this pull fetched
+     * anything new or found the version in place. */
+    og_status st = og_store_list(s, &before, &n_before, &err);
+    if (st == OG_OK)
+        st = og_store_pull(s, o->ref, &p, &v, &err);
     cli_store_progress_end();
+    if (st == OG_OK && o->json) {
+        snprintf(exact, sizeof exact, "%s:%s", v.name, v.version);
+        st = og_store_model_path(s, exact, path, sizeof path, &err);
+    }
     og_store_free(s);
+    bool already = st == OG_OK && listed(before, n_before, &v);
+    free(before);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid pull: %s\n", err.message);
+        if (o->json)
+            cli_json_failure(err.message);
         return 1;
     }
-    printf("%s:%s is active (%.1f MiB, sha256 %s, from %s)\n", v.name, v.version, v.size / MIB, v.sha256, v.source);
+    if (o->json)
+        json_pull(&v, path, already);
+    else
+        printf("%s:%s is active (%.1f MiB, sha256 %s, from %s)\n", v.name, v.version, v.size / MIB, v.sha256,
+               v.source);
     return 0;
 }
 
@@ -325,6 +368,23 @@ static int run_show(const ref_opts *o)
 
 /* ------------------------------------------- rm, rollback, verify, prune */
 
+/* A command's failure: the message on stderr and, with --json, the
+ * failure object on stdout. Returns 1, the exit code. */
+static int failed(const char *cmd, bool json, const char *message)
+{
+    fprintf(stderr, "offgrid %s: %s\n", cmd, message);
+    if (json)
+        cli_json_failure(message);
+    return 1;
+}
+
+/* Whether v is what ref (NAME or NAME:VERSION) names. */
+static bool named(const og_store_version *v, const char *ref)
+{
+    size_t n = strlen(v->name);
+    return !strncmp(ref, v->name, n) && (ref[n] == 0 || (ref[n] == ':' && !strcmp(ref + n + 1, v->version)));
+}
+
 static int run_rm(const ref_opts *o)
 {
     og_store *s = cli_open_store("rm");
@@ -332,13 +392,46 @@ static int run_rm(const ref_opts *o)
         return 1;
     og_error err = { 0 };
     const char *ref = o->ref;
-    og_status st = og_store_remove(s, ref, &err);
+    /* --json says which versions went and which one is active now: the
+     * list before, and the model after. */
+    og_store_version *vs = NULL, now;
+    size_t n = 0;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(ref, ":"), ref);
+    og_status st = o->json ? og_store_list(s, &vs, &n, &err) : OG_OK;
+    if (st == OG_OK)
+        st = og_store_remove(s, ref, &err);
+    og_error none = { 0 }; /* none left is no failure */
+    bool active = st == OG_OK && o->json && og_store_get(s, name, &now, &none) == OG_OK;
     og_store_free(s);
     if (st != OG_OK) {
-        fprintf(stderr, "offgrid rm: %s\n", err.message);
-        return 1;
+        free(vs);
+        return failed("rm", o->json, err.message);
     }
-    printf("removed %s\n", ref);
+    if (!o->json) {
+        printf("removed %s\n", ref);
+        return 0;
+    }
+    printf("{\"ok\": true");
+    cli_json_field("name", name, 0);
+    printf(", \"removed\": [");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!named(&vs[i], ref))
+            continue;
+        printf("%s{", first ? "" : ", ");
+        cli_json_field("version", vs[i].version, 1);
+        printf(", \"bytes\": %" PRIu64 ", \"sha256\": \"%s\"}", vs[i].size, vs[i].sha256);
+        first = false;
+    }
+    /* The model's active version now, null when none is left. */
+    printf("], \"active\": ");
+    if (active)
+        cli_json_str(now.version);
+    else
+        printf("null");
+    printf("}\n");
+    free(vs);
     return 0;
 }
 
@@ -347,24 +440,83 @@ static int run_rollback(const ref_opts *o)
     og_store *s = cli_open_store("rollback");
     if (!s)
         return 1;
-    og_store_version v;
+    og_store_version from, v;
     og_error err = { 0 };
-    og_status st = og_store_rollback(s, o->ref, &v, &err);
+    og_status st = og_store_get(s, o->ref, &from, &err);
+    if (st == OG_OK)
+        st = og_store_rollback(s, o->ref, &v, &err);
     og_store_free(s);
-    if (st != OG_OK) {
-        fprintf(stderr, "offgrid rollback: %s\n", err.message);
-        return 1;
+    if (st != OG_OK)
+        return failed("rollback", o->json, err.message);
+    if (o->json) {
+        printf("{\"ok\": true");
+        cli_json_field("name", v.name, 0);
+        cli_json_field("from", from.version, 0);
+        cli_json_field("to", v.version, 0);
+        printf("}\n");
+    } else {
+        printf("%s:%s is active again\n", v.name, v.version);
     }
-    printf("%s:%s is active again\n", v.name, v.version);
     return 0;
 }
 
+/* verify's results, kept for --json so that one object comes out even
+ * when the check stops half way. */
+typedef struct checked {
+    char name[64], version[64];
+    char *why; /* NULL when it matched; owned */
+} checked;
+
+typedef struct verify_log {
+    bool json;
+    checked *items;
+    size_t n, cap;
+    bool nomem;
+} verify_log;
+
 static void report(void *user, const og_store_version *v, bool ok, const char *why)
 {
-    if (ok)
-        printf("ok   %s:%s\n", v->name, v->version);
-    else
-        printf("BAD  %s:%s: %s\n", v->name, v->version, why);
+    verify_log *l = user;
+    if (!l->json) {
+        if (ok)
+            printf("ok   %s:%s\n", v->name, v->version);
+        else
+            printf("BAD  %s:%s: %s\n", v->name, v->version, why);
+        return;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        checked *more = realloc(l->items, cap * sizeof *more);
+        if (!more) {
+            l->nomem = true;
+            return;
+        }
+        l->items = more;
+        l->cap = cap;
+    }
+    checked *c = &l->items[l->n];
+    snprintf(c->name, sizeof c->name, "%s", v->name);
+    snprintf(c->version, sizeof c->version, "%s", v->version);
+    c->why = NULL;
+    if (!ok && !(c->why = strdup(why ? why : "damaged"))) {
+        l->nomem = true;
+        return;
+    }
+    l->n++;
+}
+
+static void json_verify(const verify_log *l, size_t bad)
+{
+    printf("{\"ok\": %s, \"checked\": %zu, \"bad\": %zu, \"models\": [", bad ? "false" : "true", l->n, bad);
+    for (size_t i = 0; i < l->n; i++) {
+        printf("%s{", i ? ",\n  " : "\n  ");
+        cli_json_field("name", l->items[i].name, 1);
+        cli_json_field("version", l->items[i].version, 0);
+        printf(", \"ok\": %s", l->items[i].why ? "false" : "true");
+        cli_json_field("error", l->items[i].why, 0);
+        printf("}");
+    }
+    printf("%s]}\n", l->n ? "\n" : "");
 }
 
 static int run_verify(const ref_opts *o)
@@ -373,23 +525,32 @@ static int run_verify(const ref_opts *o)
     if (!s)
         return 1;
     size_t bad = 0;
+    verify_log log = { .json = o->json };
     og_error err = { 0 };
-    og_status st = og_store_verify(s, o->ref, report, NULL, &bad, &err);
+    og_status st = og_store_verify(s, o->ref, report, &log, &bad, &err);
     og_store_free(s);
+    int rc = 0;
+    if (st == OG_OK && log.nomem)
+        st = og_error_set(&err, OG_ERR_NOMEM, "out of memory for the results");
     if (st != OG_OK) {
-        fprintf(stderr, "offgrid verify: %s\n", err.message);
-        return 1;
+        rc = failed("verify", o->json, err.message);
+    } else {
+        if (o->json)
+            json_verify(&log, bad);
+        if (bad) {
+            fprintf(stderr, "offgrid verify: %zu damaged; pull them again (offgrid rm NAME:VERSION, then pull)\n",
+                    bad);
+            rc = 1;
+        }
     }
-    if (bad) {
-        fprintf(stderr, "offgrid verify: %zu damaged; pull them again (offgrid rm NAME:VERSION, then pull)\n", bad);
-        return 1;
-    }
-    return 0;
+    for (size_t i = 0; i < log.n; i++)
+        free(log.items[i].why);
+    free(log.items);
+    return rc;
 }
 
 static int run_prune(const ref_opts *o)
 {
-    (void)o;
     og_store *s = cli_open_store("prune");
     if (!s)
         return 1;
@@ -404,20 +565,35 @@ static int run_prune(const ref_opts *o)
     uint64_t cache_bytes = 0;
     if (st == OG_OK && cache_dir)
         st = og_model_cache_prune(cache_dir, &cache_files, &cache_bytes, &err);
-    if (st != OG_OK) {
-        fprintf(stderr, "offgrid prune: %s\n", err.message);
-        return 1;
+    if (st != OG_OK)
+        return failed("prune", o->json, err.message);
+    if (o->json) {
+        printf("{\"ok\": true, \"files\": %zu, \"bytes\": %" PRIu64 ", \"store\": {\"files\": %zu, \"bytes\": %" PRIu64
+               "}, \"cache\": {",
+               files + cache_files, bytes + cache_bytes, files, bytes);
+        cli_json_field("dir", cache_dir, 1);
+        printf(", \"files\": %zu, \"bytes\": %" PRIu64 "}}\n", cache_files, cache_bytes);
+    } else {
+        printf("pruned %zu files, %.1f MiB\n", files + cache_files, (bytes + cache_bytes) / MIB);
     }
-    printf("pruned %zu files, %.1f MiB\n", files + cache_files, (bytes + cache_bytes) / MIB);
     return 0;
 }
 
 /* ------------------------------------------------------------ commands */
 
 
-static const cli_option required_ref[] = {
+static const cli_option rm_options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME[:VERSION]",
       .help = "an installed model, or one version of it", .required = true, .missing = "give a model name" },
+    CLI_OPT_JSON(ref_opts, json, "{\"ok\": true, \"name\": NAME, \"removed\": [{version, bytes,\n"
+                                 "sha256}], \"active\": VERSION or null}"),
+    { 0 },
+};
+
+static const cli_option rollback_options[] = {
+    { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME", .help = "an installed model",
+      .required = true, .missing = "give a model name" },
+    CLI_OPT_JSON(ref_opts, json, "{\"ok\": true, \"name\": NAME, \"from\": VERSION, \"to\": VERSION}"),
     { 0 },
 };
 
@@ -435,9 +611,17 @@ static const cli_option list_options[] = {
     { 0 },
 };
 
-static const cli_option optional_ref[] = {
+static const cli_option verify_options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(ref_opts, ref, const char *), "NAME",
       .help = "the installed model (default: all)" },
+    CLI_OPT_JSON(ref_opts, json, "{\"ok\": true|false, \"checked\": N, \"bad\": N, \"models\":\n"
+                                 "[{name, version, ok, error}]}"),
+    { 0 },
+};
+
+static const cli_option prune_options[] = {
+    CLI_OPT_JSON(ref_opts, json, "{\"ok\": true, \"files\": N, \"bytes\": N, \"store\": {files,\n"
+                                 "bytes}, \"cache\": {dir, files, bytes}}"),
     { 0 },
 };
 
@@ -506,20 +690,20 @@ const cli_command cli_cmd_rm = {
     "rm", "remove a model or one version of it",
     "Removes every version of NAME, or only VERSION, and the files nothing\n"
     "else uses. Removing the active version makes the previous one active.",
-    required_ref, STORE_ENV, start_rm,
+    rm_options, STORE_ENV, start_rm,
 };
 
 const cli_command cli_cmd_verify = {
     "verify", "re-hash installed models",
     "Re-hashes the files of NAME (every model when omitted) and compares them\n"
     "with the SHA-256 recorded at install. Exits 1 when any is damaged.",
-    optional_ref, STORE_ENV, start_verify,
+    verify_options, STORE_ENV, start_verify,
 };
 
 const cli_command cli_cmd_rollback = {
     "rollback", "make the previous version of a model active again",
     "Swaps the active and the previous version of NAME.",
-    required_ref, STORE_ENV, start_rollback,
+    rollback_options, STORE_ENV, start_rollback,
 };
 
 const cli_command cli_cmd_prune = {
@@ -528,7 +712,7 @@ const cli_command cli_cmd_prune = {
     "uses, and partial downloads (which a later pull would otherwise resume); and\n"
     "in the cache of repacked weights, the copies whose model file is gone or has\n"
     "changed since.",
-    NULL,
+    prune_options,
     STORE_ENV
     "  OFFGRID_CACHE_DIR  repacked weights (default ~/.cache/offgrid/packed)\n",
     start_prune,

@@ -3,13 +3,16 @@
  * a catalog: an Ed25519 key pair as hex files, and the detached signature
  * of a model file that goes into its catalog entry ("signature"), and
  * `offgrid verify-signature` to check one before publishing. Devices
- * trust the public key by adding it to $OFFGRID_HOME/trusted_keys.
+ * trust the public key by adding it to $OFFGRID_HOME/trusted_keys. Each
+ * takes --json (one object on stdout, see json_reply.h).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json_reply.h"
 
 typedef struct sign_opts {
     const char *name; /* keygen's base name, sign's and verify-signature's file */
@@ -22,6 +25,8 @@ static const cli_option keygen_options[] = {
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(sign_opts, name, const char *), "NAME",
       .help = "the key files' base name: NAME.key and NAME.pub", .required = true,
       .missing = "give the key's base name" },
+    CLI_OPT_JSON(sign_opts, json, "{\"ok\": true, \"secret_key_file\": NAME.key,\n"
+                                  "\"public_key_file\": NAME.pub, \"public_key\": HEX}"),
     { 0 },
 };
 
@@ -33,23 +38,48 @@ static const cli_option sign_options[] = {
       .help = "the secret key from offgrid keygen", .required = true, .missing = NEEDS_FILE_AND_KEY },
     { "-o", "--output", CLI_STRING, CLI_AT(sign_opts, output, const char *), "PATH",
       .help = "where to write the signature", .def = "FILE.sig" },
+    CLI_OPT_JSON(sign_opts, json, "{\"ok\": true, \"file\": FILE, \"signature\": HEX,\n"
+                                  "\"signature_file\": PATH}"),
     { 0 },
 };
+
+/* Prints why cmd failed to stderr and, with --json, the failure object;
+ * returns rc. */
+static int failed(const char *cmd, bool json, int rc, const char *message)
+{
+    fprintf(stderr, "offgrid %s: %s\n", cmd, message);
+    if (json)
+        cli_json_failure(message);
+    return rc;
+}
 
 static int run_keygen(const sign_opts *o)
 {
     char secret[4096], pub[4096];
     if ((size_t)snprintf(secret, sizeof secret, "%s.key", o->name) >= sizeof secret ||
-        (size_t)snprintf(pub, sizeof pub, "%s.pub", o->name) >= sizeof pub) {
-        fprintf(stderr, "offgrid keygen: name too long\n");
-        return 2;
-    }
+        (size_t)snprintf(pub, sizeof pub, "%s.pub", o->name) >= sizeof pub)
+        return failed("keygen", o->json, 2, "name too long");
     og_error err = { 0 };
-    if (og_keygen(secret, pub, &err) != OG_OK) {
-        fprintf(stderr, "offgrid keygen: %s\n", err.message);
+    if (og_keygen(secret, pub, &err) != OG_OK)
+        return failed("keygen", o->json, 1, err.message);
+    if (!o->json) {
+        printf("wrote %s (secret, keep it private) and %s (public)\n", secret, pub);
+        return 0;
+    }
+    /* The public key itself, as the line a device's trusted_keys takes. */
+    size_t len = 0;
+    char *hex = cli_read_file("keygen", pub, CLI_KEY_FILE_MAX, "a public key file", &len);
+    if (!hex) {
+        cli_json_failure("cannot read back the public key file");
         return 1;
     }
-    printf("wrote %s (secret, keep it private) and %s (public)\n", secret, pub);
+    hex[strcspn(hex, "\r\n")] = 0;
+    printf("{\"ok\": true");
+    cli_json_field("secret_key_file", secret, 0);
+    cli_json_field("public_key_file", pub, 0);
+    cli_json_field("public_key", hex, 0);
+    printf("}\n");
+    free(hex);
     return 0;
 }
 
@@ -58,27 +88,31 @@ static int run_sign(const sign_opts *o)
     char sig[129], path[4096];
     const char *out = o->output;
     if (!out) {
-        if ((size_t)snprintf(path, sizeof path, "%s.sig", o->name) >= sizeof path) {
-            fprintf(stderr, "offgrid sign: name too long\n");
-            return 2;
-        }
+        if ((size_t)snprintf(path, sizeof path, "%s.sig", o->name) >= sizeof path)
+            return failed("sign", o->json, 2, "name too long");
         out = path;
     }
     og_error err = { 0 };
-    if (og_sign_file(o->name, o->key, sig, &err) != OG_OK) {
-        fprintf(stderr, "offgrid sign: %s\n", err.message);
-        return 1;
-    }
+    if (og_sign_file(o->name, o->key, sig, &err) != OG_OK)
+        return failed("sign", o->json, 1, err.message);
     FILE *f = fopen(out, "w");
     bool ok = f && fprintf(f, "%s\n", sig) > 0;
     ok = f && fclose(f) == 0 && ok;
     if (!ok) {
-        fprintf(stderr, "offgrid sign: cannot write %s\n", out);
         if (f)
             remove(out);
-        return 1;
+        snprintf(err.message, sizeof err.message, "cannot write %s", out);
+        return failed("sign", o->json, 1, err.message);
     }
-    printf("%s\n", sig);
+    if (o->json) {
+        printf("{\"ok\": true");
+        cli_json_field("file", o->name, 0);
+        cli_json_field("signature", sig, 0);
+        cli_json_field("signature_file", out, 0);
+        printf("}\n");
+    } else {
+        printf("%s\n", sig);
+    }
     fprintf(stderr, "offgrid sign: wrote %s\n", out);
     return 0;
 }

@@ -3,7 +3,8 @@
  * installed models, within this device's rollout cohort and its
  * metered-connection policy), `offgrid recommend` (the best catalog model
  * that fits this device, and why the others do not), and the lookup that
- * lets -m take an installed model's name. Exit codes: 0 done, 1 failed
+ * lets -m take an installed model's name. update and recommend take
+ * --json (one object on stdout). Exit codes: 0 done, 1 failed
  * (or nothing fits), 2 bad usage.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json_reply.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -76,9 +78,76 @@ bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t
 
 /* -------------------------------------------------------------- update */
 
+/* update --json keeps the items and prints them at the end, so stdout is
+ * one object even when an update failed half way. */
+typedef struct update_log {
+    bool json;
+    og_store_update_item *items;
+    size_t n, cap;
+    bool nomem;
+} update_log;
+
+static const char *state_name(og_store_update_state st)
+{
+    switch (st) {
+    case OG_UPDATE_CURRENT:
+        return "up_to_date";
+    case OG_UPDATE_AVAILABLE:
+        return "available";
+    case OG_UPDATE_DONE:
+        return "updated";
+    case OG_UPDATE_HELD:
+        return "held";
+    case OG_UPDATE_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+static void keep(update_log *l, const og_store_update_item *it)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        og_store_update_item *more = realloc(l->items, cap * sizeof *more);
+        if (!more) {
+            l->nomem = true;
+            return;
+        }
+        l->items = more;
+        l->cap = cap;
+    }
+    l->items[l->n++] = *it;
+}
+
+/* {"ok", "check", "changed", "models": [{name, from, to, state, download,
+ * note}], "error"}: to is null when nothing newer applies. */
+static void json_update(const update_log *l, bool check, size_t changed, const char *error)
+{
+    printf("{\"ok\": %s, \"check\": %s, \"changed\": %zu, \"models\": [", error ? "false" : "true",
+           check ? "true" : "false", changed);
+    for (size_t i = 0; i < l->n; i++) {
+        const og_store_update_item *it = &l->items[i];
+        printf("%s{", i ? ",\n  " : "\n  ");
+        cli_json_field("name", it->name, 1);
+        cli_json_field("from", it->from, 0);
+        cli_json_field("to", it->to[0] ? it->to : NULL, 0);
+        cli_json_field("state", state_name(it->state), 0);
+        printf(", \"download\": %llu", (unsigned long long)it->download);
+        cli_json_field("note", it->note, 0);
+        printf("}");
+    }
+    printf("%s]", l->n ? "\n" : "");
+    cli_json_field("error", error, 0);
+    printf("}\n");
+}
+
 static void report(void *user, const og_store_update_item *it)
 {
-    (void)user;
+    update_log *l = user;
+    if (l->json) {
+        keep(l, it);
+        return;
+    }
     switch (it->state) {
     case OG_UPDATE_CURRENT:
         printf("%s:%s is up to date%s%s\n", it->name, it->from, it->note[0] ? "; " : "", it->note);
@@ -102,7 +171,7 @@ static void report(void *user, const og_store_update_item *it)
 
 typedef struct update_opts {
     cli_pull_opts pull;
-    bool check, allow_metered;
+    bool check, allow_metered, json;
 } update_opts;
 
 static const cli_option update_options[] = {
@@ -113,6 +182,9 @@ static const cli_option update_options[] = {
     { NULL, "--catalog", CLI_STRING, CLI_AT(update_opts, pull.catalog, const char *), "WHERE",
       .help = "catalog file or URL (as for pull)" },
     { NULL, "--no-test", CLI_FLAG, CLI_AT(update_opts, pull.no_test, bool), NULL, .help = "skip the test inference" },
+    CLI_OPT_JSON(update_opts, json, "{\"ok\", \"check\", \"changed\": N, \"models\": [{name, from, to,\n"
+                                    "state (up_to_date, available, updated, held, failed),\n"
+                                    "download, note}], \"error\": WHY or null}"),
     { 0 },
 };
 
@@ -133,15 +205,23 @@ static int run_update(const update_opts *o)
     og_error err = { 0 };
     og_status st = og_store_list(s, &vs, &n, &err);
     free(vs);
+    update_log log = { .json = o->json };
     if (st == OG_OK && n == 0) {
         fprintf(stderr, "offgrid update: no model installed, nothing to update (offgrid recommend suggests one)\n");
         og_store_free(s);
+        if (o->json)
+            json_update(&log, o->check, 0, NULL);
         return 0;
     }
     if (st == OG_OK)
-        st = og_store_update(s, &p, report, NULL, &changed, &err);
+        st = og_store_update(s, &p, report, &log, &changed, &err);
     cli_store_progress_end();
     og_store_free(s);
+    if (st == OG_OK && log.nomem)
+        st = og_error_set(&err, OG_ERR_NOMEM, "out of memory for the results");
+    if (o->json)
+        json_update(&log, o->check, changed, st == OG_OK ? NULL : err.message);
+    free(log.items);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid update: %s\n", err.message);
         return 1;

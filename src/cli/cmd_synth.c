@@ -1,16 +1,22 @@
 /*
  * cmd_synth.c - `offgrid synth`: writes a llama-architecture GGUF with
  * random weights of a real model's shape (model/synth.c), so speed can be
- * measured for shapes and types without downloading weights.
+ * measured for shapes and types without downloading weights. --json
+ * says what was written (json_reply.h).
  */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/json_reply.h"
 #include "offgrid_transform.h"
 
 typedef struct synth_opts {
     const char *output, *shape, *type;
     uint64_t seed;
+    bool json;
 } synth_opts;
 
 static const cli_option options[] = {
@@ -21,6 +27,8 @@ static const cli_option options[] = {
     { NULL, "--type", CLI_STRING, CLI_AT(synth_opts, type, const char *), "TYPE",
       .help = "matrix type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1;\nnorms are always f32", .def = "q8_0" },
     { NULL, "--seed", CLI_U64, CLI_AT(synth_opts, seed, uint64_t), "S", .help = "random seed", .def = "1" },
+    CLI_OPT_JSON(synth_opts, json, "{\"ok\": true, \"path\": OUT.gguf, \"shape\": NAME, \"type\": TYPE,\n"
+                                   "\"seed\": S, \"bytes\": N}"),
     { 0 },
 };
 
@@ -37,11 +45,23 @@ static int run(const synth_opts *o)
     const char *shape = o->shape, *type = o->type;
     og_error err = { 0 };
     og_status st = og_synth_write(o->output, shape, type, o->seed, show_layer, NULL, &err);
+    struct stat sb;
+    if (st == OG_OK && stat(o->output, &sb) != 0)
+        st = og_error_set(&err, OG_ERR_IO, "cannot stat %s after writing it", o->output);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid synth: %s\n", err.message);
+        if (o->json)
+            cli_json_failure(err.message);
         return st == OG_ERR_ARG ? 2 : 1;
     }
     fprintf(stderr, "offgrid synth: wrote %s (%s, %s)\n", o->output, shape, type);
+    if (o->json) {
+        printf("{\"ok\": true");
+        cli_json_field("path", o->output, 0);
+        cli_json_field("shape", shape, 0);
+        cli_json_field("type", type, 0);
+        printf(", \"seed\": %" PRIu64 ", \"bytes\": %lld}\n", o->seed, (long long)sb.st_size);
+    }
     return 0;
 }
 static int start(int argc, char **argv)
