@@ -13,11 +13,13 @@ when chromium and selenium are there (screenshot in OUT_DIR). Stops the
 server with SIGTERM and expects a clean exit (under ASan: no leaks).
 Prints 'N passed, N failed'.
 """
+import fcntl
 import http.client
 import json
 import math
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -44,12 +46,12 @@ def check(name, ok, detail=""):
         print(f"FAIL {name} {detail}", file=sys.stderr, flush=True)
 
 
-def start_server(*extra):
+def start_server(*extra, models=("-m", CHAT_MODEL, "--embed-model", EMBED_MODEL, "--ctx", "1024"),
+                 listening=r"127\.0\.0\.1"):
     keyfile = tempfile.NamedTemporaryFile("w", delete=False)
     keyfile.write(KEY + "\n")
     keyfile.close()
-    args = [OG, "serve", "-m", CHAT_MODEL, "--embed-model", EMBED_MODEL, "--port", "0",
-            "--api-key-file", keyfile.name, "--ctx", "1024", *extra]
+    args = [OG, "serve", *models, "--port", "0", "--api-key-file", keyfile.name, *extra]
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     port = None
     deadline = time.time() + 120
@@ -57,7 +59,7 @@ def start_server(*extra):
         line = proc.stderr.readline()
         if not line:
             break
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        m = re.search(r"listening on http://" + listening + r":(\d+)", line)
         if m:
             port = int(m.group(1))
             break
@@ -66,9 +68,17 @@ def start_server(*extra):
         proc.kill()
         raise SystemExit("the server did not start: " + proc.stderr.read())
     # Keep draining stderr so the server never blocks on a full pipe; the
-    # lines are kept for the --log checks.
+    # lines are kept for the --log checks. Clearing proc.reading stops the
+    # draining (after at most one more read) until it is set again.
     proc.log = []
-    threading.Thread(target=lambda: [proc.log.append(line) for line in proc.stderr], daemon=True).start()
+    proc.reading = threading.Event()
+    proc.reading.set()
+
+    def drain():
+        for line in proc.stderr:
+            proc.log.append(line)
+            proc.reading.wait()
+    threading.Thread(target=drain, daemon=True).start()
     return proc, port
 
 
@@ -271,10 +281,10 @@ def test_hostile(port):
     check("alive after hostile", st == 200 and body.get("status") == "ok", (st, body))
 
 
-def exchange(port, data, timeout=5):
+def exchange(port, data, timeout=5, host="127.0.0.1"):
     """Sends data on a fresh connection and reads until the server closes it
     (or timeout seconds pass); returns what came back."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = socket.create_connection((host, port), timeout=timeout)
     out = b""
     try:
         s.sendall(data)
@@ -381,11 +391,196 @@ def test_gate(port):
     check("header deadline", st == 408 and is_error(j) and 9 < waited < 14, (waited, answer[:300]))
 
 
-def send_until_cut(port, headers, pieces, pause=0.0, give_up=40):
+def cpu_seconds(pid):
+    """User + system CPU time the process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def health_ok(port, timeout=3):
+    try:
+        st, body, _ = json_answer(exchange(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout))
+        return st == 200 and body.get("status") == "ok"
+    except (OSError, AttributeError):
+        return False
+
+
+def burst(port, n, request, host="127.0.0.1", wait=2.0):
+    """Opens n connections (they wait in the gate), then sends request on
+    all at once, so that the gate hands them on in one go. Returns
+    (sockets, answers): b"" for a connection closed without a word, None
+    for one still open after wait seconds."""
+    socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+    time.sleep(0.2)
+    for c in socks:
+        c.sendall(request)
+    answers = [b""] * n
+    open_ = set(range(n))
+    end = time.time() + wait
+    while open_ and time.time() < end:
+        ready = select.select([socks[i] for i in open_], [], [], max(0.0, end - time.time()))[0]
+        for c in ready:
+            i = socks.index(c)
+            try:
+                d = c.recv(65536)
+            except OSError:
+                d = b""
+            answers[i] += d
+            if not d:
+                open_.discard(i)
+    return socks, [None if i in open_ and not answers[i] else answers[i] for i in range(n)]
+
+
+def tally(answers):
+    """(held, refused with JSON 503, closed without an answer) of burst's answers."""
+    held = sum(a is None for a in answers)
+    refused = [json_answer(a)[1] for a in answers if a and json_answer(a)[0] == 503]
+    silent = sum(a is not None and json_answer(a)[0] != 503 for a in answers)
+    return held, refused, silent
+
+
+def test_gate_review(proc, port):
+    """The gate against clients libmicrohttpd would read differently, or that
+    would stop it: half-closed connections, folded and padded framing
+    headers, NUL bytes, bare-LF header blocks, bursts past max_connections,
+    a stderr nobody reads, poll() failing."""
+    # Half-closed before the headers ended: answered at once, and the gate
+    # does not spin on them. The bound is generous (0.5 s of CPU over 2.5 s,
+    # where spinning costs the whole 2.5 s and idling about nothing), so a
+    # loaded machine does not fail it.
+    cpu0 = cpu_seconds(proc.pid)
+    halves = []
+    for i in range(4):
+        c = socket.create_connection(("127.0.0.1", port), timeout=3)
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ")
+        c.shutdown(socket.SHUT_WR)
+        halves.append(c)
+    time.sleep(2.5)
+    spent = cpu_seconds(proc.pid) - cpu0
+    check("half-closed headers, no spinning", spent < 0.5, spent)
+    for i, c in enumerate(halves):
+        try:
+            got = c.recv(65536)
+        except OSError as e:
+            got = repr(e).encode()
+        c.close()
+        st, j, _ = json_answer(got)
+        check(f"half-closed headers answered {i}", st == 400 and is_error(j), got[:200])
+
+    # What libmicrohttpd 0.9.75 reads differently from the gate's check: a
+    # blank after the value (it trims only before), a folded line (glued
+    # to the header before), a NUL byte (its HTML 400). Each gets one JSON
+    # 400 from the gate, at once.
+    post = b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY.encode() + b"\r\n"
+    for name, headers in (("content-length blank after", b"Content-Length: 2 \r\n"),
+                          ("content-length tab after", b"Content-Length: 2\t\r\n"),
+                          ("chunked blank after", b"Transfer-Encoding: chunked \r\n"),
+                          ("folded content-length", b"Content-Length: 1\r\n\t0:\r\n"),
+                          ("folded first header", b" X-A: 1\r\nContent-Length: 2\r\n"),
+                          ("nul in header", b"X-A: a\x00b\r\nContent-Length: 2\r\n")):
+        t0 = time.time()
+        got = exchange(port, post + headers + b"\r\n{}", timeout=4)
+        st, j, lines = json_answer(got)
+        check(f"gate: {name}", st == 400 and is_error(j) and j["error"]["code"] == "invalid_request" and
+              lines == 1 and time.time() - t0 < 3, got[:300])
+    # Lines ending in bare LF, the blank line in CRLF: libmicrohttpd reads
+    # this block, so the gate must see its end too (not wait for 10 s).
+    t0 = time.time()
+    st, j, _ = json_answer(exchange(port, b"GET /health HTTP/1.1\nHost: 127.0.0.1\n\r\n", timeout=4))
+    check("bare-LF lines, CRLF blank line", st == 200 and time.time() - t0 < 3, (st, j, time.time() - t0))
+
+    # A burst past max_connections (128): every connection the gate cannot
+    # hand on gets a JSON 503, none is closed without a word.
+    held_request = post + b"Content-Length: 10\r\n\r\n"  # then no body: held open
+    socks, answers = burst(port, 140, held_request)
+    held, refused, silent = tally(answers)
+    for c in socks:
+        c.close()
+    check("burst past max_connections: 503, never a silent close", silent == 0 and len(refused) >= 12 and
+          held <= 128 and all(is_error(j) and "128 connections" in j["error"]["message"] for j in refused),
+          (held, len(refused), silent))
+    end = time.time() + 15
+    while time.time() < end and not health_ok(port):
+        time.sleep(0.2)
+    check("room again after the burst", health_ok(port))
+
+    # --log with a stderr nobody reads: the one accepting thread must not
+    # block on it (lines are dropped instead, and said so later).
+    proc.reading.clear()
+    time.sleep(0.3)
+    try:
+        fcntl.fcntl(proc.stderr.fileno(), 1031, 4096)  # F_SETPIPE_SZ: fills in ~20 lines
+    except OSError:
+        pass  # data in it: it fills anyway, later
+    bad = b"GET /" + b"a" * 100 + b" HTTP/9.9\r\n\r\n"  # a refusal, logged by the gate itself
+    answered = 0
+    for i in range(150):
+        if not exchange(port, bad, timeout=2):
+            break
+        answered += 1
+    alive = health_ok(port)
+    proc.reading.set()
+    try:
+        fcntl.fcntl(proc.stderr.fileno(), 1031, 65536)
+    except OSError:
+        pass
+    check("stderr full: refusals still answered", answered == 150, answered)
+    check("stderr full: health answered", alive)
+
+    # poll() failing (EINVAL: more descriptors than RLIMIT_NOFILE, lowered
+    # here while 40 connections wait): the gate retries rather than dying.
+    waiting = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+    time.sleep(0.3)
+    soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (20, hard))
+    waiting[0].sendall(b"G")  # wakes the gate, whose next poll() fails
+    time.sleep(0.5)
+    resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    for c in waiting:
+        c.close()
+    check("poll failure: still accepting", health_ok(port, timeout=4))
+
+
+def test_wildcard_v6(proc, port):
+    """A second server on "::" (not loopback, so per-address limits apply):
+    IPv6 only, and one address past its share of connections gets a 503.
+    """
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        v4 = "connected"
+    except OSError as e:
+        v4 = repr(e)
+    check("'::' is IPv6 only", "ConnectionRefused" in v4, v4)
+    host = f"[::1]:{port}".encode()
+    st, j, _ = json_answer(exchange(port, b"GET /health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", host="::1"))
+    check("'::' answers on ::1", st == 200, (st, j))
+    # 34 held connections from ::1, whose share is 32 (128 / 4); the slow
+    # body below holds one more.
+    held_request = (b"POST /v1/embeddings HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer " +
+                    KEY.encode() + b"\r\nContent-Length: 10\r\n\r\n")
+    socks, answers = burst(port, 34, held_request, host="::1")
+    held, refused, silent = tally(answers)
+    for c in socks:
+        c.close()
+    check("per-address share: 503, never a silent close", silent == 0 and len(refused) >= 2 and held <= 32 and
+          all(is_error(j) and "this address" in j["error"]["message"] for j in refused), (held, len(refused), silent))
+
+
+def slow_body(port, headers, pieces, pause, out, host="127.0.0.1", give_up=60):
+    """send_until_cut in a thread: the result lands in out."""
+    def run():
+        out.append(send_until_cut(port, headers, pieces, pause=pause, give_up=give_up, host=host))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def send_until_cut(port, headers, pieces, pause=0.0, give_up=40, host="127.0.0.1"):
     """Sends a POST's headers, then each of pieces with pause between, until
     the server closes the connection (or give_up seconds pass). Returns
     (seconds from the headers to the cut or None, body bytes sent, answer)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=give_up)
+    s = socket.create_connection((host, port), timeout=give_up)
     s.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
               f"Authorization: Bearer {KEY}\r\n{headers}\r\n".encode())
     t0, sent, answer, cut = time.time(), 0, b"", None
@@ -436,6 +631,11 @@ def test_too_large(port):
     cut, sent, answer = send_until_cut(port, "Transfer-Encoding: chunked\r\n",
                                        [b"%x\r\n" % len(chunk) + chunk + b"\r\n"] * 40 + [b"0\r\n\r\n"])
     check("too large, chunked", answer.startswith(b"HTTP/1.1 413") and b'"request_too_large"' in answer, answer[:200])
+    # The 413 written straight to the socket carries CORS as every answer.
+    cut, sent, answer = send_until_cut(port, "Origin: http://allowed.example\r\nTransfer-Encoding: chunked\r\n",
+                                       [b"%x\r\n" % len(chunk) + chunk + b"\r\n"] * 40 + [b"0\r\n\r\n"])
+    check("too large, chunked, CORS", answer.startswith(b"HTTP/1.1 413") and b"\r\nAccess-Control-Allow-Origin: "
+          b"http://allowed.example\r\n" in answer.partition(b"\r\n\r\n")[0], answer[:400])
     # Chunked past the limit: the 413 comes as soon as the limit is
     # crossed, while the client is still sending, and reaches even a
     # client that never ends its body.
@@ -621,6 +821,9 @@ def test_log(proc):
                           for l in lines), lines[-5:])
     check("log gate refusal", any(l.startswith("offgrid serve: POST /v1/completions 400 ") and "Content-Length" in l
                                   for l in lines), lines[-5:])
+    check("log lines dropped said", any(re.fullmatch(r"offgrid serve: \d+ log lines dropped \(stderr was not being "
+                                                     r"read\)", l) for l in lines), lines[-5:])
+    check("log poll failure", any(l.startswith("offgrid serve: poll() failed (") for l in lines), lines[-5:])
 
 
 def test_refusals():
@@ -679,8 +882,25 @@ def main():
     test_refusals()
     proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048", "--log",
                               "--cors", "http://allowed.example, http://other.example:3000")
+    # A second server, on "::" with a larger --max-body (embeddings only).
+    proc2, port2 = start_server("--host", "::", "--max-body", "4096", models=("--embed-model", EMBED_MODEL),
+                                listening=r"\[::\]")
+    # Bodies sent slowly, in the background while the rest runs. To the
+    # main server (--max-body 1 MiB: 30 s to send a body) 48 KiB every 2 s:
+    # cut at about 32 s with a 408 that the client, still sending, reads
+    # (CORS header included). To the second (--max-body 4 MiB: 128 s, at
+    # 32 KiB/s) 1.5 MiB at 46 KiB/s, which takes 34 s: it all arrives.
+    slow_main, slow_big = [], []
+    slow = [slow_body(port, "Content-Length: 1048576\r\nOrigin: http://allowed.example\r\n",
+                      [b"x" * 49152] * 40, 2.0, slow_main),
+            slow_body(port2, "Content-Length: 1572864\r\n", [b"x" * 16384] * 96, 0.35, slow_big, host="::1")]
+
+    def test_gate_more(port):
+        test_gate_review(proc, port)
+        test_wildcard_v6(proc2, port2)
     try:
-        for t in (test_sdk, test_hostile, test_gate, test_too_large, test_cancel_and_queue, test_page):
+        for t in (test_sdk, test_hostile, test_gate, test_gate_more, test_too_large, test_cancel_and_queue,
+                  test_page):
             try:
                 t(port)
             except Exception as e:  # a crash of one group is a failure, not the end
@@ -688,15 +908,28 @@ def main():
                 traceback.print_exc()
                 check(t.__name__, False, repr(e))
             check(f"server alive after {t.__name__}", proc.poll() is None, proc.returncode)
+        for t in slow:
+            t.join(timeout=60)
+        cut, sent, answer = slow_main[0] if slow_main else (None, 0, b"")
+        st, j, _ = json_answer(answer)
+        check("slow body: 408 read by a client still sending", st == 408 and is_error(j) and
+              j["error"]["code"] == "request_timeout" and cut is not None and 28 < cut < 45, (cut, sent, answer[:300]))
+        check("slow body: 408 with CORS", b"\r\nAccess-Control-Allow-Origin: http://allowed.example\r\n" in
+              answer.partition(b"\r\n\r\n")[0], answer[:300])
+        cut, sent, answer = slow_big[0] if slow_big else (None, 0, b"")
+        st, j, _ = json_answer(answer)
+        check("slow body within the time a large --max-body allows", sent == 1572864 and st not in (0, 408) and
+              is_error(j), (cut, sent, answer[:300]))
         test_log(proc)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = "hung"
-        check("clean exit", rc == 0, rc)
+        for p in (proc, proc2):
+            p.send_signal(signal.SIGTERM)
+            try:
+                rc = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = "hung"
+            check("clean exit", rc == 0, rc)
     try:
         test_shutdown()
     except Exception as e:

@@ -136,9 +136,18 @@ enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_sr
 #define DRAIN_SECONDS 10.0               /* from the refusal, checked as bytes come */
 #define DRAIN_IDLE_SECONDS 5u            /* the longest silence while dropping */
 /* The longest a body may take to arrive, from the end of its headers
- * (checked as bytes come; silence is cut by the 30 s idle timeout). At
- * --max-body's default that is 35 KiB/s, slower than any honest client. */
-#define BODY_SECONDS 30.0
+ * (checked as bytes come; silence is cut by the 30 s idle timeout):
+ * BODY_MIN_SECONDS, or longer for a large --max-body, so that a body of
+ * the largest size allowed sent at BODY_MIN_RATE still arrives (an honest
+ * client is far faster). */
+#define BODY_MIN_SECONDS 30.0
+#define BODY_MIN_RATE 32768.0 /* bytes per second */
+
+static double body_seconds(const og_server *s)
+{
+    double t = (double)s->p.max_body / BODY_MIN_RATE;
+    return t > BODY_MIN_SECONDS ? t : BODY_MIN_SECONDS;
+}
 
 /* The most body bytes read, kept or dropped, before the connection is cut. */
 static uint64_t drain_limit(const og_server *s)
@@ -194,11 +203,12 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
                                    size_t n)
 {
     r->seen += n;
-    if (!r->too_big && og_srv_now() - r->t0 > BODY_SECONDS) {
+    if (!r->too_big && og_srv_now() - r->t0 > body_seconds(s)) {
         /* libmicrohttpd cannot queue an answer during a body: written here */
         char msg[80];
-        snprintf(msg, sizeof msg, "the request body did not arrive within %.0f s", BODY_SECONDS);
-        og_srv_send_error(r->fd, 408, "request_timeout", msg);
+        snprintf(msg, sizeof msg, "the request body did not arrive within %.0f s", body_seconds(s));
+        og_srv_send_error(r->fd, 408, "request_timeout", msg, r->origin);
+        og_srv_linger(r->fd);
         r->status = 408;
         return MHD_NO;
     }
@@ -213,13 +223,15 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
              * client that sends everything first reads it too. */
             char msg[96];
             snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->p.max_body);
-            og_srv_send_error(r->fd, 413, "request_too_large", msg);
+            og_srv_send_error(r->fd, 413, "request_too_large", msg, r->origin);
             r->answered = true;
             r->status = 413;
         }
     }
     if (r->too_big) {
         if (r->seen > drain_limit(s) || og_srv_now() - r->t_drain > DRAIN_SECONDS) {
+            if (r->answered)
+                og_srv_linger(r->fd); /* let the 413 written earlier be read */
             r->status = 413; /* refused, though no answer can be sent now */
             return MHD_NO;
         }
@@ -515,8 +527,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return take_upload(s, c, r, upload, n);
     }
-    if (r->answered)
+    if (r->answered) {
+        og_srv_linger(r->fd);
         return MHD_NO; /* the 413 was written already: close */
+    }
     if (r->too_big)
         return reply_too_large(s, c, r); /* the whole body came, so the client reads this */
     return dispatch(s, c, r);
@@ -531,8 +545,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     int status = r->status ? r->status : 499; /* none sent: the client left */
     og_srv_metrics_request(&s->metrics, r->ep, status, og_srv_now() - r->t0);
     if (s->p.log_requests)
-        fprintf(stderr, "offgrid serve: %s %d %.3f s%s\n", r->line, status, og_srv_now() - r->t0,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+        og_srv_log(s, "offgrid serve: %s %d %.3f s%s", r->line, status, og_srv_now() - r->t0,
+                   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -653,6 +667,7 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
     og_srv_metrics_init(&s->metrics);
+    og_srv_log_open(s);
     *out = s; /* from here og_server_free cleans up whatever exists */
     if (!s->host)
         goto nomem;
@@ -669,18 +684,17 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
     if ((st = load_models(s, err)) != OG_OK || (st = og_srv_slots_start(s, err)) != OG_OK)
         goto fail;
     /* libmicrohttpd listens on nothing: the gate accepts, waits for whole
-     * headers and hands connections over (gate.c). One address may hold a
-     * quarter of the connections, so one remote client cannot take them
-     * all; on a loopback address every client is 127.0.0.1 and such a
-     * limit would be the global one, so there the header deadline and the
-     * gate's eviction of the oldest unfinished connection keep room. */
+     * headers and hands connections over (gate.c). The gate also keeps the
+     * limits on connections, all and per address, and answers 503 past
+     * them; libmicrohttpd's own would close a connection without a word.
+     * Its limit is only a backstop, above the gate's: it counts a closed
+     * connection a little longer than the gate does. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-    unsigned per_ip = s->loopback ? 0 : (unsigned)(s->p.max_connections / 4 > 4 ? s->p.max_connections / 4 : 4);
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                                 MHD_OPTION_NOTIFY_CONNECTION, og_srv_gate_notify, s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections + 32u,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                                  MHD_OPTION_THREAD_STACK_SIZE, (size_t)1 << 20,
@@ -723,6 +737,7 @@ void og_server_free(og_server *s)
         nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    og_srv_gate_free(s);
     og_encoder_free(s->encoder);
     og_model_free(s->embed_model);
     og_model_free(s->model);
@@ -735,5 +750,6 @@ void og_server_free(og_server *s)
     free(s->cors);
     free(s->model_id);
     free(s->embed_model_id);
+    og_srv_log_close(s);
     free(s);
 }

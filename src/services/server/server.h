@@ -147,6 +147,8 @@ struct og_server {
     struct MHD_Daemon *daemon;
     struct og_srv_gate *gate; /* the accept loop in front of it (gate.c) */
     atomic_int n_open; /* requests begun and not yet answered (on_completed) */
+    int log_fd, log_kind;        /* where og_srv_log writes (reqlog.c) */
+    atomic_uint log_dropped;     /* lines it could not write at once */
     int port;
     bool loopback, wildcard; /* the bound address */
     og_srv_metrics metrics;
@@ -222,13 +224,41 @@ enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_an
 
 typedef struct og_srv_gate og_srv_gate;
 /* Listens on addr (setting s->port) and starts the accept thread, which
- * hands connections whose headers are complete and sound to s->daemon. */
+ * hands connections whose headers are complete and sound to s->daemon,
+ * within the gate's own count of connections (see gate.c). */
 og_status og_srv_gate_start(og_server *s, const struct sockaddr_storage *addr, og_error *err);
 /* Stops accepting, closes the connections still waiting; NULL-safe. */
 void og_srv_gate_stop(og_server *s);
+/* Frees the gate (stopping it first); after MHD_stop_daemon, whose last
+ * "closed" notifications still reach the gate's count. NULL-safe. */
+void og_srv_gate_free(og_server *s);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the
+ * server): a closed connection leaves the gate's count. */
+void og_srv_gate_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code);
+
+/* ------------------------------------------------------- direct answers */
+
 /* Writes a whole JSON error response (with Connection: close) straight
- * to the socket, without waiting: for answers libmicrohttpd cannot send. */
-void og_srv_send_error(int fd, int status, const char *code, const char *message);
+ * to the socket, without waiting: for answers libmicrohttpd cannot send.
+ * origin: the Origin to allow (CORS, as og_srv_add_headers), or NULL/"". */
+void og_srv_send_error(int fd, int status, const char *code, const char *message, const char *origin);
+/* After such an answer, before the socket is closed: ends our sending
+ * side (FIN after the answer) and reads and drops what the client still
+ * sends for a bounded while (3 s, 4 MiB), so that closing with unread
+ * data (a reset) does not destroy the answer before the client reads it.
+ * Does not close fd. fd < 0: nothing. */
+void og_srv_linger(int fd);
+
+/* ------------------------------------------------------------------ log */
+
+/* Sets up s->log_fd from stderr; og_srv_log_close undoes it. */
+void og_srv_log_open(og_server *s);
+void og_srv_log_close(og_server *s);
+/* Writes one line (a newline is added) to stderr without ever blocking:
+ * a line stderr cannot take at once is dropped, counted, and reported
+ * with the next line that goes through. Thread-safe. */
+void og_srv_log(og_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- text */
 
