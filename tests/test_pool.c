@@ -3,7 +3,8 @@
  * part (og_pool_set_active), and the tuner that picks that count for
  * one-token passes (base/thread_tuner.c), on made-up pass times: it keeps
  * all threads when they are faster, drops to fewer when a trial is
- * faster by more than its margin, and climbs back when the load goes.
+ * faster by more than its margin, climbs back when the load goes, tries
+ * seldom while trials lose, and early when passes turn slow.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -90,6 +91,26 @@ static void test_tuner(void)
     }
     CHECK(trial_passes == OG_TUNER_BLOCK, "%d trial passes in a cycle", trial_passes);
     CHECK(t.n_cur == 1, "a slow first trial pass is not counted");
+
+    /* On a quiet machine trials lose and come less often: after the first
+     * ones, one block in 512 passes; a core taken away is noticed by the
+     * slow passes within a few dozen, not at the next scheduled trial. */
+    og_thread_tuner_init(&t, 2);
+    drive(&t, 2000, quiet);
+    int n_trials = 0;
+    for (int i = 0; i < 4096; i++) {
+        int32_t c = og_thread_tuner_next(&t);
+        n_trials += c == 1;
+        og_thread_tuner_record(&t, quiet[c]);
+    }
+    CHECK(n_trials <= 8 * OG_TUNER_BLOCK + OG_TUNER_BLOCK, "%d trial passes in 4096 quiet ones", n_trials);
+    int waited = 0;
+    while (og_thread_tuner_next(&t) == 2 && waited < 1000) {
+        og_thread_tuner_record(&t, busy[2]);
+        waited++;
+    }
+    CHECK(waited <= 40, "a busy core was tried after %d slow passes", waited);
+    CHECK(drive(&t, 2 * OG_TUNER_BLOCK, busy) == 1, "and left for one thread");
 
     og_thread_tuner_init(&t, 1);
     CHECK(og_thread_tuner_next(&t) == 1 && drive(&t, 500, busy) == 1, "one thread: nothing to tune");

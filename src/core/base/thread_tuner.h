@@ -12,9 +12,11 @@
 typedef struct og_thread_tuner {
     int32_t n_max;   /* threads started; 1 turns the tuner off */
     int32_t n_cur;   /* what one-token passes use outside trials */
-    int32_t n_trial; /* the neighbour under trial this cycle */
     int32_t step;    /* one-token passes so far in this cycle */
+    int32_t cycle;   /* passes from one trial to the next: grows while trials lose */
     int32_t toward;  /* +1 or -1: the side the next trial looks at */
+    int32_t n_slow;  /* passes in a row well over the last measured median */
+    double cur_median; /* of the current count's last block, 0 before one */
     double trial_s[OG_TUNER_BLOCK], cur_s[OG_TUNER_BLOCK];
 } og_thread_tuner;
 
