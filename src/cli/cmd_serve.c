@@ -16,7 +16,7 @@ typedef struct serve_opts {
     const char *model, *embed_model, *host, *api_key, *api_key_file, *cors;
     int32_t port; /* -1 when not given */
     int32_t n_parallel, n_ctx, n_threads, queue, max_tokens, max_body_kib, timeout;
-    bool insecure, log;
+    bool insecure, log, json;
 } serve_opts;
 
 static const cli_option options[] = {
@@ -50,6 +50,8 @@ static const cli_option options[] = {
       .help = "longest a request may generate, seconds", .def = "300", .min = 1, .max = 86400 },
     { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL,
       .help = "one line per request on stderr:\nmethod, path, status, seconds" },
+    CLI_OPT_JSON(serve_opts, json, "once listening, one JSON line on stdout: url, host,\nport, model, embed_model "
+                                   "(for scripts; --port 0 picks\na free port)"),
     { 0 },
 };
 
@@ -134,8 +136,27 @@ static int run(const serve_opts *o)
     }
     const char *host = p.host;
     bool v6 = strchr(host, ':') != NULL;
-    fprintf(stderr, "offgrid serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
-            og_server_port(srv));
+    char url[320];
+    snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", og_server_port(srv));
+    fprintf(stderr, "offgrid serve: listening on %s\n", url);
+    if (o->json) {
+        printf("{\"url\": ");
+        cli_json_str(url);
+        printf(", \"host\": ");
+        cli_json_str(host);
+        printf(", \"port\": %d, \"model\": ", og_server_port(srv));
+        if (p.model_path)
+            cli_json_str(p.model_path);
+        else
+            fputs("null", stdout);
+        printf(", \"embed_model\": ");
+        if (p.embed_model_path)
+            cli_json_str(p.embed_model_path);
+        else
+            fputs("null", stdout);
+        printf("}\n");
+        fflush(stdout);
+    }
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "offgrid serve: stopping (signal %d)\n", sig);

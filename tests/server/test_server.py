@@ -836,6 +836,29 @@ def test_refusals():
     check("bad port", r.returncode == 2, r.stderr)
 
 
+def test_json_ready():
+    """--json: one line on stdout once listening, for scripts using --port 0."""
+    proc = subprocess.Popen([OG, "serve", "--embed-model", EMBED_MODEL, "--port", "0", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        line = proc.stdout.readline() if ready else ""
+        try:
+            d = json.loads(line)
+        except ValueError:
+            d = {}
+        port = d.get("port", 0)
+        check("serve --json ready line", d.get("url") == f"http://127.0.0.1:{port}" and port > 0 and
+              d.get("host") == "127.0.0.1" and d.get("model") is None and d.get("embed_model") == EMBED_MODEL,
+              line)
+        if port:
+            st, _, _ = raw(port, "GET", "/health")
+            check("serve --json: the port it names answers", st == 200, st)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_shutdown():
     """SIGTERM while generating: every client gets an answer, the exit is clean."""
     proc, port = start_server("--parallel", "1", "--timeout", "2")
@@ -880,6 +903,7 @@ def test_shutdown():
 
 def main():
     test_refusals()
+    test_json_ready()
     proc, port = start_server("--parallel", "2", "--queue", "1", "--max-tokens", "2048", "--log",
                               "--cors", "http://allowed.example, http://other.example:3000")
     # A second server, on "::" with a larger --max-body (embeddings only).
