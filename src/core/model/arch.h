@@ -40,6 +40,14 @@ const og_arch *og_arch_find(const char *name);
  * messages, and returns buf. */
 const char *og_arch_names(char *buf, size_t cap);
 
-extern const og_arch og_arch_llama, og_arch_bert;
+extern const og_arch og_arch_llama, og_arch_qwen2, og_arch_bert;
+
+/* The llama-family decoder body (llama.c), which other decoders that
+ * differ only in a few tensors or options reuse (qwen2.c): loading the
+ * shared hyperparameters and tensors, the buffer plan, the forward pass
+ * (which applies og_layer's biases and og_hparams.rope_neox if set). */
+og_status og_llama_load(og_model *m, og_error *err);
+void og_llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads, og_context_plan *p);
+void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits);
 
 #endif

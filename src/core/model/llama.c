@@ -3,6 +3,8 @@
  * Mistral-style): hyperparameters and tensors from GGUF, and the forward
  * pass (RMSNorm, RoPE, grouped-query attention over an fp16 KV cache,
  * SwiGLU). Weights stay in the mapped file; the context owns all buffers.
+ * The body is shared with decoders that add a little to it (qwen2.c: Q/K/V
+ * biases and NeoX RoPE), through the og_llama_* functions of arch.h.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@
 
 /* ------------------------------------------------------------- loading */
 
-static og_status llama_load(og_model *m, og_error *err)
+og_status og_llama_load(og_model *m, og_error *err)
 {
     og_hparams *hp = &m->hp;
     uint32_t v;
@@ -44,7 +46,9 @@ static og_status llama_load(og_model *m, og_error *err)
     hp->rope_freq_scale = 1.0f;
     float factor;
     og_str scaling;
-    if (og_gguf_get_str(m->gguf, "llama.rope.scaling.type", &scaling) && !og_str_eq(scaling, "none") &&
+    char scaling_key[96];
+    snprintf(scaling_key, sizeof scaling_key, "%s.rope.scaling.type", m->arch_name);
+    if (og_gguf_get_str(m->gguf, scaling_key, &scaling) && !og_str_eq(scaling, "none") &&
         !og_str_eq(scaling, "linear"))
         return og_error_set(err, OG_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)scaling.len,
                             scaling.ptr);
@@ -113,20 +117,41 @@ static void rope_tables(og_context *ctx, int32_t n)
     }
 }
 
-/* Rotates adjacent pairs (llama.cpp's "norm" rope mode) of each head,
- * fusing as llama.cpp's compiled code does. */
+/* Rotates the pairs of each head, fusing as llama.cpp's compiled code
+ * does: adjacent pairs (its "norm" rope mode) or, NeoX style, element i
+ * with element i + n_rot/2 (cs holds pair i's cos and sin at 2i, 2i+1 in
+ * both). */
 OG_CLONES static void rope_apply(const og_context *ctx, float *vec, int32_t n_heads, int32_t t)
 {
     const og_hparams *hp = &ctx->model->hp;
     const float *cs = ctx->rope_cache + (size_t)t * hp->n_rot;
+    const int32_t half = hp->n_rot / 2;
     for (int32_t h = 0; h < n_heads; h++) {
         float *x = vec + (size_t)h * hp->head_dim;
+        if (hp->rope_neox) {
+            for (int32_t i = 0; i < half; i++) {
+                const float x0 = x[i], x1 = x[i + half];
+                x[i] = fmaf(x0, cs[2 * i], -(x1 * cs[2 * i + 1]));
+                x[i + half] = fmaf(x0, cs[2 * i + 1], x1 * cs[2 * i]);
+            }
+            continue;
+        }
         for (int32_t i = 0; i < hp->n_rot; i += 2) {
             const float x0 = x[i], x1 = x[i + 1];
             x[i] = fmaf(x0, cs[i], -(x1 * cs[i + 1]));
             x[i + 1] = fmaf(x0, cs[i + 1], x1 * cs[i]);
         }
     }
+}
+
+/* x += bias over n values (ggml_add of an F32 bias row), if there is one. */
+static void add_bias(float *x, const og_gguf_tensor *bias, size_t n)
+{
+    if (!bias)
+        return;
+    const float *b = bias->data;
+    for (size_t i = 0; i < n; i++)
+        x[i] += b[i];
 }
 
 /* The per-token steps between the matrix products. Each token's row is
@@ -164,6 +189,10 @@ static void step_row(void *arg, int32_t t)
         og_ops_rms_norm(xb, x, job->norm_weight, (int64_t)n_embd, hp->norm_eps);
         break;
     case STEP_ROPE_STORE: {
+        const og_layer *L = &ctx->model->layers[job->layer];
+        add_bias(ctx->q + t * q_dim, L->bq, q_dim);
+        add_bias(ctx->k + t * kv_dim, L->bk, kv_dim);
+        add_bias(ctx->v + t * kv_dim, L->bv, kv_dim);
         rope_apply(ctx, ctx->q + t * q_dim, hp->n_head, t);
         rope_apply(ctx, ctx->k + t * kv_dim, hp->n_head_kv, t);
         /* The cache is [layer][kv head][position][head dim], so that one
@@ -201,7 +230,7 @@ static void kv_prefetch_worker(void *arg, int ith, int nth)
     og_attention_prefetch(job->ctx, job->layer, ith, nth);
 }
 
-static void llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
+void og_llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bool all_logits)
 {
     const og_model *m = ctx->model;
     const og_hparams *hp = &m->hp;
@@ -255,7 +284,7 @@ static void llama_forward(og_context *ctx, const og_token *tokens, int32_t n, bo
 
 /* The buffers of a llama context: the fp16 KV cache, the activations of
  * n_batch tokens, per-thread attention scratch, RoPE tables, logits. */
-static void llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads, og_context_plan *p)
+void og_llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads, og_context_plan *p)
 {
     const og_hparams *hp = &m->hp;
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
@@ -279,8 +308,8 @@ static void llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_
 const og_arch og_arch_llama = {
     .name = "llama",
     .kind = OG_ARCH_DECODER,
-    .load = llama_load,
+    .load = og_llama_load,
     .packs_weights = true,
-    .plan = llama_plan,
-    .forward = llama_forward,
+    .plan = og_llama_plan,
+    .forward = og_llama_forward,
 };

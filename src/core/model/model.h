@@ -17,11 +17,13 @@ typedef struct og_hparams {
     int32_t head_dim, n_rot;
     float norm_eps;
     float rope_freq_base, rope_freq_scale;
+    bool rope_neox; /* rotated pairs are n_rot/2 apart (qwen2), else adjacent (llama) */
 } og_hparams;
 
 typedef struct og_layer {
     const og_gguf_tensor *attn_norm, *wq, *wk, *wv, *wo;
     const og_gguf_tensor *ffn_norm, *w_gate, *w_up, *w_down;
+    const og_gguf_tensor *bq, *bk, *bv; /* F32 biases of the Q/K/V products, or NULL (llama) */
 } og_layer;
 
 typedef struct og_bert og_bert; /* model/bert.h */

@@ -173,40 +173,66 @@ static bool is_role(const og_chat_message *m, const char *role)
     return strcmp(text_of(m->role), role) == 0;
 }
 
-/* SmolLM2's template starts the conversation with its own system prompt
- * when the caller gave none:
- *   {% if loop.first and messages[0]['role'] != 'system' %}
- *   {{ '<|im_start|>system\n...<|im_end|>\n' }}{% endif %}
- * Finds that prompt's text in src; returns false when there is none. The
- * newline may be a real one (GGUF) or a Jinja "\n" escape. */
-static bool find_default_system(const char *src, const char **text, size_t *len)
+/* The text of a '<|im_start|>system\n...<|im_end|>' literal that starts
+ * in [from, to), or NULL. The newline may be a real one (GGUF) or a Jinja
+ * "\n" escape. */
+static const char *system_literal(const char *from, const char *to, size_t *len)
 {
-    static const char *const guards[] = {
-        "loop.first and messages[0]['role'] != 'system'",
-        "loop.first and messages[0][\"role\"] != \"system\"",
-    };
-    const char *guard = NULL;
-    for (size_t i = 0; i < 2 && !guard; i++)
-        guard = src ? strstr(src, guards[i]) : NULL;
-    if (!guard)
-        return false;
-    const char *block_end = strstr(guard, "endif");
-    const char *open = strstr(guard, "<|im_start|>system");
-    if (!block_end || !open || open > block_end)
-        return false;
+    const char *open = strstr(from, "<|im_start|>system");
+    if (!open || open >= to)
+        return NULL;
     open += strlen("<|im_start|>system");
     if (*open == '\n')
         open += 1;
     else if (open[0] == '\\' && open[1] == 'n')
         open += 2;
     else
-        return false;
+        return NULL;
     const char *close = strstr(open, "<|im_end|>");
-    if (!close || close > block_end)
-        return false;
-    *text = open;
+    if (!close || close > to)
+        return NULL;
     *len = (size_t)(close - open);
-    return true;
+    return open;
+}
+
+/* Some ChatML templates start the conversation with their own system
+ * prompt when the caller gave none. SmolLM2's:
+ *   {% if loop.first and messages[0]['role'] != 'system' %}
+ *   {{ '<|im_start|>system\n...<|im_end|>\n' }}{% endif %}
+ * Qwen2.5's (the else branch; an earlier test of the same kind, in its
+ * tools branch, holds no whole literal and is passed over):
+ *   {%- if messages[0]['role'] == 'system' %} ... {%- else %}
+ *   {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }} {%- endif %}
+ * Finds that prompt's text in src; returns false when there is none. */
+static bool find_default_system(const char *src, const char **text, size_t *len)
+{
+    if (!src)
+        return false;
+    static const char *const not_system[] = {
+        "loop.first and messages[0]['role'] != 'system'",
+        "loop.first and messages[0][\"role\"] != \"system\"",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const char *guard = strstr(src, not_system[i]);
+        const char *block_end = guard ? strstr(guard, "endif") : NULL;
+        if (block_end && (*text = system_literal(guard, block_end, len)))
+            return true;
+    }
+    static const char *const is_system[] = {
+        "messages[0]['role'] == 'system'",
+        "messages[0][\"role\"] == \"system\"",
+    };
+    for (size_t i = 0; i < 2; i++)
+        for (const char *guard = strstr(src, is_system[i]); guard; guard = strstr(guard + 1, is_system[i])) {
+            const char *branch = strstr(guard, "else");
+            const char *block_end = branch ? strstr(branch, "endif") : NULL;
+            const char *next_if = strstr(guard + 1, "if ");
+            if (!block_end || (next_if && next_if < branch))
+                continue; /* no else of its own before another test */
+            if ((*text = system_literal(branch, block_end, len)))
+                return true;
+        }
+    return false;
 }
 
 /* Writes the prompt text, undoing the Jinja escapes a quoted string may
