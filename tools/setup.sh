@@ -233,7 +233,7 @@ fetch_intent_data() {
 register_models() {
     local name
     [ -x build/bin/offgrid ] || return 0 # convert_model said what to do
-    for name in smollm2-135m-instruct all-minilm-l6-v2 rag-intent-classifier; do
+    for name in smollm2-135m-instruct qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 rag-intent-classifier; do
         OFFGRID_MIRROR="$PWD/models" build/bin/offgrid pull "$name" --catalog catalog/catalog.json --no-test \
             >/dev/null || echo "setup: could not register $name in the model store (see above)" >&2
     done
