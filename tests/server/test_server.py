@@ -826,6 +826,16 @@ def test_log(proc):
     check("log poll failure", any(l.startswith("offgrid serve: poll() failed (") for l in lines), lines[-5:])
 
 
+def stop_server(proc, timeout):
+    """SIGTERM, then the exit code, or "hung" (and a SIGKILL) after timeout seconds."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "hung"
+
+
 def test_refusals():
     r = subprocess.run([OG, "serve", "-m", CHAT_MODEL, "--host", "0.0.0.0", "--port", "0"],
                        capture_output=True, text=True, timeout=60)
@@ -886,12 +896,7 @@ def test_shutdown():
         t.start()
     time.sleep(1.0)
     t0 = time.time()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = "hung"
+    rc = stop_server(proc, 30)
     check("shutdown clean", rc == 0 and time.time() - t0 < 10, rc)
     for t in threads:
         t.join()
@@ -947,13 +952,7 @@ def main():
         test_log(proc)
     finally:
         for p in (proc, proc2):
-            p.send_signal(signal.SIGTERM)
-            try:
-                rc = p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                rc = "hung"
-            check("clean exit", rc == 0, rc)
+            check("clean exit", stop_server(p, 60) == 0, p.returncode)
     try:
         test_shutdown()
     except Exception as e:
