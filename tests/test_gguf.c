@@ -268,6 +268,35 @@ static void test_hostile_headers(void)
     free(b.p);
 }
 
+/* K-quant rows come in super-blocks of 256: a Q4_K or Q6_K matrix whose
+ * rows are 128 long is refused when the file is opened, naming the tensor
+ * and why, before any kernel could read past a row. */
+static void test_kquant_row_length(void)
+{
+    static const struct { uint32_t type; const char *label; } kinds[] = {
+        { OG_TYPE_Q4_K, "Q4_K row of 128" }, { OG_TYPE_Q6_K, "Q6_K row of 128" }, { OG_TYPE_Q2_K, "Q2_K row of 128" },
+    };
+    static const char *const want[] = {
+        "tensor 0 at offset 85: row length 128 is not a multiple of the type's block size (Q4_K: 256)",
+        "tensor 0 at offset 85: row length 128 is not a multiple of the type's block size (Q6_K: 256)",
+        "tensor 0 at offset 85: row length 128 is not a multiple of the type's block size (Q2_K: 256)",
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        gbuf b = { 0 };
+        gput_header(&b, 1, 0);
+        gput_str(&b, "blk.0.ffn_down.weight");
+        gput_u32(&b, 2);
+        gput_u64(&b, 128);
+        gput_u64(&b, 4);
+        gput_u32(&b, kinds[i].type);
+        gput_u64(&b, 0);
+        gput_data(&b);
+        og_gguf *g = expect_open(&b, OG_ERR_FORMAT, want[i], kinds[i].label);
+        og_gguf_close(g);
+        free(b.p);
+    }
+}
+
 static void test_writer_round_trip(void)
 {
     og_error err = { 0 };
@@ -435,6 +464,7 @@ int main(void)
     test_truncations();
     test_corruptions();
     test_hostile_headers();
+    test_kquant_row_length();
     test_writer_round_trip();
     test_model_errors();
     test_not_regular();

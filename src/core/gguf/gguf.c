@@ -208,8 +208,12 @@ static og_status read_tensor_info(reader *r, og_gguf_tensor *t)
         return fail(r, field, what);
     }
     t->type = (og_type)type;
-    if (t->ne[0] % tr->block_size)
-        return fail(r, field, "row length is not a multiple of the type's block size");
+    if (t->ne[0] % tr->block_size) {
+        char what[128];
+        snprintf(what, sizeof what, "row length %lld is not a multiple of the type's block size (%s: %d)",
+                 (long long)t->ne[0], tr->name, (int)tr->block_size);
+        return fail(r, field, what);
+    }
     size_t row = og_type_row_bytes(t->type, t->ne[0]);
     if (row && (uint64_t)n_rows > SIZE_MAX / row)
         return fail(r, field, "byte size overflows");
