@@ -93,13 +93,7 @@ static bool measure(enc_bench *b, const cli_bench_encoder_opts *o, enc_results *
             r->latency[r->n_latency++] = cli_bench_now() - t0;
         }
     }
-    double sum = 0, sq = 0;
-    for (int32_t i = 0; i < o->reps; i++)
-        sum += r->ts[i];
-    r->mean = sum / o->reps;
-    for (int32_t i = 0; i < o->reps; i++)
-        sq += (r->ts[i] - r->mean) * (r->ts[i] - r->mean);
-    r->sd = o->reps > 1 ? sqrt(sq / (o->reps - 1)) : 0.0;
+    cli_bench_mean_sd(r->ts, o->reps, &r->mean, &r->sd);
     qsort(r->latency, r->n_latency, sizeof *r->latency, by_value);
     r->p50 = percentile(r->latency, r->n_latency, 50);
     r->p99 = percentile(r->latency, r->n_latency, 99);

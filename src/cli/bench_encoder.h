@@ -10,6 +10,9 @@
 
 #include "offgrid.h"
 
+/* The mean of n values and their sample standard deviation, as
+ * llama-bench reports it (0 for one value) (cmd_bench.c). */
+void cli_bench_mean_sd(const double *v, int32_t n, double *mean, double *sd);
 /* The next number of a splitmix64 stream: the benches' made-up inputs,
  * the same on every run (cmd_bench.c). */
 uint64_t cli_bench_random(uint64_t *state);

@@ -63,6 +63,17 @@ static double process_start;
 __attribute__((constructor)) static void record_process_start(void) { process_start = cli_bench_now(); }
 
 /* splitmix64: a fixed, portable sequence, so every run decodes the same ids. */
+void cli_bench_mean_sd(const double *v, int32_t n, double *mean, double *sd)
+{
+    double sum = 0, sq = 0;
+    for (int32_t i = 0; i < n; i++)
+        sum += v[i];
+    *mean = n > 0 ? sum / n : 0.0;
+    for (int32_t i = 0; i < n; i++)
+        sq += (v[i] - *mean) * (v[i] - *mean);
+    *sd = n > 1 ? sqrt(sq / (n - 1)) : 0.0;
+}
+
 uint64_t cli_bench_random(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
@@ -155,14 +166,7 @@ static bool run_series(bench *b, const char *name, double (*fn)(bench *, int32_t
             return false;
         s->ts[s->n++] = n_tokens / (sec > 0 ? sec : 1e-9);
     }
-    /* Sample standard deviation, as llama-bench reports (0 for one run). */
-    double sum = 0, sq = 0;
-    for (int32_t i = 0; i < s->n; i++)
-        sum += s->ts[i];
-    s->mean = sum / s->n;
-    for (int32_t i = 0; i < s->n; i++)
-        sq += (s->ts[i] - s->mean) * (s->ts[i] - s->mean);
-    s->sd = s->n > 1 ? sqrt(sq / (s->n - 1)) : 0.0;
+    cli_bench_mean_sd(s->ts, s->n, &s->mean, &s->sd);
     return true;
 }
 
