@@ -363,15 +363,16 @@ static int converse(session *s)
     return rc;
 }
 
-int cli_chat_main(const cli_chat_opts *o)
+int cli_chat_main(const cli_chat_opts *o, og_model *model)
 {
-    session s = { .o = o, .sampling = o->sampling, .tty = isatty(STDIN_FILENO) != 0 };
+    session s = { .o = o, .model = model, .sampling = o->sampling, .tty = isatty(STDIN_FILENO) != 0 };
     int rc = 1;
     if (o->system && !(s.system = strdup(o->system))) {
         say(&s, "out of memory");
+        og_model_free(model);
         return 1;
     }
-    if (!(s.model = cli_load_model(o->model, false)) || !(s.ctx = cli_new_context(s.model, &o->context)) ||
+    if ((!s.model && !(s.model = cli_load_model(o->model, false))) || !(s.ctx = cli_new_context(s.model, &o->context)) ||
         !(s.sampler = cli_new_sampler(s.model, &s.sampling)) || !restart(&s, true, false))
         goto done;
     if (o->prompt) {

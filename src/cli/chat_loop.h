@@ -25,12 +25,13 @@ typedef struct cli_chat_opts {
     bool json;               /* each answer as one JSON line instead of streamed text */
 } cli_chat_opts;
 
-/* Loads the model and talks with it. With o->prompt: one answer to
+/* Loads the model (or takes model, already loaded from o->model, and
+ * frees it) and talks with it. With o->prompt: one answer to
  * stdout and return. Without: reads one message per line from stdin until
  * EOF, /bye or a Ctrl-C at the prompt; a Ctrl-C during an answer stops
  * that answer only. Lines starting with '/' are commands (/help lists
  * them), never messages. Prints its errors; returns the exit code. */
-int cli_chat_main(const cli_chat_opts *o);
+int cli_chat_main(const cli_chat_opts *o, og_model *model);
 
 /* The text of --help that describes the session's commands. */
 extern const char cli_chat_commands_help[];

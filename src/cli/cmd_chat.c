@@ -56,7 +56,7 @@ static int start(int argc, char **argv)
         return 1;
     cli_chat_opts c = { .cmd = "chat", .model = o.model, .system = o.system, .prompt = o.prompt,
                         .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context, .json = o.json };
-    return cli_chat_main(&c);
+    return cli_chat_main(&c, NULL);
 }
 
 const cli_command cli_cmd_chat = {

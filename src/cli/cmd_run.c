@@ -58,11 +58,9 @@ static const cli_option options[] = {
     { 0 },
 };
 
-static int run(const run_opts *o)
+/* Continues the prompt on m, which it frees. */
+static int run(const run_opts *o, og_model *m)
 {
-    og_model *m = cli_load_model(o->model, false);
-    if (!m)
-        return 1;
     int rc = 1;
     og_context *ctx = cli_new_context(m, &o->context);
     og_token *prompt = NULL;
@@ -132,32 +130,26 @@ static const char *continuation_only(const run_opts *o)
            : o->no_parse_special ? "--no-parse-special" : NULL;
 }
 
-/* Whether the model file at path declares a chat template offgrid can
- * render (read vocab-only: the metadata, no weights). A base model
+/* Whether m declares a chat template offgrid can render. A base model
  * without one would get ChatML, which it never saw. */
-static bool has_chat_template(const char *path)
+static bool has_chat_template(const og_model *m)
 {
-    og_model *m = cli_load_model(path, true);
-    if (!m)
-        return false;
     og_model_info info;
     og_model_get_info(m, &info);
     og_chat_message msg = { "user", "hi" };
     char buf[1];
-    bool ok = info.chat_template && og_chat_apply_template(m, &msg, 1, true, buf, (int32_t)sizeof buf) >= 0;
-    og_model_free(m);
-    return ok;
+    return info.chat_template && og_chat_apply_template(m, &msg, 1, true, buf, (int32_t)sizeof buf) >= 0;
 }
 
 /* Without a prompt: the chat session, with run's sampling and context;
  * with a bare PROMPT: one answer of that session (as `ollama run NAME
  * PROMPT` gives). */
-static int chat(const run_opts *o)
+static int chat(const run_opts *o, og_model *m)
 {
     cli_chat_opts c = { .cmd = "run", .model = o->model, .system = o->system, .prompt = o->prompt,
                         .n_predict = o->n_predict == N_PREDICT_UNSET ? CLI_CHAT_N_PREDICT : o->n_predict,
                         .sampling = o->sampling, .context = o->context, .stop = o->stop.v, .n_stop = o->stop.n };
-    return cli_chat_main(&c);
+    return cli_chat_main(&c, m);
 }
 
 static int start(int argc, char **argv)
@@ -199,14 +191,20 @@ static int start(int argc, char **argv)
     /* A bare PROMPT to a chat model is a message (the habit ollama users
      * bring); -p TEXT, a model without a chat template, or a flag that
      * only a raw continuation has keeps it a text to continue. */
-    if (!o.prompt || (bare_prompt && !continuation_only(&o) && has_chat_template(o.model))) {
-        return chat(&o);
-    }
-    if (o.system)
+    if (!o.prompt)
+        return chat(&o, NULL);
+    og_model *m = cli_load_model(o.model, false);
+    if (!m)
+        return 1;
+    if (bare_prompt && !continuation_only(&o) && has_chat_template(m))
+        return chat(&o, m);
+    if (o.system) {
+        og_model_free(m);
         return cli_usage_error(&cli_cmd_run, "-s needs a chat model (this one has no chat template)");
+    }
     if (o.n_predict == N_PREDICT_UNSET)
         o.n_predict = RUN_N_PREDICT;
-    return run(&o);
+    return run(&o, m);
 }
 
 const cli_command cli_cmd_run = {
