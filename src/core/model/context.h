@@ -39,8 +39,7 @@ struct og_context {
     const og_kernels *kern;
     int32_t n_ctx, n_batch, n_threads;
     int32_t n_past;
-    bool tune_threads;       /* n_threads was the library's choice: og_decode tunes one-token passes */
-    og_thread_tuner tuner;
+    og_thread_tuner tuner; /* one-token passes' thread count; n_max 1 when n_threads was given */
     og_token *tokens;    /* [n_ctx] the ids in the KV cache, n_past of them */
     og_gen_scratch *gen; /* og_generate's buffers, or NULL before its first call */
 

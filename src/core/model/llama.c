@@ -46,9 +46,7 @@ og_status og_llama_load(og_model *m, og_error *err)
     hp->rope_freq_scale = 1.0f;
     float factor;
     og_str scaling;
-    char scaling_key[96];
-    snprintf(scaling_key, sizeof scaling_key, "%s.rope.scaling.type", m->arch_name);
-    if (og_gguf_get_str(m->gguf, scaling_key, &scaling) && !og_str_eq(scaling, "none") &&
+    if (og_model_arch_str(m, "rope.scaling.type", &scaling) && !og_str_eq(scaling, "none") &&
         !og_str_eq(scaling, "linear"))
         return og_error_set(err, OG_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)scaling.len,
                             scaling.ptr);

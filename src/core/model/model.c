@@ -42,6 +42,13 @@ bool og_model_arch_f32(const og_model *m, const char *suffix, float *out)
     return og_gguf_get_f32(m->gguf, key, out);
 }
 
+bool og_model_arch_str(const og_model *m, const char *suffix, og_str *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
+    return og_gguf_get_str(m->gguf, key, out);
+}
+
 og_status og_model_require_dims(const og_model *m, const char *const *suffixes, int32_t *const *fields, int n,
                                 og_error *err)
 {

@@ -50,9 +50,10 @@ struct og_model {
     const char *file_type;
 };
 
-/* Reads the u32 / f32 key "<arch>.<suffix>"; false when absent. */
+/* Reads the u32 / f32 / string key "<arch>.<suffix>"; false when absent. */
 bool og_model_arch_u32(const og_model *m, const char *suffix, uint32_t *out);
 bool og_model_arch_f32(const og_model *m, const char *suffix, float *out);
+bool og_model_arch_str(const og_model *m, const char *suffix, og_str *out);
 
 /* Reads the u32 keys "<arch>.<suffixes[i]>" into *fields[i]; each must
  * be present and in [1, 2^24] (OG_ERR_FORMAT naming the key otherwise). */

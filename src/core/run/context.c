@@ -10,10 +10,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "offgrid.h"
+#include "base/clock.h"
 
 og_context_params og_context_default_params(void)
 {
@@ -79,8 +79,8 @@ og_status og_context_new(og_model *model, const og_context_params *params, og_co
     ctx->model = model;
     ctx->kern = og_kernels_best();
     resolve(model, params, &ctx->n_ctx, &ctx->n_batch, &ctx->n_threads);
-    ctx->tune_threads = params->n_threads == 0;
-    og_thread_tuner_init(&ctx->tuner, ctx->tune_threads ? ctx->n_threads : 1);
+    /* Only a count left to the library is tuned (an explicit one is kept). */
+    og_thread_tuner_init(&ctx->tuner, params->n_threads == 0 ? ctx->n_threads : 1);
     og_status st = og_pool_new(ctx->n_threads, &ctx->pool, err);
     if (st != OG_OK) {
         og_context_free(ctx);
@@ -152,22 +152,15 @@ void og_context_truncate(og_context *ctx, int32_t n_keep)
         ctx->n_past = n_keep;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* One token of generation with the thread count the tuner picks (see
  * base/thread_tuner.c: the default count must not collapse when another
  * process competes for a core). */
 static og_status decode_one_tuned(og_context *ctx, og_token token, bool all_logits)
 {
     og_pool_set_active(ctx->pool, og_thread_tuner_next(&ctx->tuner));
-    const double t0 = now_seconds();
+    const double t0 = og_now_seconds();
     ctx->model->arch->forward(ctx, &token, 1, all_logits);
-    og_thread_tuner_record(&ctx->tuner, now_seconds() - t0);
+    og_thread_tuner_record(&ctx->tuner, og_now_seconds() - t0);
     ctx->tokens[ctx->n_past++] = token;
     return OG_OK;
 }
@@ -195,7 +188,7 @@ og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens, b
         ctx->logits = bigger;
         ctx->logits_cap = ctx->n_batch;
     }
-    if (n_tokens == 1 && ctx->tune_threads)
+    if (n_tokens == 1 && ctx->tuner.n_max > 1)
         return decode_one_tuned(ctx, tokens[0], all_logits);
     og_pool_set_active(ctx->pool, ctx->n_threads); /* prompts use every thread */
     for (int32_t done = 0; done < n_tokens;) {

@@ -16,8 +16,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/utf8.h"
 #include "run/json_grammar.h"
 #include "run/sampler.h"
@@ -60,13 +60,6 @@ const char *og_finish_name(og_finish finish)
     case OG_FINISH_DEADLINE:     return "deadline";
     }
     return "unknown";
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The vocabulary's pieces, built once per context: the loop reads a
@@ -245,7 +238,7 @@ static og_finish check_stop(const og_gen_params *p, double deadline)
 {
     if (p->cancel && p->cancel(p->cancel_user))
         return OG_FINISH_CANCELLED;
-    if (deadline > 0 && now_seconds() > deadline)
+    if (deadline > 0 && og_now_seconds() > deadline)
         return OG_FINISH_DEADLINE;
     return OG_FINISH_NONE;
 }
@@ -309,11 +302,11 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
     g->text[0] = 0;
     result->text = g->text;
 
-    const double t0 = now_seconds(), deadline = p->max_seconds > 0 ? t0 + p->max_seconds : 0;
+    const double t0 = og_now_seconds(), deadline = p->max_seconds > 0 ? t0 + p->max_seconds : 0;
     for (int32_t i = 0; i < n_prompt; i++)
         og_sampler_accept(sampler, prompt[i]);
     st = decode_prompt(ctx, prompt, n_prompt, p, deadline, result, err);
-    const double t1 = now_seconds();
+    const double t1 = og_now_seconds();
     result->prompt_seconds = t1 - t0;
 
     og_json_state js;
@@ -389,6 +382,6 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
     if (st != OG_OK)
         result->finish = OG_FINISH_NONE;
     result->text_len = len;
-    result->gen_seconds = now_seconds() - t1;
+    result->gen_seconds = og_now_seconds() - t1;
     return st;
 }
