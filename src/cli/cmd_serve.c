@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json_reply.h"
 
 /* NULL or 0 when not given: og_server_default_params decides. */
 typedef struct serve_opts {
@@ -140,20 +141,12 @@ static int run(const serve_opts *o)
     snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", og_server_port(srv));
     fprintf(stderr, "offgrid serve: listening on %s\n", url);
     if (o->json) {
-        printf("{\"url\": ");
-        cli_json_str(url);
-        printf(", \"host\": ");
-        cli_json_str(host);
-        printf(", \"port\": %d, \"model\": ", og_server_port(srv));
-        if (p.model_path)
-            cli_json_str(p.model_path);
-        else
-            fputs("null", stdout);
-        printf(", \"embed_model\": ");
-        if (p.embed_model_path)
-            cli_json_str(p.embed_model_path);
-        else
-            fputs("null", stdout);
+        putchar('{');
+        cli_json_field("url", url, 1);
+        cli_json_field("host", host, 0);
+        printf(", \"port\": %d", og_server_port(srv));
+        cli_json_field("model", p.model_path, 0);
+        cli_json_field("embed_model", p.embed_model_path, 0);
         printf("}\n");
         fflush(stdout);
     }

@@ -225,7 +225,7 @@ static int run_pull(const pull_opts *o)
     og_error err = { 0 };
     /* What was installed before tells --json whether this pull fetched
      * anything new or found the version in place. */
-    og_status st = og_store_list(s, &before, &n_before, &err);
+    og_status st = o->json ? og_store_list(s, &before, &n_before, &err) : OG_OK;
     if (st == OG_OK)
         st = og_store_pull(s, o->ref, &p, &v, &err);
     cli_store_progress_end();
@@ -368,16 +368,6 @@ static int run_show(const ref_opts *o)
 
 /* ------------------------------------------- rm, rollback, verify, prune */
 
-/* A command's failure: the message on stderr and, with --json, the
- * failure object on stdout. Returns 1, the exit code. */
-static int failed(const char *cmd, bool json, const char *message)
-{
-    fprintf(stderr, "offgrid %s: %s\n", cmd, message);
-    if (json)
-        cli_json_failure(message);
-    return 1;
-}
-
 /* Whether v is what ref (NAME or NAME:VERSION) names. */
 static bool named(const og_store_version *v, const char *ref)
 {
@@ -406,7 +396,7 @@ static int run_rm(const ref_opts *o)
     og_store_free(s);
     if (st != OG_OK) {
         free(vs);
-        return failed("rm", o->json, err.message);
+        return cli_json_failed("rm", o->json, 1, err.message);
     }
     if (!o->json) {
         printf("removed %s\n", ref);
@@ -447,7 +437,7 @@ static int run_rollback(const ref_opts *o)
         st = og_store_rollback(s, o->ref, &v, &err);
     og_store_free(s);
     if (st != OG_OK)
-        return failed("rollback", o->json, err.message);
+        return cli_json_failed("rollback", o->json, 1, err.message);
     if (o->json) {
         printf("{\"ok\": true");
         cli_json_field("name", v.name, 0);
@@ -533,7 +523,7 @@ static int run_verify(const ref_opts *o)
     if (st == OG_OK && log.nomem)
         st = og_error_set(&err, OG_ERR_NOMEM, "out of memory for the results");
     if (st != OG_OK) {
-        rc = failed("verify", o->json, err.message);
+        rc = cli_json_failed("verify", o->json, 1, err.message);
     } else {
         if (o->json)
             json_verify(&log, bad);
@@ -566,7 +556,7 @@ static int run_prune(const ref_opts *o)
     if (st == OG_OK && cache_dir)
         st = og_model_cache_prune(cache_dir, &cache_files, &cache_bytes, &err);
     if (st != OG_OK)
-        return failed("prune", o->json, err.message);
+        return cli_json_failed("prune", o->json, 1, err.message);
     if (o->json) {
         printf("{\"ok\": true, \"files\": %zu, \"bytes\": %" PRIu64 ", \"store\": {\"files\": %zu, \"bytes\": %" PRIu64
                "}, \"cache\": {",

@@ -43,25 +43,15 @@ static const cli_option sign_options[] = {
     { 0 },
 };
 
-/* Prints why cmd failed to stderr and, with --json, the failure object;
- * returns rc. */
-static int failed(const char *cmd, bool json, int rc, const char *message)
-{
-    fprintf(stderr, "offgrid %s: %s\n", cmd, message);
-    if (json)
-        cli_json_failure(message);
-    return rc;
-}
-
 static int run_keygen(const sign_opts *o)
 {
     char secret[4096], pub[4096];
     if ((size_t)snprintf(secret, sizeof secret, "%s.key", o->name) >= sizeof secret ||
         (size_t)snprintf(pub, sizeof pub, "%s.pub", o->name) >= sizeof pub)
-        return failed("keygen", o->json, 2, "name too long");
+        return cli_json_failed("keygen", o->json, 2, "name too long");
     og_error err = { 0 };
     if (og_keygen(secret, pub, &err) != OG_OK)
-        return failed("keygen", o->json, 1, err.message);
+        return cli_json_failed("keygen", o->json, 1, err.message);
     if (!o->json) {
         printf("wrote %s (secret, keep it private) and %s (public)\n", secret, pub);
         return 0;
@@ -89,12 +79,12 @@ static int run_sign(const sign_opts *o)
     const char *out = o->output;
     if (!out) {
         if ((size_t)snprintf(path, sizeof path, "%s.sig", o->name) >= sizeof path)
-            return failed("sign", o->json, 2, "name too long");
+            return cli_json_failed("sign", o->json, 2, "name too long");
         out = path;
     }
     og_error err = { 0 };
     if (og_sign_file(o->name, o->key, sig, &err) != OG_OK)
-        return failed("sign", o->json, 1, err.message);
+        return cli_json_failed("sign", o->json, 1, err.message);
     FILE *f = fopen(out, "w");
     bool ok = f && fprintf(f, "%s\n", sig) > 0;
     ok = f && fclose(f) == 0 && ok;
@@ -102,7 +92,7 @@ static int run_sign(const sign_opts *o)
         if (f)
             remove(out);
         snprintf(err.message, sizeof err.message, "cannot write %s", out);
-        return failed("sign", o->json, 1, err.message);
+        return cli_json_failed("sign", o->json, 1, err.message);
     }
     if (o->json) {
         printf("{\"ok\": true");

@@ -22,3 +22,11 @@ void cli_json_field(const char *key, const char *value, int first)
     else
         fputs("null", stdout);
 }
+
+int cli_json_failed(const char *cmd, bool json, int rc, const char *message)
+{
+    fprintf(stderr, "offgrid %s: %s\n", cmd, message);
+    if (json)
+        cli_json_failure(message);
+    return rc;
+}

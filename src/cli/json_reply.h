@@ -9,8 +9,14 @@
 #ifndef OG_CLI_JSON_REPLY_H
 #define OG_CLI_JSON_REPLY_H
 
+#include <stdbool.h>
+
 /* Prints {"ok": false, "error": message} and a newline to stdout. */
 void cli_json_failure(const char *message);
+
+/* A command's failure: "offgrid CMD: message" on stderr and, with json,
+ * the failure object on stdout. Returns rc, the exit code. */
+int cli_json_failed(const char *cmd, bool json, int rc, const char *message);
 
 /* Prints "\"key\": " then value as a JSON string, or null when value is
  * NULL; first: no ", " before it. For the objects above. */
