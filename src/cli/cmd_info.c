@@ -26,20 +26,6 @@ static const cli_option options[] = {
     { 0 },
 };
 
-/* The text of og_model_describe, without the rope base line for an
- * encoder: BERT has learned positions, and "rope base: 0" reads as a
- * broken model. */
-static void print_description(const char *desc, bool encoder)
-{
-    for (const char *line = desc; *line;) {
-        const char *end = strchr(line, '\n');
-        size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
-        if (!(encoder && strncmp(line, "rope base:", 10) == 0))
-            fwrite(line, 1, n, stdout);
-        line += n;
-    }
-}
-
 static void print_encoder_text(const og_encoder *enc)
 {
     printf("pooling:       %s\n", og_encoder_pooling(enc));
@@ -120,7 +106,7 @@ static int run(const info_opts *o)
     } else {
         char buf[4096];
         og_model_describe(m, buf, sizeof buf);
-        print_description(buf, enc != NULL);
+        fputs(buf, stdout);
         if (enc)
             print_encoder_text(enc);
         if (ctx_bytes)

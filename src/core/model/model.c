@@ -218,6 +218,10 @@ size_t og_model_describe(const og_model *m, char *buf, size_t cap)
             used += (size_t)snprintf(types + used, sizeof types - used, "%s%s x%lld", used ? ", " : "",
                                      og_type_name((uint32_t)t), (long long)count[t]);
     const og_hparams *hp = &m->hp;
+    /* A model without RoPE (BERT's learned positions) has no rope base. */
+    char rope[48] = "";
+    if (hp->rope_freq_base > 0.0f)
+        snprintf(rope, sizeof rope, "rope base:     %g\n", hp->rope_freq_base);
     int n = snprintf(buf, cap,
                      "name:          %s\n"
                      "architecture:  %s\n"
@@ -232,14 +236,14 @@ size_t og_model_describe(const og_model *m, char *buf, size_t cap)
                      "layers:        %d\n"
                      "heads:         %d (kv %d, head dim %d)\n"
                      "feed forward:  %d\n"
-                     "rope base:     %g\n"
+                     "%s"
                      "norm eps:      %g\n"
                      "chat template: %s\n",
                      m->name[0] ? m->name : "(none)", m->arch_name[0] ? m->arch_name : "(none)",
                      og_gguf_version(m->gguf), m->n_params / 1e6, m->n_bytes / (1024.0 * 1024.0), types,
                      m->file_type, og_vocab_model_name(m->vocab), og_vocab_n_tokens(m->vocab), hp->n_ctx_train,
                      hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->n_ff,
-                     hp->rope_freq_base, hp->norm_eps, m->chat_template ? "yes" : "no");
+                     rope, hp->norm_eps, m->chat_template ? "yes" : "no");
     return n < 0 ? 0 : (size_t)n;
 }
 
