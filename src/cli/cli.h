@@ -73,6 +73,12 @@ og_context *cli_new_context(og_model *m, const cli_context_opts *o);
  * past the cap, max and what, e.g. "a text file") and returns NULL. */
 char *cli_read_file(const char *cmd, const char *path, size_t max, const char *what, size_t *len);
 
+/* The first line of a key-sized file (a key, a hex signature: at most
+ * CLI_KEY_FILE_MAX), without its line end and trailing blanks; NULL, with
+ * the reason printed, when it cannot be read or the line is empty. The
+ * caller frees it. what names the file in messages ("a key file"). */
+char *cli_read_key_line(const char *cmd, const char *path, const char *what);
+
 /* Tokenizes text (growing the buffer as needed); caller frees *out. */
 int32_t cli_tokenize(const og_model *m, const char *text, size_t len, bool add_special, bool parse_special,
                      og_token **out);

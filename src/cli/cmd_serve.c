@@ -56,22 +56,6 @@ static const cli_option options[] = {
     { 0 },
 };
 
-/* The first line of the key file, without its line end. */
-static char *read_key(const char *path)
-{
-    size_t len;
-    char *key = cli_read_file("serve", path, CLI_KEY_FILE_MAX, "a key file", &len);
-    if (!key)
-        return NULL;
-    key[strcspn(key, "\r\n")] = 0;
-    if (!key[0]) {
-        fprintf(stderr, "offgrid serve: %s holds no key\n", path);
-        free(key);
-        return NULL;
-    }
-    return key;
-}
-
 static int run(const serve_opts *o)
 {
     if (!o->model && !o->embed_model) {
@@ -82,7 +66,7 @@ static int run(const serve_opts *o)
         fprintf(stderr, "offgrid serve: give --api-key or --api-key-file, not both\n");
         return 2;
     }
-    char *key_buf = o->api_key_file ? read_key(o->api_key_file) : NULL;
+    char *key_buf = o->api_key_file ? cli_read_key_line("serve", o->api_key_file, "a key file") : NULL;
     if (o->api_key_file && !key_buf)
         return 1;
     /* Either model may be an installed model's name, as run's -m. */

@@ -57,13 +57,11 @@ static int run_keygen(const sign_opts *o)
         return 0;
     }
     /* The public key itself, as the line a device's trusted_keys takes. */
-    size_t len = 0;
-    char *hex = cli_read_file("keygen", pub, CLI_KEY_FILE_MAX, "a public key file", &len);
+    char *hex = cli_read_key_line("keygen", pub, "a public key file");
     if (!hex) {
         cli_json_failure("cannot read back the public key file");
         return 1;
     }
-    hex[strcspn(hex, "\r\n")] = 0;
     printf("{\"ok\": true");
     cli_json_field("secret_key_file", secret, 0);
     cli_json_field("public_key_file", pub, 0);
@@ -119,31 +117,9 @@ static const cli_option verify_options[] = {
     { 0 },
 };
 
-/* The first line of a small file (a hex key or signature), without its
- * line end and surrounding blanks; prints why when it cannot. */
-static bool read_line(const char *what, const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "offgrid verify-signature: cannot open %s %s: %s\n", what, path, strerror(errno));
-        return false;
-    }
-    bool ok = fgets(buf, (int)cap, f) != NULL;
-    fclose(f);
-    if (!ok) {
-        fprintf(stderr, "offgrid verify-signature: %s %s is empty\n", what, path);
-        return false;
-    }
-    size_t n = strcspn(buf, "\r\n");
-    buf[n] = 0;
-    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-        buf[--n] = 0;
-    return true;
-}
-
 static int run_verify_signature(const sign_opts *o)
 {
-    char sig_path[4096], sig[256], pub[256];
+    char sig_path[4096];
     const char *sp = o->signature;
     if (!sp) {
         if ((size_t)snprintf(sig_path, sizeof sig_path, "%s.sig", o->name) >= sizeof sig_path) {
@@ -152,18 +128,19 @@ static int run_verify_signature(const sign_opts *o)
         }
         sp = sig_path;
     }
-    if (!read_line("the signature", sp, sig, sizeof sig) || !read_line("the public key", o->key, pub, sizeof pub))
+    char *sig = cli_read_key_line("verify-signature", sp, "the signature");
+    char *pub = sig ? cli_read_key_line("verify-signature", o->key, "the public key") : NULL;
+    if (!pub) {
+        free(sig);
         return 1;
+    }
     og_error err = { 0 };
     og_status st = og_verify_file(o->name, sig, pub, &err);
     if (o->json) {
-        printf("{\"file\": ");
-        cli_json_str(o->name);
-        printf(", \"valid\": %s, \"error\": ", st == OG_OK ? "true" : "false");
-        if (st == OG_OK)
-            printf("null");
-        else
-            cli_json_str(err.message);
+        putchar('{');
+        cli_json_field("file", o->name, 1);
+        printf(", \"valid\": %s", st == OG_OK ? "true" : "false");
+        cli_json_field("error", st == OG_OK ? NULL : err.message, 0);
         printf("}\n");
     } else if (st == OG_OK) {
         printf("%s: good signature by %s (%s)\n", o->name, o->key, sp);
@@ -171,6 +148,8 @@ static int run_verify_signature(const sign_opts *o)
     if (st != OG_OK)
         fprintf(stderr, "offgrid verify-signature: %s: %s (signature %s, key %s)\n", o->name, err.message, sp,
                 o->key);
+    free(sig);
+    free(pub);
     return st == OG_OK ? 0 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -129,4 +130,27 @@ nomem:
     *buf = NULL;
     *texts = NULL;
     return false;
+}
+
+char *cli_read_key_line(const char *cmd, const char *path, const char *what)
+{
+    /* Say which of a command's key files is missing (a signature, a key). */
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "offgrid %s: cannot open %s %s: %s\n", cmd, what, path, strerror(errno));
+        return NULL;
+    }
+    size_t len;
+    char *line = cli_read_file(cmd, path, CLI_KEY_FILE_MAX, what, &len);
+    if (!line)
+        return NULL;
+    size_t n = strcspn(line, "\r\n");
+    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    line[n] = 0;
+    if (!n) {
+        fprintf(stderr, "offgrid %s: %s (%s) holds nothing on its first line\n", cmd, path, what);
+        free(line);
+        return NULL;
+    }
+    return line;
 }
