@@ -140,6 +140,23 @@ static inline void og_k4_scale_min(int j, const uint8_t *scales, uint8_t *sc, ui
     }
 }
 
+/* How a K format's min term enters ggml's x86 dot product (its AVX2
+ * path, which its AVX-512 builds use as well), whose float order the
+ * kernels keep: per super-block, eight int32 lane sums (lane k: elements
+ * 4k..4k+3 of every 32-element chunk, times their group's scale) each go
+ * into their own float lane by one fused multiply-add with y.d * x.d, and
+ * the lanes are added at the end as og_lanes_hsum does. */
+typedef enum {
+    OG_KMINS_NONE,   /* Q3_K, Q6_K: signed codes, no min */
+    OG_KMINS_LANES8, /* Q2_K: the min terms of group pairs (2k, 2k+1) go into
+                        lane k, fused, before the codes' term */
+    OG_KMINS_LANES4, /* Q4_K: the min terms of sub-block pairs go into four
+                        float lanes of their own, added as (0+2)+(1+3) after
+                        the eight */
+    OG_KMINS_SCALAR  /* Q5_K: the super-block's whole min term is fused into
+                        one float, added last */
+} og_k_mins;
+
 /* Signed scale of sub-block j (0..15) of Q3_K: low nibble from bytes 0..7,
  * 2 high bits from bytes 8..11, stored with an offset of 32. */
 static inline int og_q3k_scale(int j, const uint8_t *scales)

@@ -6,8 +6,10 @@
  * integer codes, and per group of 16 an integer scale and an integer min,
  * with value = d * scale * code - dmin * min. Dequantization and the dot
  * product both work from that form, so each format's bit layout is
- * written down exactly once. The dot product is exact integer math per
- * super-block (min terms from Q8_K's bsums), then scaled, as in ggml.
+ * written down exactly once. The dot product keeps ggml's x86 order:
+ * exact integer lane sums per super-block (min terms from Q8_K's bsums),
+ * scaled into float lanes (og_k_mins), so the fast kernels, which must
+ * equal this one, give llama.cpp's logits bit for bit.
  */
 #include <math.h>
 
@@ -139,43 +141,71 @@ static void k_to_float(k_decode_fn decode, size_t block_bytes, const void *src, 
     }
 }
 
-static void k_vec_dot(k_decode_fn decode, size_t block_bytes, int64_t n, float *out, const void *w_row,
-                      const void *act)
+/* ggml's x86 summation order (og_k_mins in blocks.h), which gives its
+ * logits bit for bit. The integer sums within a lane are exact, so only
+ * the float steps need to follow it. */
+static void k_vec_dot(k_decode_fn decode, size_t block_bytes, og_k_mins mins, int64_t n, float *out,
+                      const void *w_row, const void *act)
 {
     const uint8_t *p = w_row;
     const og_block_q8_K *a = act;
     k_decoded dec;
-    float sum = 0.0f;
+    float acc[8] = { 0 }, acc_m[4] = { 0 }, sum_m = 0.0f;
     for (int64_t i = 0; i < n / OG_QK_K; i++, p += block_bytes) {
         decode(p, &dec);
-        int isum = 0, msum = 0;
-        for (int g = 0; g < GROUPS; g++) {
-            int gsum = 0;
-            for (int l = 0; l < 16; l++)
-                gsum += dec.code[16 * g + l] * a[i].qs[16 * g + l];
-            isum += dec.scale[g] * gsum;
-            msum += dec.min[g] * a[i].bsums[g];
+        const int16_t *bs = a[i].bsums;
+        const float d = a[i].d * dec.d, dmin = -a[i].d * dec.dmin;
+        if (mins == OG_KMINS_LANES8)
+            for (int k = 0; k < 8; k++)
+                acc[k] = fmaf(dmin, (float)(dec.min[2 * k] * bs[2 * k] + dec.min[2 * k + 1] * bs[2 * k + 1]), acc[k]);
+        else if (mins == OG_KMINS_LANES4)
+            /* Sub-block s's min is min[2s]; its bsums are 2s and 2s+1. */
+            for (int k = 0; k < 4; k++)
+                acc_m[k] = fmaf(dmin,
+                                (float)(dec.min[4 * k] * (bs[4 * k] + bs[4 * k + 1]) +
+                                        dec.min[4 * k + 2] * (bs[4 * k + 2] + bs[4 * k + 3])),
+                                acc_m[k]);
+        else if (mins == OG_KMINS_SCALAR) {
+            int m = 0;
+            for (int s = 0; s < 8; s++)
+                m += dec.min[2 * s] * (bs[2 * s] + bs[2 * s + 1]);
+            sum_m = fmaf(dmin, (float)m, sum_m);
         }
-        sum += a[i].d * (dec.d * (float)isum - dec.dmin * (float)msum);
+        for (int k = 0; k < 8; k++) {
+            int lane = 0;
+            for (int c = 0; c < 8; c++) {
+                const int e = 32 * c + 4 * k;
+                int s = 0;
+                for (int b = 0; b < 4; b++)
+                    s += dec.code[e + b] * a[i].qs[e + b];
+                lane += dec.scale[e / 16] * s;
+            }
+            acc[k] = fmaf(d, (float)lane, acc[k]);
+        }
     }
+    float sum = og_lanes_hsum(acc);
+    if (mins == OG_KMINS_LANES4)
+        sum += (acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3]);
+    else if (mins == OG_KMINS_SCALAR)
+        sum += sum_m;
     *out = sum;
 }
 
-#define K_FORMAT(name, block)                                                              \
+#define K_FORMAT(name, block, mins)                                                            \
     static void name##_to_float(const void *src, float *dst, int64_t n)                    \
     {                                                                                      \
         k_to_float(decode_##name, sizeof(block), src, dst, n);                             \
     }                                                                                      \
     static void vec_dot_##name##_q8_K(int64_t n, float *out, const void *w, const void *a) \
     {                                                                                      \
-        k_vec_dot(decode_##name, sizeof(block), n, out, w, a);                             \
+        k_vec_dot(decode_##name, sizeof(block), mins, n, out, w, a);                             \
     }
 
-K_FORMAT(q2_K, og_block_q2_K)
-K_FORMAT(q3_K, og_block_q3_K)
-K_FORMAT(q4_K, og_block_q4_K)
-K_FORMAT(q5_K, og_block_q5_K)
-K_FORMAT(q6_K, og_block_q6_K)
+K_FORMAT(q2_K, og_block_q2_K, OG_KMINS_LANES8)
+K_FORMAT(q3_K, og_block_q3_K, OG_KMINS_NONE)
+K_FORMAT(q4_K, og_block_q4_K, OG_KMINS_LANES4)
+K_FORMAT(q5_K, og_block_q5_K, OG_KMINS_SCALAR)
+K_FORMAT(q6_K, og_block_q6_K, OG_KMINS_NONE)
 
 /* ggml's x86 build uses its scalar reference for Q8_K too: the scale maps
  * the signed element of largest magnitude to -127 exactly, and rounding

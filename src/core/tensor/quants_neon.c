@@ -1,8 +1,8 @@
 /*
  * quants_neon.c - the aarch64 Advanced SIMD kernel table: Q4_0, Q4_1,
- * Q5_0, Q5_1, Q8_0, Q4_K and Q6_K dot products and the Q8_0/Q8_1
- * activation quantizers; everything else (F32/F16 dots among them) stays
- * scalar. Int8 dots use SDOT when the compiler targets it (e.g.
+ * Q5_0, Q5_1 and Q8_0 dot products and the Q8_0/Q8_1 activation
+ * quantizers; everything else (F32/F16 dots and the K formats, whose
+ * scalar reference keeps ggml's x86 lane order, among them) stays scalar. Int8 dots use SDOT when the compiler targets it (e.g.
  * -march=armv8.2-a+dotprod) and widening multiplies otherwise. Integer
  * sums are exact and the float steps follow the scalar reference's order,
  * so results are the reference's bit for bit.
@@ -138,66 +138,6 @@ NEON_DOT(q4_1, og_block_q4_1, og_block_q8_1, NEON_WITH_MIN, 1)
 NEON_DOT(q5_0, og_block_q5_0, og_block_q8_0, NEON_NO_MIN, 0)
 NEON_DOT(q5_1, og_block_q5_1, og_block_q8_1, NEON_WITH_MIN, 1)
 NEON_DOT(q8_0, og_block_q8_0, og_block_q8_0, NEON_NO_MIN, 0)
-
-/* Per 64 elements: low nibbles of 32 bytes for the first 32, high for the next. */
-static void neon_vec_dot_q4_K(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_block_q4_K *w = w_row;
-    const og_block_q8_K *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++) {
-        int isum = 0, msum = 0;
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            og_k4_scale_min(j, w[i].scales, &sc, &m);
-            msum += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
-            const uint8_t *qs = w[i].qs + 32 * (j / 2);
-            const int8_t *y = a[i].qs + 32 * j;
-            int32x4_t acc = vdupq_n_s32(0);
-            for (int h = 0; h < 2; h++) {
-                const uint8x16_t bytes = vld1q_u8(qs + 16 * h);
-                const uint8x16_t nib = (j & 1) ? vshrq_n_u8(bytes, 4) : vandq_u8(bytes, vdupq_n_u8(0x0F));
-                acc = dot_s8(acc, vreinterpretq_s8_u8(nib), vld1q_s8(y + 16 * h));
-            }
-            isum += sc * vaddvq_s32(acc);
-        }
-        sum += a[i].d * (og_h2f(w[i].d) * (float)isum - og_h2f(w[i].dmin) * (float)msum);
-    }
-    *out = sum;
-}
-
-/* Codes used signed (-32..31) directly: SDOT takes two signed operands. */
-static void neon_vec_dot_q6_K(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_block_q6_K *w = w_row;
-    const og_block_q8_K *a = act;
-    const uint8x16_t low_mask = vdupq_n_u8(0x0F), two_bits = vdupq_n_u8(3);
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++) {
-        int isum = 0;
-        for (int half = 0; half < 2; half++) {
-            const uint8_t *ql = w[i].ql + 64 * half, *qh = w[i].qh + 32 * half;
-            for (int h = 0; h < 2; h++) { /* the two groups of 16 in each 32 */
-                const uint8x16_t l0 = vld1q_u8(ql + 16 * h), l1 = vld1q_u8(ql + 32 + 16 * h);
-                const uint8x16_t hb = vld1q_u8(qh + 16 * h);
-                const uint8x16_t codes[4] = {
-                    vorrq_u8(vandq_u8(l0, low_mask), vshlq_n_u8(vandq_u8(hb, two_bits), 4)),
-                    vorrq_u8(vandq_u8(l1, low_mask), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 2), two_bits), 4)),
-                    vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hb, 4), two_bits), 4)),
-                    vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(hb, 6), 4)),
-                };
-                for (int k = 0; k < 4; k++) {
-                    const int g = 8 * half + 2 * k + h;
-                    const int8x16_t c = vsubq_s8(vreinterpretq_s8_u8(codes[k]), vdupq_n_s8(32));
-                    const int8x16_t y = vld1q_s8(a[i].qs + 16 * g);
-                    isum += w[i].scales[g] * vaddvq_s32(dot_s8(vdupq_n_s32(0), c, y));
-                }
-            }
-        }
-        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
-    }
-    *out = sum;
-}
 
 /* Same bytes as the scalar reference: 127/amax, and FCVTNS rounds to
  * nearest even like rintf. Returns d; *sum gets the sum of the codes. */
@@ -419,8 +359,6 @@ void og_neon_install(og_kernels *k)
     k->vec_dot[OG_TYPE_Q5_0] = neon_vec_dot_q5_0;
     k->vec_dot[OG_TYPE_Q5_1] = neon_vec_dot_q5_1;
     k->vec_dot[OG_TYPE_Q8_0] = neon_vec_dot_q8_0;
-    k->vec_dot[OG_TYPE_Q4_K] = neon_vec_dot_q4_K;
-    k->vec_dot[OG_TYPE_Q6_K] = neon_vec_dot_q6_K;
     k->from_float[OG_TYPE_Q8_0] = neon_q8_0_from_float;
     k->from_float[OG_TYPE_Q8_0U] = neon_q8_0u_from_float;
     k->from_float[OG_TYPE_Q8_1] = neon_q8_1_from_float;

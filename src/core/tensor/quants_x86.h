@@ -7,9 +7,8 @@
  * them in a table. Fast paths: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 dot and
  * matrix products (tiles_x86.h), all K dot products, F32/F16 dots and
  * matrix products, BF16 dots, Q8_0/Q8_1/F16 from_float, F16 to_float.
- * All but BF16 return the scalar reference's results bit for bit: the
- * 32-wide and float kernels follow its (llama.cpp's) summation order, and
- * the K dots sum exact int32 per super-block, then scale like it.
+ * All but BF16 return the scalar reference's results bit for bit: they
+ * follow its (llama.cpp's) summation order.
  *
  * Rounding and byte order of the activation quantizers follow ggml's x86
  * code exactly so that from_float gives the scalar reference's bytes.
@@ -103,254 +102,9 @@ static inline __m256i x86_codes_q8_0(const og_block_q8_0 *b) { return _mm256_loa
 #include "tensor/packed_x86.h"
 #include "tensor/packed_lanes_x86.h"
 
-/* ---- K-quant dot products ---- */
+/* ---- K formats ---- */
 
-/* sum of u8*s8 over 32 bytes, each half-lane pair scaled by the int16 in
- * scale16, as int32 lanes: maddubs then madd, which applies the sub-block
- * scale in the same step (cheaper than an int32 dot plus vpmulld). The
- * int16 stage cannot saturate for K codes (at most 2*63*128) and the
- * integers are exact, so sums equal the scalar reference's. */
-static inline __m256i x86_dot_scaled(__m256i u, __m256i s, __m256i scale16)
-{
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16);
-}
-
-/* ---- K formats, decoded once per super-block ----
- * vec_dot and gemm both sum, per output, one term per super-block in
- * order, each from the same decode and apply functions, so gemm (which
- * decodes a weight block once for up to X86_K_TOKENS activation rows)
- * equals vec_dot bit for bit. */
-
-/* A Q4_K/Q5_K super-block: 8 sub-blocks of 32 codes with their scales. */
-typedef struct {
-    __m256i codes[8];
-    __m256i mins_per_bsum; /* min of sub-block j for bsums 2j and 2j+1, int16 */
-    uint8_t sc[8];
-    float d, dmin;
-} x86_k4_decoded;
-
-/* Q4_K and Q5_K: 4 chunks of 64, low nibbles for the first 32 elements,
- * high nibbles for the next 32; Q5_K adds bit 2c / 2c+1 of qh. The 8
- * scales and mins are unpacked together with 32-bit masks (the layout of
- * og_k4_scale_min). */
-static inline __attribute__((always_inline)) void x86_k4_decode(x86_k4_decoded *out, const og_block_q4_K *q4,
-                                                                const og_block_q5_K *q5)
-{
-    const uint8_t *scales = q4 ? q4->scales : q5->scales;
-    const uint8_t *qs = q4 ? q4->qs : q5->qs;
-    uint32_t u[3], packed[4];
-    memcpy(u, scales, 12);
-    packed[0] = u[0] & 0x3F3F3F3Fu;                                           /* scales 0..3 */
-    packed[1] = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u);          /* scales 4..7 */
-    packed[2] = u[1] & 0x3F3F3F3Fu;                                           /* mins 0..3 */
-    packed[3] = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u);   /* mins 4..7 */
-    memcpy(out->sc, packed, 8);
-    const __m128i mins8 = _mm_loadl_epi64((const __m128i *)(packed + 2));
-    out->mins_per_bsum = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
-
-    const __m256i low_mask = _mm256_set1_epi8(0x0F);
-    const __m256i one = _mm256_set1_epi8(1);
-    for (int c = 0; c < 4; c++) {
-        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-        __m256i lo = _mm256_and_si256(bytes, low_mask);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
-        if (q5) {
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)q5->qh);
-            const __m256i bit_lo = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), one);
-            const __m256i bit_hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), one);
-            lo = _mm256_or_si256(lo, _mm256_slli_epi16(bit_lo, 4));
-            hi = _mm256_or_si256(hi, _mm256_slli_epi16(bit_hi, 4));
-        }
-        out->codes[2 * c] = lo;
-        out->codes[2 * c + 1] = hi;
-    }
-    out->d = og_h2f(q4 ? q4->d : q5->d);
-    out->dmin = og_h2f(q4 ? q4->dmin : q5->dmin);
-}
-
-/* The super-block's term; the min term is one madd of the bsums. */
-static inline __attribute__((always_inline)) float x86_k4_apply(const x86_k4_decoded *b, const og_block_q8_K *a)
-{
-    const __m256i bsums = _mm256_loadu_si256((const __m256i *)a->bsums);
-    const int msum = x86_hsum_epi32(_mm256_madd_epi16(bsums, b->mins_per_bsum));
-    __m256i acc = _mm256_setzero_si256();
-    for (int j = 0; j < 8; j++) {
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
-        acc = _mm256_add_epi32(acc, x86_dot_scaled(b->codes[j], y, _mm256_set1_epi16(b->sc[j])));
-    }
-    return a->d * (b->d * (float)x86_hsum_epi32(acc) - b->dmin * (float)msum);
-}
-
-static inline __attribute__((always_inline)) void x86_decode_q4_K(x86_k4_decoded *out, const og_block_q4_K *b)
-{
-    x86_k4_decode(out, b, NULL);
-}
-
-static inline __attribute__((always_inline)) void x86_decode_q5_K(x86_k4_decoded *out, const og_block_q5_K *b)
-{
-    x86_k4_decode(out, NULL, b);
-}
-
-/* acc += the dot of 32 unsigned codes with 32 Q8_K activations, the first
- * 16 weighted by scale_lo and the next 16 by scale_hi (each 128-bit half
- * of the int32 result holds one group of 16). */
-static inline __m256i x86_k_groups(__m256i acc, __m256i codes, const int8_t *act, int scale_lo, int scale_hi)
-{
-    const __m256i y = _mm256_loadu_si256((const __m256i *)act);
-    const __m256i sc = _mm256_set_m128i(_mm_set1_epi16((short)scale_hi), _mm_set1_epi16((short)scale_lo));
-    return _mm256_add_epi32(acc, x86_dot_scaled(codes, y, sc));
-}
-
-/* Q2_K/Q3_K: element 128h + 32k + l has its 2 low bits at bits 2k of
- * qs[32h + l]. */
-static inline __m256i x86_k_two_bits(const uint8_t *qs, int half, int k)
-{
-    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * half));
-    return _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
-}
-
-static void x86_vec_dot_q2_K(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_block_q2_K *w = w_row;
-    const og_block_q8_K *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++) {
-        int msum = 0;
-        for (int g = 0; g < OG_QK_K / 16; g++)
-            msum += (w[i].scales[g] >> 4) * a[i].bsums[g];
-        __m256i acc = _mm256_setzero_si256();
-        for (int half = 0; half < 2; half++)
-            for (int k = 0; k < 4; k++) {
-                const int g = 8 * half + 2 * k;
-                acc = x86_k_groups(acc, x86_k_two_bits(w[i].qs, half, k), a[i].qs + 16 * g,
-                                   w[i].scales[g] & 0x0F, w[i].scales[g + 1] & 0x0F);
-            }
-        sum += a[i].d * (og_h2f(w[i].d) * (float)x86_hsum_epi32(acc) - og_h2f(w[i].dmin) * (float)msum);
-    }
-    *out = sum;
-}
-
-/* Q3_K: codes are used unsigned as low + 4 * hmask bit (0..7); the offset
- * 4 is taken off afterwards as 4 * scale * bsum per group of 16. */
-static void x86_vec_dot_q3_K(int64_t n, float *out, const void *w_row, const void *act)
-{
-    const og_block_q3_K *w = w_row;
-    const og_block_q8_K *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / OG_QK_K; i++) {
-        int scale[OG_QK_K / 16], offset_sum = 0;
-        for (int g = 0; g < OG_QK_K / 16; g++) {
-            scale[g] = og_q3k_scale(g, w[i].scales);
-            offset_sum += scale[g] * a[i].bsums[g];
-        }
-        const __m256i hmask = _mm256_loadu_si256((const __m256i *)w[i].hmask);
-        __m256i acc = _mm256_setzero_si256();
-        for (int half = 0; half < 2; half++)
-            for (int k = 0; k < 4; k++) {
-                const int g = 8 * half + 2 * k;
-                const __m256i high = _mm256_and_si256(_mm256_srl_epi16(hmask, _mm_cvtsi32_si128(4 * half + k)),
-                                                      _mm256_set1_epi8(1));
-                const __m256i codes = _mm256_or_si256(x86_k_two_bits(w[i].qs, half, k), _mm256_slli_epi16(high, 2));
-                acc = x86_k_groups(acc, codes, a[i].qs + 16 * g, scale[g], scale[g + 1]);
-            }
-        const int isum = x86_hsum_epi32(acc) - 4 * offset_sum;
-        sum += a[i].d * (og_h2f(w[i].d) * (float)isum);
-    }
-    *out = sum;
-}
-
-/* Q6_K: codes are used unsigned (0..63) and the offset 32 is taken off
- * afterwards as 32 * scale * bsum per group of 16. */
-typedef struct {
-    __m256i codes[8]; /* groups 2j and 2j+1 */
-    const int8_t *scales;
-    float d;
-} x86_q6k_decoded;
-
-static inline __attribute__((always_inline)) void x86_decode_q6_K(x86_q6k_decoded *out, const og_block_q6_K *b)
-{
-    const __m256i low_mask = _mm256_set1_epi8(0x0F);
-    const __m256i two_bits = _mm256_set1_epi8(3);
-    for (int half = 0; half < 2; half++) {
-        const uint8_t *ql = b->ql + 64 * half;
-        const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * half));
-        const __m256i ql0 = _mm256_loadu_si256((const __m256i *)ql);
-        const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-        __m256i *codes = out->codes + 4 * half;
-        codes[0] = _mm256_or_si256(_mm256_and_si256(ql0, low_mask),
-                                   _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4));
-        codes[1] = _mm256_or_si256(_mm256_and_si256(ql1, low_mask),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4));
-        codes[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4));
-        codes[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4));
-    }
-    out->scales = b->scales;
-    out->d = og_h2f(b->d);
-}
-
-static inline __attribute__((always_inline)) float x86_q6k_apply(const x86_q6k_decoded *b, const og_block_q8_K *a)
-{
-    int offset_sum = 0;
-    for (int g = 0; g < OG_QK_K / 16; g++)
-        offset_sum += b->scales[g] * a->bsums[g];
-    __m256i acc = _mm256_setzero_si256();
-    for (int j = 0; j < 8; j++)
-        acc = x86_k_groups(acc, b->codes[j], a->qs + 32 * j, b->scales[2 * j], b->scales[2 * j + 1]);
-    const int isum = x86_hsum_epi32(acc) - 32 * offset_sum;
-    return a->d * (b->d * (float)isum);
-}
-
-/* Tiles of one weight row x up to X86_K_TOKENS activation rows, gemm in
- * chunks of X86_TOKEN_CHUNK tokens as for the 32-wide formats. */
-enum { X86_K_TOKENS = 4 };
-
-#define X86_K_TILES(name, wblock, decoded, apply)                                                              \
-    static inline __attribute__((always_inline)) void x86_ktile_##name(int64_t nb, const wblock *w,         \
-                                                                       const uint8_t *a, size_t act_stride,   \
-                                                                       int T, float *y, size_t y_stride)      \
-    {                                                                                                         \
-        float sum[X86_K_TOKENS] = { 0 };                                                                      \
-        for (int64_t i = 0; i < nb; i++) {                                                                    \
-            decoded b;                                                                                        \
-            x86_decode_##name(&b, &w[i]);                                                                     \
-            for (int t = 0; t < T; t++)                                                                       \
-                sum[t] += apply(&b, (const og_block_q8_K *)(a + (size_t)t * act_stride) + i);                 \
-        }                                                                                                     \
-        for (int t = 0; t < T; t++)                                                                           \
-            y[(size_t)t * y_stride] = sum[t];                                                                 \
-    }                                                                                                         \
-                                                                                                              \
-    static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)                \
-    {                                                                                                         \
-        x86_ktile_##name(n / OG_QK_K, w_row, act, 0, 1, out, 0);                                              \
-    }                                                                                                         \
-                                                                                                              \
-    static void x86_gemm_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,          \
-                                const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride) \
-    {                                                                                                         \
-        const int64_t nb = n / OG_QK_K;                                                                       \
-        for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                          \
-            const int32_t nt = n_tokens - t0 < X86_TOKEN_CHUNK ? n_tokens - t0 : X86_TOKEN_CHUNK;             \
-            const uint8_t *a = (const uint8_t *)acts + (size_t)t0 * act_stride;                               \
-            for (int64_t r = r0; r < r1; r++) {                                                               \
-                const wblock *wr = (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes);              \
-                float *yr = y + (size_t)t0 * y_stride + (size_t)r;                                            \
-                int32_t t = 0;                                                                                \
-                for (; t + X86_K_TOKENS <= nt; t += X86_K_TOKENS)                                             \
-                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, X86_K_TOKENS,            \
-                                     yr + (size_t)t * y_stride, y_stride);                                    \
-                for (; t < nt; t++)                                                                           \
-                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1, yr + (size_t)t * y_stride, \
-                                     y_stride);                                                               \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
-
-X86_K_TILES(q4_K, og_block_q4_K, x86_k4_decoded, x86_k4_apply)
-X86_K_TILES(q5_K, og_block_q5_K, x86_k4_decoded, x86_k4_apply)
-X86_K_TILES(q6_K, og_block_q6_K, x86_q6k_decoded, x86_q6k_apply)
+#include "tensor/quants_k_x86.h"
 
 /* ---- floats ---- */
 
@@ -613,6 +367,8 @@ static void x86_install_common(og_kernels *k)
     k->vec_dot[OG_TYPE_Q4_K] = x86_vec_dot_q4_K;
     k->vec_dot[OG_TYPE_Q5_K] = x86_vec_dot_q5_K;
     k->vec_dot[OG_TYPE_Q6_K] = x86_vec_dot_q6_K;
+    k->gemm[OG_TYPE_Q2_K] = x86_gemm_q2_K;
+    k->gemm[OG_TYPE_Q3_K] = x86_gemm_q3_K;
     k->gemm[OG_TYPE_Q4_K] = x86_gemm_q4_K;
     k->gemm[OG_TYPE_Q5_K] = x86_gemm_q5_K;
     k->gemm[OG_TYPE_Q6_K] = x86_gemm_q6_K;
