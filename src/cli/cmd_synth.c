@@ -27,8 +27,9 @@ static const cli_option options[] = {
       .def = "tiny" },
     { NULL, "--type", CLI_STRING, CLI_AT(synth_opts, type, const char *), "TYPE",
       .help = "matrix type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, or the\n"
-              "K mixtures q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (llama-quantize's\n"
-              "per-tensor types); norms are always f32",
+              "K mixtures q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s,\n"
+              "q5_k_m, q6_k (llama-quantize's per-tensor types; q2_k and q3_k_*\n"
+              "need rows of multiples of 256, as in tiny-k); norms are always f32",
       .def = "q8_0" },
     { NULL, "--seed", CLI_U64, CLI_AT(synth_opts, seed, uint64_t), "S", .help = "random seed", .def = "1" },
     CLI_OPT_JSON(synth_opts, json, "{\"ok\": true, \"path\": OUT.gguf, \"shape\": NAME, \"type\": TYPE,\n"

@@ -38,8 +38,10 @@ static const shape shapes[] = {
     /* small enough for tests: head_dim 16, rows multiples of 32 */
     { "tiny", 64, 2, 4, 2, 128, 512, 256, 10000.0f },
     /* small, with rows of multiples of 256 so K formats need no fallback,
-     * and 8 layers so the Q4_K_M mixture has layers of both kinds */
-    { "tiny-k", 256, 8, 4, 2, 512, 512, 256, 10000.0f },
+     * 8 layers so the Q4_K_M mixture has layers of both kinds, and 4
+     * query heads per KV head (head_dim 32), as Llama-3.2-1B has, which
+     * the Q2_K mixture looks at */
+    { "tiny-k", 256, 8, 8, 2, 512, 512, 256, 10000.0f },
 };
 
 typedef struct wtype {
@@ -56,19 +58,60 @@ static const wtype wtypes[] = {
     { "q8_0", OG_TYPE_Q8_0, 7 },
     { "q5_0", OG_TYPE_Q5_0, 8 },
     { "q5_1", OG_TYPE_Q5_1, 9 },
+    { "q2_k", OG_TYPE_COUNT, OG_FTYPE_Q2_K },
+    { "q3_k_s", OG_TYPE_COUNT, OG_FTYPE_Q3_K_S },
+    { "q3_k_m", OG_TYPE_COUNT, OG_FTYPE_Q3_K_M },
+    { "q3_k_l", OG_TYPE_COUNT, OG_FTYPE_Q3_K_L },
     { "q4_k_s", OG_TYPE_COUNT, OG_FTYPE_Q4_K_S },
     { "q4_k_m", OG_TYPE_COUNT, OG_FTYPE_Q4_K_M },
     { "q5_k_s", OG_TYPE_COUNT, OG_FTYPE_Q5_K_S },
     { "q5_k_m", OG_TYPE_COUNT, OG_FTYPE_Q5_K_M },
     { "q6_k", OG_TYPE_COUNT, OG_FTYPE_Q6_K },
 };
-#define TYPE_LIST "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m or q6_k"
+#define TYPE_LIST                                                                                              \
+    "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m "    \
+    "or q6_k"
+
+/* The tensors of one layer, in the order they are generated. */
+typedef struct tensor_spec {
+    const char *suffix;
+    int64_t cols, rows; /* rows 0: a norm of cols */
+} tensor_spec;
+#define LAYER_TENSORS 9
+
+static void layer_tensors(const shape *s, tensor_spec T[LAYER_TENSORS])
+{
+    const int64_t kv_dim = (int64_t)(s->n_embd / s->n_head) * s->n_head_kv;
+    const tensor_spec t[LAYER_TENSORS] = {
+        { "attn_norm", s->n_embd, 0 },   { "attn_q", s->n_embd, s->n_embd }, { "attn_k", s->n_embd, kv_dim },
+        { "attn_v", s->n_embd, kv_dim }, { "attn_output", s->n_embd, s->n_embd },
+        { "ffn_norm", s->n_embd, 0 },    { "ffn_gate", s->n_embd, s->n_ff }, { "ffn_up", s->n_embd, s->n_ff },
+        { "ffn_down", s->n_ff, s->n_embd },
+    };
+    memcpy(T, t, sizeof t);
+}
 
 /* The type a matrix is stored in: the file's one type, or the mixture's
- * choice for it. */
-static og_type matrix_type(const wtype *t, const char *suffix, int64_t cols, int layer, int n_layer)
+ * choice for it (OG_TYPE_COUNT: a type offgrid does not write). */
+static og_type matrix_type(const shape *s, const wtype *t, const char *suffix, int64_t cols, int layer)
 {
-    return t->type != OG_TYPE_COUNT ? t->type : og_quant_mix_type(t->file_type, suffix, cols, layer, n_layer);
+    if (t->type != OG_TYPE_COUNT)
+        return t->type;
+    return og_quant_mix_type(t->file_type, suffix, cols, layer, s->n_layer, s->n_head / s->n_head_kv);
+}
+
+/* The first matrix the mixture has no writable type for, or NULL. */
+static const char *unwritable_matrix(const shape *s, const wtype *t)
+{
+    if (matrix_type(s, t, "token_embd", s->n_embd, 0) == OG_TYPE_COUNT)
+        return "token_embd";
+    tensor_spec T[LAYER_TENSORS];
+    layer_tensors(s, T);
+    for (int32_t l = 0; l < s->n_layer; l++)
+        for (int i = 0; i < LAYER_TENSORS; i++)
+            if (T[i].rows && matrix_type(s, t, T[i].suffix, T[i].cols, l) == OG_TYPE_COUNT)
+                return T[i].suffix;
+    return NULL;
 }
 
 /* GGUF token types (tokenizer.ggml.token_type) */
@@ -174,7 +217,7 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
 {
     char name[128];
     snprintf(name, sizeof name, "synthetic %s %s", s->name, t->name);
-    int32_t head_dim = s->n_embd / s->n_head, kv_dim = head_dim * s->n_head_kv;
+    int32_t head_dim = s->n_embd / s->n_head;
     og_gguf_writer_str(w, "general.architecture", "llama");
     og_gguf_writer_str(w, "general.name", name);
     og_gguf_writer_u32(w, "general.file_type", t->file_type);
@@ -195,7 +238,7 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
     uint64_t rng = stream++;
     /* The output projection is tied to token_embd (no output.weight), as in
      * both real models. */
-    ok = ok && add_matrix(w, "token_embd.weight", matrix_type(t, "token_embd", s->n_embd, 0, s->n_layer), s->n_embd,
+    ok = ok && add_matrix(w, "token_embd.weight", matrix_type(s, t, "token_embd", s->n_embd, 0), s->n_embd,
                           s->n_vocab, &rng);
     rng = stream++;
     ok = ok && add_norm(w, "output_norm.weight", s->n_embd, &rng);
@@ -203,20 +246,13 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
     for (int32_t l = 0; ok && og_gguf_writer_status(w, NULL) == OG_OK && l < s->n_layer; l++) {
         if (progress)
             progress(l, s->n_layer, arg);
-        const struct {
-            const char *suffix;
-            int64_t cols, rows; /* rows 0: a norm of cols */
-        } T[] = {
-            { "attn_norm", s->n_embd, 0 },       { "attn_q", s->n_embd, s->n_embd }, { "attn_k", s->n_embd, kv_dim },
-            { "attn_v", s->n_embd, kv_dim },     { "attn_output", s->n_embd, s->n_embd },
-            { "ffn_norm", s->n_embd, 0 },        { "ffn_gate", s->n_embd, s->n_ff }, { "ffn_up", s->n_embd, s->n_ff },
-            { "ffn_down", s->n_ff, s->n_embd },
-        };
-        for (size_t i = 0; ok && i < sizeof T / sizeof T[0]; i++) {
+        tensor_spec T[LAYER_TENSORS];
+        layer_tensors(s, T);
+        for (int i = 0; ok && i < LAYER_TENSORS; i++) {
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, T[i].suffix);
             rng = stream++;
-            ok = T[i].rows ? add_matrix(w, name, matrix_type(t, T[i].suffix, T[i].cols, l, s->n_layer), T[i].cols,
-                                        T[i].rows, &rng)
+            ok = T[i].rows ? add_matrix(w, name, matrix_type(s, t, T[i].suffix, T[i].cols, l), T[i].cols, T[i].rows,
+                                        &rng)
                            : add_norm(w, name, T[i].cols, &rng);
         }
     }
@@ -240,6 +276,12 @@ og_status og_synth_write(const char *path, const char *shape_name, const char *t
     if (!t)
         return og_error_set(err, OG_ERR_ARG, "unknown type '%s' (" TYPE_LIST ")",
                             type_name ? type_name : "(none)");
+    const char *gap = unwritable_matrix(s, t);
+    if (gap)
+        return og_error_set(err, OG_ERR_ARG,
+                            "type %s needs rows that are multiples of 256 for %s, and shape %s has not; "
+                            "llama-quantize would write IQ4_NL there, which offgrid does not (try shape tiny-k)",
+                            t->name, gap, s->name);
     og_gguf_writer *w = NULL;
     og_status st = og_gguf_writer_new(&w, err);
     if (st != OG_OK)
