@@ -55,7 +55,7 @@ static float signed_absmax(int n, const float *x, float *amax_out)
  * minimizing the weighted absolute (abs_err) or squared error: starts from
  * the min/max grid, then tries nstep + 1 stretched grids and keeps the
  * least-squares scale/min of the best one. Returns the scale; *neg_min
- * gets -min. (ggml's make_qkx2_quants.)
+ * gets -min. n <= 32 (groups of 16 or 32). (ggml's make_qkx2_quants.)
  */
 static float fit_affine(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min, float rmin,
                         float rdelta, int nstep, bool abs_err)
