@@ -73,10 +73,16 @@ OG_API og_status og_model_add_head(const char *src, const char *dst, const og_li
 typedef void (*og_synth_progress_fn)(int layer, int n_layer, void *arg);
 
 /* Writes path atomically: a llama model with random weights for
- * benchmarks and tests. shape "smollm2-135m", "llama-1b" or "tiny" (64
- * wide, 2 layers, head dim 16); type "f32", "f16", "q8_0", "q4_0", "q4_1",
- * "q5_0" or "q5_1" for every matrix (norms are F32; the output projection
- * is tied to token_embd). The same seed gives the same bytes. Errors:
+ * benchmarks and tests. shape "smollm2-135m", "llama-1b", "tiny" (64
+ * wide, 2 layers, head dim 16) or "tiny-k" (256 wide, 8 layers, head dim
+ * 32, 4 query heads per KV head); type "f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0" or "q5_1" for
+ * every matrix, or "q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s",
+ * "q4_k_m", "q5_k_s", "q5_k_m", "q6_k" for llama-quantize's per-tensor
+ * mixture of that name (q2_k and q3_k_* only for shapes whose rows are
+ * multiples of 256, OG_ERR_ARG otherwise; norms are F32; the
+ * output projection is tied to token_embd). The floats depend only on
+ * shape and seed, so a K mixture has the bytes llama-quantize makes from
+ * the "f32" file of the same seed. The same seed gives the same bytes. Errors:
  * OG_ERR_ARG (unknown shape or type, the message lists the valid ones),
  * OG_ERR_NOMEM, OG_ERR_IO. */
 OG_API og_status og_synth_write(const char *path, const char *shape, const char *type, uint64_t seed,

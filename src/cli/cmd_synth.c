@@ -23,9 +23,14 @@ static const cli_option options[] = {
     { "-o", "--output", CLI_STRING, CLI_AT(synth_opts, output, const char *), "OUT.gguf",
       .help = "the GGUF file to write", .required = true },
     { NULL, "--shape", CLI_STRING, CLI_AT(synth_opts, shape, const char *), "NAME",
-      .help = "smollm2-135m, llama-1b (Llama-3.2-1B's shape) or tiny", .def = "tiny" },
+      .help = "smollm2-135m, llama-1b (Llama-3.2-1B's shape), tiny,\nor tiny-k (256 wide, 8 layers: K formats without fallbacks)",
+      .def = "tiny" },
     { NULL, "--type", CLI_STRING, CLI_AT(synth_opts, type, const char *), "TYPE",
-      .help = "matrix type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1;\nnorms are always f32", .def = "q8_0" },
+      .help = "matrix type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, or the\n"
+              "K mixtures q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s,\n"
+              "q5_k_m, q6_k (llama-quantize's per-tensor types; q2_k and q3_k_*\n"
+              "need rows of multiples of 256, as in tiny-k); norms are always f32",
+      .def = "q8_0" },
     { NULL, "--seed", CLI_U64, CLI_AT(synth_opts, seed, uint64_t), "S", .help = "random seed", .def = "1" },
     CLI_OPT_JSON(synth_opts, json, "{\"ok\": true, \"path\": OUT.gguf, \"shape\": NAME, \"type\": TYPE,\n"
                                    "\"seed\": S, \"bytes\": N}"),
@@ -75,6 +80,8 @@ const cli_command cli_cmd_synth = {
     "synth", "write a model file with random weights of a given shape",
     "Writes a llama-architecture GGUF with random weights (std 0.02, norms near 1)\n"
     "and a minimal SPM vocabulary, for benchmarking shapes without real weights.\n"
+    "The weights depend only on the shape and seed, not the type, so a K mixture\n"
+    "equals llama-quantize's output for the f32 file of the same shape and seed.\n"
     "The output is written atomically; it is not a usable language model.",
     options, NULL, start,
 };

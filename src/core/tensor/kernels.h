@@ -57,8 +57,15 @@ const og_kernels *og_kernels_best(void);
 const og_kernels *og_kernels_for(const char *isa);
 
 /* Reference quantizers that produce weights (tests, synthetic models,
- * conversion): F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. Returns false
- * for other types. */
+ * conversion): F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, and the K
+ * formats Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K. The bytes are exactly those
+ * of ggml's reference quantizers (llama-quantize without an importance
+ * matrix). n must be a multiple of the type's block; returns false for
+ * other types or lengths. */
 bool og_quantize_row_ref(og_type type, const float *x, void *dst, int64_t n);
+
+/* The K formats of og_quantize_row_ref (quantize_k.c), which dispatches
+ * to it; false for any other type or an n not a multiple of 256. */
+bool og_quantize_row_k_ref(og_type type, const float *x, void *dst, int64_t n);
 
 #endif

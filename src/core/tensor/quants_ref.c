@@ -474,7 +474,7 @@ bool og_quantize_row_ref(og_type type, const float *x, void *dst, int64_t n)
     case OG_TYPE_Q5_0: quantize_q5_0(x, dst, nb); return true;
     case OG_TYPE_Q5_1: quantize_q5_1(x, dst, nb); return true;
     case OG_TYPE_Q8_0: quantize_q8_0(x, dst, nb); return true;
-    default: return false;
+    default: return og_quantize_row_k_ref(type, x, dst, n);
     }
 }
 

@@ -6,7 +6,12 @@
  * The output is not a language model; its vocabulary is a minimal valid
  * "llama" SPM one (UNK, BOS, EOS, the 256 byte tokens, then made-up
  * pieces) so the loader, tokenizer and forward pass run unchanged. Values
- * depend only on the seed, so a file can be made again bit for bit.
+ * depend only on the seed, so a file can be made again bit for bit, and
+ * a tensor's floats do not depend on the type it is stored in: files of
+ * every type hold the same weights, quantized by og_quantize_row_ref. The
+ * K-quant types ("q4_k_m" ...) are llama-quantize's mixtures
+ * (synth/quant_mix.h), so such a file equals what llama-quantize makes
+ * from the "f32" file of the same shape and seed, tensor for tensor.
  *
  * Memory: the writer copies every tensor before writing, so peak memory is
  * about twice the file size (about 2.7 GB for llama-1b Q8_0).
@@ -18,7 +23,7 @@
 
 #include "offgrid_transform.h"
 #include "gguf/writer.h"
-#include "offgrid_transform.h"
+#include "synth/quant_mix.h"
 #include "tensor/kernels.h"
 
 typedef struct shape {
@@ -32,19 +37,82 @@ static const shape shapes[] = {
     { "llama-1b", 2048, 16, 32, 8, 8192, 128256, 131072, 500000.0f },
     /* small enough for tests: head_dim 16, rows multiples of 32 */
     { "tiny", 64, 2, 4, 2, 128, 512, 256, 10000.0f },
+    /* small, with rows of multiples of 256 so K formats need no fallback,
+     * 8 layers so the Q4_K_M mixture has layers of both kinds, and 4
+     * query heads per KV head (head_dim 32), as Llama-3.2-1B has, which
+     * the Q2_K mixture looks at */
+    { "tiny-k", 256, 8, 8, 2, 512, 512, 256, 10000.0f },
 };
 
 typedef struct wtype {
     const char *name;
-    og_type type;
+    og_type type;       /* of every matrix; OG_TYPE_COUNT: a K mixture */
     uint32_t file_type; /* general.file_type (llama.cpp's llama_ftype) */
 } wtype;
 
 static const wtype wtypes[] = {
-    { "f32", OG_TYPE_F32, 0 },   { "f16", OG_TYPE_F16, 1 },   { "q4_0", OG_TYPE_Q4_0, 2 },
-    { "q4_1", OG_TYPE_Q4_1, 3 }, { "q8_0", OG_TYPE_Q8_0, 7 }, { "q5_0", OG_TYPE_Q5_0, 8 },
+    { "f32", OG_TYPE_F32, 0 },
+    { "f16", OG_TYPE_F16, 1 },
+    { "q4_0", OG_TYPE_Q4_0, 2 },
+    { "q4_1", OG_TYPE_Q4_1, 3 },
+    { "q8_0", OG_TYPE_Q8_0, 7 },
+    { "q5_0", OG_TYPE_Q5_0, 8 },
     { "q5_1", OG_TYPE_Q5_1, 9 },
+    { "q2_k", OG_TYPE_COUNT, OG_FTYPE_Q2_K },
+    { "q3_k_s", OG_TYPE_COUNT, OG_FTYPE_Q3_K_S },
+    { "q3_k_m", OG_TYPE_COUNT, OG_FTYPE_Q3_K_M },
+    { "q3_k_l", OG_TYPE_COUNT, OG_FTYPE_Q3_K_L },
+    { "q4_k_s", OG_TYPE_COUNT, OG_FTYPE_Q4_K_S },
+    { "q4_k_m", OG_TYPE_COUNT, OG_FTYPE_Q4_K_M },
+    { "q5_k_s", OG_TYPE_COUNT, OG_FTYPE_Q5_K_S },
+    { "q5_k_m", OG_TYPE_COUNT, OG_FTYPE_Q5_K_M },
+    { "q6_k", OG_TYPE_COUNT, OG_FTYPE_Q6_K },
 };
+#define TYPE_LIST                                                                                              \
+    "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m "    \
+    "or q6_k"
+
+/* The tensors of one layer, in the order they are generated. */
+typedef struct tensor_spec {
+    const char *suffix;
+    int64_t cols, rows; /* rows 0: a norm of cols */
+} tensor_spec;
+#define LAYER_TENSORS 9
+
+static void layer_tensors(const shape *s, tensor_spec T[LAYER_TENSORS])
+{
+    const int64_t kv_dim = (int64_t)(s->n_embd / s->n_head) * s->n_head_kv;
+    const tensor_spec t[LAYER_TENSORS] = {
+        { "attn_norm", s->n_embd, 0 },   { "attn_q", s->n_embd, s->n_embd }, { "attn_k", s->n_embd, kv_dim },
+        { "attn_v", s->n_embd, kv_dim }, { "attn_output", s->n_embd, s->n_embd },
+        { "ffn_norm", s->n_embd, 0 },    { "ffn_gate", s->n_embd, s->n_ff }, { "ffn_up", s->n_embd, s->n_ff },
+        { "ffn_down", s->n_ff, s->n_embd },
+    };
+    memcpy(T, t, sizeof t);
+}
+
+/* The type a matrix is stored in: the file's one type, or the mixture's
+ * choice for it (OG_TYPE_COUNT: a type offgrid does not write). */
+static og_type matrix_type(const shape *s, const wtype *t, const char *suffix, int64_t cols, int layer)
+{
+    if (t->type != OG_TYPE_COUNT)
+        return t->type;
+    return og_quant_mix_type(t->file_type, suffix, cols, layer, s->n_layer, s->n_head / s->n_head_kv);
+}
+
+/* The first matrix the mixture has no writable type for, or NULL. */
+static const char *unwritable_matrix(const shape *s, const wtype *t)
+{
+    if (matrix_type(s, t, "token_embd", s->n_embd, 0) == OG_TYPE_COUNT)
+        return "token_embd";
+    tensor_spec T[LAYER_TENSORS];
+    layer_tensors(s, T);
+    for (int32_t l = 0; l < s->n_layer; l++)
+        for (int i = 0; i < LAYER_TENSORS; i++)
+            if (T[i].rows && matrix_type(s, t, T[i].suffix, T[i].cols, l) == OG_TYPE_COUNT)
+                return T[i].suffix;
+    return NULL;
+}
 
 /* GGUF token types (tokenizer.ggml.token_type) */
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_BYTE = 6 };
@@ -149,7 +217,7 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
 {
     char name[128];
     snprintf(name, sizeof name, "synthetic %s %s", s->name, t->name);
-    int32_t head_dim = s->n_embd / s->n_head, kv_dim = head_dim * s->n_head_kv;
+    int32_t head_dim = s->n_embd / s->n_head;
     og_gguf_writer_str(w, "general.architecture", "llama");
     og_gguf_writer_str(w, "general.name", name);
     og_gguf_writer_u32(w, "general.file_type", t->file_type);
@@ -170,26 +238,21 @@ static bool build(og_gguf_writer *w, const shape *s, const wtype *t, uint64_t se
     uint64_t rng = stream++;
     /* The output projection is tied to token_embd (no output.weight), as in
      * both real models. */
-    ok = ok && add_matrix(w, "token_embd.weight", t->type, s->n_embd, s->n_vocab, &rng);
+    ok = ok && add_matrix(w, "token_embd.weight", matrix_type(s, t, "token_embd", s->n_embd, 0), s->n_embd,
+                          s->n_vocab, &rng);
     rng = stream++;
     ok = ok && add_norm(w, "output_norm.weight", s->n_embd, &rng);
     /* A failure the writer recorded stops the generating too. */
     for (int32_t l = 0; ok && og_gguf_writer_status(w, NULL) == OG_OK && l < s->n_layer; l++) {
         if (progress)
             progress(l, s->n_layer, arg);
-        const struct {
-            const char *suffix;
-            int64_t cols, rows; /* rows 0: a norm of cols */
-        } T[] = {
-            { "attn_norm", s->n_embd, 0 },       { "attn_q", s->n_embd, s->n_embd }, { "attn_k", s->n_embd, kv_dim },
-            { "attn_v", s->n_embd, kv_dim },     { "attn_output", s->n_embd, s->n_embd },
-            { "ffn_norm", s->n_embd, 0 },        { "ffn_gate", s->n_embd, s->n_ff }, { "ffn_up", s->n_embd, s->n_ff },
-            { "ffn_down", s->n_ff, s->n_embd },
-        };
-        for (size_t i = 0; ok && i < sizeof T / sizeof T[0]; i++) {
+        tensor_spec T[LAYER_TENSORS];
+        layer_tensors(s, T);
+        for (int i = 0; ok && i < LAYER_TENSORS; i++) {
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, T[i].suffix);
             rng = stream++;
-            ok = T[i].rows ? add_matrix(w, name, t->type, T[i].cols, T[i].rows, &rng)
+            ok = T[i].rows ? add_matrix(w, name, matrix_type(s, t, T[i].suffix, T[i].cols, l), T[i].cols, T[i].rows,
+                                        &rng)
                            : add_norm(w, name, T[i].cols, &rng);
         }
     }
@@ -208,11 +271,17 @@ og_status og_synth_write(const char *path, const char *shape_name, const char *t
         if (!strcmp(type_name, wtypes[i].name))
             t = &wtypes[i];
     if (!s)
-        return og_error_set(err, OG_ERR_ARG, "unknown shape '%s' (smollm2-135m, llama-1b or tiny)",
+        return og_error_set(err, OG_ERR_ARG, "unknown shape '%s' (smollm2-135m, llama-1b, tiny or tiny-k)",
                             shape_name ? shape_name : "(none)");
     if (!t)
-        return og_error_set(err, OG_ERR_ARG, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_1, q5_0 or q5_1)",
+        return og_error_set(err, OG_ERR_ARG, "unknown type '%s' (" TYPE_LIST ")",
                             type_name ? type_name : "(none)");
+    const char *gap = unwritable_matrix(s, t);
+    if (gap)
+        return og_error_set(err, OG_ERR_ARG,
+                            "type %s needs rows that are multiples of 256 for %s, and shape %s has not; "
+                            "llama-quantize would write IQ4_NL there, which offgrid does not (try shape tiny-k)",
+                            t->name, gap, s->name);
     og_gguf_writer *w = NULL;
     og_status st = og_gguf_writer_new(&w, err);
     if (st != OG_OK)
