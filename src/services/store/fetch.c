@@ -7,7 +7,8 @@
  * match; a partial file whose hash is wrong in the end is deleted, so the
  * next attempt starts clean. A full disk stops the fetch at once and
  * leaves no partial file behind. A "built_by" source is never fetched:
- * its file is made on the device and only comes from a mirror folder.
+ * its file is made on the device and only comes from a mirror folder. A
+ * "pip_parts" source is parts.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,9 +33,8 @@ static og_download_opts download_opts(const og_store_pull_params *p)
     return o;
 }
 
-/* Copies a mirror's file into w while hashing it. */
-static og_status copy_file(const char *src, og_sha256_writer *w, const og_store_pull_params *p, uint64_t total,
-                           og_error *err)
+og_status og_fetch_copy_file(const char *src, og_sha256_writer *w, const og_store_pull_params *p, const char *stage,
+                             uint64_t total, og_error *err)
 {
     int fd = open(src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -52,7 +52,7 @@ static og_status copy_file(const char *src, og_sha256_writer *w, const og_store_
             break;
         s = og_sha256_writer_write(w, buf, (size_t)got, err);
         if (p->progress)
-            p->progress(p->user, "copy", w->n, total);
+            p->progress(p->user, stage, w->n, total);
     }
     free(buf);
     close(fd);
@@ -86,7 +86,7 @@ static og_status from_mirror(const char *dir, const og_catalog_entry *e, const o
     char hex[OG_SHA256_HEX];
     if ((s = og_sha256_writer_open(&w, tmp, false, err)) != OG_OK)
         return s;
-    if ((s = copy_file(path, &w, p, e->size, err)) != OG_OK) {
+    if ((s = og_fetch_copy_file(path, &w, p, "copy", e->size, err)) != OG_OK) {
         og_sha256_writer_abort(&w);
         return s;
     }
@@ -255,7 +255,10 @@ og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_
                 from_source(s, src, e, p, tmp_path, &built_err);
                 continue;
             }
-            if (from_source(s, src, e, p, tmp_path, &e1) == OG_OK) {
+            if (src->n_parts) {
+                if (og_parts_fetch(s, src, e, p, tmp_path, source, source_cap, &e1) == OG_OK)
+                    return OG_OK;
+            } else if (from_source(s, src, e, p, tmp_path, &e1) == OG_OK) {
                 snprintf(source, source_cap, "%s%s", src->pip[0] ? "pip:" : "", src->pip[0] ? src->pip : src->url);
                 return OG_OK;
             }

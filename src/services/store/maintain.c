@@ -59,7 +59,9 @@ static void add_freed(const char *path, size_t *n_files, uint64_t *n_bytes)
     }
 }
 
-/* Deletes the files of dir for which keep() is false. */
+/* Deletes the files of dir for which keep() is false. Without keep (tmp/),
+ * a folder in it (a wheel set's parts, a pip download's folder, left by an
+ * interrupted pull) goes too, with its files. */
 static og_status sweep(og_store *s, const char *dir, bool (*keep)(og_store *, const char *, og_error *),
                        size_t *n_files, uint64_t *n_bytes, og_error *err)
 {
@@ -73,6 +75,12 @@ static og_status sweep(og_store *s, const char *dir, bool (*keep)(og_store *, co
         char path[OG_STORE_PATH_MAX];
         if ((st = og_fs_path(path, sizeof path, err, "%s/%s", dir, de->d_name)) != OG_OK)
             break;
+        struct stat stt;
+        if (!keep && lstat(path, &stt) == 0 && S_ISDIR(stt.st_mode)) {
+            if ((st = sweep(s, path, NULL, n_files, n_bytes, err)) == OG_OK)
+                rmdir(path);
+            continue;
+        }
         og_error e1 = { 0 };
         if (keep && keep(s, de->d_name, &e1))
             continue;

