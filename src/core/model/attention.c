@@ -18,136 +18,47 @@
 #include "model/attention.h"
 #include "model/ops.h"
 
-#define LANES 16
-#define BLOCK 64 /* elements per step of the one-token dot product */
 /* What og_attention_prefetch fetches at most: half of this CPU's 1 MiB
  * L2, so that the Q/K/V weights streaming meanwhile do not push it out. */
 #define KV_PREFETCH_BYTES (512u << 10)
 
-/* Folds four accumulator rows the way the one-token dot product does. */
-static float fold4(float acc[4][LANES])
-{
-    for (int k = 0; k < LANES; k++) {
-        acc[0][k] += acc[2][k];
-        acc[1][k] += acc[3][k];
-        acc[0][k] += acc[1][k];
-    }
-    return og_reduce16(acc[0]);
-}
+#define LANES 16
+#define BLOCK 64
+#define AL_NAME(name) name##_16
+#define AL_REDUCE_CHAIN og_reduce16
+#define AL_REDUCE_FOLDED og_reduce16
+#include "model/attention_lanes.h"
+#undef LANES
+#undef BLOCK
+#undef AL_NAME
+#undef AL_REDUCE_CHAIN
+#undef AL_REDUCE_FOLDED
 
-OG_CLONES static float dot_chain(const og_fp16 *x, const float *y, int32_t n)
-{
-    float acc[LANES] = { 0 };
-    for (int32_t l = 0; l < n; l += LANES)
-        for (int k = 0; k < LANES; k++)
-            acc[k] = fmaf(og_fp16_to_f32(x[l + k]), y[l + k], acc[k]);
-    return og_reduce16(acc);
-}
+#define LANES 8
+#define BLOCK 32
+#define AL_NAME(name) name##_8
+#define AL_REDUCE_CHAIN og_reduce8
+#define AL_REDUCE_FOLDED og_reduce8_hadd
+#include "model/attention_lanes.h"
+#undef LANES
+#undef BLOCK
+#undef AL_NAME
+#undef AL_REDUCE_CHAIN
+#undef AL_REDUCE_FOLDED
 
-OG_CLONES static float dot_blocks(const og_fp16 *x, const float *y, int32_t n)
-{
-    const int32_t n_simd = n & ~(BLOCK - 1);
-    float acc[4][LANES] = { { 0 } };
-    for (int32_t l = 0; l < n_simd; l += BLOCK)
-        for (int a = 0; a < 4; a++)
-            for (int k = 0; k < LANES; k++)
-                acc[a][k] = fmaf(og_fp16_to_f32(x[l + a * LANES + k]), y[l + a * LANES + k], acc[a][k]);
-    double sum = fold4(acc);
-    for (int32_t i = n_simd; i < n; i++)
-        sum += (double)(og_fp16_to_f32(x[i]) * y[i]);
-    return (float)sum;
-}
-
-OG_CLONES static void values_chain(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
-                                   int32_t hd, float *acc)
-{
-    memset(acc, 0, (size_t)hd * LANES * sizeof *acc); /* [hd][LANES] */
-    for (int32_t j = 0; j < n_keys; j++) {
-        const og_fp16 *row = v + (size_t)j * v_stride;
-        const int lane = j % LANES;
-        for (int32_t i = 0; i < hd; i++)
-            acc[i * LANES + lane] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * LANES + lane]);
-    }
-    for (int32_t i = 0; i < hd; i++)
-        out[i] = og_reduce16(acc + (size_t)i * LANES);
-}
-
-OG_CLONES static void values_blocks(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
-                                    size_t v_stride, int32_t hd, float *acc)
-{
-    memset(acc, 0, (size_t)hd * 4 * LANES * sizeof *acc); /* [hd][4][LANES] */
-    for (int32_t j = 0; j < n_simd; j++) {
-        const og_fp16 *row = v + (size_t)j * v_stride;
-        const int slot = (j % BLOCK / LANES) * LANES + j % LANES;
-        for (int32_t i = 0; i < hd; i++)
-            acc[i * 4 * LANES + slot] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * 4 * LANES + slot]);
-    }
-    for (int32_t i = 0; i < hd; i++) {
-        double sum = fold4((float(*)[LANES])(acc + (size_t)i * 4 * LANES));
-        for (int32_t j = n_simd; j < n_keys; j++)
-            sum += (double)(og_fp16_to_f32(v[(size_t)j * v_stride + i]) * p[j]);
-        out[i] = (float)sum;
-    }
-}
-
-static void scores_chain(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
-                         int32_t n_keys, float scale)
-{
-    for (int32_t j = 0; j < n_keys; j++)
-        scores[j] = dot_chain(keys + (size_t)j * k_stride, q, hd) * scale;
-}
-
-static void scores_blocks(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
-                          int32_t n_keys, float scale)
-{
-    for (int32_t j = 0; j < n_keys; j++)
-        scores[j] = dot_blocks(keys + (size_t)j * k_stride, q, hd) * scale;
-}
-
-static void round_fp16(float *dst, const float *src, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        dst[i] = og_fp16_to_f32(og_f32_to_fp16(src[i]));
-}
-
-static void softmax_fp16(float *x, int32_t n)
-{
-    og_ops_softmax(x, n);
-    round_fp16(x, x, n);
-}
-
-static void scores_blocks_multi(float *scores, size_t s_stride, const og_fp16 *keys, size_t k_stride, const float *q,
-                                int n_q, int32_t hd, int32_t n_keys, float scale)
-{
-    for (int h = 0; h < n_q; h++)
-        scores_blocks(scores + (size_t)h * s_stride, keys, k_stride, q + (size_t)h * hd, hd, n_keys, scale);
-}
-
-static void values_blocks_multi(float *out, const float *p, size_t p_stride, int n_q, int32_t n_keys, int32_t n_simd,
-                                const og_fp16 *v, size_t v_stride, int32_t hd, float *scratch)
-{
-    for (int h = 0; h < n_q; h++)
-        values_blocks(out + (size_t)h * hd, p + (size_t)h * p_stride, n_keys, n_simd, v, v_stride, hd, scratch);
-}
-
-static void to_fp16(og_fp16 *dst, const float *src, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        dst[i] = og_f32_to_fp16(src[i]);
-}
-
-static const og_attn_kernels portable = { dot_chain,           dot_blocks,          values_chain, values_blocks,
-                                          scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
-                                          values_blocks_multi, to_fp16,             round_fp16 };
+/* The most lanes any kernel table uses (scratch sizes). */
+#define MAX_LANES 16
 
 const og_attn_kernels *og_attn_kernels_portable(void)
 {
-    return &portable;
+    return &portable_16;
 }
 
 const og_attn_kernels *og_attn_kernels_for(int32_t head_dim)
 {
-    return head_dim % LANES == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable;
+    if (og_llama_build_order() == OG_LLAMA_AVX2)
+        return &portable_8;
+    return head_dim % 16 == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable_16;
 }
 
 /* The scratch of thread ith: fp16-rounded queries, the portable
@@ -162,14 +73,14 @@ static scratch thread_scratch(const og_context *ctx, int ith)
     const size_t hd = (size_t)ctx->model->hp.head_dim;
     float *q16 = ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_stride;
     float *acc = q16 + OG_ATTN_MULTI * hd;
-    return (scratch){ q16, acc, acc + hd * 4 * LANES };
+    return (scratch){ q16, acc, acc + hd * 4 * MAX_LANES };
 }
 
 /* llama.cpp pads the key count to a multiple of 32 with zero weights,
  * which decides how many keys of one-token P.V fill blocks of 64. */
-static int32_t keys_in_blocks(int32_t n_keys)
+static int32_t keys_in_blocks(int32_t n_keys, int32_t block)
 {
-    const int32_t n_whole = (n_keys + 31) / 32 * 32 / BLOCK * BLOCK;
+    const int32_t n_whole = (n_keys + 31) / 32 * 32 / block * block;
     return n_whole < n_keys ? n_whole : n_keys;
 }
 
@@ -185,8 +96,8 @@ static void attention_tokens(og_context *ctx, int32_t layer, int32_t n_tokens, i
     const size_t q_dim = (size_t)hp->n_head * hd, head_stride = (size_t)ctx->n_ctx * (size_t)hd;
     const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
     const float scale = 1.0f / sqrtf((float)hd);
-    const bool gemm_qk = hd % LANES == 0;
     const og_attn_kernels *k = og_attn_kernels_for(hd);
+    const bool gemm_qk = hd % k->lanes == 0;
     const scratch sc = thread_scratch(ctx, ith);
     const int64_t n_items = (int64_t)n_tokens * hp->n_head;
     for (int64_t item = 0; item < n_items; item++) {
@@ -232,7 +143,7 @@ static void attention_one(og_context *ctx, int32_t layer, int ith, int nth)
         for (int i = 0; i < n_q; i++)
             k->softmax_fp16(sc.scores + (size_t)i * ctx->n_ctx, n_keys);
         k->values_blocks_multi(ctx->attn + (size_t)h * hd, sc.scores, (size_t)ctx->n_ctx, n_q, n_keys,
-                               keys_in_blocks(n_keys), ctx->v_cache + kv_off, (size_t)hd, hd, sc.acc);
+                               keys_in_blocks(n_keys, k->block), ctx->v_cache + kv_off, (size_t)hd, hd, sc.acc);
         h = run_end;
     }
 }
@@ -288,7 +199,7 @@ void og_attention_prefetch(const og_context *ctx, int32_t layer, int ith, int nt
 
 size_t og_attention_scratch_floats(int32_t head_dim, int32_t n_ctx)
 {
-    return (size_t)OG_ATTN_MULTI * ((size_t)head_dim + (size_t)n_ctx) + (size_t)head_dim * 4 * LANES;
+    return (size_t)OG_ATTN_MULTI * ((size_t)head_dim + (size_t)n_ctx) + (size_t)head_dim * 4 * MAX_LANES;
 }
 
 void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens)

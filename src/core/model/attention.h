@@ -15,6 +15,10 @@
 enum { OG_ATTN_MULTI = 4 };
 
 typedef struct og_attn_kernels {
+    /* The lanes of the fp16 products and the elements per step of the
+     * one-token dot product: 16 and 64 (llama.cpp's AVX-512 build) or 8
+     * and 32 (its AVX2 build); the comments below say 16 and 64. */
+    int32_t lanes, block;
     /* k[0..n) . q[0..n) as one 16-lane fma chain (n % 16 == 0). */
     float (*dot_chain)(const og_fp16 *k, const float *q, int32_t n);
     /* The same with four 16-lane accumulators over blocks of 64 and the
@@ -60,7 +64,8 @@ const og_attn_kernels *og_attn_kernels_portable(void);
  * usable for head dimensions that are multiples of 16. */
 const og_attn_kernels *og_attn_kernels_avx512(void);
 
-/* The fastest of them that handles heads of head_dim. */
+/* The fastest of them that handles heads of head_dim, in the order of
+ * the llama.cpp build og_llama_build_order names. */
 const og_attn_kernels *og_attn_kernels_for(int32_t head_dim);
 
 #endif

@@ -328,7 +328,7 @@ static void round_fp16(float *dst, const float *src, int32_t n)
                                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
 }
 
-static const og_attn_kernels avx512 = { dot_chain,           dot_blocks,          values_chain, values_blocks,
+static const og_attn_kernels avx512 = { LANES, 64, dot_chain,           dot_blocks,          values_chain, values_blocks,
                                         scores_chain,        scores_blocks,       softmax_fp16, scores_blocks_multi,
                                         values_blocks_multi, to_fp16,             round_fp16 };
 

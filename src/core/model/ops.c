@@ -290,22 +290,24 @@ void og_ops_rms_norm(float *y, const float *x, const float *weight, int64_t n, f
 }
 
 /* exp over chunks of 16 with each chunk's sum added in double, then one
- * scale by the reciprocal: llama.cpp's softmax on AVX-512. A short last
- * chunk behaves as if padded with masked (zero) entries, as llama.cpp's
- * key count is padded. */
-OG_CLONES static void softmax_cloned(float *x, int64_t n)
+ * scale by the reciprocal: llama.cpp's softmax on AVX-512 (its AVX2 build:
+ * chunks of 8, its own exp; og_llama_build_order). A short last chunk
+ * behaves as if padded with masked (zero) entries, as llama.cpp's key
+ * count is padded. */
+OG_CLONES static void softmax_cloned(float *x, int64_t n, bool avx2)
 {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++)
         max = x[i] > max ? x[i] : max;
+    const int width = avx2 ? 8 : 16;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i += 16) {
+    for (int64_t i = 0; i < n; i += width) {
         float chunk[16];
-        for (int k = 0; k < 16; k++)
-            chunk[k] = i + k < n ? og_expf_poly(x[i + k] - max) : 0.0f;
-        for (int k = 0; k < 16 && i + k < n; k++)
+        for (int k = 0; k < width; k++)
+            chunk[k] = i + k >= n ? 0.0f : avx2 ? og_expf_poly_avx2(x[i + k] - max) : og_expf_poly(x[i + k] - max);
+        for (int k = 0; k < width && i + k < n; k++)
             x[i + k] = chunk[k];
-        sum += (double)og_reduce16(chunk);
+        sum += (double)(avx2 ? og_reduce8(chunk) : og_reduce16(chunk));
     }
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++)
@@ -316,21 +318,22 @@ OG_CLONES static void softmax_cloned(float *x, int64_t n)
  * whatever -fvisibility says). */
 void og_ops_softmax(float *x, int64_t n)
 {
-    softmax_cloned(x, n);
+    softmax_cloned(x, n, og_llama_build_order() == OG_LLAMA_AVX2);
 }
 
 /* silu(g) = g / (1 + exp(-g)); llama.cpp evaluates it vectorized over
- * multiples of 16 and with libm's expf for the rest of a row. With
- * vector_done, the multiples of 16 are already computed (AVX-512). */
+ * multiples of 16 (its AVX2 build: of 8, with its own exp) and with
+ * libm's expf for the rest of a row. With vector_done, the vectorized
+ * part is already computed (AVX-512). */
 OG_CLONES static void swiglu_rows(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len,
-                                  bool vector_done)
+                                  bool vector_done, bool avx2)
 {
-    const int64_t n_vec = row_len & ~(int64_t)15;
+    const int64_t n_vec = row_len & ~(int64_t)(avx2 ? 7 : 15);
     for (int64_t r = 0; r < n_rows; r++) {
         const float *g = gate + r * row_len, *u = up + r * row_len;
         float *o = out + r * row_len;
         for (int64_t i = 0; i < n_vec && !vector_done; i++)
-            o[i] = g[i] / (1.0f + og_expf_poly(0.0f - g[i])) * u[i];
+            o[i] = g[i] / (1.0f + (avx2 ? og_expf_poly_avx2(0.0f - g[i]) : og_expf_poly(0.0f - g[i]))) * u[i];
         for (int64_t i = n_vec; i < row_len; i++)
             o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
@@ -338,14 +341,15 @@ OG_CLONES static void swiglu_rows(float *out, const float *gate, const float *up
 
 void og_ops_swiglu(float *out, const float *gate, const float *up, int64_t n_rows, int64_t row_len)
 {
+    const bool avx2 = og_llama_build_order() == OG_LLAMA_AVX2;
     bool vector_done = false;
 #if defined(__x86_64__)
-    if (strcmp(og_kernels_best()->isa, "avx512") == 0) {
+    if (!avx2 && strcmp(og_kernels_best()->isa, "avx512") == 0) {
         og_ops_swiglu_avx512(out, gate, up, n_rows, row_len);
         vector_done = true;
     }
 #endif
-    swiglu_rows(out, gate, up, n_rows, row_len, vector_done);
+    swiglu_rows(out, gate, up, n_rows, row_len, vector_done, avx2);
 }
 
 void og_ops_get_row(const og_kernels *k, const og_gguf_tensor *w, int64_t row, float *out)

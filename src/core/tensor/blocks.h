@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/fp16.h"
+#include "base/numerics.h"
 #include "tensor/types.h"
 
 typedef struct { og_fp16 d; uint8_t qs[OG_QK / 2]; } og_block_q4_0;
@@ -110,13 +111,7 @@ static inline void og_lanes_block(float acc[8], float d, const int8_t w[32], con
     }
 }
 
-static inline float og_lanes_hsum(const float acc[8])
-{
-    float r[4];
-    for (int i = 0; i < 4; i++)
-        r[i] = acc[i] + acc[i + 4];
-    return (r[0] + r[2]) + (r[1] + r[3]);
-}
+static inline float og_lanes_hsum(const float acc[8]) { return og_reduce8(acc); }
 
 /* The 32 fifth bits of a Q5 block, bit j belonging to element j. */
 static inline uint32_t og_q5_high_bits(const uint8_t qh[4])
