@@ -17,6 +17,7 @@ static void progress(void *user, int32_t chunk, int32_t n_chunks, double ppl)
 typedef struct perplexity_opts {
     const char *model, *file;
     cli_context_opts context; /* n_batch is always n_ctx */
+    int32_t max_chunks;       /* 0: as many as the text holds */
     bool json;
 } perplexity_opts;
 
@@ -26,6 +27,9 @@ static const cli_option options[] = {
       .required = true },
     CLI_OPT_CTX(perplexity_opts, context.n_ctx, "tokens per chunk", "512"),
     CLI_OPT_THREADS(perplexity_opts, context.n_threads, "threads", "all cores"),
+    { NULL, "--chunks", CLI_INT, CLI_AT(perplexity_opts, max_chunks, int32_t), "N",
+      .help = "score only the first N chunks, as llama-perplexity's --chunks", .def = "all", .min = 1,
+      .max = 1 << 30 },
     CLI_OPT_JSON(perplexity_opts, json, "{\"perplexity\", \"stderr\", \"n_tokens\", \"n_chunks\", \"n_scored\",\n"
                                         "\"n_ctx\"} instead of the last line"),
     { 0 },
@@ -51,6 +55,10 @@ static int run(const perplexity_opts *o)
         fprintf(stderr, "offgrid perplexity: cannot tokenize %s\n", o->file);
         goto done;
     }
+    /* --chunks keeps the first N chunks' tokens, which is what
+     * llama-perplexity scores with its --chunks N */
+    if (o->max_chunks > 0 && (int64_t)o->max_chunks * co.n_ctx < n_tokens)
+        n_tokens = o->max_chunks * co.n_ctx;
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d\n", n_tokens, n_tokens / co.n_ctx, co.n_ctx);
     og_ppl_result res;
     og_error err = { 0 };

@@ -234,12 +234,15 @@ X86_INLINE float x86_kacc_result(const x86_kacc *s, og_k_mins mins)
 
 static inline x86_kacc x86_kacc_zero(void) { return (x86_kacc){ _mm256_setzero_ps(), _mm_setzero_ps(), 0.0f }; }
 
-/* gemm: tiles of one weight row x up to X86_K_TOKENS activation rows
- * (in chunks of X86_TOKEN_CHUNK tokens as for the 32-wide formats), each
- * super-block's chunks decoded once for the tile. One token (mat-vec, and
- * vec_dot): the chunks are decoded as they are used, in registers, and
- * the weights X86_PF_BYTES ahead prefetched. */
-enum { X86_K_TOKENS = 4 };
+/* Tiles of one weight row x T <= X86_K_TOKENS activation rows (8: the
+ * Q4_K product ran 1.6x ggml's vec_dot loop with 8, 1.5x with 4): each
+ * chunk is decoded once, in registers, and applied to every token's
+ * activations, the tokens' lane sums held in registers too. gemm runs
+ * tiles of X86_K_TOKENS tokens (in runs of X86_TOKEN_CHUNK tokens, as for
+ * the 32-wide formats); one token (mat-vec, vec_dot) is the tile with
+ * T = 1, which prefetches the weights X86_PF_BYTES ahead (they stream
+ * from memory; in gemm only a row's first tile would). */
+enum { X86_K_TOKENS = 8 };
 
 #define X86_K_FORMAT(name, wblock, mins, is_signed)                                                            \
     X86_INLINE void x86_ktile_##name(int64_t nb, const wblock *w, const uint8_t *a, size_t act_stride, int T,  \
@@ -249,45 +252,33 @@ enum { X86_K_TOKENS = 4 };
         for (int t = 0; t < T; t++)                                                                            \
             acc[t] = x86_kacc_zero();                                                                          \
         for (int64_t i = 0; i < nb; i++) {                                                                     \
-            x86_kprep p;                                                                                       \
-            x86_kchunk ch[8];                                                                                  \
-            x86_prep_##name(&p, &w[i]);                                                                        \
-            _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++)                                                \
-                x86_chunk_##name(&ch[c], &w[i], &p, c);                                                        \
+            if (T == 1)                                                                                        \
+                for (size_t o = 0; o < sizeof(wblock); o += 64)                                                \
+                    _mm_prefetch((const char *)&w[i] + X86_PF_BYTES + o, _MM_HINT_T0);                         \
+            const og_block_q8_K *at[X86_K_TOKENS];                                                             \
+            __m256i sumi[X86_K_TOKENS];                                                                        \
             for (int t = 0; t < T; t++) {                                                                      \
-                const og_block_q8_K *at = (const og_block_q8_K *)(a + (size_t)t * act_stride) + i;            \
-                __m256i sumi = _mm256_setzero_si256();                                                         \
-                _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++)                                            \
-                    sumi = _mm256_add_epi32(sumi, x86_k_chunk_lanes(&ch[c], at->qs + 32 * c, is_signed));     \
-                x86_kacc_add(&acc[t], &p, at, sumi, mins);                                                     \
+                at[t] = (const og_block_q8_K *)(a + (size_t)t * act_stride) + i;                               \
+                sumi[t] = _mm256_setzero_si256();                                                              \
             }                                                                                                  \
+            x86_kprep p;                                                                                       \
+            x86_prep_##name(&p, &w[i]);                                                                        \
+            _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                              \
+                x86_kchunk ch;                                                                                 \
+                x86_chunk_##name(&ch, &w[i], &p, c);                                                           \
+                for (int t = 0; t < T; t++)                                                                    \
+                    sumi[t] = _mm256_add_epi32(sumi[t], x86_k_chunk_lanes(&ch, at[t]->qs + 32 * c, is_signed)); \
+            }                                                                                                  \
+            for (int t = 0; t < T; t++)                                                                        \
+                x86_kacc_add(&acc[t], &p, at[t], sumi[t], mins);                                               \
         }                                                                                                      \
         for (int t = 0; t < T; t++)                                                                            \
             y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                          \
     }                                                                                                          \
                                                                                                                \
-    X86_INLINE float x86_krow_##name(int64_t nb, const wblock *w, const og_block_q8_K *a)                     \
-    {                                                                                                          \
-        x86_kacc acc = x86_kacc_zero();                                                                        \
-        for (int64_t i = 0; i < nb; i++) {                                                                     \
-            for (size_t o = 0; o < sizeof(wblock); o += 64)                                                    \
-                _mm_prefetch((const char *)&w[i] + X86_PF_BYTES + o, _MM_HINT_T0);                             \
-            x86_kprep p;                                                                                       \
-            x86_prep_##name(&p, &w[i]);                                                                        \
-            __m256i sumi = _mm256_setzero_si256();                                                             \
-            _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                              \
-                x86_kchunk ch;                                                                                 \
-                x86_chunk_##name(&ch, &w[i], &p, c);                                                           \
-                sumi = _mm256_add_epi32(sumi, x86_k_chunk_lanes(&ch, a[i].qs + 32 * c, is_signed));           \
-            }                                                                                                  \
-            x86_kacc_add(&acc, &p, &a[i], sumi, mins);                                                         \
-        }                                                                                                      \
-        return x86_kacc_result(&acc, mins);                                                                    \
-    }                                                                                                          \
-                                                                                                               \
     static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)                 \
     {                                                                                                          \
-        *out = x86_krow_##name(n / OG_QK_K, w_row, act);                                                       \
+        x86_ktile_##name(n / OG_QK_K, w_row, act, 0, 1, out, 0);                                               \
     }                                                                                                          \
                                                                                                                \
     static void x86_gemm_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,           \
@@ -296,7 +287,8 @@ enum { X86_K_TOKENS = 4 };
         const int64_t nb = n / OG_QK_K;                                                                        \
         if (n_tokens == 1) {                                                                                   \
             for (int64_t r = r0; r < r1; r++)                                                                  \
-                y[r] = x86_krow_##name(nb, (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes), acts); \
+                x86_ktile_##name(nb, (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes), acts, 0, 1, \
+                                 y + r, 0);                                                                    \
             return;                                                                                            \
         }                                                                                                      \
         for (int32_t t0 = 0; t0 < n_tokens; t0 += X86_TOKEN_CHUNK) {                                           \
@@ -309,8 +301,8 @@ enum { X86_K_TOKENS = 4 };
                 for (; t + X86_K_TOKENS <= nt; t += X86_K_TOKENS)                                              \
                     x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, X86_K_TOKENS,             \
                                      yr + (size_t)t * y_stride, y_stride);                                     \
-                for (; t < nt; t++)                                                                            \
-                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1,                        \
+                if (t < nt)                                                                                    \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, nt - t,                   \
                                      yr + (size_t)t * y_stride, y_stride);                                     \
             }                                                                                                  \
         }                                                                                                      \
