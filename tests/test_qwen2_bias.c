@@ -87,6 +87,17 @@ int main(void)
     if (m) {
         og_model_get_info(m, &info);
         CHECK(strcmp(info.arch, "qwen2") == 0, "arch %s", info.arch);
+        /* a few steps of the forward pass with the biases and NeoX RoPE,
+         * so the sanitizer run covers the qwen2 path on a small model */
+        og_context *ctx = NULL;
+        og_context_params cp = og_context_default_params();
+        cp.n_ctx = 64;
+        CHECK(og_context_new(m, &cp, &ctx, &err) == OG_OK, "context: %s", err.message);
+        og_token ids[8] = { 1, 100, 200, 300, 5, 6, 7, 8 };
+        CHECK(ctx && og_decode(ctx, ids, 8, false, &err) == OG_OK, "decode: %s", err.message);
+        og_token next = ctx ? og_test_argmax(og_get_logits(ctx, -1), og_vocab_size(m)) : 0;
+        CHECK(ctx && og_decode(ctx, &next, 1, false, &err) == OG_OK, "decode one: %s", err.message);
+        og_context_free(ctx);
         og_model_free(m);
         m = NULL;
     }
