@@ -22,6 +22,21 @@
  * L2, so that the Q/K/V weights streaming meanwhile do not push it out. */
 #define KV_PREFETCH_BYTES (512u << 10)
 
+/* fp16 to float inside the kernels: GCC's _Float16 conversion, one
+ * vcvtph2ps in the x86-64-v3 clones (exact either way); elsewhere the
+ * portable bit manipulation. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+static inline float al_h2f(og_fp16 h)
+{
+    _Float16 f;
+    memcpy(&f, &h, sizeof f);
+    return (float)f;
+}
+#define AL_H2F al_h2f
+#else
+#define AL_H2F og_fp16_to_f32
+#endif
+
 #define LANES 16
 #define BLOCK 64
 #define AL_NAME(name) name##_16

@@ -24,7 +24,7 @@ OG_CLONES static float AL_NAME(dot_chain)(const og_fp16 *x, const float *y, int3
     float acc[LANES] = { 0 };
     for (int32_t l = 0; l < n; l += LANES)
         for (int k = 0; k < LANES; k++)
-            acc[k] = fmaf(og_fp16_to_f32(x[l + k]), y[l + k], acc[k]);
+            acc[k] = fmaf(AL_H2F(x[l + k]), y[l + k], acc[k]);
     return AL_REDUCE_CHAIN(acc);
 }
 
@@ -35,25 +35,34 @@ OG_CLONES static float AL_NAME(dot_blocks)(const og_fp16 *x, const float *y, int
     for (int32_t l = 0; l < n_simd; l += BLOCK)
         for (int a = 0; a < 4; a++)
             for (int k = 0; k < LANES; k++)
-                acc[a][k] = fmaf(og_fp16_to_f32(x[l + a * LANES + k]), y[l + a * LANES + k], acc[a][k]);
+                acc[a][k] = fmaf(AL_H2F(x[l + a * LANES + k]), y[l + a * LANES + k], acc[a][k]);
     double sum = AL_NAME(fold4)(acc);
     for (int32_t i = n_simd; i < n; i++)
         sum += (double)(og_fp16_to_f32(x[i]) * y[i]);
     return (float)sum;
 }
 
-OG_CLONES static void AL_NAME(values_chain)(float *out, const float *p, int32_t n_keys, const og_fp16 *v, size_t v_stride,
-                                   int32_t hd, float *acc)
+/* Lane j % LANES of output i accumulates p[j] * v[j][i], one fused chain
+ * per lane as llama.cpp's GEMM has it; the accumulators are kept lane by
+ * lane ([LANES][hd]) so each key's row updates hd contiguous floats,
+ * which vectorizes, and the lanes are reduced per output at the end. */
+OG_CLONES static void AL_NAME(values_chain)(float *out, const float *p, int32_t n_keys, const og_fp16 *v,
+                                            size_t v_stride, int32_t hd, float *acc)
 {
-    memset(acc, 0, (size_t)hd * LANES * sizeof *acc); /* [hd][LANES] */
+    memset(acc, 0, (size_t)hd * LANES * sizeof *acc); /* [LANES][hd] */
     for (int32_t j = 0; j < n_keys; j++) {
         const og_fp16 *row = v + (size_t)j * v_stride;
-        const int lane = j % LANES;
+        float *lane = acc + (size_t)(j % LANES) * (size_t)hd;
+        const float pj = p[j];
         for (int32_t i = 0; i < hd; i++)
-            acc[i * LANES + lane] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * LANES + lane]);
+            lane[i] = fmaf(AL_H2F(row[i]), pj, lane[i]);
     }
-    for (int32_t i = 0; i < hd; i++)
-        out[i] = AL_REDUCE_CHAIN(acc + (size_t)i * LANES);
+    for (int32_t i = 0; i < hd; i++) {
+        float lanes[LANES];
+        for (int k = 0; k < LANES; k++)
+            lanes[k] = acc[(size_t)k * (size_t)hd + (size_t)i];
+        out[i] = AL_REDUCE_CHAIN(lanes);
+    }
 }
 
 OG_CLONES static void AL_NAME(values_blocks)(float *out, const float *p, int32_t n_keys, int32_t n_simd, const og_fp16 *v,
@@ -64,7 +73,7 @@ OG_CLONES static void AL_NAME(values_blocks)(float *out, const float *p, int32_t
         const og_fp16 *row = v + (size_t)j * v_stride;
         const int slot = (j % BLOCK / LANES) * LANES + j % LANES;
         for (int32_t i = 0; i < hd; i++)
-            acc[i * 4 * LANES + slot] = fmaf(og_fp16_to_f32(row[i]), p[j], acc[i * 4 * LANES + slot]);
+            acc[i * 4 * LANES + slot] = fmaf(AL_H2F(row[i]), p[j], acc[i * 4 * LANES + slot]);
     }
     for (int32_t i = 0; i < hd; i++) {
         double sum = AL_NAME(fold4)((float(*)[LANES])(acc + (size_t)i * 4 * LANES));
@@ -74,10 +83,24 @@ OG_CLONES static void AL_NAME(values_blocks)(float *out, const float *p, int32_t
     }
 }
 
-static void AL_NAME(scores_chain)(float *scores, const og_fp16 *keys, size_t k_stride, const float *q, int32_t hd,
-                         int32_t n_keys, float scale)
+/* dot_chain for four keys at once: four independent chains keep the
+ * fused multiply-adds busy where one chain would wait on each. */
+OG_CLONES static void AL_NAME(scores_chain)(float *scores, const og_fp16 *keys, size_t k_stride, const float *q,
+                                            int32_t hd, int32_t n_keys, float scale)
 {
-    for (int32_t j = 0; j < n_keys; j++)
+    int32_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+        float acc[4][LANES] = { { 0 } };
+        for (int32_t l = 0; l < hd; l += LANES)
+            for (int r = 0; r < 4; r++) {
+                const og_fp16 *x = keys + (size_t)(j + r) * k_stride + l;
+                for (int k = 0; k < LANES; k++)
+                    acc[r][k] = fmaf(AL_H2F(x[k]), q[l + k], acc[r][k]);
+            }
+        for (int r = 0; r < 4; r++)
+            scores[j + r] = AL_REDUCE_CHAIN(acc[r]) * scale;
+    }
+    for (; j < n_keys; j++)
         scores[j] = AL_NAME(dot_chain)(keys + (size_t)j * k_stride, q, hd) * scale;
 }
 
