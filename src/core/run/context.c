@@ -7,6 +7,7 @@
 #include "model/context.h"
 #include "model/arch.h"
 #include "run/generate.h"
+#include "run/speculative.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ void og_context_free(og_context *ctx)
     free(ctx->logits);
     free(ctx->tokens);
     og_gen_scratch_free(ctx->gen);
+    og_spec_free(ctx->spec);
     free(ctx);
 }
 
