@@ -201,8 +201,9 @@ OG_API og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_to
  * to the caller, must outlive the attachment, and is used by nothing else
  * meanwhile. Fails with OG_ERR_ARG, naming both vocabulary sizes or the
  * first token that differs, when the vocabularies (texts, special and
- * end-of-generation tokens) are not the same. draft NULL detaches. All
- * buffers are sized here: generation still allocates nothing per token. */
+ * end-of-generation tokens) are not the same. draft NULL detaches; so
+ * does a failure. All buffers are sized here: generation still allocates
+ * nothing per token. */
 OG_API og_status og_context_set_draft(og_context *ctx, og_context *draft, int32_t draft_max, og_error *err);
 
 /* Logits (n_vocab floats) of the i-th token of the last og_decode call,

@@ -26,6 +26,7 @@ typedef struct run {
     og_gen_result r;
     og_token cached[1024];
     int32_t n_cached;
+    int stop_after; /* > 0: on_token stops generation after that many tokens */
 } run;
 
 static bool collect(void *user, const og_gen_token *t)
@@ -33,7 +34,7 @@ static bool collect(void *user, const og_gen_token *t)
     run *r = user;
     if (t->id >= 0 && r->n < 256)
         r->ids[r->n++] = t->id;
-    return true;
+    return !(r->stop_after > 0 && r->n >= r->stop_after);
 }
 
 static og_model *load(const char *path)
@@ -59,7 +60,9 @@ static og_context *context(og_model *m)
 static void generate(og_context *ctx, og_model *m, const char *prompt, const og_gen_params *gp, float temperature,
                      run *out)
 {
+    int stop_after = out->stop_after;
     memset(out, 0, sizeof *out);
+    out->stop_after = stop_after;
     og_token toks[512];
     int32_t n = og_tokenize(m, prompt, strlen(prompt), toks, 512, true, false);
     CHECK(n > 0 && n <= 512, "tokenize: %d", n);
@@ -127,6 +130,22 @@ static void greedy_identical(og_model *target, og_model *draft_model, const char
         same_run(&a, &b, what);
         CHECK(b.r.n_cached == a.r.n_cached, "%s: cached prefix %d alone, %d with the draft", what, a.r.n_cached,
               b.r.n_cached);
+        /* A stop string that shows up, and a caller that stops after 5
+         * tokens: the same cut, finish and cache. */
+        static const char *const early[] = { "\n", "," };
+        gp.max_tokens = max_tokens;
+        gp.stop = early;
+        gp.n_stop = 2;
+        generate(plain, target, prompts[i], &gp, 0.0f, &a);
+        generate(ctx, target, prompts[i], &gp, 0.0f, &b);
+        same_run(&a, &b, what);
+        gp.n_stop = 0;
+        a.stop_after = b.stop_after = 5;
+        generate(plain, target, prompts[i], &gp, 0.0f, &a);
+        generate(ctx, target, prompts[i], &gp, 0.0f, &b);
+        same_run(&a, &b, what);
+        CHECK(b.r.finish == OG_FINISH_CANCELLED && b.n == 5, "%s: %s after %d tokens", what,
+              og_finish_name(b.r.finish), b.n);
     }
     printf("%s: %d drafted, %d accepted (%.0f%%)\n", label, drafted, accepted,
            drafted ? 100.0 * accepted / drafted : 0.0);

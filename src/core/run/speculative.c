@@ -128,6 +128,13 @@ og_status og_context_set_draft(og_context *ctx, og_context *draft, int32_t draft
         og_spec_free(s);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for a draft of %d tokens over %d", draft_max, n_vocab);
     }
+    /* The verification's rows of logits, not the n_batch rows og_decode
+     * would grow them to (310 MiB for Qwen's vocabulary). */
+    og_status st = og_context_reserve_logits(ctx, s->k_max + 1, err);
+    if (st != OG_OK) {
+        og_spec_free(s);
+        return st;
+    }
     ctx->spec = s;
     return OG_OK;
 }
@@ -310,10 +317,7 @@ og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t
     s->n_rows = s->n_drafts + 1;
     if (s->n_drafts == 0)
         return og_decode(ctx, &t, 1, false, err);
-    ctx->rows_as_one = true;
-    og_status st = og_decode(ctx, s->batch, s->n_rows, true, err);
-    ctx->rows_as_one = false;
-    return st;
+    return og_decode_rows(ctx, s->batch, s->n_rows, err);
 }
 
 void og_spec_end(og_context *ctx, og_gen_result *result)

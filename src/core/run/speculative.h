@@ -12,6 +12,13 @@ typedef struct og_spec og_spec;
 
 void og_spec_free(og_spec *s);
 
+/* context.c: room for rows rows of logits, grown once; and og_decode of
+ * n_tokens (at most that many rows, and n_batch) keeping every row's
+ * logits, each row in the one-token summation order (ctx->rows_as_one),
+ * so that they equal one-token passes' bit for bit. */
+og_status og_context_reserve_logits(og_context *ctx, int32_t rows, og_error *err);
+og_status og_decode_rows(og_context *ctx, const og_token *tokens, int32_t n_tokens, og_error *err);
+
 /* Before the loop, once the prompt is decoded: the next token's logits
  * are the prompt's last row; prepares the draft's sampler (the only
  * allocation, and only when the sampler's parameters changed). */
