@@ -34,6 +34,7 @@ else
 fi
 
 expect "draft-max out of range" 2 "--draft-max" -- "$og" run -m "$smol" --draft "$smol" --draft-max 17 -p hi
+expect "draft-max alone" 1 "--draft-max needs --draft" -- "$og" run -m "$smol" --draft-max 4 -p hi -n 2
 expect "missing draft" 1 "no-such-draft.gguf" -- "$og" run -m "$smol" --draft "$tmp/no-such-draft.gguf" -p hi -n 2
 if [ -r "$qwen" ]; then
     expect "other vocabulary" 1 "vocabulary differs from the target's: 49152 tokens in the draft" -- \

@@ -83,6 +83,11 @@ static int run(const serve_opts *o)
         return 1;
     }
     char draft_buf[4096];
+    if (o->draft.max > 0 && !o->draft.model) {
+        fprintf(stderr, "offgrid serve: --draft-max needs --draft MODEL\n");
+        free(key_buf);
+        return 2;
+    }
     p.draft_model_path = o->draft.model;
     p.draft_max = o->draft.max;
     if (!cli_find_model("serve", &p.draft_model_path, draft_buf, sizeof draft_buf)) {

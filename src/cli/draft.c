@@ -25,6 +25,10 @@ bool cli_draft_attach(const char *cmd, const cli_draft_opts *o, const cli_contex
                       cli_draft *out)
 {
     *out = (cli_draft){ 0 };
+    if (!o->model && o->max > 0) {
+        fprintf(stderr, "offgrid %s: --draft-max needs --draft MODEL\n", cmd);
+        return false;
+    }
     if (!o->model)
         return true;
     char path[4096];

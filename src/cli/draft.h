@@ -23,7 +23,7 @@ typedef struct cli_draft {
 
 /* Finds o->model as -m finds a model (a path or an installed name), loads
  * it and attaches a context of it (as large as ctx's, c's threads) to ctx.
- * o->model NULL: does nothing. Prints cmd's errors to stderr (a draft with
+ * o->model NULL: does nothing (--draft-max alone is an error). Prints cmd's errors to stderr (a draft with
  * another vocabulary is named); returns false on failure, leaving *out
  * empty. */
 bool cli_draft_attach(const char *cmd, const cli_draft_opts *o, const cli_context_opts *c, og_context *ctx,
