@@ -11,7 +11,11 @@
  * Greedy output is therefore the target's alone; with sampling, the
  * standard rule (accept with min(1, p/q), else draw from the residual)
  * keeps the output distributed as the target's. The draft length adapts
- * to how many proposals were accepted.
+ * to how many proposals were accepted; in greedy runs, whose output no
+ * length can change, drafting also pauses while its rounds give fewer
+ * tokens per second than one-token passes, for longer each time it
+ * still does not (a target whose batches cost as
+ * much per token as single ones cannot gain from it).
  *
  * Owns og_spec (a context's ctx->spec): the draft's distributions, the
  * round's batch, the statistics and a sampler that follows the caller's.
@@ -23,10 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "run/sampler.h"
 
 #define K_MAX 16  /* the longest draft a round may propose */
 #define K_START 4 /* the adaptive length's first value */
+/* Rounds without the draft when it does not pay: the first pause, doubled
+ * after each further loss up to the last (the draft catches up on them in
+ * one batch after a pause, which costs it as much as drafting would have
+ * on a target whose batches do not pay). */
+#define PAUSE_FIRST 32
+#define PAUSE_MOST 1024
 
 struct og_spec {
     og_context *draft;
@@ -45,6 +56,11 @@ struct og_spec {
     float *p_dense, *q_dense; /* n_vocab, zero between uses */
     og_sampler *dsampler;     /* the draft's, following the caller's */
     int32_t n_drafted, n_accepted;
+    /* Greedy runs: seconds per token of drafting rounds and of one-token
+     * passes (0: not measured yet), the current round's start, and how
+     * many more rounds go without the draft, and the next pause's length. */
+    double spt_draft, spt_plain, t_round;
+    int32_t pause, pause_next;
 };
 
 void og_spec_free(og_spec *s)
@@ -151,6 +167,10 @@ og_status og_spec_begin(og_context *ctx, og_sampler *sampler, og_error *err)
     /* Each call starts from the same length, so that a seed reproduces
      * its output whatever ran before on the context. */
     s->k = K_START < s->k_max ? K_START : s->k_max;
+    s->spt_draft = s->spt_plain = 0.0;
+    s->pause = 0;
+    s->pause_next = PAUSE_FIRST;
+    s->t_round = 0.0;
     og_sampler_params want = og_sampler_get_params(sampler);
     if (s->dsampler) {
         og_sampler_params have = og_sampler_get_params(s->dsampler);
@@ -261,6 +281,8 @@ static int32_t draft_round(og_spec *s, const og_context *ctx, og_sampler *sample
     og_context_truncate(d, keep);
     if (keep < pos && og_decode(d, ctx->tokens + keep, pos - keep, false, NULL) != OG_OK)
         return 0;
+    if (pos - keep > K_MAX) /* a prompt caught up with: no part of a round's cost */
+        s->t_round = og_now_seconds();
     if (og_decode(d, &t, 1, false, NULL) != OG_OK)
         return 0;
     og_sampler_follow(s->dsampler, sampler);
@@ -291,6 +313,32 @@ static void adapt(og_spec *s, int32_t accepted)
         s->k = s->k > 1 ? s->k - 1 : 1;
 }
 
+/* Folds the round that just ended into the seconds per token of its
+ * kind (an even mix of the old figure and the new), and pauses drafting
+ * (see PAUSE_FIRST) when drafting rounds are the slower kind; after a pause,
+ * drafting is measured afresh. A round lasts until the next one starts,
+ * so each token's share of the loop (sampling, the caller) counts alike
+ * for both kinds. */
+static void weigh_costs(og_spec *s)
+{
+    if (s->t_round > 0.0) {
+        const double spt = (og_now_seconds() - s->t_round) / (s->row + 1);
+        double *avg = s->n_drafts > 0 ? &s->spt_draft : &s->spt_plain;
+        *avg = *avg > 0.0 ? 0.5 * (*avg + spt) : spt;
+    }
+    if (s->pause == 0 && s->n_drafts > 0 && s->spt_plain > 0.0) {
+        if (s->spt_draft > s->spt_plain) {
+            s->pause = s->pause_next;
+            s->pause_next = s->pause_next * 2 < PAUSE_MOST ? s->pause_next * 2 : PAUSE_MOST;
+            s->spt_draft = 0.0;
+        } else {
+            s->pause_next = PAUSE_FIRST;
+        }
+    } else if (s->pause == 0 && s->spt_plain == 0.0 && s->n_drafts > 0 && s->spt_draft > 0.0) {
+        s->pause = 1; /* one one-token pass, to have the other figure */
+    }
+}
+
 og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t room, og_error *err)
 {
     og_spec *s = ctx->spec;
@@ -300,6 +348,9 @@ og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t
         return OG_OK;
     }
     adapt(s, s->row);
+    const bool greedy = og_sampler_is_greedy(sampler);
+    if (greedy)
+        weigh_costs(s);
     const int32_t pos = s->base + s->row + 1;
     og_context_truncate(ctx, pos);
     int32_t k = s->k;
@@ -309,7 +360,12 @@ og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t
         k = ctx->n_ctx - pos - 1;
     if (k > ctx->n_batch - 1)
         k = ctx->n_batch - 1;
+    if (greedy && s->pause > 0) {
+        s->pause--;
+        k = 0;
+    }
     s->batch[0] = t;
+    s->t_round = og_now_seconds();
     s->n_drafts = k > 0 ? draft_round(s, ctx, sampler, pos, t, k) : 0;
     s->n_drafted += s->n_drafts;
     s->base = pos;
