@@ -193,9 +193,10 @@ OG_API og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_to
 /* Attaches a draft context for speculative decoding: og_generate on ctx
  * then lets draft (a smaller model with the same vocabulary, e.g.
  * Qwen2.5 0.5B for 1.5B) propose up to draft_max tokens at a time (1..16;
- * 0: 16; the length adapts to how many are accepted) and checks them in
- * one batched pass of ctx. Greedy output is the same as without a draft,
- * token for token; with sampling, proposals are accepted by the standard
+ * 0: 16; the length adapts to how many are accepted; greedy runs pause
+ * drafting while it gives fewer tokens per second than plain passes) and
+ * checks them in one batched pass of ctx. Greedy output is the same as
+ * without a draft, token for token; with sampling, proposals are accepted by the standard
  * rejection rule, so the output is distributed as ctx's model's. The
  * draft's context must hold at least as many tokens as ctx's; it belongs
  * to the caller, must outlive the attachment, and is used by nothing else
