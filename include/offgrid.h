@@ -190,6 +190,23 @@ OG_API void og_context_truncate(og_context *ctx, int32_t n_keep);
 OG_API og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens,
                     bool all_logits, og_error *err);
 
+/* Attaches a draft context for speculative decoding: og_generate on ctx
+ * then lets draft (a smaller model with the same vocabulary, e.g.
+ * Qwen2.5 0.5B for 1.5B) propose up to draft_max tokens at a time (1..16;
+ * 0: 16; the length adapts to how many are accepted; greedy runs pause
+ * drafting while it gives fewer tokens per second than plain passes) and
+ * checks them in one batched pass of ctx. Greedy output is the same as
+ * without a draft, token for token; with sampling, proposals are accepted by the standard
+ * rejection rule, so the output is distributed as ctx's model's. The
+ * draft's context must hold at least as many tokens as ctx's; it belongs
+ * to the caller, must outlive the attachment, and is used by nothing else
+ * meanwhile. Fails with OG_ERR_ARG, naming both vocabulary sizes or the
+ * first token that differs, when the vocabularies (texts, special and
+ * end-of-generation tokens) are not the same. draft NULL detaches; so
+ * does a failure. All buffers are sized here: generation still allocates
+ * nothing per token. */
+OG_API og_status og_context_set_draft(og_context *ctx, og_context *draft, int32_t draft_max, og_error *err);
+
 /* Logits (n_vocab floats) of the i-th token of the last og_decode call,
  * or of its last token when i < 0. Valid until the next og_decode. */
 OG_API const float *og_get_logits(const og_context *ctx, int32_t i);
@@ -288,6 +305,11 @@ typedef struct og_gen_result {
     const char *text;      /* the generated text, cut before a stop string, NUL-terminated;
                               owned by the context, valid until its next og_generate */
     size_t text_len;
+    /* Speculative decoding (og_context_set_draft): tokens the draft
+     * proposed, how many of them the target took, and their ratio (0
+     * without a draft). */
+    int32_t n_drafted, n_accepted;
+    double acceptance;
 } og_gen_result;
 
 /* Continues the token sequence prompt[0..n_prompt) (n_prompt >= 1): the

@@ -300,6 +300,9 @@ typedef struct og_server_params {
     int32_t max_connections;      /* 0: 128 */
     bool log_requests;            /* one line per request to stderr */
     const char *cache_dir;        /* og_model_params.cache_dir of the models; NULL: none */
+    const char *draft_model_path; /* speculative decoding: a smaller model with model_path's vocabulary;
+                                     each slot gets its own context of it (og_context_set_draft); NULL: none */
+    int32_t draft_max;            /* the draft's longest proposal, 1..16; 0: 16 */
 } og_server_params;
 
 OG_API og_server_params og_server_default_params(void);

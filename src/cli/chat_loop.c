@@ -132,6 +132,7 @@ typedef struct session {
     og_context *ctx;
     og_chat *chat;
     og_sampler *sampler;
+    cli_draft draft;            /* --draft, attached to ctx */
     og_sampler_params sampling; /* what /set changed */
     char *system;               /* owned; NULL: no system message */
     bool tty;                   /* stdin is a terminal: prompts and timings */
@@ -182,8 +183,12 @@ static void print_json(const og_gen_result *r)
     fputs("{\"content\": ", stdout);
     cli_json_str(r->text);
     printf(", \"finish_reason\": \"%s\", \"prompt_tokens\": %d, \"cached_tokens\": %d, "
-           "\"completion_tokens\": %d}\n",
+           "\"completion_tokens\": %d",
            og_finish_name(r->finish), r->n_prompt, r->n_cached, r->n_gen);
+    if (r->n_drafted > 0) /* --draft */
+        printf(", \"draft_tokens\": %d, \"draft_accepted\": %d, \"draft_acceptance\": %.4f", r->n_drafted,
+               r->n_accepted, r->acceptance);
+    puts("}");
 }
 
 /* One assistant turn to the conversation so far: streams the answer and
@@ -224,8 +229,10 @@ static bool reply(session *s)
     } else if (result.finish == OG_FINISH_CONTEXT_FULL) {
         fputs("[the context is full; /clear starts a new conversation]\n", stderr);
     }
-    if (s->tty && !s->o->prompt)
+    if (s->tty && !s->o->prompt) {
         cli_print_stats(&result);
+        cli_print_draft_stats(&result);
+    }
     return true;
 }
 
@@ -373,6 +380,7 @@ int cli_chat_main(const cli_chat_opts *o, og_model *model)
         return 1;
     }
     if ((!s.model && !(s.model = cli_load_model(o->model, false))) || !(s.ctx = cli_new_context(s.model, &o->context)) ||
+        !cli_draft_attach(o->cmd, &o->draft, &o->context, s.ctx, &s.draft) ||
         !(s.sampler = cli_new_sampler(s.model, &s.sampling)) || !restart(&s, true, false))
         goto done;
     if (o->prompt) {
@@ -388,6 +396,7 @@ done:
     og_chat_free(s.chat);
     og_sampler_free(s.sampler);
     og_context_free(s.ctx);
+    cli_draft_free(&s.draft);
     og_model_free(s.model);
     free(s.system);
     return rc;

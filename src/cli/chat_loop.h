@@ -6,6 +6,7 @@
 #define OG_CLI_CHAT_LOOP_H
 
 #include "cli/cli.h"
+#include "cli/draft.h"
 
 /* Tokens an answer gets when -n is not given: long enough for a few
  * paragraphs, short enough that a model stuck repeating itself stops
@@ -23,6 +24,7 @@ typedef struct cli_chat_opts {
     const char *const *stop; /* og_gen_params.stop, n_stop of them (may be 0) */
     int32_t n_stop;
     bool json;               /* each answer as one JSON line instead of streamed text */
+    cli_draft_opts draft;    /* --draft: speculative decoding */
 } cli_chat_opts;
 
 /* Loads the model (or takes model, already loaded from o->model, and

@@ -10,6 +10,9 @@
  *    ids in [0, n_vocab) (llama-bench does the same);
  *  - one untimed warm-up (a full pp run; a single tg token), then REPS
  *    timed runs; mean and sample standard deviation of tokens/s.
+ * With --draft, one more test, spec: greedy generation of N_GEN tokens
+ * from a code request through og_generate, alone and with the draft
+ * attached, in alternating runs (A B A B), with the draft's acceptance.
  * An encoder (embed/classify model) has neither test: bench_encoder.c
  * measures texts/s and per-text latency instead.
  * Only the public API is used.
@@ -25,6 +28,7 @@
 
 #include "cli/bench_encoder.h"
 #include "cli/cli.h"
+#include "cli/draft.h"
 
 #define DEFAULT_N_PROMPT 512
 #define N_SHORT 8 /* tokens of the short-prompt time to first token */
@@ -33,7 +37,15 @@ typedef struct bench_opts {
     const char *model;
     int32_t n_prompt_tokens, n_gen, reps, n_threads, n_texts;
     bool json;
+    cli_draft_opts draft;
+    const char *gen_prompt; /* the spec test's prompt */
 } bench_opts;
+
+/* The spec test's default prompt: a code request in ChatML (the Qwen
+ * coders' template), where a small draft guesses well. */
+#define SPEC_PROMPT                                                                                              \
+    "<|im_start|>user\nWrite a Python function that parses a CSV file and returns the average of each numeric " \
+    "column.<|im_end|>\n<|im_start|>assistant\n"
 
 static const cli_option options[] = {
     CLI_OPT_MODEL(bench_opts, model, "GGUF model file or installed model's name"),
@@ -47,6 +59,9 @@ static const cli_option options[] = {
     { NULL, "--texts", CLI_INT, CLI_AT(bench_opts, n_texts, int32_t), "N",
       .help = "an encoder's test: texts embedded per run", .def = "100", .min = 1, .max = 1 << 20 },
     CLI_OPT_JSON(bench_opts, json, "print one JSON object instead of the table"),
+    CLI_OPT_GROUP(bench_opts, draft, cli_draft_opts, cli_draft_options),
+    { NULL, "--gen-prompt", CLI_STRING, CLI_AT(bench_opts, gen_prompt, const char *), "TEXT",
+      .help = "with --draft: the text the spec test continues", .def = "a code request in ChatML" },
     { 0 },
 };
 
@@ -170,6 +185,93 @@ static bool run_series(bench *b, const char *name, double (*fn)(bench *, int32_t
     return true;
 }
 
+/* The spec test: greedy generation alone and with the draft. */
+typedef struct spec_test {
+    series plain, draft; /* tokens/s of each run */
+    int32_t n_drafted, n_accepted; /* the draft's, over the timed runs */
+    int32_t vocab;
+} spec_test;
+
+/* One greedy generation of up to n tokens after prompt, both caches
+ * emptied first; adds the draft's counts to t. Returns tokens/s, < 0 on
+ * failure. */
+static double gen_once(og_context *ctx, bool count, const og_token *prompt, int32_t n_prompt, int32_t n,
+                       spec_test *t)
+{
+    og_context_truncate(ctx, 0);
+    og_sampler_params sp = og_sampler_default_params();
+    sp.temperature = 0;
+    og_sampler *s = NULL;
+    og_error err = { 0 };
+    og_gen_params gp = og_gen_default_params();
+    gp.max_tokens = n;
+    og_gen_result r;
+    og_status st = og_sampler_new(&sp, t->vocab, &s, &err);
+    if (st == OG_OK)
+        st = og_generate(ctx, s, prompt, n_prompt, &gp, NULL, NULL, &r, &err);
+    og_sampler_free(s);
+    if (st != OG_OK) {
+        fprintf(stderr, "offgrid bench: generation failed: %s\n", err.message);
+        return -1;
+    }
+    if (count) {
+        t->n_drafted += r.n_drafted;
+        t->n_accepted += r.n_accepted;
+    }
+    return r.n_gen / (r.gen_seconds > 0 ? r.gen_seconds : 1e-9);
+}
+
+/* Runs the spec test on model: reps runs alone and reps with the draft,
+ * alternating, after one warm-up of each. */
+static bool run_spec(og_model *model, const bench_opts *o, spec_test *t)
+{
+    bool ok = false;
+    const char *text = o->gen_prompt ? o->gen_prompt : SPEC_PROMPT;
+    og_token *prompt = NULL;
+    int32_t n_prompt = cli_tokenize(model, text, strlen(text), true, true, &prompt);
+    cli_draft d = { 0 };
+    og_context *ctx = NULL;
+    t->plain.n_tokens = t->draft.n_tokens = o->n_gen;
+    t->plain.ts = calloc((size_t)o->reps, sizeof *t->plain.ts);
+    t->draft.ts = calloc((size_t)o->reps, sizeof *t->draft.ts);
+    if (n_prompt <= 0 || !t->plain.ts || !t->draft.ts) {
+        fprintf(stderr, "offgrid bench: cannot tokenize the --gen-prompt, or out of memory\n");
+        goto done;
+    }
+    cli_context_opts co = { .n_threads = o->n_threads, .n_ctx = n_prompt + o->n_gen + 8 };
+    if (!(ctx = cli_new_context(model, &co)) || !cli_draft_attach("bench", &o->draft, &co, ctx, &d))
+        goto done;
+    for (int32_t r = -1; r < o->reps; r++) {
+        for (int with = 0; with < 2; with++) {
+            og_error err = { 0 };
+            if (og_context_set_draft(ctx, with ? d.ctx : NULL, o->draft.max, &err) != OG_OK) {
+                fprintf(stderr, "offgrid bench: --draft: %s\n", err.message);
+                goto done;
+            }
+            if (with)
+                og_context_truncate(d.ctx, 0);
+            fprintf(stderr, "offgrid bench: spec %s %s\n", with ? "with the draft" : "alone",
+                    r < 0 ? "warm-up" : "run");
+            double ts = gen_once(ctx, with && r >= 0, prompt, n_prompt, o->n_gen, t);
+            if (ts < 0)
+                goto done;
+            if (r >= 0) {
+                series *s = with ? &t->draft : &t->plain;
+                s->ts[s->n++] = ts;
+                fprintf(stderr, "offgrid bench: spec round %d %s: %.2f t/s\n", r + 1, with ? "draft" : "plain", ts);
+            }
+        }
+    }
+    cli_bench_mean_sd(t->plain.ts, t->plain.n, &t->plain.mean, &t->plain.sd);
+    cli_bench_mean_sd(t->draft.ts, t->draft.n, &t->draft.mean, &t->draft.sd);
+    ok = true;
+done:
+    og_context_free(ctx);
+    cli_draft_free(&d);
+    free(prompt);
+    return ok;
+}
+
 /* VmHWM (peak resident set) from /proc/self/status in bytes; -1 if absent. */
 static long long vm_hwm_bytes(void)
 {
@@ -211,6 +313,7 @@ typedef struct results {
     og_model_info info;
     int32_t n_threads;
     series pp, tg;
+    spec_test spec; /* spec.plain.n == 0: not run */
     double load_s, ttft_s, ttft_short_s;
     int32_t n_ttft, n_short;
     long long maxrss, hwm;
@@ -236,6 +339,16 @@ static void print_json(const bench_opts *o, const results *r)
     printf("  \"load_ms\": %.3f,\n  \"ttft_ms\": %.3f,\n  \"ttft_prompt_tokens\": %d,\n", r->load_s * 1e3,
            r->ttft_s * 1e3, r->n_ttft);
     printf("  \"ttft_short_ms\": %.3f,\n  \"ttft_short_prompt_tokens\": %d,\n", r->ttft_short_s * 1e3, r->n_short);
+    if (r->spec.plain.n) {
+        printf("  \"spec\": {\"draft\": ");
+        cli_json_str(o->draft.model);
+        printf(", \"n_tokens\": %d, \"plain_avg_ts\": %.4f, \"plain_stddev_ts\": %.4f, \"draft_avg_ts\": %.4f, "
+               "\"draft_stddev_ts\": %.4f, \"speedup\": %.4f, \"n_drafted\": %d, \"n_accepted\": %d, "
+               "\"acceptance\": %.4f},\n",
+               o->n_gen, r->spec.plain.mean, r->spec.plain.sd, r->spec.draft.mean, r->spec.draft.sd,
+               r->spec.plain.mean > 0 ? r->spec.draft.mean / r->spec.plain.mean : 0.0, r->spec.n_drafted,
+               r->spec.n_accepted, r->spec.n_drafted ? (double)r->spec.n_accepted / r->spec.n_drafted : 0.0);
+    }
     printf("  \"maxrss_bytes\": %lld,\n  \"vm_hwm_bytes\": ", r->maxrss);
     if (r->hwm >= 0)
         printf("%lld\n}\n", r->hwm);
@@ -263,6 +376,13 @@ static void print_table(const results *r)
         snprintf(ts, sizeof ts, "%.2f ± %.2f", tests[i]->mean, tests[i]->sd);
         printf("| %-20s | %12s | %10s | %7d | %10s | %21s |\n", model, size, params, r->n_threads, test, ts);
     }
+    const spec_test *sp = &r->spec;
+    if (sp->plain.n)
+        printf("\nspeculative, greedy %d tokens: %.2f ± %.2f t/s alone, %.2f ± %.2f t/s with the draft (%.2fx); "
+               "%d of %d proposals accepted (%.1f%%)\n",
+               sp->plain.n_tokens, sp->plain.mean, sp->plain.sd, sp->draft.mean, sp->draft.sd,
+               sp->plain.mean > 0 ? sp->draft.mean / sp->plain.mean : 0.0, sp->n_accepted, sp->n_drafted,
+               sp->n_drafted ? 100.0 * sp->n_accepted / sp->n_drafted : 0.0);
     printf("\nmodel load:             %10.2f ms", r->load_s * 1e3);
     if (r->info.packed_bytes)
         printf(" (%.1f MiB of weights %s)", r->info.packed_bytes / (1024.0 * 1024.0),
@@ -279,6 +399,10 @@ static void print_table(const results *r)
 static int run(const bench_opts *in)
 {
     bench_opts o = *in;
+    if (o.draft.model && o.n_gen == 0) {
+        fprintf(stderr, "offgrid bench: --draft measures generation: -n must not be 0\n");
+        return 2;
+    }
     if (o.n_prompt_tokens == 0 && o.n_gen == 0) {
         fprintf(stderr, "offgrid bench: -p and -n are both 0, nothing to measure\n");
         return 2;
@@ -297,6 +421,10 @@ static int run(const bench_opts *in)
     og_model_get_info(b.model, &r.info);
     if (!og_model_context_bytes(b.model, N_SHORT, N_SHORT)) {
         /* No context to plan: an encoder, whose own test this is. */
+        if (o.draft.model) {
+            fprintf(stderr, "offgrid bench: --draft needs a model that generates text; this one is an encoder\n");
+            goto done;
+        }
         cli_bench_encoder_opts eo = { .model = o.model, .n_texts = o.n_texts, .reps = o.reps,
                                       .n_threads = o.n_threads, .json = o.json, .load_s = r.load_s };
         rc = cli_bench_encoder(b.model, &eo);
@@ -344,6 +472,9 @@ static int run(const bench_opts *in)
         goto done;
     if (o.n_gen > 0 && !run_series(&b, "tg", run_tg, o.n_gen, 1, o.reps, &r.tg))
         goto done;
+    r.spec.vocab = b.n_vocab;
+    if (o.draft.model && !run_spec(b.model, &o, &r.spec))
+        goto done;
 
     cli_bench_peak_rss(&r.maxrss, &r.hwm);
     if (o.json)
@@ -354,6 +485,8 @@ static int run(const bench_opts *in)
 done:
     free(r.pp.ts);
     free(r.tg.ts);
+    free(r.spec.plain.ts);
+    free(r.spec.draft.ts);
     free(b.tokens);
     og_context_free(b.ctx);
     og_model_free(b.model);

@@ -16,6 +16,7 @@ typedef struct chat_opts {
     int32_t n_predict;
     og_sampler_params sampling;
     cli_context_opts context;
+    cli_draft_opts draft;
 } chat_opts;
 
 #define STR_(x) #x
@@ -33,9 +34,11 @@ static const cli_option options[] = {
       .help = "most tokens per answer, -1 = until end of turn", .def = STR(CLI_CHAT_N_PREDICT), .min = -1,
       .max = INT32_MAX },
     CLI_OPT_JSON(chat_opts, json, "each answer as one JSON line: content, finish_reason,\nprompt_tokens, "
-                                  "cached_tokens, completion_tokens"),
+                                  "cached_tokens, completion_tokens (and draft_tokens,\n"
+                                  "draft_accepted, draft_acceptance with --draft)"),
     CLI_OPT_GROUP(chat_opts, sampling, og_sampler_params, cli_sampling_options),
     CLI_OPT_GROUP(chat_opts, context, cli_context_opts, cli_context_options),
+    CLI_OPT_GROUP(chat_opts, draft, cli_draft_opts, cli_draft_options),
     { 0 },
 };
 
@@ -55,7 +58,8 @@ static int start(int argc, char **argv)
     if (!cli_find_model_pull("chat", &o.model, path, sizeof path, o.pull))
         return 1;
     cli_chat_opts c = { .cmd = "chat", .model = o.model, .system = o.system, .prompt = o.prompt,
-                        .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context, .json = o.json };
+                        .n_predict = o.n_predict, .sampling = o.sampling, .context = o.context, .json = o.json,
+                        .draft = o.draft };
     return cli_chat_main(&c, NULL);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/chat_loop.h"
+#include "cli/draft.h"
 #include "cli/print.h"
 
 /* -n's value before parsing: the default depends on the mode. */
@@ -23,6 +24,7 @@ typedef struct run_opts {
     bool ids, no_bos, no_parse_special;
     og_sampler_params sampling;
     cli_context_opts context;
+    cli_draft_opts draft;
     cli_strings stop; /* --stop: og_gen_params.stop */
     bool json, logprobs;
     bool pull; /* --pull: install -m NAME from the catalog without asking */
@@ -55,6 +57,7 @@ static const cli_option options[] = {
     { NULL, "--no-parse-special", CLI_FLAG, CLI_AT(run_opts, no_parse_special, bool), NULL,
       .help = "treat text like <|im_start|> as plain text" },
     CLI_OPT_GROUP(run_opts, context, cli_context_opts, cli_context_options),
+    CLI_OPT_GROUP(run_opts, draft, cli_draft_opts, cli_draft_options),
     { 0 },
 };
 
@@ -63,9 +66,10 @@ static int run(const run_opts *o, og_model *m)
 {
     int rc = 1;
     og_context *ctx = cli_new_context(m, &o->context);
+    cli_draft draft = { 0 };
     og_token *prompt = NULL;
     int32_t n_prompt = 0;
-    if (!ctx)
+    if (!ctx || !cli_draft_attach("run", &o->draft, &o->context, ctx, &draft))
         goto done;
     const char *text = o->prompt ? o->prompt : "";
     if (!*text) {
@@ -111,14 +115,17 @@ static int run(const run_opts *o, og_model *m)
         putchar('\n');
     fflush(stdout);
     /* A prompt refused before decoding has no timings worth a line. */
-    if (rc == 0 || result.n_gen > 0)
+    if (rc == 0 || result.n_gen > 0) {
         cli_print_stats(&result);
+        cli_print_draft_stats(&result);
+    }
     if (o->logprobs && result.n_gen > 0)
         fprintf(stderr, "logprob: %.6f total, %.6f per token\n", printer.logprob_sum,
                 printer.logprob_sum / result.n_gen);
 done:
     free(prompt);
     og_context_free(ctx);
+    cli_draft_free(&draft);
     og_model_free(m);
     return rc;
 }
@@ -148,7 +155,8 @@ static int chat(const run_opts *o, og_model *m)
 {
     cli_chat_opts c = { .cmd = "run", .model = o->model, .system = o->system, .prompt = o->prompt,
                         .n_predict = o->n_predict == N_PREDICT_UNSET ? CLI_CHAT_N_PREDICT : o->n_predict,
-                        .sampling = o->sampling, .context = o->context, .stop = o->stop.v, .n_stop = o->stop.n };
+                        .sampling = o->sampling, .context = o->context, .stop = o->stop.v, .n_stop = o->stop.n,
+                        .draft = o->draft };
     return cli_chat_main(&c, m);
 }
 

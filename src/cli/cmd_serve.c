@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/draft.h"
 #include "cli/json_reply.h"
 
 /* NULL or 0 when not given: og_server_default_params decides. */
@@ -18,6 +19,7 @@ typedef struct serve_opts {
     int32_t port; /* -1 when not given */
     int32_t n_parallel, n_ctx, n_threads, queue, max_tokens, max_body_kib, timeout;
     bool insecure, log, json;
+    cli_draft_opts draft; /* --draft: every slot drafts with it */
 } serve_opts;
 
 static const cli_option options[] = {
@@ -51,8 +53,9 @@ static const cli_option options[] = {
       .help = "longest a request may generate, seconds", .def = "300", .min = 1, .max = 86400 },
     { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL,
       .help = "one line per request on stderr:\nmethod, path, status, seconds" },
-    CLI_OPT_JSON(serve_opts, json, "once listening, one JSON line on stdout: url, host,\nport, model, embed_model "
-                                   "(for scripts; --port 0 picks\na free port)"),
+    CLI_OPT_GROUP(serve_opts, draft, cli_draft_opts, cli_draft_options),
+    CLI_OPT_JSON(serve_opts, json, "once listening, one JSON line on stdout: url, host,\nport, model, embed_model, draft_model\n"
+                                   "(for scripts; --port 0 picks a free port)"),
     { 0 },
 };
 
@@ -76,6 +79,18 @@ static int run(const serve_opts *o)
     p.embed_model_path = o->embed_model;
     if (!cli_find_model("serve", &p.model_path, model_buf, sizeof model_buf) ||
         !cli_find_model("serve", &p.embed_model_path, embed_buf, sizeof embed_buf)) {
+        free(key_buf);
+        return 1;
+    }
+    char draft_buf[4096];
+    if (o->draft.max > 0 && !o->draft.model) {
+        fprintf(stderr, "offgrid serve: --draft-max needs --draft MODEL\n");
+        free(key_buf);
+        return 2;
+    }
+    p.draft_model_path = o->draft.model;
+    p.draft_max = o->draft.max;
+    if (!cli_find_model("serve", &p.draft_model_path, draft_buf, sizeof draft_buf)) {
         free(key_buf);
         return 1;
     }
@@ -131,6 +146,7 @@ static int run(const serve_opts *o)
         printf(", \"port\": %d", og_server_port(srv));
         cli_json_field("model", p.model_path, 0);
         cli_json_field("embed_model", p.embed_model_path, 0);
+        cli_json_field("draft_model", p.draft_model_path, 0);
         printf("}\n");
         fflush(stdout);
     }

@@ -134,10 +134,11 @@ static void attention_tokens(og_context *ctx, int32_t layer, int32_t n_tokens, i
  * contiguous run of heads, so that it reads as few kv heads as it can,
  * and the heads of a run that share a kv head go through the multi
  * kernels together, which read each key and value once for all. */
-static void attention_one(og_context *ctx, int32_t layer, int ith, int nth)
+static void attention_one(og_context *ctx, int32_t layer, int32_t t, int ith, int nth)
 {
     const og_hparams *hp = &ctx->model->hp;
-    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, n_keys = ctx->n_past + 1;
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, n_keys = ctx->n_past + t + 1;
+    const size_t row = (size_t)t * (size_t)hp->n_head * (size_t)hd; /* token t's queries and output */
     const size_t head_stride = (size_t)ctx->n_ctx * (size_t)hd;
     const size_t layer_off = (size_t)layer * (size_t)hp->n_head_kv * head_stride;
     const float scale = 1.0f / sqrtf((float)hd);
@@ -151,13 +152,13 @@ static void attention_one(og_context *ctx, int32_t layer, int ith, int nth)
         run_end = run_end < head_end ? run_end : head_end;
         run_end = run_end < h + OG_ATTN_MULTI ? run_end : h + OG_ATTN_MULTI;
         const int n_q = (int)(run_end - h);
-        k->round_fp16(sc.q16, ctx->q + (size_t)h * hd, n_q * hd); /* the run's queries lie side by side */
+        k->round_fp16(sc.q16, ctx->q + row + (size_t)h * hd, n_q * hd); /* the run's queries lie side by side */
         const size_t kv_off = layer_off + (size_t)kv_head * head_stride; /* see STEP_ROPE_STORE */
         k->scores_blocks_multi(sc.scores, (size_t)ctx->n_ctx, ctx->k_cache + kv_off, (size_t)hd, sc.q16, n_q, hd,
                                n_keys, scale);
         for (int i = 0; i < n_q; i++)
             k->softmax_fp16(sc.scores + (size_t)i * ctx->n_ctx, n_keys);
-        k->values_blocks_multi(ctx->attn + (size_t)h * hd, sc.scores, (size_t)ctx->n_ctx, n_q, n_keys,
+        k->values_blocks_multi(ctx->attn + row + (size_t)h * hd, sc.scores, (size_t)ctx->n_ctx, n_q, n_keys,
                                keys_in_blocks(n_keys, k->block), ctx->v_cache + kv_off, (size_t)hd, hd, sc.acc);
         h = run_end;
     }
@@ -172,8 +173,13 @@ static void attention_worker(void *arg, int ith, int nth)
 {
     const attn_job *job = arg;
     if (job->n_tokens == 1) {
-        attention_one(job->ctx, job->layer, ith, nth);
+        attention_one(job->ctx, job->layer, 0, ith, nth);
         og_ops_prefetch_ahead(job->ctx, ith, nth);
+    } else if (job->ctx->rows_as_one) {
+        /* Speculative verification: each row in the one-token order, so
+         * its logits equal those of one-token generation bit for bit. */
+        for (int32_t t = 0; t < job->n_tokens; t++)
+            attention_one(job->ctx, job->layer, t, ith, nth);
     } else {
         attention_tokens(job->ctx, job->layer, job->n_tokens, ith, nth);
     }

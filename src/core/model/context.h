@@ -42,6 +42,11 @@ struct og_context {
     og_thread_tuner tuner; /* one-token passes' thread count; n_max 1 when n_threads was given */
     og_token *tokens;    /* [n_ctx] the ids in the KV cache, n_past of them */
     og_gen_scratch *gen; /* og_generate's buffers, or NULL before its first call */
+    struct og_spec *spec; /* the attached draft model's state (run/speculative.c), or NULL */
+    /* Set while speculative decoding verifies a batch: every row takes the
+     * one-token summation order (attention, float products), so its logits
+     * equal one-token generation's bit for bit. */
+    bool rows_as_one;
 
     /* KV cache, fp16 like llama.cpp's default: [layer][kv head][position][head_dim]. */
     og_fp16 *k_cache, *v_cache;

@@ -267,7 +267,7 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
             run_set(ctx, &set, n_set);
             n_set = 0;
         }
-        set.jobs[n_set++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], n_tokens), ws[i], acts, stride,
+        set.jobs[n_set++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], ctx->rows_as_one ? 1 : n_tokens), ws[i], acts, stride,
                                           n_tokens, ys[i] };
     }
     run_set(ctx, &set, n_set);

@@ -7,6 +7,7 @@
 #include "model/context.h"
 #include "model/arch.h"
 #include "run/generate.h"
+#include "run/speculative.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ void og_context_free(og_context *ctx)
     free(ctx->logits);
     free(ctx->tokens);
     og_gen_scratch_free(ctx->gen);
+    og_spec_free(ctx->spec);
     free(ctx);
 }
 
@@ -198,6 +200,38 @@ og_status og_decode(og_context *ctx, const og_token *tokens, int32_t n_tokens, b
         ctx->n_past += n;
         done += n;
     }
+    return OG_OK;
+}
+
+og_status og_context_reserve_logits(og_context *ctx, int32_t rows, og_error *err)
+{
+    if (ctx->logits_cap >= rows)
+        return OG_OK;
+    float *bigger = realloc(ctx->logits, (size_t)rows * (size_t)ctx->model->hp.n_vocab * sizeof(float));
+    if (!bigger)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for %d rows of logits", rows);
+    ctx->logits = bigger;
+    ctx->logits_cap = rows;
+    return OG_OK;
+}
+
+og_status og_decode_rows(og_context *ctx, const og_token *tokens, int32_t n_tokens, og_error *err)
+{
+    if (n_tokens < 1 || n_tokens > ctx->logits_cap || n_tokens > ctx->n_batch)
+        return og_error_set(err, OG_ERR_ARG, "og_decode_rows: %d tokens, room for 1 to %d", n_tokens,
+                            ctx->logits_cap < ctx->n_batch ? ctx->logits_cap : ctx->n_batch);
+    if (n_tokens > ctx->n_ctx - ctx->n_past)
+        return og_error_set(err, OG_ERR_CONTEXT_FULL, "context full: %d tokens cached, %d more do not fit in %d",
+                            ctx->n_past, n_tokens, ctx->n_ctx);
+    for (int32_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= ctx->model->hp.n_vocab)
+            return og_error_set(err, OG_ERR_ARG, "token id %d at index %d is outside the vocabulary", tokens[i], i);
+    og_pool_set_active(ctx->pool, ctx->n_threads);
+    ctx->rows_as_one = true;
+    ctx->model->arch->forward(ctx, tokens, n_tokens, true);
+    ctx->rows_as_one = false;
+    memcpy(ctx->tokens + ctx->n_past, tokens, (size_t)n_tokens * sizeof *tokens);
+    ctx->n_past += n_tokens;
     return OG_OK;
 }
 

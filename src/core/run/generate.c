@@ -4,7 +4,9 @@
  * cancellation between them), then samples, reports and feeds back one
  * token at a time until an end-of-generation token, a stop string, a
  * complete JSON object, max_tokens, a full context, cancellation or the
- * deadline. Its buffers (the vocabulary's pieces, the masked logits of
+ * deadline. With a draft model attached (speculative.c) the logits of
+ * the next tokens come from its verified rounds instead of one decode per
+ * token; everything else is the same loop. Its buffers (the vocabulary's pieces, the masked logits of
  * json_object, the generated text) are the context's generation scratch,
  * owned here and sized before the loop starts: the loop allocates nothing.
  */
@@ -21,6 +23,7 @@
 #include "base/utf8.h"
 #include "run/json_grammar.h"
 #include "run/sampler.h"
+#include "run/speculative.h"
 #include "tokenizer/vocab.h"
 
 struct og_gen_scratch {
@@ -309,6 +312,9 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
     const double t1 = og_now_seconds();
     result->prompt_seconds = t1 - t0;
 
+    og_spec *spec = NULL;
+    if (ctx->spec && st == OG_OK && (st = og_spec_begin(ctx, sampler, err)) == OG_OK)
+        spec = ctx->spec;
     og_json_state js;
     og_json_init(&js, true);
     size_t len = 0, released = 0;
@@ -320,8 +326,8 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
         }
         if ((result->finish = check_stop(p, deadline)) != OG_FINISH_NONE)
             break;
-        const float *logits = og_get_logits(ctx, -1);
-        og_token t = og_sampler_sample(sampler, logits);
+        const float *logits = spec ? og_spec_logits(ctx) : og_get_logits(ctx, -1);
+        og_token t = spec ? og_spec_pick(ctx, sampler, logits) : og_sampler_sample(sampler, logits);
         /* Sampling first and masking only when the pick breaks the JSON
          * draws from the same distribution as masking first (a valid t
          * comes out with p(t) + P(invalid) p(t) / P(valid) = p(t) / P(valid))
@@ -369,8 +375,10 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
             result->finish = OG_FINISH_CANCELLED;
         } else if (cut != (size_t)-1 || (p->json_object && og_json_complete(&js))) {
             result->finish = OG_FINISH_STOP;
-        } else if (ctx->n_past >= ctx->n_ctx) {
+        } else if ((spec ? og_spec_n_past(ctx) : ctx->n_past) >= ctx->n_ctx) {
             result->finish = OG_FINISH_CONTEXT_FULL;
+        } else if (spec) {
+            st = og_spec_feed(ctx, sampler, t, p->max_tokens >= 0 ? p->max_tokens - result->n_gen : INT32_MAX, err);
         } else {
             st = og_decode(ctx, &t, 1, false, err);
         }
@@ -379,6 +387,8 @@ og_status og_generate(og_context *ctx, og_sampler *sampler, const og_token *prom
         og_gen_token rest = { .id = -1, .piece = "", .text = g->text + released, .text_len = len - released };
         on_token(user, &rest);
     }
+    if (spec)
+        og_spec_end(ctx, result);
     if (st != OG_OK)
         result->finish = OG_FINISH_NONE;
     result->text_len = len;

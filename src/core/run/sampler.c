@@ -314,10 +314,14 @@ static size_t top_p_cut_sorted(candidate *c, size_t n, float top_p)
     return n;
 }
 
-og_token og_sampler_sample(og_sampler *s, const float *logits)
+/* The chain up to the draw. Returns 0 with *pick set when it decides
+ * alone (greedy, or no logits), else leaves the n remaining candidates in
+ * s->cand[0..n) and returns n. */
+static size_t filter(og_sampler *s, const float *logits, og_token *pick)
 {
+    *pick = -1;
     if (!s || !logits)
-        return -1;
+        return 0;
     const og_sampler_params *p = &s->params;
     size_t n = (size_t)s->n_vocab;
     candidate *c = s->cand;
@@ -336,7 +340,8 @@ og_token og_sampler_sample(og_sampler *s, const float *logits)
                 best_logit = logits[i];
                 best = i;
             }
-        return (og_token)best;
+        *pick = (og_token)best;
+        return 0;
     }
 
     for (size_t i = 0; i < n; i++) {
@@ -357,7 +362,8 @@ og_token og_sampler_sample(og_sampler *s, const float *logits)
         for (size_t i = 1; i < n; i++)
             if (c[i].logit > c[best].logit)
                 best = i;
-        return c[best].id;
+        *pick = c[best].id;
+        return 0;
     }
 
     /* The working set is the view c[0..n); `sorted` says whether it is
@@ -446,20 +452,40 @@ og_token og_sampler_sample(og_sampler *s, const float *logits)
         n = kept;
     }
 
-    /* Temperature, softmax and the draw, in double so that a tiny
-     * temperature cannot overflow. */
-    double inv_t = 1.0 / (double)p->temperature;
+    return n;
+}
+
+/* Temperature and softmax over s->cand[0..n), in double so that a tiny
+ * temperature cannot overflow: fills cand[i].p (unnormalized) and returns
+ * their sum, 0 when every logit is -inf. */
+static double weigh(og_sampler *s, size_t n)
+{
+    candidate *c = s->cand;
+    double inv_t = 1.0 / (double)s->params.temperature;
     double max = -INFINITY;
     for (size_t i = 0; i < n; i++)
         if ((double)c[i].logit * inv_t > max)
             max = (double)c[i].logit * inv_t;
-    if (!isfinite(max)) /* every logit is -inf: nothing to weigh */
-        return c[0].id;
+    if (!isfinite(max))
+        return 0.0;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
         c[i].p = (float)exp((double)c[i].logit * inv_t - max);
         sum += c[i].p;
     }
+    return sum;
+}
+
+og_token og_sampler_sample(og_sampler *s, const float *logits)
+{
+    og_token pick;
+    size_t n = filter(s, logits, &pick);
+    if (n == 0)
+        return pick;
+    candidate *c = s->cand;
+    double sum = weigh(s, n);
+    if (sum == 0.0) /* nothing to weigh */
+        return c[0].id;
     double target = rng_uniform(s->rng) * sum, cum = 0.0;
     size_t last_nonzero = 0;
     for (size_t i = 0; i < n; i++) {
@@ -472,6 +498,58 @@ og_token og_sampler_sample(og_sampler *s, const float *logits)
     }
     /* Rounding can leave target a hair above the final sum. */
     return c[last_nonzero].id;
+}
+
+int32_t og_sampler_dist(og_sampler *s, const float *logits, og_token *ids, float *probs)
+{
+    og_token pick;
+    size_t n = filter(s, logits, &pick);
+    if (n == 0) {
+        ids[0] = pick;
+        probs[0] = 1.0f;
+        return pick >= 0 ? 1 : 0;
+    }
+    const candidate *c = s->cand;
+    double sum = weigh(s, n);
+    if (sum == 0.0) {
+        ids[0] = c[0].id;
+        probs[0] = 1.0f;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = c[i].id;
+        probs[i] = (float)(c[i].p / sum);
+    }
+    return (int32_t)n;
+}
+
+double og_sampler_uniform(og_sampler *s)
+{
+    return rng_uniform(s->rng);
+}
+
+bool og_sampler_is_greedy(const og_sampler *s)
+{
+    return !(s->params.temperature > 0.0f);
+}
+
+og_sampler_params og_sampler_get_params(const og_sampler *s)
+{
+    return s->params;
+}
+
+void og_sampler_follow(og_sampler *dst, const og_sampler *src)
+{
+    if (dst->params.repeat_last_n == src->params.repeat_last_n && src->params.repeat_last_n > 0) {
+        memcpy(dst->recent, src->recent, (size_t)src->n_recent * sizeof *src->recent);
+        dst->n_recent = src->n_recent;
+        dst->recent_next = src->recent_next;
+    }
+    /* Mixed, not copied: equal streams would correlate the draft's draws
+     * with the acceptance test's. */
+    uint64_t seed = src->rng[0] ^ rotl(src->rng[1], 17) ^ rotl(src->rng[2], 31) ^ rotl(src->rng[3], 47) ^
+                    0x5350454355ULL; /* "SPECU" */
+    rng_seed(dst->rng, seed);
 }
 
 int32_t og_sampler_vocab_size(const og_sampler *s)

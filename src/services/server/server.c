@@ -603,6 +603,14 @@ static og_status load_models(og_server *s, og_error *err)
         if ((st = og_encoder_new(s->embed_model, &ep, &s->encoder, err)) != OG_OK)
             return st;
     }
+    if (s->p.draft_model_path) {
+        if (!s->model)
+            return og_error_set(err, OG_ERR_ARG, "a draft model needs a generation model (-m) to draft for");
+        if ((st = og_model_load(s->p.draft_model_path, &mp, &s->draft_model, err)) != OG_OK) {
+            og_error_prefix(err, "the draft model");
+            return st;
+        }
+    }
     if (s->model)
         s->n_vocab = og_vocab_size(s->model);
     return OG_OK;
@@ -741,6 +749,7 @@ void og_server_free(og_server *s)
     og_encoder_free(s->encoder);
     og_model_free(s->embed_model);
     og_model_free(s->model);
+    og_model_free(s->draft_model);
     og_srv_metrics_destroy(&s->metrics);
     pthread_cond_destroy(&s->qcv);
     pthread_mutex_destroy(&s->qmu);

@@ -113,6 +113,7 @@ typedef struct og_srv_slot {
     bool started;
     og_srv_job *job;   /* the job it runs, under the server's qmu */
     og_context *ctx;   /* remembers the ids in its KV cache (og_context_tokens) */
+    og_context *draft; /* of the server's draft model, attached to ctx; or NULL */
 } og_srv_slot;
 
 /* Creates the contexts and starts the workers. */
@@ -130,6 +131,7 @@ struct og_server {
     og_server_params p;  /* strings below are the server's own copies */
     char *model_id, *embed_model_id, *api_key, *host, *cors;
     og_model *model;     /* generation, or NULL */
+    og_model *draft_model; /* --draft: speculative decoding in every slot, or NULL */
     og_model *embed_model;
     og_encoder *encoder;
     pthread_mutex_t enc_mu; /* one embedding call at a time */

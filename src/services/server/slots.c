@@ -194,6 +194,16 @@ og_status og_srv_slots_start(og_server *s, og_error *err)
         og_status st = og_context_new(s->model, &cp, &slot->ctx, err);
         if (st != OG_OK)
             return st;
+        if (s->draft_model) {
+            /* Each slot drafts with its own context, as large as its own. */
+            og_context_params dp = cp;
+            dp.n_ctx = og_context_n_ctx(slot->ctx);
+            if ((st = og_context_new(s->draft_model, &dp, &slot->draft, err)) != OG_OK ||
+                (st = og_context_set_draft(slot->ctx, slot->draft, s->p.draft_max, err)) != OG_OK) {
+                og_error_prefix(err, "the draft model");
+                return st;
+            }
+        }
     }
     for (int i = 0; i < s->n_slots; i++) {
         if (pthread_create(&s->slots[i].thread, NULL, worker, &s->slots[i]) != 0)
@@ -236,6 +246,7 @@ void og_srv_slots_stop(og_server *s)
     pthread_mutex_unlock(&s->qmu);
     for (int i = 0; i < n; i++) {
         og_context_free(slots[i].ctx);
+        og_context_free(slots[i].draft);
     }
     free(slots);
 }
