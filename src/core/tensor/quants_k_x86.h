@@ -301,9 +301,20 @@ enum { X86_K_TOKENS = 8 };
                 for (; t + X86_K_TOKENS <= nt; t += X86_K_TOKENS)                                              \
                     x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, X86_K_TOKENS,             \
                                      yr + (size_t)t * y_stride, y_stride);                                     \
-                if (t < nt)                                                                                    \
-                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, nt - t,                   \
-                                     yr + (size_t)t * y_stride, y_stride);                                     \
+                /* the rest in tiles of 4, 2, 1: each its own unrolled copy */                                \
+                for (int T = 4; T >= 1; T /= 2)                                                                \
+                    if (nt - t >= T) {                                                                         \
+                        if (T == 4)                                                                            \
+                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 4,                \
+                                             yr + (size_t)t * y_stride, y_stride);                             \
+                        else if (T == 2)                                                                       \
+                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 2,                \
+                                             yr + (size_t)t * y_stride, y_stride);                             \
+                        else                                                                                   \
+                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1,                \
+                                             yr + (size_t)t * y_stride, y_stride);                             \
+                        t += T;                                                                                \
+                    }                                                                                          \
             }                                                                                                  \
         }                                                                                                      \
     }
