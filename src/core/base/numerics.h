@@ -23,41 +23,6 @@
 #define OG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define OG_CLONES
-/* The AVX2 variant of the same: the polynomial without its constant
- * term, then 2^n * p + 2^n fused, with 2^n built from the exponent bits
- * while |n| <= 126 and as a product of two powers of two beyond. */
-static inline float og_expf_poly_avx2(float x)
-{
-    const float shift = 0x1.8p23f;
-    const float z = fmaf(x, 0x1.715476p+0f, shift);
-    const float n = z - shift;
-    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    const uint32_t e = og_f32_to_bits(z) << 23;
-    const float k = og_bits_to_f32(e + 0x3F800000u); /* 2^n */
-    const float u = b * b;
-    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                         0x1.ffffecp-1f * b);
-    if (!(fabsf(n) > 126.0f))
-        return fmaf(j, k, k);
-    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
-    const float s1 = og_bits_to_f32(g + 0x7F000000u), s2 = og_bits_to_f32(e - g);
-    return fabsf(n) > 192.0f ? s1 * s1 : fmaf(s2, j, s2) * s1;
-}
-
-/* The sum of 8 lanes as ggml's AVX GGML_F32x8_REDUCE ends: halves added
- * lanewise, then two horizontal adds: ((0+4)+(1+5)) + ((2+6)+(3+7)). */
-static inline float og_reduce8_hadd(const float v[8])
-{
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
-
-/* The sum of 8 lanes as ggml's hsum_float_8 (and tinyBLAS's hsum) adds
- * them: ((0+4)+(2+6)) + ((1+5)+(3+7)). */
-static inline float og_reduce8(const float v[8])
-{
-    return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-}
-
 #endif
 
 /* Which build of llama.cpp the arithmetic reproduces. Its x86 binaries
