@@ -1,6 +1,6 @@
 /*
- * test_vecmath.c - the AVX-512 row operations of the forward pass give the
- * portable code's bits: the exp polynomial (through SiLU), softmax with
+ * test_vecmath.c - the AVX-512 and AVX2 row operations of the forward pass
+ * give the portable code's bits: the exp polynomial (through SiLU), softmax with
  * its fp16 rounding, the Q.K scores and the P.V chains of attention. Inputs
  * sweep the ranges where exp underflows to subnormals and to zero and
  * overflows, where a wrong rounding step would show.
@@ -140,16 +140,26 @@ static void test_to_fp16(const og_attn_kernels *fast, const og_attn_kernels *ref
 
 int main(void)
 {
+    const int head_dims[] = { 64, 128, 80, 72 };
     const og_attn_kernels *fast = og_attn_kernels_avx512();
     if (fast) {
         test_silu();
-        const int head_dims[] = { 64, 128, 80 };
         for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++)
-            test_attention(fast, og_attn_kernels_portable(), head_dims[i]);
-        test_to_fp16(fast, og_attn_kernels_portable());
-    } else {
-        /* the AVX-512 paths are never taken here, so there is nothing they could get wrong */
-        fprintf(stderr, "test_vecmath: %s CPU, no AVX-512 paths to compare\n", og_kernels_best()->isa);
+            if (head_dims[i] % 16 == 0)
+                test_attention(fast, og_attn_kernels_portable(16), head_dims[i]);
+        test_to_fp16(fast, og_attn_kernels_portable(16));
     }
+    for (int32_t lanes = 8; lanes <= 16; lanes += 8) {
+        fast = og_attn_kernels_avx2(lanes);
+        if (!fast)
+            continue;
+        for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++)
+            if (head_dims[i] % lanes == 0)
+                test_attention(fast, og_attn_kernels_portable(lanes), head_dims[i]);
+        test_to_fp16(fast, og_attn_kernels_portable(lanes));
+    }
+    if (!og_attn_kernels_avx512() && !og_attn_kernels_avx2(16))
+        /* the SIMD paths are never taken here, so there is nothing they could get wrong */
+        fprintf(stderr, "test_vecmath: %s CPU, no SIMD attention paths to compare\n", og_kernels_best()->isa);
     return og_test_finish("test_vecmath");
 }

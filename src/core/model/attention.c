@@ -64,16 +64,19 @@ static inline float al_h2f(og_fp16 h)
 /* The most lanes any kernel table uses (scratch sizes). */
 #define MAX_LANES 16
 
-const og_attn_kernels *og_attn_kernels_portable(void)
+const og_attn_kernels *og_attn_kernels_portable(int32_t lanes)
 {
-    return &portable_16;
+    return lanes == 16 ? &portable_16 : lanes == 8 ? &portable_8 : NULL;
 }
 
 const og_attn_kernels *og_attn_kernels_for(int32_t head_dim)
 {
-    if (og_llama_build_order() == OG_LLAMA_AVX2)
-        return &portable_8;
-    return head_dim % 16 == 0 && og_attn_kernels_avx512() ? og_attn_kernels_avx512() : &portable_16;
+    const int32_t lanes = og_llama_build_order() == OG_LLAMA_AVX2 ? 8 : 16;
+    if (lanes == 16 && head_dim % 16 == 0 && og_attn_kernels_avx512())
+        return og_attn_kernels_avx512();
+    if (head_dim % 8 == 0 && og_attn_kernels_avx2(lanes))
+        return og_attn_kernels_avx2(lanes);
+    return og_attn_kernels_portable(lanes);
 }
 
 /* The scratch of thread ith: fp16-rounded queries, the portable
@@ -232,6 +235,12 @@ void og_attention(og_context *ctx, int32_t layer, int32_t n_tokens)
 #if !defined(__x86_64__)
 const og_attn_kernels *og_attn_kernels_avx512(void)
 {
+    return NULL;
+}
+
+const og_attn_kernels *og_attn_kernels_avx2(int32_t lanes)
+{
+    (void)lanes;
     return NULL;
 }
 #endif

@@ -57,12 +57,17 @@ typedef struct og_attn_kernels {
     void (*round_fp16)(float *dst, const float *src, int32_t n);
 } og_attn_kernels;
 
-/* The portable versions, the reference the others must equal. */
-const og_attn_kernels *og_attn_kernels_portable(void);
+/* The portable versions for 16 or 8 lanes, the reference the others
+ * must equal; NULL for any other lane count. */
+const og_attn_kernels *og_attn_kernels_portable(int32_t lanes);
 
 /* The AVX-512 versions, or NULL when this build or CPU lacks them. Only
  * usable for head dimensions that are multiples of 16. */
 const og_attn_kernels *og_attn_kernels_avx512(void);
+
+/* The AVX2 versions for 16 or 8 lanes, or NULL when this build or CPU
+ * lacks them. Only usable for head dimensions that are multiples of 8. */
+const og_attn_kernels *og_attn_kernels_avx2(int32_t lanes);
 
 /* The fastest of them that handles heads of head_dim, in the order of
  * the llama.cpp build og_llama_build_order names. */
