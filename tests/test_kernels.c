@@ -392,12 +392,24 @@ static void test_gemm(og_type type, int64_t n, int32_t n_tokens, int64_t r0, int
         isas[0]->to_float[act_type](acts + (size_t)t * act_stride, af + (size_t)t * (size_t)n, n);
     }
 
-    for (int i = 0; i < n_isas; i++) {
-        const og_kernels *k = isas[i];
-        if (!k->gemm[type])
+    /* the same activations as groups of eight, for gemm_x8 */
+    uint8_t *acts_x8 = NULL;
+    if (act_type == OG_TYPE_Q8_K) {
+        acts_x8 = malloc(og_q8_K_x8_bytes(n_tokens, n));
+        og_q8_K_x8_from_rows(acts, act_stride, n_tokens, n, acts_x8);
+    }
+
+    for (int v = 0; v < 2 * n_isas; v++) {
+        const og_kernels *k = isas[v / 2];
+        const bool x8 = v % 2;
+        og_gemm_fn gemm = x8 ? k->gemm_x8[type] : k->gemm[type];
+        if (!gemm)
             continue;
         fill_sentinel(y, y_stride * (size_t)n_tokens);
-        k->gemm[type](n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
+        if (x8)
+            gemm(n, w, row_bytes, r0, r1, acts_x8, og_q8_K_x8_bytes(8, n), n_tokens, y, y_stride);
+        else
+            gemm(n, w, row_bytes, r0, r1, acts, act_stride, n_tokens, y, y_stride);
         int bad_bits = 0, bad_ref = 0, bad_range = 0;
         for (int32_t t = 0; t < n_tokens; t++)
             for (int64_t r = 0; r < (int64_t)y_stride; r++) {
@@ -417,17 +429,17 @@ static void test_gemm(og_type type, int64_t n, int32_t n_tokens, int64_t r0, int
                 bad_ref += memcmp(&got, &ref, sizeof(float)) != 0;
             }
         CHECK(!bad_bits && !bad_ref && !bad_range,
-              "%s %s gemm n=%lld tokens=%d rows [%lld, %lld): %d differ from vec_dot, %d from scalar, %d written "
+              "%s %s gemm%s n=%lld tokens=%d rows [%lld, %lld): %d differ from vec_dot, %d from scalar, %d written "
               "outside",
-              k->isa, og_type_name(type), (long long)n, n_tokens, (long long)r0, (long long)r1, bad_bits, bad_ref,
+              k->isa, og_type_name(type), x8 ? "_x8" : "", (long long)n, n_tokens, (long long)r0, (long long)r1, bad_bits, bad_ref,
               bad_range);
     }
-    free(w); free(acts); free(x); free(y); free(wf); free(af);
+    free(w); free(acts); free(acts_x8); free(x); free(y); free(wf); free(af);
 }
 
 static void test_gemms(void)
 {
-    const int32_t token_counts[] = { 1, 2, 3, 5, 8, 17 };
+    const int32_t token_counts[] = { 1, 2, 3, 5, 8, 15, 17, 30 };
     int tested = 0;
     for (size_t ty = 0; ty < N_WEIGHT_TYPES; ty++) {
         const og_type type = weight_types[ty];

@@ -297,8 +297,7 @@ void og_llama_plan(const og_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_
     p->kv_rows = (size_t)n_batch * kv_dim;
     p->ff = (size_t)n_batch * (size_t)hp->n_ff;
     p->attn_scratch = (size_t)n_threads * og_attention_scratch_floats(hp->head_dim, n_ctx);
-    /* fp16 takes 2 bytes an element, more than any quantized activation. */
-    p->acts = (size_t)n_batch * max_cols * 2;
+    p->acts = og_ops_acts_bytes(n_batch, (int64_t)max_cols);
     p->rope = (size_t)n_batch * (size_t)hp->n_rot;
     p->logits = (size_t)hp->n_vocab;
 }

@@ -18,7 +18,7 @@
 
 typedef struct matmul_job {
     const og_kernels *kern;
-    bool use_gemm;
+    og_gemm_fn gemm; /* NULL: vec_dot row by row */
     const og_gguf_tensor *w;
     const uint8_t *acts;
     size_t act_stride;
@@ -32,9 +32,9 @@ static void matmul_rows(const matmul_job *job, int64_t begin, int64_t end)
     const og_gguf_tensor *w = job->w;
     const int64_t n_cols = w->ne[0], n_rows = w->ne[1];
     const size_t row_bytes = og_type_row_bytes(w->type, n_cols);
-    if (job->use_gemm) {
-        job->kern->gemm[w->type](n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens,
-                                 job->y, (size_t)n_rows);
+    if (job->gemm) {
+        job->gemm(n_cols, w->data, row_bytes, begin, end, job->acts, job->act_stride, job->n_tokens, job->y,
+                  (size_t)n_rows);
         return;
     }
     og_vec_dot_fn dot = job->kern->vec_dot[w->type];
@@ -87,6 +87,28 @@ static void quantize_worker(void *arg, int ith, int nth)
         job->from_float(job->x + t * job->n_cols, job->dst + (size_t)t * job->dst_stride, job->n_cols);
 }
 
+typedef struct x8_job {
+    const og_kernels *kern;
+    const float *x;
+    int64_t n_cols;
+    uint8_t *dst;
+    size_t group_bytes;
+    int32_t n_tokens;
+} x8_job;
+
+/* OG_TYPE_Q8_K_X8: threads take whole groups of eight tokens. */
+static void quantize_x8_worker(void *arg, int ith, int nth)
+{
+    const x8_job *job = arg;
+    int64_t begin, end;
+    og_pool_split((job->n_tokens + 7) / 8, ith, nth, &begin, &end);
+    for (int64_t g = begin; g < end; g++) {
+        const int32_t left = job->n_tokens - (int32_t)g * 8;
+        og_q8_K_x8_from_float(job->kern, job->x + g * 8 * job->n_cols, (size_t)job->n_cols, left < 8 ? left : 8,
+                              job->n_cols, job->dst + (size_t)g * job->group_bytes);
+    }
+}
+
 /* Converts x to act_type into ctx->acts (or returns x itself for F32). */
 static const uint8_t *prepare_acts(og_context *ctx, og_type act_type, const float *x, int64_t n_cols,
                                    int32_t n_tokens, size_t *stride)
@@ -94,6 +116,12 @@ static const uint8_t *prepare_acts(og_context *ctx, og_type act_type, const floa
     if (act_type == OG_TYPE_F32) {
         *stride = (size_t)n_cols * sizeof(float);
         return (const uint8_t *)x;
+    }
+    if (act_type == OG_TYPE_Q8_K_X8) {
+        x8_job job = { ctx->kern, x, n_cols, ctx->acts, og_q8_K_x8_bytes(8, n_cols), n_tokens };
+        og_pool_run(ctx->pool, quantize_x8_worker, &job);
+        *stride = job.group_bytes;
+        return ctx->acts;
     }
     quantize_job job = { ctx->kern->from_float[act_type], x, n_cols, ctx->acts,
                          og_type_row_bytes(act_type, n_cols), n_tokens };
@@ -116,6 +144,24 @@ static bool use_gemm(const og_kernels *k, const og_gguf_tensor *w, int32_t n_tok
     if (w->type != OG_TYPE_F32 && w->type != OG_TYPE_F16)
         return true;
     return n_tokens >= 2 && w->ne[1] % 4 == 0 && w->ne[0] % 16 == 0;
+}
+
+/* The activations a product reads: its weight type's vec_dot type, or
+ * for two tokens or more the interleaved Q8_K that gemm_x8 takes (same
+ * values, faster) when the buffer holds it. */
+static og_type act_type_for(const og_context *ctx, const og_gguf_tensor *w, int32_t n_tokens)
+{
+    if (n_tokens >= 2 && ctx->kern->gemm_x8[w->type] &&
+        og_q8_K_x8_bytes(n_tokens, w->ne[0]) <= ctx->act_row_cap * (size_t)ctx->n_batch)
+        return OG_TYPE_Q8_K_X8;
+    return og_vec_dot_type(w->type);
+}
+
+static og_gemm_fn gemm_for(const og_context *ctx, const og_gguf_tensor *w, og_type act_type, int32_t n_tokens)
+{
+    if (act_type == OG_TYPE_Q8_K_X8)
+        return ctx->kern->gemm_x8[w->type];
+    return use_gemm(ctx->kern, w, ctx->rows_as_one ? 1 : n_tokens) ? ctx->kern->gemm[w->type] : NULL;
 }
 
 /* Several products over the same prepared activations, in one pass of
@@ -256,7 +302,7 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
     matmul_set set;
     int n_set = 0;
     for (int i = 0; i < n_ws; i++) {
-        og_type act_type = og_vec_dot_type(ws[i]->type);
+        const og_type act_type = act_type_for(ctx, ws[i], n_tokens);
         if (act_type != prepared) {
             run_set(ctx, &set, n_set); /* they read the activations about to be overwritten */
             n_set = 0;
@@ -267,10 +313,17 @@ void og_ops_matmul_many(og_context *ctx, const og_gguf_tensor *const *ws, float 
             run_set(ctx, &set, n_set);
             n_set = 0;
         }
-        set.jobs[n_set++] = (matmul_job){ ctx->kern, use_gemm(ctx->kern, ws[i], ctx->rows_as_one ? 1 : n_tokens), ws[i], acts, stride,
-                                          n_tokens, ys[i] };
+        set.jobs[n_set++] =
+            (matmul_job){ ctx->kern, gemm_for(ctx, ws[i], act_type, n_tokens), ws[i], acts, stride, n_tokens, ys[i] };
     }
     run_set(ctx, &set, n_set);
+}
+
+size_t og_ops_acts_bytes(int32_t n_batch, int64_t max_cols)
+{
+    const size_t fp16_rows = (size_t)n_batch * (size_t)max_cols * 2;
+    const size_t x8 = og_q8_K_x8_bytes(n_batch, max_cols);
+    return fp16_rows > x8 ? fp16_rows : x8;
 }
 
 void og_ops_matmul(og_context *ctx, const og_gguf_tensor *w, const float *x, int32_t n_tokens, float *y)

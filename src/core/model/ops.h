@@ -7,6 +7,12 @@
 
 #include "model/context.h"
 
+/* Bytes of the quantized activation buffer for n_batch tokens of rows up
+ * to max_cols elements: fp16 rows (2 bytes an element, more than any
+ * quantized row) or the interleaved Q8_K groups of prompts, whichever is
+ * larger (eight tokens' groups outweigh a small batch's fp16 rows). */
+size_t og_ops_acts_bytes(int32_t n_batch, int64_t max_cols);
+
 /* y[t][r] = W_r . x[t] for t < n_tokens: W of shape [n_cols, n_rows]
  * (ne[0] = n_cols), x with rows of n_cols floats, y with rows of n_rows.
  * Activations are converted to the kernels' vec_dot type once per call. */

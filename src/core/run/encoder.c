@@ -7,6 +7,7 @@
  */
 #include "model/bert.h"
 #include "model/arch.h"
+#include "model/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -86,10 +87,10 @@ og_status og_encoder_new(og_model *model, const og_encoder_params *params, og_en
     }
     const size_t T = (size_t)enc->n_batch, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     const size_t n_labels = model->bert->n_labels ? (size_t)model->bert->n_labels : 1;
-    /* fp16 takes 2 bytes an element, more than any quantized activation. */
     const size_t max_cols = F > E ? F : E;
-    enc->exec.acts = malloc(T * max_cols * 2);
-    enc->exec.act_row_cap = max_cols * 2;
+    const size_t acts_bytes = og_ops_acts_bytes(enc->n_batch, (int64_t)max_cols);
+    enc->exec.acts = malloc(acts_bytes);
+    enc->exec.act_row_cap = acts_bytes / T;
     enc->x = malloc(T * E * sizeof(float));
     enc->xb = malloc(T * E * sizeof(float));
     enc->q = malloc(T * E * sizeof(float));

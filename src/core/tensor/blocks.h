@@ -80,6 +80,18 @@ typedef struct {
     int16_t bsums[OG_QK_K / 16];
 } og_block_q8_K;
 
+/* Q8_K activations of eight tokens interleaved per super-block
+ * (OG_TYPE_Q8_K_X8): how the x86 K gemm reads a prompt, every token of a
+ * tile at a fixed offset from one pointer, its scale among eight loaded
+ * at once and its min sums ready. Slot t holds token t of a group of
+ * eight; the numbers are exactly those of its og_block_q8_K. */
+typedef struct {
+    float d[8];
+    int16_t pairs[8][8];  /* bsums[2j] + bsums[2j+1]: sums over sub-blocks of 32 (Q4_K, Q5_K mins) */
+    int16_t bsums[8][16]; /* Q2_K mins */
+    int8_t qs[8][OG_QK_K];
+} og_block_q8_K_x8;
+
 _Static_assert(sizeof(og_block_q4_0) == 18, "Q4_0 block layout");
 _Static_assert(sizeof(og_block_q4_1) == 20, "Q4_1 block layout");
 _Static_assert(sizeof(og_block_q5_0) == 22, "Q5_0 block layout");
@@ -93,6 +105,7 @@ _Static_assert(sizeof(og_block_q4_K) == 144, "Q4_K block layout");
 _Static_assert(sizeof(og_block_q5_K) == 176, "Q5_K block layout");
 _Static_assert(sizeof(og_block_q6_K) == 210, "Q6_K block layout");
 _Static_assert(sizeof(og_block_q8_K) == 292, "Q8_K block layout");
+_Static_assert(sizeof(og_block_q8_K_x8) == 2464, "Q8_K x8 layout: whole 32-byte rows of codes");
 
 static inline float og_h2f(og_fp16 h) { return og_fp16_to_f32(h); }
 

@@ -36,6 +36,10 @@ typedef struct og_kernels {
     og_from_float_fn from_float[OG_KERNEL_TYPES]; /* activations: Q8_0, Q8_1, Q8_K, F16, BF16, F32 */
     og_to_float_fn to_float[OG_KERNEL_TYPES];     /* every supported weight type */
     og_gemm_fn gemm[OG_KERNEL_TYPES];             /* by weight type; NULL: loop over vec_dot */
+    /* The same product over activations in groups of eight tokens
+     * (OG_TYPE_Q8_K_X8, act_stride the bytes of a group), equal to gemm
+     * bit for bit; NULL where this ISA has none. For prompts. */
+    og_gemm_fn gemm_x8[OG_KERNEL_TYPES];
     /* Plain types (Q8_0, Q4_1) this ISA computes faster repacked; the
      * results are the same either way (tensor/packed.h). Q4_0 is always
      * repacked, for llama.cpp's order, and is not listed here. */
@@ -55,6 +59,21 @@ const og_kernels *og_kernels_best(void);
 /* Kernels of a named ISA if this build has them and this CPU runs them,
  * else NULL. Lets tests compare every fast path with the scalar one. */
 const og_kernels *og_kernels_for(const char *isa);
+
+/* Bytes of n_tokens tokens' activations of n elements (a multiple of
+ * 256) in OG_TYPE_Q8_K_X8 groups: whole groups of eight. */
+size_t og_q8_K_x8_bytes(int32_t n_tokens, int64_t n);
+
+/* Token t's Q8_K row of n elements (t < n_tokens, rows stride bytes
+ * apart) into slot t % 8 of group t / 8 of dst, whose groups are
+ * og_q8_K_x8_bytes(8, n) bytes apart. Slots past the last token are left
+ * as they are; the kernels never read them. */
+void og_q8_K_x8_from_rows(const void *rows, size_t stride, int32_t n_tokens, int64_t n, void *dst);
+
+/* The same from floats (x_stride floats apart), quantized by k's Q8_K
+ * quantizer, so each token holds exactly what from_float gives it. */
+void og_q8_K_x8_from_float(const og_kernels *k, const float *x, size_t x_stride, int32_t n_tokens, int64_t n,
+                           void *dst);
 
 /* Reference quantizers that produce weights (tests, synthetic models,
  * conversion): F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, and the K

@@ -196,27 +196,65 @@ X86_INLINE __m256i x86_k_chunk_lanes(const x86_kchunk *ch, const int8_t *q8, boo
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ch->codes, y), ch->scale);
 }
 
-/* A super-block's term into an output's accumulators, given its eight
- * int32 lane sums, in ggml's order. */
+/* A super-block's float steps into an output's accumulators, in ggml's
+ * order: the min term from the int32 products of the mins with the
+ * activation sums (prod8 for LANES8, prod4 for LANES4 and SCALAR), then
+ * d times the eight lane sums. d and dmin are read from memory: a
+ * broadcast from memory costs no shuffle, which GCC would otherwise use
+ * to spread a scale it holds in a register. */
+X86_INLINE void x86_kacc_apply(x86_kacc *s, const float *d, const float *dmin, __m256i prod8, __m128i prod4,
+                               __m256i sumi, og_k_mins mins)
+{
+    if (mins == OG_KMINS_LANES8) {
+        s->acc = _mm256_fmadd_ps(_mm256_broadcast_ss(dmin), _mm256_cvtepi32_ps(prod8), s->acc);
+    } else if (mins == OG_KMINS_LANES4) {
+        s->acc_m = _mm_fmadd_ps(_mm_broadcast_ss(dmin), _mm_cvtepi32_ps(prod4), s->acc_m);
+    } else if (mins == OG_KMINS_SCALAR) {
+        __m128i t = _mm_add_epi32(prod4, _mm_unpackhi_epi64(prod4, prod4));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+        s->sum_m = fmaf(*dmin, (float)_mm_cvtsi128_si32(t), s->sum_m);
+    }
+    s->acc = _mm256_fmadd_ps(_mm256_broadcast_ss(d), _mm256_cvtepi32_ps(sumi), s->acc);
+}
+
+/* The same from a Q8_K block: its min sums (pairs of bsums as ggml's
+ * hadd_epi16 forms them) and its scale times the weights'. */
 X86_INLINE void x86_kacc_add(x86_kacc *s, const x86_kprep *p, const og_block_q8_K *a, __m256i sumi, og_k_mins mins)
 {
-    const float d = a->d * p->d, dmin = -a->d * p->dmin;
+    __m256i prod8 = _mm256_setzero_si256();
+    __m128i prod4 = _mm_setzero_si128();
     if (mins == OG_KMINS_LANES8) {
-        const __m256i prod = _mm256_madd_epi16(p->mins16, _mm256_loadu_si256((const __m256i *)a->bsums));
-        s->acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(prod), s->acc);
+        prod8 = _mm256_madd_epi16(p->mins16, _mm256_loadu_si256((const __m256i *)a->bsums));
     } else if (mins == OG_KMINS_LANES4 || mins == OG_KMINS_SCALAR) {
         const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),
                                              _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
-        const __m128i prod = _mm_madd_epi16(p->mins8, pairs);
-        if (mins == OG_KMINS_LANES4) {
-            s->acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), s->acc_m);
-        } else {
-            __m128i t = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));
-            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
-            s->sum_m = fmaf(dmin, (float)_mm_cvtsi128_si32(t), s->sum_m);
-        }
+        prod4 = _mm_madd_epi16(p->mins8, pairs);
     }
-    s->acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), s->acc);
+    const float d = a->d * p->d, dmin = -a->d * p->dmin;
+    x86_kacc_apply(s, &d, &dmin, prod8, prod4, sumi, mins);
+}
+
+/* The eight tokens' scales of an interleaved super-block times the
+ * weights' d and dmin, eight at once (the products ggml forms one by
+ * one: y.d * d and -y.d * dmin). */
+X86_INLINE void x86_k_scales_x8(const x86_kprep *p, const og_block_q8_K_x8 *a, float ds[8], float dms[8])
+{
+    const __m256 yd = _mm256_loadu_ps(a->d);
+    _mm256_storeu_ps(ds, _mm256_mul_ps(yd, _mm256_set1_ps(p->d)));
+    _mm256_storeu_ps(dms, _mm256_mul_ps(_mm256_xor_ps(yd, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(p->dmin)));
+}
+
+/* x86_kacc_add for slot s of an interleaved super-block. */
+X86_INLINE void x86_kacc_add_x8(x86_kacc *acc, const x86_kprep *p, const og_block_q8_K_x8 *a, int s, const float *ds,
+                                const float *dms, __m256i sumi, og_k_mins mins)
+{
+    __m256i prod8 = _mm256_setzero_si256();
+    __m128i prod4 = _mm_setzero_si128();
+    if (mins == OG_KMINS_LANES8)
+        prod8 = _mm256_madd_epi16(p->mins16, _mm256_loadu_si256((const __m256i *)a->bsums[s]));
+    else if (mins == OG_KMINS_LANES4 || mins == OG_KMINS_SCALAR)
+        prod4 = _mm_madd_epi16(p->mins8, _mm_loadu_si128((const __m128i *)a->pairs[s]));
+    x86_kacc_apply(acc, ds + s, dms + s, prod8, prod4, sumi, mins);
 }
 
 X86_INLINE float x86_kacc_result(const x86_kacc *s, og_k_mins mins)
@@ -234,17 +272,71 @@ X86_INLINE float x86_kacc_result(const x86_kacc *s, og_k_mins mins)
 
 static inline x86_kacc x86_kacc_zero(void) { return (x86_kacc){ _mm256_setzero_ps(), _mm_setzero_ps(), 0.0f }; }
 
-/* Tiles of one weight row x T <= X86_K_TOKENS activation rows (8: the
- * Q4_K product ran 1.6x ggml's vec_dot loop with 8, 1.5x with 4): each
- * chunk is decoded once, in registers, and applied to every token's
- * activations, the tokens' lane sums held in registers too. gemm runs
- * tiles of X86_K_TOKENS tokens (in runs of X86_TOKEN_CHUNK tokens, as for
- * the 32-wide formats); one token (mat-vec, vec_dot) is the tile with
- * T = 1, which prefetches the weights X86_PF_BYTES ahead (they stream
- * from memory; in gemm only a row's first tile would). */
+/* Tiles of one weight row x T <= X86_K_TOKENS tokens (8: the Q4_K
+ * product ran 1.6x ggml's vec_dot loop with 8, 1.5x with 4): each chunk
+ * is decoded once, in registers, and applied to every token's
+ * activations, the tokens' lane sums held in registers too. Prompts go
+ * through gemm_x8, whose activations are interleaved eight tokens to a
+ * super-block (og_block_q8_K_x8: one pointer for a tile, the scales
+ * multiplied eight at once; 1.15x the same tiles over plain rows). One
+ * token (mat-vec, vec_dot) is the plain tile with T = 1, which prefetches
+ * the weights X86_PF_BYTES ahead (they stream from memory). */
 enum { X86_K_TOKENS = 8 };
 
+/* Keeps the tokens' lane sums in registers from chunk to chunk: without
+ * it GCC reassociates the integer adds into one tree over all chunks,
+ * holding every product at once and spilling them to the stack (the
+ * Q4_K tile ran 1.4x faster with it). */
+X86_INLINE void x86_k_pin_sums(__m256i *sumi, int T)
+{
+    if (T == 8)
+        __asm__("" : "+x"(sumi[0]), "+x"(sumi[1]), "+x"(sumi[2]), "+x"(sumi[3]), "+x"(sumi[4]), "+x"(sumi[5]),
+                "+x"(sumi[6]), "+x"(sumi[7]));
+    else if (T == 4)
+        __asm__("" : "+x"(sumi[0]), "+x"(sumi[1]), "+x"(sumi[2]), "+x"(sumi[3]));
+    else if (T == 2)
+        __asm__("" : "+x"(sumi[0]), "+x"(sumi[1]));
+    else
+        __asm__("" : "+x"(sumi[0]));
+}
+
+/* Tokens per pass of gemm_x8: as many groups of eight as keep their
+ * activations within a quarter of the L2 (256 KiB here), which every
+ * weight row of the pass reads again; at most 64. */
+static inline int32_t x86_k_x8_chunk(int64_t nb)
+{
+    const int64_t groups = (256 << 10) / (nb * (int64_t)sizeof(og_block_q8_K_x8));
+    return groups < 1 ? 8 : groups > 8 ? 64 : (int32_t)groups * 8;
+}
+
+/* Weight rows per block of gemm_x8: 128 KiB of them, which stay in the
+ * L2 while every group of eight tokens of a pass runs over them, each
+ * group's activations read from the L1 row after row when they fit
+ * there (rows up to 2304 elements; the prototype ran 1.25x faster so
+ * than with each row running over all groups). */
+static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
+{
+    if (nb * (int64_t)sizeof(og_block_q8_K_x8) > (24 << 10))
+        return 1; /* a group's activations come from the L2 either way: keep each row in the L1 */
+    const int64_t rows = (int64_t)((128u << 10) / row_bytes);
+    return rows < 1 ? 1 : rows;
+}
+
 #define X86_K_FORMAT(name, wblock, mins, is_signed)                                                            \
+    /* sumi[t] = the eight lane sums of super-block b with the codes q8[t] */                                  \
+    X86_INLINE void x86_ksums_##name(const wblock *b, const x86_kprep *p, const int8_t *const *q8, int T,      \
+                                     __m256i *sumi)                                                            \
+    {                                                                                                          \
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) sumi[t] = _mm256_setzero_si256();                 \
+        _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                                  \
+            x86_kchunk ch;                                                                                     \
+            x86_chunk_##name(&ch, b, p, c);                                                                    \
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++)                                                \
+                sumi[t] = _mm256_add_epi32(sumi[t], x86_k_chunk_lanes(&ch, q8[t] + 32 * c, is_signed));        \
+            x86_k_pin_sums(sumi, T);                                                                           \
+        }                                                                                                      \
+    }                                                                                                          \
+                                                                                                               \
     X86_INLINE void x86_ktile_##name(int64_t nb, const wblock *w, const uint8_t *a, size_t act_stride, int T,  \
                                      float *y, size_t y_stride)                                                \
     {                                                                                                          \
@@ -256,21 +348,40 @@ enum { X86_K_TOKENS = 8 };
                 for (size_t o = 0; o < sizeof(wblock); o += 64)                                                \
                     _mm_prefetch((const char *)&w[i] + X86_PF_BYTES + o, _MM_HINT_T0);                         \
             const og_block_q8_K *at[X86_K_TOKENS];                                                             \
-            __m256i sumi[X86_K_TOKENS];                                                                        \
+            const int8_t *q8[X86_K_TOKENS];                                                                    \
             for (int t = 0; t < T; t++) {                                                                      \
                 at[t] = (const og_block_q8_K *)(a + (size_t)t * act_stride) + i;                               \
-                sumi[t] = _mm256_setzero_si256();                                                              \
+                q8[t] = at[t]->qs;                                                                             \
             }                                                                                                  \
             x86_kprep p;                                                                                       \
             x86_prep_##name(&p, &w[i]);                                                                        \
-            _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                              \
-                x86_kchunk ch;                                                                                 \
-                x86_chunk_##name(&ch, &w[i], &p, c);                                                           \
-                for (int t = 0; t < T; t++)                                                                    \
-                    sumi[t] = _mm256_add_epi32(sumi[t], x86_k_chunk_lanes(&ch, at[t]->qs + 32 * c, is_signed)); \
-            }                                                                                                  \
+            __m256i sumi[X86_K_TOKENS];                                                                        \
+            x86_ksums_##name(&w[i], &p, q8, T, sumi);                                                          \
             for (int t = 0; t < T; t++)                                                                        \
                 x86_kacc_add(&acc[t], &p, at[t], sumi[t], mins);                                               \
+        }                                                                                                      \
+        for (int t = 0; t < T; t++)                                                                            \
+            y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                          \
+    }                                                                                                          \
+                                                                                                               \
+    /* Slots s0 .. s0 + T - 1 of the interleaved super-blocks a[0..nb). */                                     \
+    X86_INLINE void x86_ktile_x8_##name(int64_t nb, const wblock *w, const og_block_q8_K_x8 *a, int s0, int T, \
+                                        float *y, size_t y_stride)                                             \
+    {                                                                                                          \
+        x86_kacc acc[X86_K_TOKENS];                                                                            \
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) acc[t] = x86_kacc_zero();                          \
+        for (int64_t i = 0; i < nb; i++) {                                                                     \
+            const og_block_q8_K_x8 *rec = &a[i];                                                               \
+            x86_kprep p;                                                                                       \
+            x86_prep_##name(&p, &w[i]);                                                                        \
+            float ds[8], dms[8];                                                                               \
+            x86_k_scales_x8(&p, rec, ds, dms);                                                                 \
+            const int8_t *q8[X86_K_TOKENS];                                                                    \
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) q8[t] = rec->qs[s0 + t];                       \
+            __m256i sumi[X86_K_TOKENS];                                                                        \
+            x86_ksums_##name(&w[i], &p, q8, T, sumi);                                                          \
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++)                                                \
+                x86_kacc_add_x8(&acc[t], &p, rec, s0 + t, ds, dms, sumi[t], mins);                             \
         }                                                                                                      \
         for (int t = 0; t < T; t++)                                                                            \
             y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                          \
@@ -302,19 +413,59 @@ enum { X86_K_TOKENS = 8 };
                     x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, X86_K_TOKENS,             \
                                      yr + (size_t)t * y_stride, y_stride);                                     \
                 /* the rest in tiles of 4, 2, 1: each its own unrolled copy */                                \
-                for (int T = 4; T >= 1; T /= 2)                                                                \
-                    if (nt - t >= T) {                                                                         \
-                        if (T == 4)                                                                            \
-                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 4,                \
-                                             yr + (size_t)t * y_stride, y_stride);                             \
-                        else if (T == 2)                                                                       \
-                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 2,                \
-                                             yr + (size_t)t * y_stride, y_stride);                             \
-                        else                                                                                   \
-                            x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1,                \
-                                             yr + (size_t)t * y_stride, y_stride);                             \
-                        t += T;                                                                                \
+                if (nt - t >= 4) {                                                                             \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 4, yr + (size_t)t * y_stride, \
+                                     y_stride);                                                                \
+                    t += 4;                                                                                    \
+                }                                                                                              \
+                if (nt - t >= 2) {                                                                             \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 2, yr + (size_t)t * y_stride, \
+                                     y_stride);                                                                \
+                    t += 2;                                                                                    \
+                }                                                                                              \
+                if (nt - t >= 1)                                                                               \
+                    x86_ktile_##name(nb, wr, a + (size_t)t * act_stride, act_stride, 1, yr + (size_t)t * y_stride, \
+                                     y_stride);                                                                \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+                                                                                                               \
+    /* acts in OG_TYPE_Q8_K_X8 groups, act_stride bytes apart */                                               \
+    static void x86_gemm_x8_##name(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,        \
+                                   const void *acts, size_t act_stride, int32_t n_tokens, float *y,            \
+                                   size_t y_stride)                                                            \
+    {                                                                                                          \
+        const int64_t nb = n / OG_QK_K, rows_per_block = x86_k_x8_rows(nb, row_bytes);                            \
+        const int32_t chunk = x86_k_x8_chunk(nb);                                                              \
+        for (int32_t t0 = 0; t0 < n_tokens; t0 += chunk) {                                                     \
+            const int32_t t_end = n_tokens - t0 < chunk ? n_tokens : t0 + chunk;                               \
+            for (int64_t rb = r0; rb < r1; rb += rows_per_block) {                                             \
+                const int64_t rb_end = r1 - rb < rows_per_block ? r1 : rb + rows_per_block;                    \
+                for (int32_t t = t0; t < t_end; t += 8) {                                                      \
+                    const og_block_q8_K_x8 *g =                                                                \
+                        (const og_block_q8_K_x8 *)((const uint8_t *)acts + (size_t)(t / 8) * act_stride);      \
+                    const int32_t left = t_end - t;                                                            \
+                    for (int64_t r = rb; r < rb_end; r++) {                                                    \
+                        const wblock *wr = (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes);       \
+                        float *yt = y + (size_t)t * y_stride + (size_t)r;                                      \
+                        if (left >= 8) {                                                                       \
+                            x86_ktile_x8_##name(nb, wr, g, 0, 8, yt, y_stride);                                \
+                            continue;                                                                          \
+                        }                                                                                      \
+                        /* the last group's tokens in tiles of 4, 2, 1 */                                      \
+                        int s = 0;                                                                             \
+                        if (left - s >= 4) {                                                                   \
+                            x86_ktile_x8_##name(nb, wr, g, s, 4, yt + (size_t)s * y_stride, y_stride);         \
+                            s += 4;                                                                            \
+                        }                                                                                      \
+                        if (left - s >= 2) {                                                                   \
+                            x86_ktile_x8_##name(nb, wr, g, s, 2, yt + (size_t)s * y_stride, y_stride);         \
+                            s += 2;                                                                            \
+                        }                                                                                      \
+                        if (left - s >= 1)                                                                     \
+                            x86_ktile_x8_##name(nb, wr, g, s, 1, yt + (size_t)s * y_stride, y_stride);         \
                     }                                                                                          \
+                }                                                                                              \
             }                                                                                                  \
         }                                                                                                      \
     }

@@ -372,6 +372,11 @@ static void x86_install_common(og_kernels *k)
     k->gemm[OG_TYPE_Q4_K] = x86_gemm_q4_K;
     k->gemm[OG_TYPE_Q5_K] = x86_gemm_q5_K;
     k->gemm[OG_TYPE_Q6_K] = x86_gemm_q6_K;
+    k->gemm_x8[OG_TYPE_Q2_K] = x86_gemm_x8_q2_K;
+    k->gemm_x8[OG_TYPE_Q3_K] = x86_gemm_x8_q3_K;
+    k->gemm_x8[OG_TYPE_Q4_K] = x86_gemm_x8_q4_K;
+    k->gemm_x8[OG_TYPE_Q5_K] = x86_gemm_x8_q5_K;
+    k->gemm_x8[OG_TYPE_Q6_K] = x86_gemm_x8_q6_K;
     k->vec_dot[OG_TYPE_F32] = x86_vec_dot_f32;
     k->vec_dot[OG_TYPE_F16] = x86_vec_dot_f16;
     k->gemm[OG_TYPE_F32] = x86_gemm_f32;

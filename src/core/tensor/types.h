@@ -36,6 +36,9 @@ typedef enum og_type {
     /* Activations of the packed Q8_0 kernels: Q8_0 with a float scale and
      * codes stored as q + 128 (blocks.h, og_block_q8_0u). */
     OG_TYPE_Q8_0U,
+    /* Activations of the x86 K gemm for prompts: Q8_K of eight tokens
+     * interleaved (blocks.h, og_block_q8_K_x8; not a row type). */
+    OG_TYPE_Q8_K_X8,
     OG_KERNEL_TYPES /* size of the kernel tables */
 } og_type;
 
