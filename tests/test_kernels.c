@@ -449,8 +449,10 @@ static void test_gemms(void)
         if (!any)
             continue;
         tested++;
-        const int64_t lengths[2] = { is_k_type(type) ? 256 : 576, is_k_type(type) ? 512 : 1536 };
-        for (int l = 0; l < 2; l++)
+        /* K rows of 13 super-blocks: gemm_x8 takes them in segments */
+        const int64_t lengths[3] = { is_k_type(type) ? 256 : 576, is_k_type(type) ? 512 : 1536,
+                                     is_k_type(type) ? 13 * 256 : 1536 };
+        for (int l = 0; l < 3; l++)
             for (size_t c = 0; c < sizeof(token_counts) / sizeof(token_counts[0]); c++) {
                 test_gemm(type, lengths[l], token_counts[c], 3, 37);
                 test_gemm(type, lengths[l], token_counts[c], 0, 37);

@@ -300,26 +300,46 @@ X86_INLINE void x86_k_pin_sums(__m256i *sumi, int T)
         __asm__("" : "+x"(sumi[0]));
 }
 
-/* Tokens per pass of gemm_x8: as many groups of eight as keep their
- * activations within a quarter of the L2 (256 KiB here), which every
- * weight row of the pass reads again; at most 64. */
+/* The loop nest of gemm_x8. A pass takes as many groups of eight tokens
+ * as keep their activations within a quarter of the L2 (256 KiB here).
+ * Its rows go in blocks of 128 KiB of weights, which stay in the L2
+ * while each group of the pass runs over them; a group's activations,
+ * read again by every row of the block, then come from the L1 (the
+ * prototype ran 1.25x faster so than with each row running over all
+ * groups). Rows longer than a segment of X86_K_SEGMENT_BYTES of a
+ * group's activations are taken a segment at a time, each row's
+ * accumulators kept in a state between segments: their float steps
+ * still run super-block by super-block, in ggml's order. */
+enum { X86_K_SEGMENT_BYTES = 16 << 10, X86_K_STATE_ROWS = 32 };
+
 static inline int32_t x86_k_x8_chunk(int64_t nb)
 {
     const int64_t groups = (256 << 10) / (nb * (int64_t)sizeof(og_block_q8_K_x8));
     return groups < 1 ? 8 : groups > 8 ? 64 : (int32_t)groups * 8;
 }
 
-/* Weight rows per block of gemm_x8: 128 KiB of them, which stay in the
- * L2 while every group of eight tokens of a pass runs over them, each
- * group's activations read from the L1 row after row when they fit
- * there (rows up to 2304 elements; the prototype ran 1.25x faster so
- * than with each row running over all groups). */
-static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
+/* Super-blocks per segment: nb when they fit, else nb split evenly. */
+static inline int64_t x86_k_x8_segment(int64_t nb)
 {
-    if (nb * (int64_t)sizeof(og_block_q8_K_x8) > (24 << 10))
-        return 1; /* a group's activations come from the L2 either way: keep each row in the L1 */
-    const int64_t rows = (int64_t)((128u << 10) / row_bytes);
-    return rows < 1 ? 1 : rows;
+    const int64_t fit = X86_K_SEGMENT_BYTES / (int64_t)sizeof(og_block_q8_K_x8);
+    const int64_t n_seg = (nb + fit - 1) / fit;
+    return (nb + n_seg - 1) / n_seg;
+}
+
+/* The next row's segment, requested while this row's runs: segments
+ * are short runs far apart, which the hardware prefetcher does not
+ * follow (a Q6_K pass waited a third of its time on them). */
+static inline void x86_k_prefetch_run(const void *p, size_t bytes)
+{
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
+static inline int64_t x86_k_x8_rows(size_t row_bytes, bool segmented)
+{
+    int64_t rows = (int64_t)((128u << 10) / row_bytes);
+    rows = rows < 1 ? 1 : rows;
+    return segmented && rows > X86_K_STATE_ROWS ? X86_K_STATE_ROWS : rows;
 }
 
 #define X86_K_FORMAT(name, wblock, mins, is_signed)                                                            \
@@ -364,13 +384,16 @@ static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
             y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                          \
     }                                                                                                          \
                                                                                                                \
-    /* Slots s0 .. s0 + T - 1 of the interleaved super-blocks a[0..nb). */                                     \
-    X86_INLINE void x86_ktile_x8_##name(int64_t nb, const wblock *w, const og_block_q8_K_x8 *a, int s0, int T, \
-                                        float *y, size_t y_stride)                                             \
+    /* Slots s0 .. s0 + T - 1 over the interleaved super-blocks [i0, i1),                                     \
+     * their accumulators starting from zero (i0 = 0) or state[s0 ..]; at                                     \
+     * the end written to y (last) or back to the state. */                                                    \
+    X86_INLINE void x86_ktile_x8_##name(int64_t i0, int64_t i1, bool last, const wblock *w,                    \
+                                        const og_block_q8_K_x8 *a, int s0, int T, x86_kacc *state, float *y,    \
+                                        size_t y_stride)                                                       \
     {                                                                                                          \
         x86_kacc acc[X86_K_TOKENS];                                                                            \
-        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) acc[t] = x86_kacc_zero();                          \
-        for (int64_t i = 0; i < nb; i++) {                                                                     \
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) acc[t] = i0 == 0 ? x86_kacc_zero() : state[s0 + t]; \
+        for (int64_t i = i0; i < i1; i++) {                                                                    \
             const og_block_q8_K_x8 *rec = &a[i];                                                               \
             x86_kprep p;                                                                                       \
             x86_prep_##name(&p, &w[i]);                                                                        \
@@ -383,8 +406,35 @@ static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
             _Pragma("GCC unroll 8") for (int t = 0; t < T; t++)                                                \
                 x86_kacc_add_x8(&acc[t], &p, rec, s0 + t, ds, dms, sumi[t], mins);                             \
         }                                                                                                      \
-        for (int t = 0; t < T; t++)                                                                            \
-            y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                          \
+        for (int t = 0; t < T; t++) {                                                                          \
+            if (last)                                                                                          \
+                y[(size_t)t * y_stride] = x86_kacc_result(&acc[t], mins);                                      \
+            else                                                                                               \
+                state[s0 + t] = acc[t];                                                                        \
+        }                                                                                                      \
+    }                                                                                                          \
+                                                                                                               \
+    /* One row over the first n_left (<= 8) tokens of group a: a tile of 8,                                    \
+     * or of the last group's 4, 2, 1. */                                                                      \
+    X86_INLINE void x86_kgroup_x8_##name(int64_t i0, int64_t i1, bool last, const wblock *w,                   \
+                                         const og_block_q8_K_x8 *a, int32_t n_left, x86_kacc *state, float *y,  \
+                                         size_t y_stride)                                                      \
+    {                                                                                                          \
+        if (n_left >= 8) {                                                                                     \
+            x86_ktile_x8_##name(i0, i1, last, w, a, 0, 8, state, y, y_stride);                                 \
+            return;                                                                                            \
+        }                                                                                                      \
+        int s = 0;                                                                                             \
+        if (n_left - s >= 4) {                                                                                 \
+            x86_ktile_x8_##name(i0, i1, last, w, a, s, 4, state, y + (size_t)s * y_stride, y_stride);          \
+            s += 4;                                                                                            \
+        }                                                                                                      \
+        if (n_left - s >= 2) {                                                                                 \
+            x86_ktile_x8_##name(i0, i1, last, w, a, s, 2, state, y + (size_t)s * y_stride, y_stride);          \
+            s += 2;                                                                                            \
+        }                                                                                                      \
+        if (n_left - s >= 1)                                                                                   \
+            x86_ktile_x8_##name(i0, i1, last, w, a, s, 1, state, y + (size_t)s * y_stride, y_stride);          \
     }                                                                                                          \
                                                                                                                \
     static void x86_vec_dot_##name(int64_t n, float *out, const void *w_row, const void *act)                 \
@@ -435,8 +485,10 @@ static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
                                    const void *acts, size_t act_stride, int32_t n_tokens, float *y,            \
                                    size_t y_stride)                                                            \
     {                                                                                                          \
-        const int64_t nb = n / OG_QK_K, rows_per_block = x86_k_x8_rows(nb, row_bytes);                            \
+        const int64_t nb = n / OG_QK_K, seg = x86_k_x8_segment(nb);                                            \
+        const int64_t rows_per_block = x86_k_x8_rows(row_bytes, seg < nb);                                     \
         const int32_t chunk = x86_k_x8_chunk(nb);                                                              \
+        x86_kacc state[X86_K_STATE_ROWS][X86_K_TOKENS]; /* only when segmented */                              \
         for (int32_t t0 = 0; t0 < n_tokens; t0 += chunk) {                                                     \
             const int32_t t_end = n_tokens - t0 < chunk ? n_tokens : t0 + chunk;                               \
             for (int64_t rb = r0; rb < r1; rb += rows_per_block) {                                             \
@@ -444,26 +496,16 @@ static inline int64_t x86_k_x8_rows(int64_t nb, size_t row_bytes)
                 for (int32_t t = t0; t < t_end; t += 8) {                                                      \
                     const og_block_q8_K_x8 *g =                                                                \
                         (const og_block_q8_K_x8 *)((const uint8_t *)acts + (size_t)(t / 8) * act_stride);      \
-                    const int32_t left = t_end - t;                                                            \
-                    for (int64_t r = rb; r < rb_end; r++) {                                                    \
-                        const wblock *wr = (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes);       \
-                        float *yt = y + (size_t)t * y_stride + (size_t)r;                                      \
-                        if (left >= 8) {                                                                       \
-                            x86_ktile_x8_##name(nb, wr, g, 0, 8, yt, y_stride);                                \
-                            continue;                                                                          \
+                    for (int64_t i0 = 0; i0 < nb; i0 += seg) {                                                 \
+                        const int64_t i1 = nb - i0 < seg ? nb : i0 + seg;                                      \
+                        for (int64_t r = rb; r < rb_end; r++) {                                                \
+                            const wblock *wr = (const wblock *)((const uint8_t *)w + (size_t)r * row_bytes);   \
+                            if (r + 1 < rb_end)                                                                \
+                                x86_k_prefetch_run((const uint8_t *)(wr + i0) + row_bytes, (size_t)(i1 - i0) * sizeof(wblock)); \
+                            x86_kgroup_x8_##name(i0, i1, i1 == nb, wr, g, t_end - t,                           \
+                                                 state[seg < nb ? r - rb : 0],                                 \
+                                                 y + (size_t)t * y_stride + (size_t)r, y_stride);              \
                         }                                                                                      \
-                        /* the last group's tokens in tiles of 4, 2, 1 */                                      \
-                        int s = 0;                                                                             \
-                        if (left - s >= 4) {                                                                   \
-                            x86_ktile_x8_##name(nb, wr, g, s, 4, yt + (size_t)s * y_stride, y_stride);         \
-                            s += 4;                                                                            \
-                        }                                                                                      \
-                        if (left - s >= 2) {                                                                   \
-                            x86_ktile_x8_##name(nb, wr, g, s, 2, yt + (size_t)s * y_stride, y_stride);         \
-                            s += 2;                                                                            \
-                        }                                                                                      \
-                        if (left - s >= 1)                                                                     \
-                            x86_ktile_x8_##name(nb, wr, g, s, 1, yt + (size_t)s * y_stride, y_stride);         \
                     }                                                                                          \
                 }                                                                                              \
             }                                                                                                  \
