@@ -69,8 +69,12 @@ static void units_to_rows(const og_gguf_tensor *w, int64_t u0, int64_t u1, int64
     *end = u1 * ROWS_PER_TILE < n_rows ? u1 * ROWS_PER_TILE : n_rows;
 }
 
+/* Converts n_tokens rows of x: one row at a time with from_float, or
+ * (from_float NULL) in OG_TYPE_Q8_K_X8 groups with kern, dst_stride then
+ * the bytes of a group. */
 typedef struct quantize_job {
     og_from_float_fn from_float;
+    const og_kernels *kern;
     const float *x;
     int64_t n_cols;
     uint8_t *dst;
@@ -87,25 +91,16 @@ static void quantize_worker(void *arg, int ith, int nth)
         job->from_float(job->x + t * job->n_cols, job->dst + (size_t)t * job->dst_stride, job->n_cols);
 }
 
-typedef struct x8_job {
-    const og_kernels *kern;
-    const float *x;
-    int64_t n_cols;
-    uint8_t *dst;
-    size_t group_bytes;
-    int32_t n_tokens;
-} x8_job;
-
 /* OG_TYPE_Q8_K_X8: threads take whole groups of eight tokens. */
 static void quantize_x8_worker(void *arg, int ith, int nth)
 {
-    const x8_job *job = arg;
+    const quantize_job *job = arg;
     int64_t begin, end;
     og_pool_split((job->n_tokens + 7) / 8, ith, nth, &begin, &end);
     for (int64_t g = begin; g < end; g++) {
         const int32_t left = job->n_tokens - (int32_t)g * 8;
         og_q8_K_x8_from_float(job->kern, job->x + g * 8 * job->n_cols, (size_t)job->n_cols, left < 8 ? left : 8,
-                              job->n_cols, job->dst + (size_t)g * job->group_bytes);
+                              job->n_cols, job->dst + (size_t)g * job->dst_stride);
     }
 }
 
@@ -118,12 +113,12 @@ static const uint8_t *prepare_acts(og_context *ctx, og_type act_type, const floa
         return (const uint8_t *)x;
     }
     if (act_type == OG_TYPE_Q8_K_X8) {
-        x8_job job = { ctx->kern, x, n_cols, ctx->acts, og_q8_K_x8_bytes(8, n_cols), n_tokens };
+        quantize_job job = { NULL, ctx->kern, x, n_cols, ctx->acts, og_q8_K_x8_bytes(8, n_cols), n_tokens };
         og_pool_run(ctx->pool, quantize_x8_worker, &job);
-        *stride = job.group_bytes;
+        *stride = job.dst_stride;
         return ctx->acts;
     }
-    quantize_job job = { ctx->kern->from_float[act_type], x, n_cols, ctx->acts,
+    quantize_job job = { ctx->kern->from_float[act_type], ctx->kern, x, n_cols, ctx->acts,
                          og_type_row_bytes(act_type, n_cols), n_tokens };
     if (n_tokens < 4)
         quantize_worker(&job, 0, 1);
