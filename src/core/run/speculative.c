@@ -10,12 +10,17 @@
  * the rows past it are dropped from the KV cache and a new round starts.
  * Greedy output is therefore the target's alone; with sampling, the
  * standard rule (accept with min(1, p/q), else draw from the residual)
- * keeps the output distributed as the target's. The draft length adapts
- * to how many proposals were accepted; in greedy runs, whose output no
- * length can change, drafting also pauses while its rounds give fewer
- * tokens per second than one-token passes, for longer each time it
- * still does not (a target whose batches cost as
- * much per token as single ones cannot gain from it).
+ * keeps the output distributed as the target's. With sampling, the
+ * draft length adapts to how many proposals were accepted (a rule that
+ * depends on nothing but the tokens, so a seed reproduces its output). In
+ * greedy runs, whose output no length can change, the length is the one
+ * that gives the most tokens per second by what the parts of a round
+ * were measured to cost (a draft decode, a verified row beyond the first,
+ * a one-token pass) and the acceptance rate so far; when no length beats
+ * one-token passes, drafting pauses, for longer each time a later probe
+ * still loses, and stops after PROBES_LOST such probes (a target whose
+ * batches cost nearly as much per token as single ones cannot gain, and
+ * each probe must first bring the draft up to date).
  *
  * Owns og_spec (a context's ctx->spec): the draft's distributions, the
  * round's batch, the statistics and a sampler that follows the caller's.
@@ -38,6 +43,8 @@
  * on a target whose batches do not pay). */
 #define PAUSE_FIRST 32
 #define PAUSE_MOST 1024
+#define PROBES_LOST 3 /* probes lost in a row before drafting stops for the call */
+#define DECAY 0.8     /* per round, of the acceptance counts */
 
 struct og_spec {
     og_context *draft;
@@ -56,12 +63,22 @@ struct og_spec {
     float *p_dense, *q_dense; /* n_vocab, zero between uses */
     og_sampler *dsampler;     /* the draft's, following the caller's */
     int32_t n_drafted, n_accepted;
-    /* Greedy runs: seconds per token of drafting rounds and of one-token
-     * passes (0: not measured yet), the current round's start, and how
-     * many more rounds go without the draft, and the next pause's length. */
-    double spt_draft, spt_plain, t_round;
-    int32_t pause, pause_next;
+    /* Greedy runs: seconds of a one-token pass of the target, of one
+     * decode of the draft (catching up excluded) and of each verified row
+     * beyond the first (0: not measured yet); decayed counts of accepted
+     * and rejected proposals; rounds left without the draft, the next
+     * pause's length and the probes lost in a row. */
+    double t_plain, t_draft, t_row, hits, misses;
+    int32_t pause, pause_next, probes_lost;
 };
+
+/* Measurements are an even mix of the old figure and the new one. */
+static double mix(double old, double now)
+{
+    return old > 0.0 ? 0.5 * (old + now) : now;
+}
+
+static bool sync_draft(og_spec *s, const og_context *ctx, int32_t pos);
 
 void og_spec_free(og_spec *s)
 {
@@ -167,10 +184,12 @@ og_status og_spec_begin(og_context *ctx, og_sampler *sampler, og_error *err)
     /* Each call starts from the same length, so that a seed reproduces
      * its output whatever ran before on the context. */
     s->k = K_START < s->k_max ? K_START : s->k_max;
-    s->spt_draft = s->spt_plain = 0.0;
-    s->pause = 0;
+    s->t_plain = s->t_draft = s->t_row = s->hits = s->misses = 0.0;
+    s->pause = s->probes_lost = 0;
     s->pause_next = PAUSE_FIRST;
-    s->t_round = 0.0;
+    /* The draft reads the prompt now, as part of the prompt's cost (a
+     * draft that fails here only proposes nothing later). */
+    sync_draft(s, ctx, ctx->n_past);
     og_sampler_params want = og_sampler_get_params(sampler);
     if (s->dsampler) {
         og_sampler_params have = og_sampler_get_params(s->dsampler);
@@ -268,21 +287,30 @@ static og_token propose(og_spec *s, int32_t i, const float *logits)
     return draw(s->q_ids + at, s->q_probs + at, s->q_n[i], og_sampler_uniform(s->dsampler));
 }
 
-/* Brings the draft to the target's sequence tokens[0..pos) followed by t
- * (keeping what it already holds of it) and proposes up to k tokens
- * after it, stopping after an end-of-generation one. Returns how many;
- * a draft that fails proposes nothing (the round is then plain). */
-static int32_t draft_round(og_spec *s, const og_context *ctx, og_sampler *sampler, int32_t pos, og_token t, int32_t k)
+/* Brings the draft to the target's sequence tokens[0..pos), keeping what
+ * it already holds of it. */
+static bool sync_draft(og_spec *s, const og_context *ctx, int32_t pos)
 {
     og_context *d = s->draft;
     int32_t keep = 0;
     while (keep < pos && keep < d->n_past && d->tokens[keep] == ctx->tokens[keep])
         keep++;
     og_context_truncate(d, keep);
-    if (keep < pos && og_decode(d, ctx->tokens + keep, pos - keep, false, NULL) != OG_OK)
+    return keep == pos || og_decode(d, ctx->tokens + keep, pos - keep, false, NULL) == OG_OK;
+}
+
+/* Brings the draft to the target's sequence tokens[0..pos) followed by t
+ * and proposes up to k tokens after it, stopping after an
+ * end-of-generation one. Returns how many; a draft that fails proposes
+ * nothing (the round is then plain). */
+static int32_t draft_round(og_spec *s, const og_context *ctx, og_sampler *sampler, int32_t pos, og_token t, int32_t k)
+{
+    og_context *d = s->draft;
+    if (!sync_draft(s, ctx, pos))
         return 0;
-    if (pos - keep > K_MAX) /* a prompt caught up with: no part of a round's cost */
-        s->t_round = og_now_seconds();
+    /* Catching up (after a pause) is no part of what a round costs. */
+    const double t0 = og_now_seconds();
+    int32_t n_decodes = 1;
     if (og_decode(d, &t, 1, false, NULL) != OG_OK)
         return 0;
     og_sampler_follow(s->dsampler, sampler);
@@ -297,7 +325,9 @@ static int32_t draft_round(og_spec *s, const og_context *ctx, og_sampler *sample
         og_sampler_accept(s->dsampler, x);
         if (og_decode(d, &x, 1, false, NULL) != OG_OK)
             break;
+        n_decodes++;
     }
+    s->t_draft = mix(s->t_draft, (og_now_seconds() - t0) / n_decodes);
     return n;
 }
 
@@ -313,30 +343,67 @@ static void adapt(og_spec *s, int32_t accepted)
         s->k = s->k > 1 ? s->k - 1 : 1;
 }
 
-/* Folds the round that just ended into the seconds per token of its
- * kind (an even mix of the old figure and the new), and pauses drafting
- * (see PAUSE_FIRST) when drafting rounds are the slower kind; after a pause,
- * drafting is measured afresh. A round lasts until the next one starts,
- * so each token's share of the loop (sampling, the caller) counts alike
- * for both kinds. */
-static void weigh_costs(og_spec *s)
+/* Greedy runs: folds the round that just ended (accepted of its
+ * proposals) into the acceptance counts. */
+static void count_round(og_spec *s, int32_t accepted)
 {
-    if (s->t_round > 0.0) {
-        const double spt = (og_now_seconds() - s->t_round) / (s->row + 1);
-        double *avg = s->n_drafts > 0 ? &s->spt_draft : &s->spt_plain;
-        *avg = *avg > 0.0 ? 0.5 * (*avg + spt) : spt;
+    if (s->n_drafts == 0)
+        return;
+    s->hits = s->hits * DECAY + accepted;
+    s->misses = s->misses * DECAY + (accepted < s->n_drafts);
+}
+
+/* Greedy runs: the next round's draft length, 0 for a one-token pass.
+ * A proposal is accepted with probability a (the counts so far), so k
+ * proposals yield (1 - a^(k+1)) / (1 - a) tokens (the target's own pick
+ * after the last accepted one included) and cost k draft decodes plus a
+ * pass of k + 1 rows. */
+static int32_t greedy_length(og_spec *s, int32_t k_most)
+{
+    if (s->pause > 0) {
+        if (--s->pause == 0) /* the next round probes, measured afresh */
+            s->t_draft = s->t_row = 0.0;
+        return 0;
     }
-    if (s->pause == 0 && s->n_drafts > 0 && s->spt_plain > 0.0) {
-        if (s->spt_draft > s->spt_plain) {
-            s->pause = s->pause_next;
-            s->pause_next = s->pause_next * 2 < PAUSE_MOST ? s->pause_next * 2 : PAUSE_MOST;
-            s->spt_draft = 0.0;
-        } else {
-            s->pause_next = PAUSE_FIRST;
-        }
-    } else if (s->pause == 0 && s->spt_plain == 0.0 && s->n_drafts > 0 && s->spt_draft > 0.0) {
-        s->pause = 1; /* one one-token pass, to have the other figure */
+    if (s->probes_lost >= PROBES_LOST)
+        return 0;
+    if (s->t_plain <= 0.0) /* a one-token pass first, to have its cost */
+        return 0;
+    if (s->t_draft <= 0.0 || s->t_row <= 0.0)
+        return s->k < k_most ? s->k : k_most; /* a first probe */
+    const double a = (s->hits + 0.5) / (s->hits + s->misses + 1.0);
+    const double plain_rate = 1.0 / s->t_plain;
+    double best_rate = plain_rate, yield = 1.0, a_pow = 1.0, probe_rate = 0.0;
+    int32_t best = 0, probe = 1;
+    bool could_pay = false; /* were every proposal accepted */
+    for (int32_t k = 1; k <= k_most; k++) {
+        a_pow *= a;
+        yield += a_pow;
+        const double cost = k * s->t_draft + s->t_plain + k * s->t_row, rate = yield / cost;
+        if (rate > best_rate)
+            best_rate = rate, best = k;
+        if (rate > probe_rate)
+            probe_rate = rate, probe = k;
+        could_pay |= (k + 1) / cost > plain_rate;
     }
+    if (best > 0) {
+        s->probes_lost = 0;
+        s->pause_next = PAUSE_FIRST;
+        return best;
+    }
+    /* No length pays. When not even full acceptance would, drafting
+     * stops for the call (a probe must first bring the draft up to date,
+     * which then costs without any prospect of gain); otherwise it
+     * pauses, then probes with the best length, measured afresh. */
+    if (!could_pay) {
+        s->probes_lost = PROBES_LOST;
+        return 0;
+    }
+    s->probes_lost++;
+    s->pause = s->pause_next;
+    s->pause_next = s->pause_next * 2 < PAUSE_MOST ? s->pause_next * 2 : PAUSE_MOST;
+    s->k = probe;
+    return 0;
 }
 
 og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t room, og_error *err)
@@ -347,33 +414,42 @@ og_status og_spec_feed(og_context *ctx, og_sampler *sampler, og_token t, int32_t
         s->n_accepted++;
         return OG_OK;
     }
-    adapt(s, s->row);
     const bool greedy = og_sampler_is_greedy(sampler);
     if (greedy)
-        weigh_costs(s);
+        count_round(s, s->row);
+    else
+        adapt(s, s->row);
     const int32_t pos = s->base + s->row + 1;
     og_context_truncate(ctx, pos);
-    int32_t k = s->k;
-    if (k > room - 1)
-        k = room - 1;
-    if (k > ctx->n_ctx - pos - 1)
-        k = ctx->n_ctx - pos - 1;
-    if (k > ctx->n_batch - 1)
-        k = ctx->n_batch - 1;
-    if (greedy && s->pause > 0) {
-        s->pause--;
-        k = 0;
-    }
+    int32_t k_most = s->k_max;
+    if (k_most > room - 1)
+        k_most = room - 1;
+    if (k_most > ctx->n_ctx - pos - 1)
+        k_most = ctx->n_ctx - pos - 1;
+    if (k_most > ctx->n_batch - 1)
+        k_most = ctx->n_batch - 1;
+    int32_t k = greedy ? greedy_length(s, k_most) : (s->k < k_most ? s->k : k_most);
     s->batch[0] = t;
-    s->t_round = og_now_seconds();
     s->n_drafts = k > 0 ? draft_round(s, ctx, sampler, pos, t, k) : 0;
     s->n_drafted += s->n_drafts;
     s->base = pos;
     s->row = 0;
     s->n_rows = s->n_drafts + 1;
-    if (s->n_drafts == 0)
-        return og_decode(ctx, &t, 1, false, err);
-    return og_decode_rows(ctx, s->batch, s->n_rows, err);
+    const double t0 = og_now_seconds();
+    og_status st = s->n_drafts == 0 ? og_decode(ctx, &t, 1, false, err)
+                                    : og_decode_rows(ctx, s->batch, s->n_rows, err);
+    const double spent = og_now_seconds() - t0;
+    if (st != OG_OK || !greedy)
+        return st;
+    if (s->n_drafts == 0) {
+        s->t_plain = mix(s->t_plain, spent);
+    } else if (s->t_plain > 0.0) {
+        /* Each row past the first; a pass no dearer than a single one
+         * still counts a little, so that lengths stay finite. */
+        double row = (spent - s->t_plain) / s->n_drafts;
+        s->t_row = mix(s->t_row, row > 0.01 * s->t_plain ? row : 0.01 * s->t_plain);
+    }
+    return OG_OK;
 }
 
 void og_spec_end(og_context *ctx, og_gen_result *result)
