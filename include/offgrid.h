@@ -48,7 +48,8 @@ typedef enum og_status {
     OG_ERR_NOMEM,        /* an allocation failed or a size limit was hit */
     OG_ERR_CONTEXT_FULL, /* the context window has no room left */
     OG_ERR_CANCELLED,    /* a callback asked to stop */
-    OG_ERR_NO_SPACE      /* not enough free disk space for what was asked */
+    OG_ERR_NO_SPACE,     /* not enough free disk space for what was asked */
+    OG_ERR_KEY           /* a wrong passphrase or key for encrypted data */
 } og_status;
 
 typedef struct og_error {

@@ -271,6 +271,98 @@ OG_API og_status og_keygen(const char *secret_path, const char *public_path, og_
 OG_API og_status og_sign_file(const char *path, const char *secret_path, char sig_hex[129], og_error *err);
 OG_API og_status og_verify_file(const char *path, const char *sig_hex, const char *public_hex, og_error *err);
 
+/* -------------------------------------------------------------- documents */
+/* Ask your documents: a collection is one SQLite database under
+ * <home>/docs/<collection>/ (docs.db; docs.key too when encrypted) holding
+ * the documents' extracted pages, their chunks (spans into the pages), an
+ * FTS5 index and each chunk's embedding. Adding is incremental (a file
+ * whose size, time and content hash are unchanged is skipped) and crash
+ * safe (each file is replaced in one transaction: after a kill, the same
+ * call again ends with every file indexed once). Spans count Unicode code
+ * points from the start of their page's text. See docs/documents.md. */
+
+typedef struct og_docs og_docs;
+
+typedef struct og_docs_params {
+    const char *home;             /* NULL: og_store_default_home() */
+    const char *collection;       /* [A-Za-z0-9._-], 1..63 bytes, not starting with '.'; NULL: "default" */
+    const char *embed_model_path; /* the sentence encoder (bert GGUF) (required) */
+    const char *passphrase;       /* an encrypted collection's passphrase; NULL for a plain one */
+    bool create_encrypted;        /* a new collection is created encrypted (needs passphrase) */
+    bool must_exist;              /* OG_ERR_ARG instead of creating a missing collection */
+    int32_t n_threads;            /* embedding threads; 0: all cores */
+} og_docs_params;
+
+OG_API og_docs_params og_docs_default_params(void);
+
+/* Opens the collection (creating it unless must_exist). OG_ERR_KEY for an
+ * encrypted collection without its passphrase or with a wrong one (nothing
+ * is written); OG_ERR_UNSUPPORTED when the collection was indexed with
+ * another embedding model than embed_model_path (its name says which). */
+OG_API og_status og_docs_open(const og_docs_params *params, og_docs **out, og_error *err);
+OG_API void og_docs_free(og_docs *docs);
+
+/* Progress of og_docs_add, called after each file and at least every
+ * second while one is read. path is the file being read (NULL at the end). */
+typedef struct og_docs_progress {
+    const char *path;
+    int64_t files_done, files_total, files_skipped, files_failed;
+    int64_t pages, chunks;
+    double seconds;
+} og_docs_progress;
+typedef void (*og_docs_progress_fn)(void *user, const og_docs_progress *p);
+/* A file that could not be indexed, and why (the others go on). */
+typedef void (*og_docs_file_error_fn)(void *user, const char *path, const og_error *why);
+
+/* Indexes paths (files, and folders recursively, skipping hidden entries);
+ * each file is read, chunked and embedded, then stored in one transaction.
+ * *n_failed (optional) counts the files reported through on_error. Returns
+ * OG_OK when the collection itself could be written, even if files
+ * failed. */
+OG_API og_status og_docs_add(og_docs *docs, const char *const *paths, int32_t n_paths,
+                             og_docs_progress_fn progress, og_docs_file_error_fn on_error, void *user,
+                             int32_t *n_failed, og_error *err);
+
+/* Removes a document (or every document under a folder) by its path as
+ * added (made absolute); *n_removed (optional) counts them; OG_ERR_ARG
+ * when none matched. Costs only the removed documents' chunks. */
+OG_API og_status og_docs_remove(og_docs *docs, const char *path, int32_t *n_removed, og_error *err);
+
+typedef struct og_docs_doc {
+    char *path;            /* absolute */
+    char kind[8];          /* "text", "md", "html", "docx", "pdf", "image" */
+    int64_t size;          /* bytes */
+    char sha256[65];
+    int32_t n_pages, n_chunks;
+    int64_t indexed_at;    /* Unix seconds */
+    char *error;           /* why the last attempt failed, or NULL */
+} og_docs_doc;
+
+/* The collection's documents, by path. og_docs_docs_free them. */
+OG_API og_status og_docs_list(og_docs *docs, og_docs_doc **out, int32_t *n, og_error *err);
+OG_API void og_docs_docs_free(og_docs_doc *list, int32_t n);
+
+typedef enum og_docs_mode {
+    OG_DOCS_HYBRID = 0, /* BM25 and dense, fused by reciprocal rank */
+    OG_DOCS_BM25,
+    OG_DOCS_DENSE
+} og_docs_mode;
+
+typedef struct og_docs_hit {
+    char *doc;         /* the document's path */
+    int32_t page;      /* 1-based; 0 for kinds without pages */
+    int64_t start, end; /* code points in the page's text */
+    double score;      /* the mode's score, higher is better (RRF for hybrid) */
+    double cosine;     /* the chunk's cosine similarity to the query */
+    char *text;        /* the chunk */
+    char *heading;     /* the headings above it, or NULL */
+} og_docs_hit;
+
+/* The k best chunks for query, best first. og_docs_hits_free them. */
+OG_API og_status og_docs_search(og_docs *docs, const char *query, int32_t k, og_docs_mode mode,
+                                og_docs_hit **out, int32_t *n, og_error *err);
+OG_API void og_docs_hits_free(og_docs_hit *hits, int32_t n);
+
 /* ----------------------------------------------------------------- server */
 /* An OpenAI-compatible HTTP server: /v1/chat/completions,
  * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat

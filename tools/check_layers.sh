@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # and those of the modules before it, never one after it.
 CORE_ORDER="base tensor gguf tokenizer model run"
 # Libraries only the transforms and services may use.
-OUTER_LIBS='jansson\.h|sqlite3\.h|sodium\.h|sodium/|curl/|zip\.h|microhttpd\.h'
+OUTER_LIBS='jansson\.h|sqlite3\.h|sodium\.h|sodium/|curl/|zip\.h|microhttpd\.h|libxml/|tesseract/|leptonica/'
 
 rank() { local i=0; for m in $CORE_ORDER; do [ "$m" = "$1" ] && { echo $i; return; }; i=$((i + 1)); done; echo -1; }
 

@@ -20,6 +20,7 @@ const char *og_status_name(og_status code)
     case OG_ERR_CONTEXT_FULL: return "context full";
     case OG_ERR_CANCELLED:    return "cancelled";
     case OG_ERR_NO_SPACE:     return "not enough disk space";
+    case OG_ERR_KEY:          return "wrong passphrase or key";
     }
     return "unknown error";
 }

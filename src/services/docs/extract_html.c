@@ -1,0 +1,11 @@
+/*
+ * extract_html.c - (placeholder until its reader lands) refuses every file.
+ */
+#include "docs/extract.h"
+
+og_status og_docs_extract_html(const char *path, const og_docs_limits *lim, og_docs_text *out, og_error *err)
+{
+    (void)lim;
+    (void)out;
+    return og_error_set(err, OG_ERR_UNSUPPORTED, "%s: this build cannot read html files yet", path);
+}
