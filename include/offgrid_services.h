@@ -363,6 +363,44 @@ OG_API og_status og_docs_search(og_docs *docs, const char *query, int32_t k, og_
                                 og_docs_hit **out, int32_t *n, og_error *err);
 OG_API void og_docs_hits_free(og_docs_hit *hits, int32_t n);
 
+/* A source an answer cites: excerpt n of the prompt. */
+typedef struct og_docs_source {
+    int32_t n;          /* the excerpt's number in the answer, [n] */
+    char *doc;
+    int32_t page;       /* 1-based; 0 for kinds without pages */
+    int64_t start, end; /* code points in the page's text */
+} og_docs_source;
+
+typedef struct og_docs_answer {
+    char *answer;              /* the answer, invented citations removed */
+    og_docs_source *sources;   /* the excerpts it cites, by n */
+    int32_t n_sources;
+    int32_t n_invented;        /* citations that named no excerpt (dropped) */
+    int32_t invented[16];      /* their numbers (the first 16) */
+    bool nothing_relevant;     /* no excerpt passed the relevance threshold: no answer was generated */
+    double best_cosine;        /* the best excerpt's cosine similarity to the question */
+    og_gen_result gen;         /* the generation's figures (its text pointer is not kept) */
+} og_docs_answer;
+
+typedef struct og_docs_ask_params {
+    int32_t k;              /* excerpts given to the model; 0: 5 */
+    int32_t max_tokens;     /* of the answer; 0: 512 */
+    double min_cosine;      /* the relevance threshold on the best excerpt; < 0: none; 0: the default */
+    og_token_fn on_token;   /* streams the answer (checked text, in og_gen_token.text); may be NULL */
+    void *user;
+} og_docs_ask_params;
+
+OG_API og_docs_ask_params og_docs_default_ask_params(void);
+
+/* Answers question from the collection: retrieves the k best chunks
+ * (hybrid), and unless none is relevant, has chat_model (through
+ * chat_ctx, a context of it) answer from them as numbered excerpts (greedy, with the model's chat
+ * template), checking each citation "[n]" as it streams: one naming no
+ * excerpt is dropped and counted. og_docs_answer_free *out. */
+OG_API og_status og_docs_ask(og_docs *docs, const og_model *chat_model, og_context *chat_ctx, const char *question,
+                             const og_docs_ask_params *params, og_docs_answer *out, og_error *err);
+OG_API void og_docs_answer_free(og_docs_answer *answer);
+
 /* ----------------------------------------------------------------- server */
 /* An OpenAI-compatible HTTP server: /v1/chat/completions,
  * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat
