@@ -37,8 +37,8 @@ static void decide(og_cite_filter *f)
         }
         int64_t v = 0;
         size_t j = i;
-        while (j + 1 < f->n_held && f->held[j] >= '0' && f->held[j] <= '9' && v < 1000000)
-            v = v * 10 + (f->held[j++] - '0');
+        for (; j + 1 < f->n_held && f->held[j] >= '0' && f->held[j] <= '9'; j++)
+            v = v < 1000000 ? v * 10 + (f->held[j] - '0') : v; /* saturates: past any excerpt */
         if (v >= 1 && v <= f->n_excerpts) {
             f->cited[v] = true;
             if (kept++)
