@@ -323,6 +323,13 @@ OG_API og_status og_docs_add(og_docs *docs, const char *const *paths, int32_t n_
                              og_docs_progress_fn progress, og_docs_file_error_fn on_error, void *user,
                              int32_t *n_failed, og_error *err);
 
+/* og_docs_add, and then removes the documents under paths whose files
+ * are gone: what `docs watch` runs each time it looks. *n_removed
+ * (optional) counts those removed. */
+OG_API og_status og_docs_sync(og_docs *docs, const char *const *paths, int32_t n_paths,
+                              og_docs_progress_fn progress, og_docs_file_error_fn on_error, void *user,
+                              int32_t *n_failed, int32_t *n_removed, og_error *err);
+
 /* Removes a document (or every document under a folder) by its path as
  * added (made absolute); *n_removed (optional) counts them; OG_ERR_ARG
  * when none matched. Costs only the removed documents' chunks. */

@@ -38,7 +38,7 @@ printf 'secret' >"$corpus/.hidden/skip.txt"
 printf '\x00\x01\x02binary\x00' >"$corpus/notes/binary.txt"
 printf 'bad \xff\xfe utf8\n' >"$corpus/notes/latin.txt"
 
-for c in add list rm search ask; do
+for c in add list rm search ask watch; do
     expect "docs $c --help" 0 "usage: offgrid docs $c" -- "$og" docs "$c" --help
 done
 expect "docs without a command" 2 "usage: offgrid docs COMMAND" -- "$og" docs
@@ -128,6 +128,12 @@ P
     expect "ask: nothing relevant" 0 '"nothing_relevant": true' -- "$og" docs ask "${D[@]}" -m "$chat" --json \
         "What is the orbital period of Neptune's moon Triton?"
 fi
+
+# watch: a new file is indexed, a deleted one removed.
+echo "Malaria: test with a rapid diagnostic kit before treating." >"$corpus/malaria.txt"
+expect "watch --once indexes a new file" 0 '"indexed": 1, "removed": 0' -- "$og" docs watch "${D[@]}" --once --json "$corpus"
+rm "$corpus/malaria.txt"
+expect "watch --once removes a deleted file" 0 '"indexed": 0, "removed": 1' -- "$og" docs watch "${D[@]}" --once --json "$corpus"
 
 # kill -9 during ingestion at random moments, then again: every file once.
 big=$tmp/big

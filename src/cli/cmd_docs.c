@@ -4,6 +4,7 @@
  * own option table and --help; they share how a collection is opened
  * (name, embedding model, passphrase).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ typedef struct docs_opts {
     const char *chat_model; /* ask */
     int32_t n_ctx, max_tokens;
     float min_cosine;
+    int32_t interval; /* watch */
 } docs_opts;
 
 #define DOCS_COMMON_OPTIONS                                                                                          \
@@ -81,8 +83,17 @@ static const cli_option ask_options[] = {
     { 0 },
 };
 
+static const cli_option watch_options[] = {
+    DOCS_COMMON_OPTIONS,
+    { NULL, "--interval", CLI_INT, CLI_AT(docs_opts, interval, int32_t), "S", .help = "seconds between looks",
+      .def = "5", .min = 1, .max = 86400 },
+    { NULL, "--once", CLI_FLAG, CLI_AT(docs_opts, quiet, bool), NULL, .help = "look once and exit (for cron jobs)" },
+    { 0 },
+};
+
 static int add_main(int argc, char **argv);
 static int ask_main(int argc, char **argv);
+static int watch_main(int argc, char **argv);
 static int list_main(int argc, char **argv);
 static int rm_main(int argc, char **argv);
 static int search_main(int argc, char **argv);
@@ -114,6 +125,11 @@ static const cli_command subcommands[] = {
       "of answering. --json: {\"answer\", \"sources\": [{\"n\", \"doc\", \"page\",\n"
       "\"start\", \"end\"}], \"invented\": [...], \"nothing_relevant\": B}",
       ask_options, NULL, ask_main },
+    { "docs watch", "keep a collection in step with folders",
+      "Looks at PATH... every --interval seconds: new and changed files are\n"
+      "indexed (unchanged ones cost a stat each), and the documents whose\n"
+      "files are gone are removed. Ctrl-C stops it between looks.",
+      watch_options, "PATH... are the files and folders to follow.", watch_main },
 };
 #define N_SUB (sizeof subcommands / sizeof subcommands[0])
 
@@ -603,6 +619,66 @@ static int ask_main(int argc, char **argv)
     return s == OG_OK ? 0 : fail(cmd->name, &e);
 }
 
+/* ----------------------------------------------------------------- watch */
+
+static volatile sig_atomic_t stop_watch;
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    stop_watch = 1;
+}
+
+static int watch_main(int argc, char **argv)
+{
+    const cli_command *cmd = &subcommands[5];
+    const int32_t cap = argc;
+    const char **paths = malloc((size_t)cap * sizeof *paths);
+    if (!paths)
+        return 1;
+    int32_t n_paths = take_paths(&argc, argv, watch_options, paths, cap);
+    docs_opts o = { .interval = 5 };
+    int rc = cli_parse(cmd, argc, argv, &o);
+    if (rc == CLI_PARSED && n_paths <= 0)
+        rc = cli_usage_error(cmd, "which files or folders? (PATH...)");
+    const bool once = o.quiet;
+    o.quiet = false;
+    og_docs *d = rc == CLI_PARSED ? open_collection(cmd->name, &o, false) : NULL;
+    if (rc != CLI_PARSED || !d) {
+        free(paths);
+        return rc != CLI_PARSED ? rc : 1;
+    }
+    signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
+    og_status s = OG_OK;
+    og_error e = { 0 };
+    int32_t n_failed = 0;
+    while (!stop_watch) {
+        add_state a = { .tty = false, .quiet = true };
+        int32_t n_removed = 0;
+        s = og_docs_sync(d, paths, n_paths, keep_progress, on_file_error, &a, &n_failed, &n_removed, &e);
+        if (s != OG_OK)
+            break;
+        const og_docs_progress *p = &last_progress;
+        const long long indexed = (long long)(p->files_total - p->files_skipped - p->files_failed);
+        if (o.json)
+            printf("{\"indexed\": %lld, \"removed\": %d, \"failed\": %lld, \"chunks\": %lld}\n", indexed, n_removed,
+                   (long long)p->files_failed, (long long)p->chunks);
+        else if (indexed || n_removed)
+            fprintf(stderr, "offgrid docs watch: %lld indexed, %d removed, %lld failed\n", indexed, n_removed,
+                    (long long)p->files_failed);
+        fflush(stdout);
+        if (once)
+            break;
+        for (int32_t t = 0; t < o.interval && !stop_watch; t++)
+            sleep(1);
+    }
+    og_docs_free(d);
+    free(paths);
+    if (s != OG_OK)
+        return fail(cmd->name, &e);
+    return once && n_failed ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------ docs */
 
 static void docs_help(FILE *out)
@@ -628,6 +704,6 @@ static int docs_main(int argc, char **argv)
 }
 
 const cli_command cli_cmd_docs = {
-    "docs", "ask your documents: add, list, rm, search, ask",
+    "docs", "ask your documents: add, list, rm, search, ask, watch",
     "Indexes your files into a local collection and searches them.", NULL, NULL, docs_main,
 };

@@ -11,6 +11,7 @@
 #include "docs/collection.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -405,6 +406,65 @@ static og_status index_file(ingest *in, const char *path, og_error *err)
     free(vecs);
     og_docs_chunks_free(chunks, n_chunks);
     og_docs_text_free(&t);
+    return s;
+}
+
+/* Removes the documents under root (a file or a folder, absolute) whose
+ * files no longer exist. */
+static og_status prune_missing(og_docs *d, const char *root, int32_t *n_removed, og_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(d->db, "SELECT id, path FROM documents WHERE path = ?1 OR substr(path, 1, ?2) = ?3", -1,
+                           &st, NULL) != SQLITE_OK)
+        return og_db_error(d->db, OG_DOCS_LABEL, "finding documents", err);
+    char prefix[PATH_MAX + 1];
+    snprintf(prefix, sizeof prefix, "%s/", strcmp(root, "/") ? root : "");
+    sqlite3_bind_text(st, 1, root, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, (int)strlen(prefix));
+    sqlite3_bind_text(st, 3, prefix, -1, SQLITE_TRANSIENT);
+    int64_t gone[256];
+    int n_gone = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_gone < 256) {
+        struct stat sb;
+        if (stat((const char *)sqlite3_column_text(st, 1), &sb) != 0)
+            gone[n_gone++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    og_status s = rc == SQLITE_ROW || rc == SQLITE_DONE ? OG_OK
+                                                       : og_db_error(d->db, OG_DOCS_LABEL, "finding documents", err);
+    for (int i = 0; i < n_gone && s == OG_OK; i++) { /* one transaction each: a kill keeps the rest consistent */
+        s = og_docs_db_begin(d, err);
+        if (s == OG_OK)
+            s = og_docs_db_delete_doc(d, gone[i], err);
+        if (s == OG_OK)
+            s = og_docs_db_commit(d, err);
+        else
+            og_docs_db_rollback(d);
+        if (s == OG_OK)
+            (*n_removed)++;
+    }
+    /* More than a batch gone: the next batch. */
+    if (s == OG_OK && n_gone == 256)
+        return prune_missing(d, root, n_removed, err);
+    return s;
+}
+
+og_status og_docs_sync(og_docs *d, const char *const *paths, int32_t n_paths, og_docs_progress_fn progress,
+                       og_docs_file_error_fn on_error, void *user, int32_t *n_failed, int32_t *n_removed,
+                       og_error *err)
+{
+    int32_t removed = 0;
+    og_status s = og_docs_add(d, paths, n_paths, progress, on_error, user, n_failed, err);
+    for (int32_t i = 0; i < n_paths && s == OG_OK; i++) {
+        char abs[PATH_MAX];
+        if (paths[i][0] == '/')
+            snprintf(abs, sizeof abs, "%s", paths[i]);
+        else if (!realpath(paths[i], abs))
+            continue; /* a relative path that is gone: what it held cannot be told */
+        s = prune_missing(d, abs, &removed, err);
+    }
+    if (n_removed)
+        *n_removed = removed;
     return s;
 }
 
