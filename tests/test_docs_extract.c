@@ -240,6 +240,21 @@ static const char docx_xml[] =
     "<w:p><w:r><w:instrText>PAGE</w:instrText></w:r><w:r><w:delText>deleted</w:delText></w:r>"
     "<w:r><w:t>Last &amp; final</w:t></w:r><w:r><w:cr/><w:t>&#x65E5;</w:t></w:r></w:p>\n" W_DOC_CLOSE;
 
+/* a German document: translated style ids, the names say which are headings */
+static const char styles_xml[] =
+    "<?xml version=\"1.0\"?><w:styles xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
+    "<w:style w:type=\"paragraph\" w:styleId=\"berschrift1\"><w:name w:val=\"heading 1\"/></w:style>"
+    "<w:style w:type=\"paragraph\" w:styleId=\"Gliederung\"><w:name w:val=\"Gliederung\"/>"
+    "<w:pPr><w:outlineLvl w:val=\"1\"/></w:pPr></w:style>"
+    "<w:style w:type=\"paragraph\" w:styleId=\"Standard\"><w:name w:val=\"Normal\"/></w:style>"
+    "<w:style w:type=\"character\" w:styleId=\"Heading3\"><w:name w:val=\"Normal\"/></w:style>"
+    "</w:styles>";
+static const char german_xml[] =
+    W_DOC_OPEN "<w:p><w:pPr><w:pStyle w:val=\"berschrift1\"/></w:pPr><w:r><w:t>Überblick</w:t></w:r></w:p>"
+    "<w:p><w:pPr><w:pStyle w:val=\"Standard\"/></w:pPr><w:r><w:t>Text.</w:t></w:r></w:p>"
+    "<w:p><w:pPr><w:pStyle w:val=\"Gliederung\"/></w:pPr><w:r><w:t>Teil zwei</w:t></w:r></w:p>"
+    "<w:p><w:pPr><w:pStyle w:val=\"Heading3\"/></w:pPr><w:r><w:t>Drei</w:t></w:r></w:p>" W_DOC_CLOSE;
+
 static void test_docx(void)
 {
     const char *members[] = { "[Content_Types].xml", "<Types/>", "word/document.xml", docx_xml };
@@ -250,6 +265,15 @@ static void test_docx(void)
                 "Rapport 日本\n\nCafé 🙂 section\n\nName\tValue\nnext line\n\nOutline three\n\ncell\n\n"
                 "Last & final\n日",
                 heads, 3);
+
+    const char *german[] = { "word/styles.xml", styles_xml, "word/document.xml", german_xml };
+    write_zip("german.docx", german, 2);
+    static const want_heading gh[] = { { "Überblick", 1 }, { "Teil zwei", 2 }, { "Drei", 3 } };
+    expect_text(tmp_path("german.docx"), NULL, "docx", "Überblick\n\nText.\n\nTeil zwei\n\nDrei", gh, 3);
+    const char *bad_styles[] = { "word/styles.xml", "<w:styles", "word/document.xml", german_xml };
+    write_zip("bad_styles.docx", bad_styles, 2);
+    expect_error(tmp_path("bad_styles.docx"), NULL, OG_ERR_FORMAT, "word/styles.xml is not well-formed XML",
+                 (char *)NULL);
 
     /* the text limit holds for what a document unpacks to */
     og_docs_limits small = og_docs_default_limits();

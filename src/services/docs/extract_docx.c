@@ -6,7 +6,8 @@
  * compressed size: a zip bomb is refused, not inflated), the XML may not
  * load anything from outside nor declare a DTD (no entity expansion), and
  * the text is that of the w:t runs, one paragraph per w:p, with the
- * heading styles recorded as headings.
+ * heading styles recorded as headings (known by word/styles.xml's names,
+ * whatever the language of their ids, or by their outline level).
  */
 #include "docs/extract.h"
 #include "docs/extract_para.h"
@@ -20,6 +21,7 @@
 #include <libxml/xmlreader.h>
 
 #define DOCUMENT_XML "word/document.xml"
+#define STYLES_XML "word/styles.xml"
 /* The XML may be this many times the text limit: markup around the text
  * (run properties, bookmarks, revision ids) is typically 5-20 times it. */
 enum { XML_PER_TEXT = 8 };
@@ -33,6 +35,7 @@ static const char *const W_NS[] = { "http://schemas.openxmlformats.org/wordproce
                                     "http://purl.oclc.org/ooxml/wordprocessingml/main", NULL };
 
 typedef struct stream {
+    const char *member; /* its name in the archive */
     zip_file_t *zf;
     uint64_t comp, total, max;
     enum { OK, ZIP_ERROR, TOO_BIG, BOMB } why; /* why the stream stopped */
@@ -89,20 +92,82 @@ static char *w_val(xmlTextReaderPtr r)
     return (char *)xmlTextReaderGetAttributeNs(r, BAD_CAST "val", xmlTextReaderConstNamespaceUri(r));
 }
 
-/* The heading level a paragraph style id gives (Title 1, HeadingN N), or 0. */
-static int style_level(const char *id)
+/* The heading level a style's id or name gives: Title 1, HeadingN or
+ * "heading N" N (the names Word and LibreOffice give them), else 0. */
+static int name_level(const char *id)
 {
     if (!id)
         return 0;
     if (!strcasecmp(id, "Title"))
         return 1;
-    if (!strncasecmp(id, "Heading", 7) && id[7] >= '1' && id[7] <= '6' && !id[8])
-        return id[7] - '0';
-    return 0;
+    if (strncasecmp(id, "Heading", 7))
+        return 0;
+    id += 7;
+    while (*id == ' ')
+        id++;
+    return id[0] >= '1' && id[0] <= '6' && !id[1] ? id[0] - '0' : 0;
+}
+
+/* The paragraph styles of word/styles.xml that are headings: in a Word
+ * document written in another language the style ids are translated
+ * ("berschrift1"), while the names stay "heading 1". */
+typedef struct style_map {
+    struct style_entry {
+        char *id;
+        int level;
+    } *v;
+    int n, cap;
+} style_map;
+
+static void style_map_free(style_map *m)
+{
+    for (int i = 0; i < m->n; i++)
+        free(m->v[i].id);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+static og_status style_map_add(style_map *m, const char *id, int level, og_error *err)
+{
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 16;
+        struct style_entry *grown = realloc(m->v, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return og_error_set(err, OG_ERR_NOMEM, "out of memory for %d styles", cap);
+        m->v = grown;
+        m->cap = cap;
+    }
+    size_t n = strlen(id);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return og_error_set(err, OG_ERR_NOMEM, "out of memory for a style name");
+    memcpy(copy, id, n + 1);
+    m->v[m->n++] = (struct style_entry){ copy, level };
+    return OG_OK;
+}
+
+/* The heading level of a paragraph with style id: from styles.xml when it
+ * says, else from the id itself. */
+static int style_level(const style_map *m, const char *id)
+{
+    if (!id)
+        return 0;
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].id, id))
+            return m->v[i].level;
+    return name_level(id);
+}
+
+/* An outline level's heading level: w:val 0-5 are headings 1-6; 6-8 are
+ * deeper than the page keeps and 9 is body text. */
+static int outline_level(const char *v)
+{
+    return v && v[0] >= '0' && v[0] <= '5' && !v[1] ? v[0] - '0' + 1 : 0;
 }
 
 typedef struct reader_state {
     og_docs_para page;
+    const style_map *styles;
     int in_t;    /* inside a w:t: its text is the document's */
     int in_ppr;  /* inside a w:pPr: its w:tab are tab stops, not tabs */
     bool heading;
@@ -127,10 +192,7 @@ static og_status on_element(reader_state *rs, xmlTextReaderPtr r, og_error *err)
     } else if (rs->in_ppr && (!strcmp(name, "pStyle") || !strcmp(name, "outlineLvl"))) {
         char *v = w_val(r);
         int level = 0;
-        if (v && name[0] == 'p')
-            level = style_level(v);
-        else if (v && v[0] >= '0' && v[0] <= '5' && !v[1]) /* outline levels 0-8; 9 is body text */
-            level = v[0] - '0' + 1;
+        level = name[0] == 'p' ? style_level(rs->styles, v) : outline_level(v);
         xmlFree(v);
         if (level && !rs->heading) {
             og_docs_para_heading_begin(&rs->page, level);
@@ -164,24 +226,107 @@ static og_status on_end(reader_state *rs, xmlTextReaderPtr r, og_error *err)
     return OG_OK;
 }
 
-/* Streams the member through the XML reader into rs->page. */
-static og_status read_document(const char *path, stream *st, reader_state *rs, og_error *err)
+/* Opens the member's XML stream. NONET: nothing from the network; no
+ * NOENT or DTDLOAD: entities are not substituted, no external DTD is read
+ * (and the callers refuse a DTD outright). */
+static xmlTextReaderPtr open_xml(const char *path, stream *st, og_error *err)
 {
     og_docs_xml_init();
-    /* NONET: nothing from the network; no NOENT or DTDLOAD: entities are
-     * not substituted and no external DTD is read. */
-    xmlTextReaderPtr r = xmlReaderForIO(read_member, NULL, st, DOCUMENT_XML, NULL,
+    xmlTextReaderPtr r = xmlReaderForIO(read_member, NULL, st, st->member, NULL,
                                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!r)
-        return og_error_set(err, OG_ERR_NOMEM, "%s: cannot start the XML reader", path);
-    xmlTextReaderSetStructuredErrorHandler(r, on_xml_error, st);
+        og_error_set(err, OG_ERR_NOMEM, "%s: cannot start the XML reader for %s", path, st->member);
+    else
+        xmlTextReaderSetStructuredErrorHandler(r, on_xml_error, st);
+    return r;
+}
+
+static og_status dtd_refused(const char *path, const stream *st, og_error *err)
+{
+    return og_error_set(err, OG_ERR_FORMAT, "%s: %s declares a DTD, which no Word document does", path, st->member);
+}
+
+/* Why xmlTextReaderRead stopped with an error, as the caller's error. */
+static og_status stream_failed(const char *path, const stream *st, og_error *err)
+{
+    if (st->why == TOO_BIG)
+        return og_error_set(err, OG_ERR_NOMEM, "%s: %s unpacks past %llu MiB, which passes the limit", path,
+                            st->member, (unsigned long long)(st->max >> 20));
+    if (st->why == BOMB)
+        return og_error_set(err, OG_ERR_NOMEM,
+                            "%s: %s unpacks to over %d times its packed size, which passes the limit (a zip bomb?)",
+                            path, st->member, MAX_RATIO);
+    if (st->why == ZIP_ERROR)
+        return og_error_set(err, OG_ERR_FORMAT, "%s: reading %s: %s", path, st->member, zip_file_strerror(st->zf));
+    return og_error_set(err, OG_ERR_FORMAT, "%s: %s is not well-formed XML (%s)", path, st->member,
+                        st->xml_error[0] ? st->xml_error : "the parser stopped");
+}
+
+/* Streams word/styles.xml into m: the paragraph styles that are headings. */
+static og_status read_styles(const char *path, stream *st, style_map *m, og_error *err)
+{
+    xmlTextReaderPtr r = open_xml(path, st, err);
+    if (!r)
+        return OG_ERR_NOMEM;
+    og_status s = OG_OK;
+    char *id = NULL; /* the paragraph style being read */
+    int level = 0, got;
+    while (s == OG_OK && (got = xmlTextReaderRead(r)) == 1) {
+        int type = xmlTextReaderNodeType(r);
+        if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+            s = dtd_refused(path, st, err);
+            break;
+        }
+        if ((type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) || !in_w(r))
+            continue;
+        const char *name = (const char *)xmlTextReaderConstLocalName(r);
+        if (!name)
+            continue;
+        bool end = type == XML_READER_TYPE_END_ELEMENT || xmlTextReaderIsEmptyElement(r) == 1;
+        if (!strcmp(name, "style") && type == XML_READER_TYPE_ELEMENT) {
+            xmlFree(id);
+            char *t = (char *)xmlTextReaderGetAttributeNs(r, BAD_CAST "type", xmlTextReaderConstNamespaceUri(r));
+            id = t && strcmp(t, "paragraph") ? NULL
+                                             : (char *)xmlTextReaderGetAttributeNs(r, BAD_CAST "styleId",
+                                                                                   xmlTextReaderConstNamespaceUri(r));
+            xmlFree(t);
+            level = 0;
+        } else if (id && !strcmp(name, "name") && type == XML_READER_TYPE_ELEMENT) {
+            char *v = w_val(r);
+            if (name_level(v))
+                level = name_level(v);
+            xmlFree(v);
+        } else if (id && !strcmp(name, "outlineLvl") && type == XML_READER_TYPE_ELEMENT && !level) {
+            char *v = w_val(r);
+            level = outline_level(v);
+            xmlFree(v);
+        }
+        if (id && !strcmp(name, "style") && end) {
+            if (level)
+                s = style_map_add(m, id, level, err);
+            xmlFree(id);
+            id = NULL;
+        }
+    }
+    xmlFree(id);
+    if (s == OG_OK && got != 0)
+        s = stream_failed(path, st, err);
+    xmlFreeTextReader(r);
+    return s;
+}
+
+/* Streams word/document.xml through the XML reader into rs->page. */
+static og_status read_document(const char *path, stream *st, reader_state *rs, og_error *err)
+{
+    xmlTextReaderPtr r = open_xml(path, st, err);
+    if (!r)
+        return OG_ERR_NOMEM;
     og_status s = OG_OK;
     int got;
     while (s == OG_OK && (got = xmlTextReaderRead(r)) == 1) {
         switch (xmlTextReaderNodeType(r)) {
         case XML_READER_TYPE_DOCUMENT_TYPE:
-            s = og_error_set(err, OG_ERR_FORMAT, "%s: %s declares a DTD, which no Word document does", path,
-                             DOCUMENT_XML);
+            s = dtd_refused(path, st, err);
             break;
         case XML_READER_TYPE_ELEMENT:
             s = on_element(rs, r, err);
@@ -203,24 +348,41 @@ static og_status read_document(const char *path, stream *st, reader_state *rs, o
             break;
         }
     }
-    if (s == OG_OK && got != 0) {
-        if (st->why == TOO_BIG)
-            s = og_error_set(err, OG_ERR_NOMEM, "%s: %s unpacks past %llu MiB, which passes the limit", path,
-                             DOCUMENT_XML, (unsigned long long)(st->max >> 20));
-        else if (st->why == BOMB)
-            s = og_error_set(err, OG_ERR_NOMEM,
-                             "%s: %s unpacks to over %d times its packed size, which passes the limit "
-                             "(a zip bomb?)",
-                             path, DOCUMENT_XML, MAX_RATIO);
-        else if (st->why == ZIP_ERROR)
-            s = og_error_set(err, OG_ERR_FORMAT, "%s: reading %s: %s", path, DOCUMENT_XML,
-                             zip_file_strerror(st->zf));
-        else
-            s = og_error_set(err, OG_ERR_FORMAT, "%s: %s is not well-formed XML (%s)", path, DOCUMENT_XML,
-                             st->xml_error[0] ? st->xml_error : "the parser stopped");
-    }
+    if (s == OG_OK && got != 0)
+        s = stream_failed(path, st, err);
     xmlFreeTextReader(r);
     return s;
+}
+
+/* Opens member for streaming into st, checking first what the archive
+ * declares (its size and how well it deflated), since that costs nothing;
+ * the stream then checks what really comes out, since the header can lie.
+ * A missing member is an error when required, else st->zf stays NULL. */
+static og_status open_member(const char *path, zip_t *z, const char *member, uint64_t max, bool required,
+                             stream *st, og_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->member = member;
+    st->max = max;
+    zip_stat_t zs;
+    zip_int64_t idx = zip_name_locate(z, member, 0);
+    if (idx < 0)
+        return required ? og_error_set(err, OG_ERR_FORMAT, "%s: no %s inside, so not a Word document", path, member)
+                        : OG_OK;
+    if (zip_stat_index(z, (zip_uint64_t)idx, 0, &zs) != 0)
+        return og_error_set(err, OG_ERR_FORMAT, "%s: %s: %s", path, member, zip_strerror(z));
+    if ((zs.valid & ZIP_STAT_SIZE) && zs.size > max)
+        return og_error_set(err, OG_ERR_NOMEM, "%s: %s unpacks to %llu MiB, which passes the limit of %llu MiB",
+                            path, member, (unsigned long long)(zs.size >> 20), (unsigned long long)(max >> 20));
+    st->comp = (zs.valid & ZIP_STAT_COMP_SIZE) ? zs.comp_size : 0;
+    uint64_t ratio = (zs.valid & ZIP_STAT_SIZE) ? zs.size / (st->comp ? st->comp : 1) : 0;
+    if ((zs.valid & ZIP_STAT_COMP_SIZE) && zs.size > RATIO_FLOOR && ratio > MAX_RATIO)
+        return og_error_set(err, OG_ERR_NOMEM,
+                            "%s: %s unpacks to %llu times its packed size, which passes the limit of %d (a zip bomb?)",
+                            path, member, (unsigned long long)ratio, MAX_RATIO);
+    if (!(st->zf = zip_fopen_index(z, (zip_uint64_t)idx, 0)))
+        return og_error_set(err, OG_ERR_FORMAT, "%s: cannot open %s: %s", path, member, zip_strerror(z));
+    return OG_OK;
 }
 
 og_status og_docs_extract_docx(const char *path, const og_docs_limits *lim, og_docs_text *out, og_error *err)
@@ -238,40 +400,28 @@ og_status og_docs_extract_docx(const char *path, const og_docs_limits *lim, og_d
         zip_error_fini(&ze);
         return OG_ERR_FORMAT;
     }
-    stream st = { 0 };
-    st.max = lim->max_text_bytes * XML_PER_TEXT;
-    if (st.max / XML_PER_TEXT != lim->max_text_bytes || !st.max) /* overflow or no limit */
-        st.max = UINT64_MAX;
-    og_status s = OG_OK;
-    zip_stat_t zs;
-    zip_int64_t idx = zip_name_locate(z, DOCUMENT_XML, 0);
-    if (idx < 0)
-        s = og_error_set(err, OG_ERR_FORMAT, "%s: no %s inside, so not a Word document", path, DOCUMENT_XML);
-    else if (zip_stat_index(z, (zip_uint64_t)idx, 0, &zs) != 0)
-        s = og_error_set(err, OG_ERR_FORMAT, "%s: %s: %s", path, DOCUMENT_XML, zip_strerror(z));
-    /* What the archive declares is checked before anything is inflated;
-     * the stream checks what really comes out, since the header can lie. */
-    if (s == OG_OK && (zs.valid & ZIP_STAT_SIZE) && zs.size > st.max)
-        s = og_error_set(err, OG_ERR_NOMEM, "%s: %s unpacks to %llu MiB, which passes the limit of %llu MiB", path,
-                         DOCUMENT_XML, (unsigned long long)(zs.size >> 20), (unsigned long long)(st.max >> 20));
-    if (s == OG_OK && (zs.valid & ZIP_STAT_SIZE) && (zs.valid & ZIP_STAT_COMP_SIZE) && zs.size > RATIO_FLOOR &&
-        zs.size / (zs.comp_size ? zs.comp_size : 1) > MAX_RATIO)
-        s = og_error_set(err, OG_ERR_NOMEM,
-                         "%s: %s unpacks to %llu times its packed size, which passes the limit of %d (a zip bomb?)",
-                         path, DOCUMENT_XML, (unsigned long long)(zs.size / (zs.comp_size ? zs.comp_size : 1)),
-                         MAX_RATIO);
-    if (s == OG_OK) {
-        st.comp = (zs.valid & ZIP_STAT_COMP_SIZE) ? zs.comp_size : 0;
-        if (!(st.zf = zip_fopen_index(z, (zip_uint64_t)idx, 0)))
-            s = og_error_set(err, OG_ERR_FORMAT, "%s: cannot open %s: %s", path, DOCUMENT_XML, zip_strerror(z));
-    }
-    reader_state rs = { 0 };
+    uint64_t max = lim->max_text_bytes * XML_PER_TEXT;
+    if (max / XML_PER_TEXT != lim->max_text_bytes || !max) /* overflow or no limit */
+        max = UINT64_MAX;
+    stream st;
+    style_map styles = { 0 };
+    /* the styles are optional: without them, style ids alone tell headings */
+    og_status s = open_member(path, z, STYLES_XML, max, false, &st, err);
+    if (s == OG_OK && st.zf)
+        s = read_styles(path, &st, &styles, err);
+    if (st.zf)
+        zip_fclose(st.zf);
+    st.zf = NULL;
+    if (s == OG_OK)
+        s = open_member(path, z, DOCUMENT_XML, max, true, &st, err);
+    reader_state rs = { .styles = &styles };
     og_docs_para_init(&rs.page, lim->max_text_bytes);
     if (s == OG_OK)
         s = read_document(path, &st, &rs, err);
     if (st.zf)
         zip_fclose(st.zf);
     zip_discard(z);
+    style_map_free(&styles);
     if (s != OG_OK) {
         og_docs_para_free(&rs.page);
         return s;
