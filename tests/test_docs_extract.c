@@ -127,6 +127,18 @@ static void test_markdown(void)
     /* Markdown is kept as written */
     expect_text(FIXTURE("sample.md"), NULL, "md", file, heads, 5);
     free(file);
+
+    /* a fence closes only on its own character, at least as long */
+    static const char fences[] = "~~~~\n# in\n~~~\n# still in\n```\n~~~~~ \n#  Out  \n```py\n# unclosed\n";
+    write_file("fences.md", fences, sizeof fences - 1);
+    static const want_heading out[] = { { "Out", 1 } };
+    expect_text(tmp_path("fences.md"), NULL, "md", fences, out, 1);
+    /* setext over two lines, at the end of the file; "===" after a blank
+     * line is text, and an empty ATX heading records nothing */
+    static const char setext[] = "#\n\n===\n\nfirst line\n  second 日本\n===";
+    write_file("setext.markdown", setext, sizeof setext - 1);
+    static const want_heading two[] = { { "first line\n  second 日本", 1 } };
+    expect_text(tmp_path("setext.markdown"), NULL, "md", setext, two, 1);
 }
 
 static void test_plain(void)
