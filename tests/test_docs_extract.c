@@ -249,6 +249,9 @@ static const char docx_xml[] =
     "<w:p></w:p><w:p><w:r><w:t xml:space=\"preserve\">   </w:t></w:r></w:p>\n"
     "<w:p><w:pPr><w:outlineLvl w:val=\"2\"/></w:pPr><w:r><w:t>Outline three</w:t></w:r></w:p>\n"
     "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>cell</w:t></w:r></w:p></w:tc></w:tr></w:tbl>\n"
+    "<w:p><w:r><mc:AlternateContent xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/2006\">"
+    "<mc:Choice Requires=\"wps\"><w:p><w:r><w:t>boxed</w:t></w:r></w:p></mc:Choice>"
+    "<mc:Fallback><w:p><w:r><w:t>boxed</w:t></w:r></w:p></mc:Fallback></mc:AlternateContent></w:r></w:p>\n"
     "<w:p><w:r><w:instrText>PAGE</w:instrText></w:r><w:r><w:delText>deleted</w:delText></w:r>"
     "<w:r><w:t>Last &amp; final</w:t></w:r><w:r><w:cr/><w:t>&#x65E5;</w:t></w:r></w:p>\n" W_DOC_CLOSE;
 
@@ -274,7 +277,7 @@ static void test_docx(void)
     static const want_heading heads[] = { { "Rapport 日本", 1 }, { "Café 🙂 section", 2 },
                                           { "Outline three", 3 } };
     expect_text(tmp_path("report.docx"), NULL, "docx",
-                "Rapport 日本\n\nCafé 🙂 section\n\nName\tValue\nnext line\n\nOutline three\n\ncell\n\n"
+                "Rapport 日本\n\nCafé 🙂 section\n\nName\tValue\nnext line\n\nOutline three\n\ncell\n\nboxed\n\n"
                 "Last & final\n日",
                 heads, 3);
 

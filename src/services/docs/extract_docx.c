@@ -34,6 +34,8 @@ enum { MAX_RATIO = 200 };
 static const char *const W_NS[] = { "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
                                     "http://purl.oclc.org/ooxml/wordprocessingml/main", NULL };
 
+#define MC_NS "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
 typedef struct stream {
     const char *member; /* its name in the archive */
     zip_file_t *zf;
@@ -84,6 +86,15 @@ static bool in_w(xmlTextReaderPtr r)
         if (!strcmp(ns, *w))
             return true;
     return false;
+}
+
+/* An mc:Fallback: the same content as its mc:Choice (a text box drawn
+ * both ways for older readers), which would be read twice. */
+static bool is_fallback(xmlTextReaderPtr r)
+{
+    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(r);
+    const char *name = (const char *)xmlTextReaderConstLocalName(r);
+    return ns && name && !strcmp(ns, MC_NS) && !strcmp(name, "Fallback");
 }
 
 /* The w:val attribute of the current element (xmlFree it), or NULL. */
@@ -323,13 +334,17 @@ static og_status read_document(const char *path, stream *st, reader_state *rs, o
         return OG_ERR_NOMEM;
     og_status s = OG_OK;
     int got;
-    while (s == OG_OK && (got = xmlTextReaderRead(r)) == 1) {
+    bool skip = false; /* step over the current element's subtree */
+    while (s == OG_OK && (got = skip ? xmlTextReaderNext(r) : xmlTextReaderRead(r)) == 1) {
+        skip = false;
         switch (xmlTextReaderNodeType(r)) {
         case XML_READER_TYPE_DOCUMENT_TYPE:
             s = dtd_refused(path, st, err);
             break;
         case XML_READER_TYPE_ELEMENT:
-            s = on_element(rs, r, err);
+            skip = is_fallback(r);
+            if (!skip)
+                s = on_element(rs, r, err);
             break;
         case XML_READER_TYPE_END_ELEMENT:
             s = on_end(rs, r, err);
