@@ -4,6 +4,8 @@
  * the white-space rules every tree reader shares (no empty paragraphs, no
  * space at a paragraph's edges, one blank line between paragraphs).
  */
+#define _POSIX_C_SOURCE 200809L /* fileno */
+
 #include "docs/extract_para.h"
 
 #include <errno.h>
