@@ -1,10 +1,38 @@
 /*
- * chunk.c - (placeholder until the chunker lands) one chunk per non-empty
- * page, whole.
+ * chunk.c - the chunker: cuts each page of a document's text into the
+ * passages the documents service embeds, indexes and cites (chunk.h).
+ *
+ * A page is read as sections (each heading starts one), a section as
+ * paragraphs (blank lines), a paragraph as sentences; a sentence longer
+ * than max_tokens is cut at its line breaks, then between words, and a
+ * single word longer than that between UTF-8 characters. Those pieces
+ * ("units", each without whitespace at either end, each tokenized exactly
+ * once) are then packed into chunks of about target_tokens, never more
+ * than max_tokens, each but a section's first starting with about
+ * overlap_tokens of the chunk before (whole units when they fit, else the
+ * last unit's final words). Chunks never cross a section or a page.
+ *
+ * Why counting units and summing is right: WordPiece (the encoder's
+ * tokenizer) ends a word at every whitespace character and makes each
+ * punctuation mark and CJK character a word of its own, so the tokens of
+ * "A B" are those of "A" followed by those of "B" whenever A and B are
+ * separated by whitespace, or the cut falls after a CJK full stop. Every
+ * cut here is of that kind except inside an over-long word, whose pieces
+ * are never packed together. Other tokenizers need not be additive, so
+ * each chunk is counted once more, whole, and shrunk (overlap dropped
+ * first, then units from its end) until the exact count fits.
+ *
+ * The chunker owns its unit array (one per call, grown as needed, reused
+ * page after page) and the heading stack; the caller owns the result.
  */
 #include "docs/chunk.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#define MAX_LEVELS 6
+/* MiniLM and BERT read 512 positions, two of which are [CLS] and [SEP]. */
+#define MAX_MAX_TOKENS 510
 
 og_docs_chunk_params og_docs_default_chunk_params(void)
 {
@@ -12,27 +40,730 @@ og_docs_chunk_params og_docs_default_chunk_params(void)
     return p;
 }
 
+/* A piece of a section's text that is never cut further: [bs, be) bytes,
+ * [cs, ce) code points, tok tokens exactly. glued: it continues the unit
+ * before it with no whitespace between (pieces of one over-long word), so
+ * the two may not share a chunk. */
+typedef struct unit {
+    size_t bs, be;
+    int64_t cs, ce;
+    int32_t tok;
+    bool glued;
+} unit;
+
+typedef struct chunker {
+    const og_model *model;
+    og_docs_chunk_params p;
+    og_error *err;
+    /* the page being cut */
+    const char *text;
+    size_t n;
+    int32_t page;
+    size_t cur_b; /* a code-point cursor: byte cur_b is code point cur_c */
+    int64_t cur_c;
+    /* the section being cut */
+    unit *u;
+    size_t n_u, cap_u;
+    /* headings above, by level (owned), and their path (owned, or NULL) */
+    char *levels[MAX_LEVELS];
+    char *path;
+    /* the result */
+    og_docs_chunk *out;
+    int32_t n_out, cap_out;
+} chunker;
+
+/* ------------------------------------------------------------ characters */
+
+/* The code point at s[i] (n bytes in all) and its length in bytes. The
+ * text is valid UTF-8 by extract.h's contract; a stray byte still reads as
+ * one character, so nothing runs past the end. */
+static uint32_t decode(const char *s, size_t n, size_t i, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)s + i;
+    size_t avail = n - i, k;
+    uint32_t c;
+    if (p[0] < 0x80) {
+        *len = 1;
+        return p[0];
+    }
+    if ((p[0] & 0xe0) == 0xc0) {
+        k = 2;
+        c = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        k = 3;
+        c = p[0] & 0x0f;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        k = 4;
+        c = p[0] & 0x07;
+    } else {
+        *len = 1;
+        return 0xfffd;
+    }
+    if (k > avail) {
+        *len = 1;
+        return 0xfffd;
+    }
+    for (size_t j = 1; j < k; j++) {
+        if ((p[j] & 0xc0) != 0x80) {
+            *len = 1;
+            return 0xfffd;
+        }
+        c = (c << 6) | (p[j] & 0x3f);
+    }
+    *len = k;
+    return c;
+}
+
+/* The whitespace WordPiece splits at (the tokenizer's own list), so that
+ * every cut made at one of these is a token boundary. */
+static bool is_space(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+           c == 0x3000;
+}
+
+static bool space_at(const chunker *c, size_t i, size_t *len)
+{
+    return is_space(decode(c->text, c->n, i, len));
+}
+
+/* The start of the character that ends right before byte i. */
+static size_t char_before(const chunker *c, size_t i)
+{
+    const unsigned char *s = (const unsigned char *)c->text;
+    size_t j = i - 1;
+    while (j > 0 && i - j < 4 && (s[j] & 0xc0) == 0x80)
+        j--;
+    return j;
+}
+
+static void trim(const chunker *c, size_t *bs, size_t *be)
+{
+    size_t len;
+    while (*bs < *be && space_at(c, *bs, &len))
+        *bs += len;
+    while (*be > *bs) {
+        size_t j = char_before(c, *be);
+        if (!space_at(c, j, &len))
+            break;
+        *be = j;
+    }
+}
+
+static int64_t code_points(const char *s, size_t from, size_t to)
+{
+    int64_t n = 0;
+    for (size_t i = from; i < to; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/* The code-point offset of byte b; calls come in increasing order within
+ * a page, so the cursor only moves forward. */
+static int64_t cp_at(chunker *c, size_t b)
+{
+    c->cur_c += code_points(c->text, c->cur_b, b);
+    c->cur_b = b;
+    return c->cur_c;
+}
+
+/* -------------------------------------------------------------- counting */
+
+static og_status count(chunker *c, size_t bs, size_t be, int32_t *tok)
+{
+    int32_t n = og_tokenize(c->model, c->text + bs, be - bs, NULL, 0, false, false);
+    *tok = 0;
+    if (n < 0)
+        return og_error_set(c->err, (og_status)-n, "counting the tokens of page %d: %s", c->page + 1,
+                            og_status_name((og_status)-n));
+    *tok = n;
+    return OG_OK;
+}
+
+static og_status push_unit(chunker *c, size_t bs, size_t be, int32_t tok, bool glued)
+{
+    if (c->n_u == c->cap_u) {
+        size_t cap = c->cap_u ? c->cap_u * 2 : 256;
+        unit *u = realloc(c->u, cap * sizeof *u);
+        if (!u)
+            return og_error_set(c->err, OG_ERR_NOMEM, "out of memory cutting page %d", c->page + 1);
+        c->u = u;
+        c->cap_u = cap;
+    }
+    unit *u = &c->u[c->n_u++];
+    u->bs = bs;
+    u->be = be;
+    u->cs = cp_at(c, bs);
+    u->ce = cp_at(c, be);
+    u->tok = tok;
+    u->glued = glued;
+    return OG_OK;
+}
+
+/* ------------------------------------------------------------ splitting */
+
+/* A word of more than max_tokens: pieces of up to target_tokens, cut
+ * between characters, the longest prefix that fits found by bisection (a
+ * prefix's count is measured, never assumed, so no piece is over). */
+static og_status split_word(chunker *c, size_t bs, size_t be)
+{
+    size_t pos = bs;
+    while (pos < be) {
+        size_t len, lo, hi = be;
+        int32_t lo_tok, tok;
+        og_status s;
+        decode(c->text, c->n, pos, &len);
+        lo = pos + len; /* one character always goes, whatever it costs */
+        if ((s = count(c, pos, lo, &lo_tok)) != OG_OK)
+            return s;
+        if (lo < be) {
+            if ((s = count(c, pos, be, &tok)) != OG_OK)
+                return s;
+            if (tok <= c->p.target_tokens) {
+                lo = be;
+                lo_tok = tok;
+            }
+        }
+        while (lo < hi) { /* lo fits, hi does not (or is be, unmeasured) */
+            size_t mid = lo + (hi - lo) / 2;
+            while (mid > lo && ((unsigned char)c->text[mid] & 0xc0) == 0x80)
+                mid--;
+            if (mid == lo)
+                break;
+            if ((s = count(c, pos, mid, &tok)) != OG_OK)
+                return s;
+            if (tok <= c->p.target_tokens) {
+                lo = mid;
+                lo_tok = tok;
+            } else {
+                hi = mid;
+            }
+        }
+        if ((s = push_unit(c, pos, lo, lo_tok, pos > bs)) != OG_OK)
+            return s;
+        pos = lo;
+    }
+    return OG_OK;
+}
+
+/* The next whitespace-delimited word at or after *pos in [.., be): false
+ * when none is left. */
+static bool next_word(const chunker *c, size_t *pos, size_t be, size_t *ws, size_t *we)
+{
+    size_t i = *pos, len;
+    while (i < be && space_at(c, i, &len))
+        i += len;
+    if (i >= be)
+        return false;
+    *ws = i;
+    while (i < be && !space_at(c, i, &len))
+        i += len;
+    *we = *pos = i;
+    return true;
+}
+
+/* Every word of [bs, be) a unit of its own (the rare fallback for a group
+ * of words whose exact count came out over the sum of theirs). */
+static og_status words_alone(chunker *c, size_t bs, size_t be)
+{
+    size_t pos = bs, ws, we;
+    og_status s;
+    while (next_word(c, &pos, be, &ws, &we)) {
+        int32_t tok;
+        if ((s = count(c, ws, we, &tok)) != OG_OK)
+            return s;
+        s = tok > c->p.max_tokens ? split_word(c, ws, we) : push_unit(c, ws, we, tok, false);
+        if (s != OG_OK)
+            return s;
+    }
+    return OG_OK;
+}
+
+/* A run of words as one unit, counted exactly (for WordPiece the sum of
+ * its words' counts). */
+static og_status flush_words(chunker *c, size_t bs, size_t be)
+{
+    int32_t tok;
+    og_status s = count(c, bs, be, &tok);
+    if (s != OG_OK)
+        return s;
+    return tok <= c->p.max_tokens ? push_unit(c, bs, be, tok, false) : words_alone(c, bs, be);
+}
+
+/* A line of more than max_tokens: runs of whole words of up to
+ * target_tokens each. */
+static og_status split_words(chunker *c, size_t bs, size_t be)
+{
+    size_t pos = bs, ws, we, ps = 0, pe = 0;
+    int32_t sum = 0;
+    bool open = false;
+    og_status s;
+    while (next_word(c, &pos, be, &ws, &we)) {
+        int32_t tok;
+        if ((s = count(c, ws, we, &tok)) != OG_OK)
+            return s;
+        if (open && (tok > c->p.max_tokens || sum + tok > c->p.target_tokens)) {
+            if ((s = flush_words(c, ps, pe)) != OG_OK)
+                return s;
+            open = false;
+        }
+        if (tok > c->p.max_tokens) {
+            if ((s = split_word(c, ws, we)) != OG_OK)
+                return s;
+            continue;
+        }
+        if (!open) {
+            ps = ws;
+            sum = 0;
+            open = true;
+        }
+        pe = we;
+        sum += tok;
+    }
+    return open ? flush_words(c, ps, pe) : OG_OK;
+}
+
+/* A sentence (or heading): one unit when it fits max_tokens, else its
+ * lines, else its words. */
+static og_status add_sentence(chunker *c, size_t bs, size_t be, bool by_lines)
+{
+    int32_t tok;
+    og_status s;
+    trim(c, &bs, &be);
+    if (bs >= be)
+        return OG_OK;
+    if ((s = count(c, bs, be, &tok)) != OG_OK)
+        return s;
+    if (tok <= c->p.max_tokens)
+        return push_unit(c, bs, be, tok, false);
+    const char *nl = by_lines ? memchr(c->text + bs, '\n', be - bs) : NULL;
+    if (!nl)
+        return split_words(c, bs, be);
+    for (size_t ls = bs; ls < be;) {
+        const char *e = memchr(c->text + ls, '\n', be - ls);
+        size_t le = e ? (size_t)(e - c->text) : be;
+        if ((s = add_sentence(c, ls, le, false)) != OG_OK)
+            return s;
+        ls = le + 1;
+    }
+    return OG_OK;
+}
+
+/* Lowercase words before a '.' that does not end a sentence. */
+static const char *const ABBREVIATIONS[] = {
+    "e.g", "i.e", "cf", "vs", "viz", "al", "approx", "ca", "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr",
+    "fig", "figs", "eq", "eqs", "ref", "refs", "sec", "ch", "vol", "no", "nos", "p", "pp", "inc", "ltd", "co",
+    "corp", "dept", "est", "u.s", "u.k", "resp", "ibid", "op", "rev", "gen", "gov", "ed", "eds", "min", "max",
+};
+
+/* Whether the '.' at byte dot ends the word before it as an abbreviation,
+ * an initial ("J. Smith") or a list number at the start of a line ("2."). */
+static bool dot_continues(const chunker *c, size_t from, size_t dot)
+{
+    size_t ws = dot, len;
+    while (ws > from) {
+        size_t j = char_before(c, ws);
+        if (space_at(c, j, &len))
+            break;
+        ws = j;
+    }
+    while (ws < dot && c->text[ws] && strchr("(\"'[", c->text[ws])) /* an opening mark is not the word */
+        ws++;
+    size_t n = dot - ws;
+    if (n == 0 || n > 8)
+        return false;
+    char w[16];
+    bool digits = true;
+    for (size_t i = 0; i < n; i++) {
+        char ch = c->text[ws + i];
+        digits = digits && ch >= '0' && ch <= '9';
+        w[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+    }
+    w[n] = '\0';
+    if (n == 1 && w[0] >= 'a' && w[0] <= 'z')
+        return true;
+    if (digits) { /* "1." numbers a list only at the start of a line */
+        size_t k = ws;
+        while (k > from && (c->text[k - 1] == ' ' || c->text[k - 1] == '\t'))
+            k--;
+        return n <= 3 && (k == from || c->text[k - 1] == '\n');
+    }
+    for (size_t i = 0; i < sizeof ABBREVIATIONS / sizeof *ABBREVIATIONS; i++)
+        if (!strcmp(w, ABBREVIATIONS[i]))
+            return true;
+    return false;
+}
+
+/* The CJK ideographs WordPiece makes words of their own (BERT's list). */
+static bool is_ideograph(uint32_t c)
+{
+    return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) ||
+           (c >= 0x2a700 && c <= 0x2b73f) || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b920 && c <= 0x2ceaf) ||
+           (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+}
+
+static bool is_cjk_stop(uint32_t ch)
+{
+    return ch == 0x3002 || ch == 0xff01 || ch == 0xff1f || ch == 0xff61 || ch == 0xff0e;
+}
+
+static bool is_stop(uint32_t ch)
+{
+    return ch == '.' || ch == '!' || ch == '?' || ch == 0x2026 || is_cjk_stop(ch);
+}
+
+/* Closing marks a sentence keeps after its stop: "Go!" and (see above.) */
+static bool is_closer(uint32_t ch)
+{
+    return ch == '"' || ch == '\'' || ch == ')' || ch == ']' || ch == 0x00bb || ch == 0x2019 || ch == 0x201d ||
+           ch == 0x300d || ch == 0x300f || ch == 0xff09 || ch == 0x3011;
+}
+
+/* Whether the stops [stop, after) end the sentence that began at start:
+ * whitespace or the paragraph's end follows, then no lowercase letter
+ * ("Is it... really?"), and a lone '.' does not end an abbreviation. */
+static bool ends_sentence(const chunker *c, size_t start, size_t stop, size_t after, size_t be, bool only_dot)
+{
+    size_t i = after, len;
+    if (i >= be)
+        return true;
+    if (!space_at(c, i, &len))
+        return false;
+    while (i < be && space_at(c, i, &len))
+        i += len;
+    if (i < be && c->text[i] >= 'a' && c->text[i] <= 'z')
+        return false;
+    return !(only_dot && c->text[stop] == '.' && dot_continues(c, start, stop));
+}
+
+/* A paragraph's sentences: a stop (. ! ? or an ellipsis), with the stops
+ * and closing marks right after it, ends a sentence as ends_sentence says;
+ * a CJK full stop ends one whatever follows. */
+static og_status add_paragraph(chunker *c, size_t bs, size_t be)
+{
+    size_t start = bs, i = bs, len;
+    og_status s;
+    while (i < be) {
+        uint32_t ch = decode(c->text, c->n, i, &len);
+        if (!is_stop(ch)) {
+            i += len;
+            continue;
+        }
+        size_t stop = i;
+        bool cjk = false, only_dot = true;
+        while (i < be) {
+            ch = decode(c->text, c->n, i, &len);
+            if (!is_stop(ch) && !is_closer(ch))
+                break;
+            cjk = cjk || is_cjk_stop(ch);
+            only_dot = only_dot && (ch == '.' ? i == stop : !is_stop(ch));
+            i += len;
+        }
+        if (!cjk && !ends_sentence(c, start, stop, i, be, only_dot))
+            continue;
+        if ((s = add_sentence(c, start, i, true)) != OG_OK)
+            return s;
+        start = i;
+    }
+    return add_sentence(c, start, be, true);
+}
+
+/* The paragraphs of [bs, be): runs of lines between blank lines. */
+static og_status add_paragraphs(chunker *c, size_t bs, size_t be)
+{
+    size_t ps = bs, ls = bs;
+    og_status s;
+    while (ls < be) {
+        const char *e = memchr(c->text + ls, '\n', be - ls);
+        size_t le = e ? (size_t)(e - c->text) : be;
+        size_t ts = ls, te = le;
+        trim(c, &ts, &te);
+        if (ts == te && ls > ps) { /* a blank line ends the paragraph before it */
+            if ((s = add_paragraph(c, ps, ls)) != OG_OK)
+                return s;
+            ps = le;
+        }
+        ls = le + 1;
+    }
+    return ps < be ? add_paragraph(c, ps, be) : OG_OK;
+}
+
+/* -------------------------------------------------------------- packing */
+
+static og_status emit(chunker *c, size_t bs, size_t be, int64_t cs, int64_t ce, int32_t tok)
+{
+    if (c->n_out == c->cap_out) {
+        int32_t cap = c->cap_out ? c->cap_out * 2 : 64;
+        og_docs_chunk *o = cap > c->cap_out ? realloc(c->out, (size_t)cap * sizeof *o) : NULL;
+        if (!o)
+            return og_error_set(c->err, OG_ERR_NOMEM, "out of memory: %d chunks", c->n_out);
+        c->out = o;
+        c->cap_out = cap;
+    }
+    og_docs_chunk *k = &c->out[c->n_out];
+    memset(k, 0, sizeof *k);
+    if (c->path && !(k->heading = strdup(c->path)))
+        return og_error_set(c->err, OG_ERR_NOMEM, "out of memory");
+    k->page_index = c->page;
+    k->start = cs;
+    k->end = ce;
+    k->byte_start = bs;
+    k->byte_end = be;
+    k->n_tokens = tok;
+    c->n_out++;
+    return OG_OK;
+}
+
+/* Where the chunk that starts with unit i begins: after prev (the first
+ * unit the chunk before added), the trailing units of that chunk that fit
+ * overlap_tokens, or when not even the last one does, that unit's last
+ * words. *ob stays u[i].bs when nothing overlaps. */
+static og_status overlap(chunker *c, size_t prev, size_t i, size_t *ob, int64_t *oc, int32_t *otok)
+{
+    const unit *u = c->u;
+    int32_t sum = 0;
+    size_t k = i;
+    *ob = u[i].bs;
+    *oc = u[i].cs;
+    *otok = 0;
+    if (u[i].glued || c->p.overlap_tokens <= 0)
+        return OG_OK;
+    while (k > prev + 1 && !u[k].glued && sum + u[k - 1].tok <= c->p.overlap_tokens)
+        sum += u[--k].tok;
+    if (k < i) {
+        *ob = u[k].bs;
+        *oc = u[k].cs;
+        *otok = sum;
+        return OG_OK;
+    }
+    /* the last unit's final words, back from its end while they fit; a
+     * CJK character is a word of its own, as WordPiece reads it */
+    const unit *last = &u[i - 1];
+    size_t b = last->be, best = last->be, len;
+    uint32_t at = 0;
+    while (b > last->bs) {
+        size_t p = char_before(c, b);
+        uint32_t before = decode(c->text, c->n, p, &len);
+        bool word_start = b < last->be && !is_space(at) &&
+                          (is_space(before) || is_ideograph(at) || is_ideograph(before) || is_cjk_stop(before));
+        if (word_start) {
+            int32_t tok;
+            og_status s = count(c, b, last->be, &tok);
+            if (s != OG_OK)
+                return s;
+            if (tok > c->p.overlap_tokens)
+                break;
+            best = b;
+            sum = tok;
+        }
+        b = p;
+        at = before;
+    }
+    if (best < last->be) {
+        *ob = best;
+        *oc = last->ce - code_points(c->text, best, last->be);
+        *otok = sum;
+    }
+    return OG_OK;
+}
+
+/* Packs the section's units into chunks (see the top of the file). */
+static og_status pack(chunker *c)
+{
+    const unit *u = c->u;
+    const int32_t target = c->p.target_tokens, max = c->p.max_tokens;
+    size_t i = 0, prev = 0;
+    og_status s;
+    while (i < c->n_u) {
+        size_t ob;
+        int64_t oc;
+        int32_t tok;
+        if (i == 0) {
+            ob = u[0].bs;
+            oc = u[0].cs;
+            tok = 0;
+        } else if ((s = overlap(c, prev, i, &ob, &oc, &tok)) != OG_OK) {
+            return s;
+        }
+        if (tok + u[i].tok > max) { /* the overlap gives way to the new text */
+            ob = u[i].bs;
+            oc = u[i].cs;
+            tok = 0;
+        }
+        size_t j = i;
+        tok += u[j++].tok;
+        while (j < c->n_u && !u[j].glued) {
+            int32_t grown = tok + u[j].tok;
+            if (grown > max || (grown > target && grown - target >= target - tok))
+                break;
+            tok = grown;
+            j++;
+        }
+        int32_t exact;
+        for (;;) { /* the exact count of the span, shrunk until it fits */
+            if ((s = count(c, ob, u[j - 1].be, &exact)) != OG_OK)
+                return s;
+            if (exact <= max)
+                break;
+            if (ob < u[i].bs) {
+                ob = u[i].bs;
+                oc = u[i].cs;
+            } else if (j - 1 > i) {
+                j--;
+            } else {
+                return og_error_set(c->err, OG_ERR_FORMAT, "page %d: a piece counted %d tokens alone and %d again",
+                                    c->page + 1, u[i].tok, exact);
+            }
+        }
+        if (exact > 0 && (s = emit(c, ob, u[j - 1].be, oc, u[j - 1].ce, exact)) != OG_OK)
+            return s;
+        prev = i;
+        i = j;
+    }
+    return OG_OK;
+}
+
+/* ------------------------------------------------------------- sections */
+
+static og_status add_section(chunker *c, size_t bs, size_t be, size_t heading_end)
+{
+    og_status s;
+    c->n_u = 0;
+    if (heading_end > bs && (s = add_sentence(c, bs, heading_end, true)) != OG_OK)
+        return s;
+    if ((s = add_paragraphs(c, heading_end > bs ? heading_end : bs, be)) != OG_OK)
+        return s;
+    return pack(c);
+}
+
+/* Puts the heading text[bs, be) at level (1..6), forgetting those below
+ * it, and remakes the path "Top > Section > Sub". */
+static og_status set_heading(chunker *c, size_t bs, size_t be, int32_t level)
+{
+    char *h = malloc(be - bs + 1);
+    if (!h)
+        return og_error_set(c->err, OG_ERR_NOMEM, "out of memory");
+    size_t n = 0, len;
+    bool gap = false;
+    for (size_t i = bs; i < be; i += len) { /* whitespace runs become one space */
+        if (space_at(c, i, &len)) {
+            gap = n > 0;
+            continue;
+        }
+        if (gap)
+            h[n++] = ' ';
+        gap = false;
+        memcpy(h + n, c->text + i, len);
+        n += len;
+    }
+    h[n] = '\0';
+    for (int l = level - 1; l < MAX_LEVELS; l++) {
+        free(c->levels[l]);
+        c->levels[l] = NULL;
+    }
+    c->levels[level - 1] = h;
+    size_t total = 0;
+    for (int l = 0; l < MAX_LEVELS; l++)
+        total += c->levels[l] ? strlen(c->levels[l]) + 3 : 0;
+    char *path = malloc(total + 1);
+    if (!path)
+        return og_error_set(c->err, OG_ERR_NOMEM, "out of memory");
+    path[0] = '\0';
+    for (int l = 0, k = 0; l < MAX_LEVELS; l++)
+        if (c->levels[l]) {
+            if (k++)
+                strcat(path, " > ");
+            strcat(path, c->levels[l]);
+        }
+    free(c->path);
+    c->path = path;
+    return OG_OK;
+}
+
+/* One page: its headings turned into byte offsets (a heading out of order,
+ * outside the page or empty is ignored), each starting a section that runs
+ * to the next; the text before the first is under the headings of the
+ * pages before. */
+static og_status cut_page(chunker *c, const og_docs_page *pg)
+{
+    og_status s;
+    size_t sec = 0, sec_heading = 0, b = 0;
+    int64_t cp = 0, prev_end = 0;
+    c->text = pg->text ? pg->text : "";
+    c->n = pg->text ? pg->n_bytes : 0;
+    c->cur_b = 0;
+    c->cur_c = 0;
+    for (int32_t k = 0; k < pg->n_headings && pg->headings; k++) {
+        const og_docs_heading *h = &pg->headings[k];
+        size_t len, hb, he;
+        if (h->start < prev_end || h->end <= h->start)
+            continue;
+        while (b < c->n && cp < h->start) {
+            decode(c->text, c->n, b, &len);
+            b += len;
+            cp++;
+        }
+        if (cp < h->start)
+            break; /* past the page's end */
+        hb = b;
+        while (b < c->n && cp < h->end) {
+            decode(c->text, c->n, b, &len);
+            b += len;
+            cp++;
+        }
+        he = b;
+        size_t ts = hb, te = he;
+        trim(c, &ts, &te);
+        if (ts == te)
+            continue;
+        prev_end = h->end;
+        if ((s = add_section(c, sec, hb, sec_heading)) != OG_OK)
+            return s;
+        int32_t level = h->level < 1 ? 1 : h->level > MAX_LEVELS ? MAX_LEVELS : h->level;
+        if ((s = set_heading(c, ts, te, level)) != OG_OK)
+            return s;
+        sec = hb;
+        sec_heading = he;
+    }
+    return add_section(c, sec, c->n, sec_heading);
+}
+
 og_status og_docs_chunk_text(const og_docs_text *t, const og_model *encoder, const og_docs_chunk_params *p,
                              og_docs_chunk **out, int32_t *n_out, og_error *err)
 {
-    (void)encoder;
-    (void)p;
-    *out = NULL;
-    *n_out = 0;
-    og_docs_chunk *c = calloc((size_t)t->n_pages + 1, sizeof *c);
-    if (!c)
-        return og_error_set(err, OG_ERR_NOMEM, "out of memory");
-    int32_t n = 0;
-    for (int32_t i = 0; i < t->n_pages; i++) {
-        if (!t->pages[i].n_bytes)
-            continue;
-        c[n].page_index = i;
-        c[n].byte_end = t->pages[i].n_bytes;
-        c[n].end = og_docs_code_points(t->pages[i].text, t->pages[i].n_bytes);
-        n++;
+    if (out)
+        *out = NULL;
+    if (n_out)
+        *n_out = 0;
+    if (!t || !encoder || !out || !n_out || (t->n_pages > 0 && !t->pages) || t->n_pages < 0)
+        return og_error_set(err, OG_ERR_ARG, "chunking needs a text, an encoder and somewhere to put the chunks");
+    og_docs_chunk_params q = p ? *p : og_docs_default_chunk_params();
+    if (q.max_tokens < 1 || q.max_tokens > MAX_MAX_TOKENS)
+        return og_error_set(err, OG_ERR_ARG, "chunk max_tokens %d is not in 1..%d (the encoder reads %d with "
+                            "[CLS] and [SEP])", q.max_tokens, MAX_MAX_TOKENS, MAX_MAX_TOKENS + 2);
+    if (q.target_tokens < 1 || q.target_tokens > q.max_tokens)
+        return og_error_set(err, OG_ERR_ARG, "chunk target_tokens %d is not in 1..max_tokens (%d)",
+                            q.target_tokens, q.max_tokens);
+    if (q.overlap_tokens < 0 || q.overlap_tokens >= q.target_tokens)
+        return og_error_set(err, OG_ERR_ARG, "chunk overlap_tokens %d is not in 0..target_tokens-1 (%d)",
+                            q.overlap_tokens, q.target_tokens - 1);
+    chunker c = { .model = encoder, .p = q, .err = err };
+    og_status s = OG_OK;
+    for (int32_t i = 0; i < t->n_pages && s == OG_OK; i++) {
+        c.page = i;
+        s = cut_page(&c, &t->pages[i]);
     }
-    *out = c;
-    *n_out = n;
+    free(c.u);
+    free(c.path);
+    for (int l = 0; l < MAX_LEVELS; l++)
+        free(c.levels[l]);
+    if (s != OG_OK) {
+        og_docs_chunks_free(c.out, c.n_out);
+        return s;
+    }
+    *out = c.out;
+    *n_out = c.n_out;
     return OG_OK;
 }
 
