@@ -31,6 +31,9 @@
 #include <string.h>
 
 #define MAX_LEVELS 6
+/* A heading's text in the path is cut after about this many bytes (at a
+ * character): every chunk below it carries a copy. */
+#define MAX_HEADING_BYTES 200
 /* MiniLM and BERT read 512 positions, two of which are [CLS] and [SEP]. */
 #define MAX_MAX_TOKENS 510
 
@@ -203,46 +206,99 @@ static og_status push_unit(chunker *c, size_t bs, size_t be, int32_t tok, bool g
 
 /* ------------------------------------------------------------ splitting */
 
-/* A word of more than max_tokens: pieces of up to target_tokens, cut
- * between characters, the longest prefix that fits found by bisection (a
- * prefix's count is measured, never assumed, so no piece is over). */
-static og_status split_word(chunker *c, size_t bs, size_t be)
+/* Bytes a token may take before text counts as too long for its tokens:
+ * WordPiece makes one [UNK] of any word over 100 characters, so a blob of
+ * megabytes can be a single token; units and word pieces are kept under
+ * this many bytes per token of their limit, so no chunk is a megabyte. */
+#define BYTES_PER_TOKEN 64
+
+static size_t snap(const chunker *c, size_t b)
 {
-    size_t pos = bs;
-    while (pos < be) {
-        size_t len, lo, hi = be;
-        int32_t lo_tok, tok;
-        og_status s;
+    while (b > 0 && ((unsigned char)c->text[b] & 0xc0) == 0x80)
+        b--;
+    return b;
+}
+
+/* Where the piece of an over-long word that starts at pos ends: the
+ * longest prefix of [pos, be) of at most target_tokens that the search
+ * finds (within target_tokens / 16 of it is enough), never more than
+ * target_tokens * BYTES_PER_TOKEN bytes, at least one character. Prefixes
+ * are measured, never assumed, so the piece fits whatever the tokenizer;
+ * guesses interpolate between the prefixes measured (counts grow about
+ * linearly with length), so a piece costs a few counts of its own size. */
+static og_status piece_end(chunker *c, size_t pos, size_t be, size_t *end, int32_t *end_tok)
+{
+    const int32_t target = c->p.target_tokens, slack = target / 16;
+    const size_t window = (size_t)target * BYTES_PER_TOKEN;
+    size_t lim = be - pos > window ? snap(c, pos + window) : be;
+    size_t lo = pos, hi = 0, len, guess = pos + (size_t)target * 4; /* about 4 bytes a token */
+    int32_t lo_tok = 0, hi_tok = 0, tok;
+    og_status s;
+    for (int iter = 0; iter < 48; iter++) {
+        size_t top = hi ? hi - 1 : lim; /* the longest prefix still possible */
+        if (guess > top)
+            guess = top;
+        guess = snap(c, guess);
+        if (guess <= lo) {
+            decode(c->text, c->n, lo, &len);
+            guess = lo + len;
+        }
+        if (guess > top || (hi && guess >= hi))
+            break;
+        if ((s = count(c, pos, guess, &tok)) != OG_OK)
+            return s;
+        if (tok <= target) {
+            lo = guess;
+            lo_tok = tok;
+            if (lo >= lim || lo_tok >= target - slack)
+                break;
+        } else {
+            hi = guess;
+            hi_tok = tok;
+        }
+        size_t span = hi ? hi - lo : 0;
+        if (hi) { /* between lo and hi, not in their outer eighths */
+            guess = lo + (size_t)((double)span * (target - lo_tok) / (hi_tok - lo_tok));
+            if (guess < lo + span / 8)
+                guess = lo + span / 8;
+            if (guess > hi - span / 8)
+                guess = hi - span / 8;
+        } else { /* past lo, as far as lo's bytes per token say */
+            guess = pos + (size_t)((double)(lo - pos) * target / (lo_tok > 0 ? lo_tok : 1));
+            if (guess < lo + (lo - pos) / 4)
+                guess = lo + (lo - pos) / 4;
+        }
+    }
+    if (lo == pos) { /* one character always goes, whatever it costs */
         decode(c->text, c->n, pos, &len);
-        lo = pos + len; /* one character always goes, whatever it costs */
+        lo = pos + len;
         if ((s = count(c, pos, lo, &lo_tok)) != OG_OK)
             return s;
-        if (lo < be) {
-            if ((s = count(c, pos, be, &tok)) != OG_OK)
-                return s;
-            if (tok <= c->p.target_tokens) {
-                lo = be;
-                lo_tok = tok;
-            }
-        }
-        while (lo < hi) { /* lo fits, hi does not (or is be, unmeasured) */
-            size_t mid = lo + (hi - lo) / 2;
-            while (mid > lo && ((unsigned char)c->text[mid] & 0xc0) == 0x80)
-                mid--;
-            if (mid == lo)
-                break;
-            if ((s = count(c, pos, mid, &tok)) != OG_OK)
-                return s;
-            if (tok <= c->p.target_tokens) {
-                lo = mid;
-                lo_tok = tok;
-            } else {
-                hi = mid;
-            }
-        }
-        if ((s = push_unit(c, pos, lo, lo_tok, pos > bs)) != OG_OK)
+    }
+    *end = lo;
+    *end_tok = lo_tok;
+    return OG_OK;
+}
+
+/* Whether [bs, be) of tok tokens may be one unit. */
+static bool fits(const chunker *c, size_t bs, size_t be, int32_t tok)
+{
+    return tok <= c->p.max_tokens && be - bs <= (size_t)c->p.max_tokens * BYTES_PER_TOKEN;
+}
+
+/* A word of more than max_tokens (or bytes for them): pieces as piece_end
+ * cuts them, each glued to the one before. */
+static og_status split_word(chunker *c, size_t bs, size_t be)
+{
+    for (size_t pos = bs; pos < be;) {
+        size_t end;
+        int32_t tok;
+        og_status s = piece_end(c, pos, be, &end, &tok);
+        if (s == OG_OK)
+            s = push_unit(c, pos, end, tok, pos > bs);
+        if (s != OG_OK)
             return s;
-        pos = lo;
+        pos = end;
     }
     return OG_OK;
 }
@@ -273,7 +329,7 @@ static og_status words_alone(chunker *c, size_t bs, size_t be)
         int32_t tok;
         if ((s = count(c, ws, we, &tok)) != OG_OK)
             return s;
-        s = tok > c->p.max_tokens ? split_word(c, ws, we) : push_unit(c, ws, we, tok, false);
+        s = fits(c, ws, we, tok) ? push_unit(c, ws, we, tok, false) : split_word(c, ws, we);
         if (s != OG_OK)
             return s;
     }
@@ -288,11 +344,11 @@ static og_status flush_words(chunker *c, size_t bs, size_t be)
     og_status s = count(c, bs, be, &tok);
     if (s != OG_OK)
         return s;
-    return tok <= c->p.max_tokens ? push_unit(c, bs, be, tok, false) : words_alone(c, bs, be);
+    return fits(c, bs, be, tok) ? push_unit(c, bs, be, tok, false) : words_alone(c, bs, be);
 }
 
 /* A line of more than max_tokens: runs of whole words of up to
- * target_tokens each. */
+ * target_tokens each (and as many times BYTES_PER_TOKEN bytes). */
 static og_status split_words(chunker *c, size_t bs, size_t be)
 {
     size_t pos = bs, ws, we, ps = 0, pe = 0;
@@ -303,12 +359,14 @@ static og_status split_words(chunker *c, size_t bs, size_t be)
         int32_t tok;
         if ((s = count(c, ws, we, &tok)) != OG_OK)
             return s;
-        if (open && (tok > c->p.max_tokens || sum + tok > c->p.target_tokens)) {
+        bool whole = fits(c, ws, we, tok);
+        if (open && (!whole || sum + tok > c->p.target_tokens ||
+                     we - ps > (size_t)c->p.target_tokens * BYTES_PER_TOKEN)) {
             if ((s = flush_words(c, ps, pe)) != OG_OK)
                 return s;
             open = false;
         }
-        if (tok > c->p.max_tokens) {
+        if (!whole) {
             if ((s = split_word(c, ws, we)) != OG_OK)
                 return s;
             continue;
@@ -324,8 +382,8 @@ static og_status split_words(chunker *c, size_t bs, size_t be)
     return open ? flush_words(c, ps, pe) : OG_OK;
 }
 
-/* A sentence (or heading): one unit when it fits max_tokens, else its
- * lines, else its words. */
+/* A sentence (or heading): one unit when it fits, else its lines, else
+ * its words. */
 static og_status add_sentence(chunker *c, size_t bs, size_t be, bool by_lines)
 {
     int32_t tok;
@@ -335,7 +393,7 @@ static og_status add_sentence(chunker *c, size_t bs, size_t be, bool by_lines)
         return OG_OK;
     if ((s = count(c, bs, be, &tok)) != OG_OK)
         return s;
-    if (tok <= c->p.max_tokens)
+    if (fits(c, bs, be, tok))
         return push_unit(c, bs, be, tok, false);
     const char *nl = by_lines ? memchr(c->text + bs, '\n', be - bs) : NULL;
     if (!nl)
@@ -362,7 +420,7 @@ static const char *const ABBREVIATIONS[] = {
 static bool dot_continues(const chunker *c, size_t from, size_t dot)
 {
     size_t ws = dot, len;
-    while (ws > from) {
+    while (ws > from && dot - ws <= 12) { /* longer words are no abbreviation */
         size_t j = char_before(c, ws);
         if (space_at(c, j, &len))
             break;
@@ -542,7 +600,7 @@ static og_status overlap(chunker *c, size_t prev, size_t i, size_t *ob, int64_t 
     const unit *last = &u[i - 1];
     size_t b = last->be, best = last->be, len;
     uint32_t at = 0;
-    while (b > last->bs) {
+    while (b > last->bs && last->be - b <= (size_t)c->p.overlap_tokens * BYTES_PER_TOKEN) {
         size_t p = char_before(c, b);
         uint32_t before = decode(c->text, c->n, p, &len);
         bool word_start = b < last->be && !is_space(at) &&
@@ -646,7 +704,7 @@ static og_status set_heading(chunker *c, size_t bs, size_t be, int32_t level)
         return og_error_set(c->err, OG_ERR_NOMEM, "out of memory");
     size_t n = 0, len;
     bool gap = false;
-    for (size_t i = bs; i < be; i += len) { /* whitespace runs become one space */
+    for (size_t i = bs; i < be && n < MAX_HEADING_BYTES; i += len) { /* whitespace runs become one space */
         if (space_at(c, i, &len)) {
             gap = n > 0;
             continue;
