@@ -200,6 +200,10 @@ static void test_long_section(void)
                   "long section: chunk %d starts inside a sentence: %.30s", i + 1, at);
         }
         CHECK(c[i].n_tokens >= p.target_tokens / 2, "long section: chunk %d has only %d tokens", i, c[i].n_tokens);
+        /* paragraphs (five sentences, about 80 tokens) are not cut when the
+         * chunk can end with one */
+        CHECK(!strncmp(body + c[i].byte_end, "\n\n", 2), "long section: chunk %d ends inside a paragraph: %.20s", i,
+              body + c[i].byte_end);
     }
     og_docs_chunks_free(c, n);
     text_free(&t);

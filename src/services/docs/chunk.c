@@ -8,17 +8,25 @@
  * single word longer than that between UTF-8 characters. Those pieces
  * ("units", each without whitespace at either end, each tokenized exactly
  * once) are then packed into chunks of about target_tokens, never more
- * than max_tokens, each but a section's first starting with about
- * overlap_tokens of the chunk before (whole units when they fit, else the
- * last unit's final words). Chunks never cross a section or a page.
+ * than max_tokens, ending with a paragraph when one ends past half the
+ * target rather than inside the next one. Each chunk but a section's
+ * first starts with about overlap_tokens of the chunk before (whole units
+ * when they fit, else the last unit's final words). Chunks never cross a
+ * section or a page. The sentence rules and character classes are in
+ * chunk_sentence.c.
+ *
+ * A heading's path holds until a heading of its level or above replaces
+ * it, across pages too (a section goes on over a page break). A chunk of
+ * nothing the encoder reads (control characters only: 0 tokens) is
+ * dropped.
  *
  * Why counting units and summing is right: WordPiece (the encoder's
  * tokenizer) ends a word at every whitespace character and makes each
  * punctuation mark and CJK character a word of its own, so the tokens of
  * "A B" are those of "A" followed by those of "B" whenever A and B are
- * separated by whitespace, or the cut falls after a CJK full stop. Every
- * cut here is of that kind except inside an over-long word, whose pieces
- * are never packed together. Other tokenizers need not be additive, so
+ * separated by whitespace, or the cut falls after a CJK full stop or next
+ * to a CJK ideograph. Every cut here is of that kind except inside an
+ * over-long word, whose pieces are never packed together. Other tokenizers need not be additive, so
  * each chunk is counted once more, whole, and shrunk (overlap dropped
  * first, then units from its end) until the exact count fits.
  *
@@ -26,6 +34,7 @@
  * page after page) and the heading stack; the caller owns the result.
  */
 #include "docs/chunk.h"
+#include "docs/chunk_sentence.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +61,7 @@ typedef struct unit {
     int64_t cs, ce;
     int32_t tok;
     bool glued;
+    bool para; /* it starts a paragraph (or a heading's text) */
 } unit;
 
 typedef struct chunker {
@@ -77,68 +87,14 @@ typedef struct chunker {
 
 /* ------------------------------------------------------------ characters */
 
-/* The code point at s[i] (n bytes in all) and its length in bytes. The
- * text is valid UTF-8 by extract.h's contract; a stray byte still reads as
- * one character, so nothing runs past the end. */
-static uint32_t decode(const char *s, size_t n, size_t i, size_t *len)
-{
-    const unsigned char *p = (const unsigned char *)s + i;
-    size_t avail = n - i, k;
-    uint32_t c;
-    if (p[0] < 0x80) {
-        *len = 1;
-        return p[0];
-    }
-    if ((p[0] & 0xe0) == 0xc0) {
-        k = 2;
-        c = p[0] & 0x1f;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        k = 3;
-        c = p[0] & 0x0f;
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        k = 4;
-        c = p[0] & 0x07;
-    } else {
-        *len = 1;
-        return 0xfffd;
-    }
-    if (k > avail) {
-        *len = 1;
-        return 0xfffd;
-    }
-    for (size_t j = 1; j < k; j++) {
-        if ((p[j] & 0xc0) != 0x80) {
-            *len = 1;
-            return 0xfffd;
-        }
-        c = (c << 6) | (p[j] & 0x3f);
-    }
-    *len = k;
-    return c;
-}
-
-/* The whitespace WordPiece splits at (the tokenizer's own list), so that
- * every cut made at one of these is a token boundary. */
-static bool is_space(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
-           c == 0x3000;
-}
-
 static bool space_at(const chunker *c, size_t i, size_t *len)
 {
-    return is_space(decode(c->text, c->n, i, len));
+    return og_docs_is_space(og_docs_utf8_at(c->text, c->n, i, len));
 }
 
-/* The start of the character that ends right before byte i. */
 static size_t char_before(const chunker *c, size_t i)
 {
-    const unsigned char *s = (const unsigned char *)c->text;
-    size_t j = i - 1;
-    while (j > 0 && i - j < 4 && (s[j] & 0xc0) == 0x80)
-        j--;
-    return j;
+    return og_docs_utf8_before(c->text, i);
 }
 
 static void trim(const chunker *c, size_t *bs, size_t *be)
@@ -154,19 +110,11 @@ static void trim(const chunker *c, size_t *bs, size_t *be)
     }
 }
 
-static int64_t code_points(const char *s, size_t from, size_t to)
-{
-    int64_t n = 0;
-    for (size_t i = from; i < to; i++)
-        n += ((unsigned char)s[i] & 0xc0) != 0x80;
-    return n;
-}
-
 /* The code-point offset of byte b; calls come in increasing order within
  * a page, so the cursor only moves forward. */
 static int64_t cp_at(chunker *c, size_t b)
 {
-    c->cur_c += code_points(c->text, c->cur_b, b);
+    c->cur_c += og_docs_code_points(c->text + c->cur_b, b - c->cur_b);
     c->cur_b = b;
     return c->cur_c;
 }
@@ -201,6 +149,7 @@ static og_status push_unit(chunker *c, size_t bs, size_t be, int32_t tok, bool g
     u->ce = cp_at(c, be);
     u->tok = tok;
     u->glued = glued;
+    u->para = false;
     return OG_OK;
 }
 
@@ -240,7 +189,7 @@ static og_status piece_end(chunker *c, size_t pos, size_t be, size_t *end, int32
             guess = top;
         guess = snap(c, guess);
         if (guess <= lo) {
-            decode(c->text, c->n, lo, &len);
+            og_docs_utf8_at(c->text, c->n, lo, &len);
             guess = lo + len;
         }
         if (guess > top || (hi && guess >= hi))
@@ -270,7 +219,7 @@ static og_status piece_end(chunker *c, size_t pos, size_t be, size_t *end, int32
         }
     }
     if (lo == pos) { /* one character always goes, whatever it costs */
-        decode(c->text, c->n, pos, &len);
+        og_docs_utf8_at(c->text, c->n, pos, &len);
         lo = pos + len;
         if ((s = count(c, pos, lo, &lo_tok)) != OG_OK)
             return s;
@@ -408,123 +357,20 @@ static og_status add_sentence(chunker *c, size_t bs, size_t be, bool by_lines)
     return OG_OK;
 }
 
-/* Lowercase words before a '.' that does not end a sentence. */
-static const char *const ABBREVIATIONS[] = {
-    "e.g", "i.e", "cf", "vs", "viz", "al", "approx", "ca", "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr",
-    "fig", "figs", "eq", "eqs", "ref", "refs", "sec", "ch", "vol", "no", "nos", "p", "pp", "inc", "ltd", "co",
-    "corp", "dept", "est", "u.s", "u.k", "resp", "ibid", "op", "rev", "gen", "gov", "ed", "eds", "min", "max",
-};
-
-/* Whether the '.' at byte dot ends the word before it as an abbreviation,
- * an initial ("J. Smith") or a list number at the start of a line ("2."). */
-static bool dot_continues(const chunker *c, size_t from, size_t dot)
-{
-    size_t ws = dot, len;
-    while (ws > from && dot - ws <= 12) { /* longer words are no abbreviation */
-        size_t j = char_before(c, ws);
-        if (space_at(c, j, &len))
-            break;
-        ws = j;
-    }
-    while (ws < dot && c->text[ws] && strchr("(\"'[", c->text[ws])) /* an opening mark is not the word */
-        ws++;
-    size_t n = dot - ws;
-    if (n == 0 || n > 8)
-        return false;
-    char w[16];
-    bool digits = true;
-    for (size_t i = 0; i < n; i++) {
-        char ch = c->text[ws + i];
-        digits = digits && ch >= '0' && ch <= '9';
-        w[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-    }
-    w[n] = '\0';
-    if (n == 1 && w[0] >= 'a' && w[0] <= 'z')
-        return true;
-    if (digits) { /* "1." numbers a list only at the start of a line */
-        size_t k = ws;
-        while (k > from && (c->text[k - 1] == ' ' || c->text[k - 1] == '\t'))
-            k--;
-        return n <= 3 && (k == from || c->text[k - 1] == '\n');
-    }
-    for (size_t i = 0; i < sizeof ABBREVIATIONS / sizeof *ABBREVIATIONS; i++)
-        if (!strcmp(w, ABBREVIATIONS[i]))
-            return true;
-    return false;
-}
-
-/* The CJK ideographs WordPiece makes words of their own (BERT's list). */
-static bool is_ideograph(uint32_t c)
-{
-    return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) ||
-           (c >= 0x2a700 && c <= 0x2b73f) || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b920 && c <= 0x2ceaf) ||
-           (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
-}
-
-static bool is_cjk_stop(uint32_t ch)
-{
-    return ch == 0x3002 || ch == 0xff01 || ch == 0xff1f || ch == 0xff61 || ch == 0xff0e;
-}
-
-static bool is_stop(uint32_t ch)
-{
-    return ch == '.' || ch == '!' || ch == '?' || ch == 0x2026 || is_cjk_stop(ch);
-}
-
-/* Closing marks a sentence keeps after its stop: "Go!" and (see above.) */
-static bool is_closer(uint32_t ch)
-{
-    return ch == '"' || ch == '\'' || ch == ')' || ch == ']' || ch == 0x00bb || ch == 0x2019 || ch == 0x201d ||
-           ch == 0x300d || ch == 0x300f || ch == 0xff09 || ch == 0x3011;
-}
-
-/* Whether the stops [stop, after) end the sentence that began at start:
- * whitespace or the paragraph's end follows, then no lowercase letter
- * ("Is it... really?"), and a lone '.' does not end an abbreviation. */
-static bool ends_sentence(const chunker *c, size_t start, size_t stop, size_t after, size_t be, bool only_dot)
-{
-    size_t i = after, len;
-    if (i >= be)
-        return true;
-    if (!space_at(c, i, &len))
-        return false;
-    while (i < be && space_at(c, i, &len))
-        i += len;
-    if (i < be && c->text[i] >= 'a' && c->text[i] <= 'z')
-        return false;
-    return !(only_dot && c->text[stop] == '.' && dot_continues(c, start, stop));
-}
-
-/* A paragraph's sentences: a stop (. ! ? or an ellipsis), with the stops
- * and closing marks right after it, ends a sentence as ends_sentence says;
- * a CJK full stop ends one whatever follows. */
+/* A paragraph's sentences, as og_docs_sentence_end finds them. */
 static og_status add_paragraph(chunker *c, size_t bs, size_t be)
 {
-    size_t start = bs, i = bs, len;
-    og_status s;
-    while (i < be) {
-        uint32_t ch = decode(c->text, c->n, i, &len);
-        if (!is_stop(ch)) {
-            i += len;
-            continue;
-        }
-        size_t stop = i;
-        bool cjk = false, only_dot = true;
-        while (i < be) {
-            ch = decode(c->text, c->n, i, &len);
-            if (!is_stop(ch) && !is_closer(ch))
-                break;
-            cjk = cjk || is_cjk_stop(ch);
-            only_dot = only_dot && (ch == '.' ? i == stop : !is_stop(ch));
-            i += len;
-        }
-        if (!cjk && !ends_sentence(c, start, stop, i, be, only_dot))
-            continue;
-        if ((s = add_sentence(c, start, i, true)) != OG_OK)
+    size_t first = c->n_u;
+    for (size_t start = bs; start < be;) {
+        size_t end = og_docs_sentence_end(c->text, start, be);
+        og_status s = add_sentence(c, start, end, true);
+        if (s != OG_OK)
             return s;
-        start = i;
+        start = end;
     }
-    return add_sentence(c, start, be, true);
+    if (first < c->n_u)
+        c->u[first].para = true;
+    return OG_OK;
 }
 
 /* The paragraphs of [bs, be): runs of lines between blank lines. */
@@ -602,9 +448,9 @@ static og_status overlap(chunker *c, size_t prev, size_t i, size_t *ob, int64_t 
     uint32_t at = 0;
     while (b > last->bs && last->be - b <= (size_t)c->p.overlap_tokens * BYTES_PER_TOKEN) {
         size_t p = char_before(c, b);
-        uint32_t before = decode(c->text, c->n, p, &len);
-        bool word_start = b < last->be && !is_space(at) &&
-                          (is_space(before) || is_ideograph(at) || is_ideograph(before) || is_cjk_stop(before));
+        uint32_t before = og_docs_utf8_at(c->text, c->n, p, &len);
+        bool word_start = b < last->be && !og_docs_is_space(at) &&
+                          (og_docs_is_space(before) || og_docs_is_ideograph(at) || og_docs_is_ideograph(before) || og_docs_is_cjk_stop(before));
         if (word_start) {
             int32_t tok;
             og_status s = count(c, b, last->be, &tok);
@@ -620,7 +466,7 @@ static og_status overlap(chunker *c, size_t prev, size_t i, size_t *ob, int64_t 
     }
     if (best < last->be) {
         *ob = best;
-        *oc = last->ce - code_points(c->text, best, last->be);
+        *oc = last->ce - og_docs_code_points(c->text + best, last->be - best);
         *otok = sum;
     }
     return OG_OK;
@@ -649,15 +495,19 @@ static og_status pack(chunker *c)
             oc = u[i].cs;
             tok = 0;
         }
-        size_t j = i;
+        size_t j = i, para = 0;
         tok += u[j++].tok;
         while (j < c->n_u && !u[j].glued) {
             int32_t grown = tok + u[j].tok;
+            if (u[j].para && tok >= target / 2)
+                para = j; /* the chunk could end with a paragraph here */
             if (grown > max || (grown > target && grown - target >= target - tok))
                 break;
             tok = grown;
             j++;
         }
+        if (j < c->n_u && !u[j].para && para > i)
+            j = para; /* rather than in the middle of the next one */
         int32_t exact;
         for (;;) { /* the exact count of the span, shrunk until it fits */
             if ((s = count(c, ob, u[j - 1].be, &exact)) != OG_OK)
@@ -758,7 +608,7 @@ static og_status cut_page(chunker *c, const og_docs_page *pg)
         if (h->start < prev_end || h->end <= h->start)
             continue;
         while (b < c->n && cp < h->start) {
-            decode(c->text, c->n, b, &len);
+            og_docs_utf8_at(c->text, c->n, b, &len);
             b += len;
             cp++;
         }
@@ -766,7 +616,7 @@ static og_status cut_page(chunker *c, const og_docs_page *pg)
             break; /* past the page's end */
         hb = b;
         while (b < c->n && cp < h->end) {
-            decode(c->text, c->n, b, &len);
+            og_docs_utf8_at(c->text, c->n, b, &len);
             b += len;
             cp++;
         }
