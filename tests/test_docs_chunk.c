@@ -472,6 +472,75 @@ static void test_params(void)
     text_free(&t);
 }
 
+/* Random pages of words, punctuation, line breaks, CJK, emoji, control
+ * characters and long words, with random headings and parameters: the
+ * invariants hold on every one. */
+static uint32_t lcg(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 8;
+}
+
+static void test_random(void)
+{
+    static const char *const bits[] = {
+        "word", "Wort", "caf\xc3\xa9", "na\xc3\xafve", "x", "3.14", "e.g.", "Dr.", ". ", "! ", "? ", "\xe2\x80\xa6 ",
+        ", ", " ", " ", " ", "\n", "\n\n", "\n \n", "\t", "\xe4\xb8\xad\xe6\x96\x87", "\xe3\x80\x82",
+        "\xf0\x9f\x99\x82", "\x01", "\xe2\x80\x8b", "\xc2\xa0", "\xe3\x80\x80", "(", ")", "\"", "-",
+    };
+    uint32_t state = 19;
+    for (int round = 0; round < 60; round++) {
+        enum { PAGES = 3 };
+        char *texts[PAGES];
+        for (int pi = 0; pi < PAGES; pi++) {
+            size_t cap = 40000, len = 0;
+            char *t = malloc(cap);
+            int n_bits = (int)(lcg(&state) % 1500);
+            for (int k = 0; k < n_bits && len + 1200 < cap; k++) {
+                uint32_t r = lcg(&state);
+                if (r % 97 == 0) { /* now and then a long word */
+                    int n = 100 + (int)(r % 1000);
+                    for (int m = 0; m < n; m++)
+                        t[len++] = (char)('a' + (m * 7 + (int)r) % 26);
+                    if (r % 2)
+                        t[len++] = '-';
+                } else {
+                    const char *b = bits[r % (sizeof bits / sizeof *bits)];
+                    memcpy(t + len, b, strlen(b));
+                    len += strlen(b);
+                }
+            }
+            t[len] = '\0';
+            texts[pi] = t;
+        }
+        og_docs_text t = make_text((const char *const *)texts, PAGES);
+        for (int pi = 0; pi < PAGES; pi++) { /* headings at random line starts */
+            og_docs_page *pg = &t.pages[pi];
+            int64_t cps = og_docs_code_points(pg->text, pg->n_bytes);
+            for (int64_t at = 0; at + 10 < cps; at += 50 + lcg(&state) % 800) {
+                pg->headings = realloc(pg->headings, (size_t)(pg->n_headings + 1) * sizeof *pg->headings);
+                og_docs_heading *h = &pg->headings[pg->n_headings++];
+                h->start = at;
+                h->end = at + 1 + lcg(&state) % 30;
+                h->level = 1 + (int32_t)(lcg(&state) % 6);
+            }
+        }
+        int target = 8 + (int)(lcg(&state) % 300);
+        int max = target + (int)(lcg(&state) % 60);
+        max = max > 510 ? 510 : max;
+        og_docs_chunk_params p = params(target, max, (int)(lcg(&state) % (unsigned)target));
+        char what[64];
+        snprintf(what, sizeof what, "random %d (%d, %d, %d)", round, p.target_tokens, p.max_tokens,
+                 p.overlap_tokens);
+        og_docs_chunk *c = NULL;
+        int32_t n = chunk(what, &t, &p, &c);
+        og_docs_chunks_free(c, n);
+        text_free(&t);
+        for (int pi = 0; pi < PAGES; pi++)
+            free(texts[pi]);
+    }
+}
+
 /* 300 pages of about 3,000 characters: the rate is printed for the record. */
 static void test_rate(void)
 {
@@ -522,6 +591,7 @@ int main(void)
     test_headings();
     test_long_words();
     test_cjk();
+    test_random();
     test_rate();
     og_model_free(g_model);
     return og_test_finish("test_docs_chunk");
