@@ -49,8 +49,9 @@ expect "bad collection name" 1 "invalid collection name" -- "$og" docs add -C ..
 
 # Per-file errors: exit 1, each named, the others indexed.
 expect "add: two bad files" 1 "binary.txt" -- "$og" docs add "${D[@]}" "$corpus"
-grep -qF "latin.txt" "$tmp/err" || { fail=$((fail + 1)); echo "FAIL: latin.txt not reported" >&2; }
-expect "add: the summary" 0 "3 indexed" -- cat "$tmp/err"
+cp "$tmp/err" "$tmp/add.err"
+grep -qF "latin.txt" "$tmp/add.err" || { fail=$((fail + 1)); echo "FAIL: latin.txt not reported" >&2; }
+expect "add: the summary" 0 "3 indexed" -- cat "$tmp/add.err"
 "$og" docs list "${D[@]}" --json >"$tmp/list.json"
 python3 - "$tmp/list.json" "$corpus" <<'P' || fail=$((fail + 1))
 import json, sys
