@@ -295,6 +295,17 @@ static void test_docx(void)
     small.max_text_bytes = 20;
     expect_error(tmp_path("report.docx"), &small, OG_ERR_NOMEM, "passes the limit", (char *)NULL);
 
+    /* ... also when the XML is small enough but its text is not */
+    static char long_xml[4096];
+    char words[2001];
+    memset(words, 'x', 2000);
+    words[2000] = 0;
+    snprintf(long_xml, sizeof long_xml, W_DOC_OPEN "<w:p><w:r><w:t>%s</w:t></w:r></w:p>" W_DOC_CLOSE, words);
+    const char *long_doc[] = { "word/document.xml", long_xml };
+    write_zip("long.docx", long_doc, 1);
+    small.max_text_bytes = 1000;
+    expect_error(tmp_path("long.docx"), &small, OG_ERR_NOMEM, "extracted text passes the limit", (char *)NULL);
+
     const char *no_doc[] = { "word/other.xml", "<x/>" };
     write_zip("nodoc.docx", no_doc, 1);
     expect_error(tmp_path("nodoc.docx"), NULL, OG_ERR_FORMAT, "word/document.xml", (char *)NULL);

@@ -365,6 +365,8 @@ static og_status read_document(const char *path, stream *st, reader_state *rs, o
     }
     if (s == OG_OK && got != 0)
         s = stream_failed(path, st, err);
+    else if (s != OG_OK && s != OG_ERR_FORMAT) /* the page builder's errors do not name the file */
+        og_error_prefix(err, "%s", path);
     xmlFreeTextReader(r);
     return s;
 }

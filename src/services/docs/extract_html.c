@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/HTMLparser.h>
 
@@ -63,14 +64,48 @@ static void fail(walker *w, og_status s)
     }
 }
 
+/* The value of attribute key in atts (name, value, ..., NULL), or NULL. */
+static const char *attr(const xmlChar **atts, const char *key)
+{
+    for (; atts && atts[0]; atts += 2)
+        if (!strcasecmp((const char *)atts[0], key))
+            return atts[1] ? (const char *)atts[1] : "";
+    return NULL;
+}
+
+/* Whether class (space-separated) holds one of names. */
+static bool has_class(const char *class, const char *const *names)
+{
+    for (const char *c = class; c && *c;) {
+        size_t n = strcspn(c, " \t\n");
+        for (const char *const *k = names; *k; k++)
+            if (strlen(*k) == n && !strncasecmp(c, *k, n))
+                return true;
+        c += n;
+        c += strspn(c, " \t\n");
+    }
+    return false;
+}
+
+/* Content nobody sees: hidden elements, and the permalink marks ("#",
+ * "¶") that documentation generators put in headings, which would end
+ * every heading's text. */
+static bool invisible(const walker *w, const char *name, const xmlChar **atts)
+{
+    static const char *const marks[] = { "headerlink", "anchor", "permalink", "mark", "hash-link", NULL };
+    const char *aria = attr(atts, "aria-hidden");
+    if (attr(atts, "hidden") || (aria && !strcasecmp(aria, "true")))
+        return true;
+    return w->page.heading_level > 0 && !strcmp(name, "a") && has_class(attr(atts, "class"), marks);
+}
+
 static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
 {
-    (void)atts;
     walker *w = ctx;
     const char *name = (const char *)xname;
     if (w->st != OG_OK || !name)
         return;
-    if (w->skip || named(name, skipped)) {
+    if (w->skip || named(name, skipped) || invisible(w, name, atts)) {
         w->skip++;
         if (!strcmp(name, "title") && !w->has_title) /* usually inside head, itself skipped */
             w->in_title = w->skip, w->has_title = true;
