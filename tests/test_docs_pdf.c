@@ -159,14 +159,16 @@ static void test_runner(void)
     og_docs_proc_free(&res);
 
     const char *big[] = { "head", "-c", "100000", "/dev/zero", NULL };
-    CHECK(og_docs_run(big, "coreutils", 1000, 10, &res, &err) == OG_ERR_NOMEM && strstr(err.message, "limit"),
+    CHECK(og_docs_run(big, "coreutils", 1000, 10, &res, &err) == OG_ERR_NOMEM && res.over_cap &&
+              !strcmp(err.message, "head printed more than the limit of 1000 bytes"),
           "output cap: %s", err.message);
     og_docs_proc_free(&res);
 
     /* the bound only shows the child was killed rather than waited for */
     double t0 = seconds();
     const char *slow[] = { "sleep", "30", NULL };
-    CHECK(og_docs_run(slow, "coreutils", 1000, 1, &res, &err) == OG_ERR_NOMEM && strstr(err.message, "timeout"),
+    CHECK(og_docs_run(slow, "coreutils", 1000, 1, &res, &err) == OG_ERR_NOMEM && res.timed_out &&
+              strstr(err.message, "timeout"),
           "timeout: %s", err.message);
     CHECK(seconds() - t0 < 20, "the hung child was not stopped: %.1f s", seconds() - t0);
     og_docs_proc_free(&res);
@@ -228,7 +230,9 @@ static void test_text_pdf(const char *pdf)
     lim = og_docs_default_limits();
     lim.max_text_bytes = 40;
     st = og_docs_extract(pdf, &lim, &t, &err);
-    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "limit") && t.pages == NULL, "%s", err.message);
+    CHECK(st == OG_ERR_NOMEM && strstr(err.message, "extracted text passes the limit of 40 bytes") &&
+              t.pages == NULL,
+          "%s", err.message);
 }
 
 static void test_errors(const char *pdf)
@@ -384,6 +388,27 @@ static void test_ocr(const char *pdf)
                       !strcmp(t.pages[1].text, "") && !t.pages[1].ocr,
                   "blank page: '%s' ocr %d", t.pages[1].text, t.pages[1].ocr);
         og_docs_text_free(&t);
+    }
+
+    /* 30000 x 30000 pixels in the header: refused before decoding */
+    unsigned char huge[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D',
+                             'R', 0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+                             /* IEND: a header reader wants more than the IHDR */
+                             0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82 };
+    uint32_t crc = 0xFFFFFFFFu; /* the chunk's CRC-32 over its type and data */
+    for (int i = 12; i < 29; i++) {
+        crc ^= huge[i];
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+    }
+    crc = ~crc;
+    for (int i = 0; i < 4; i++)
+        huge[29 + i] = (unsigned char)(crc >> (24 - 8 * i));
+    const char *big = tpath("huge.png");
+    if (write_bytes(big, huge, sizeof huge)) {
+        st = og_docs_extract(big, NULL, &t, &err);
+        CHECK(st == OG_ERR_NOMEM && strstr(err.message, "30000 x 30000 pixels, over the limit"), "%d %s", st,
+              err.message);
     }
 
     /* a PNG signature and nothing an image decoder can use */

@@ -86,7 +86,11 @@ static og_status read_batch(const char *path, const char *arg, int32_t first, in
     uint64_t cap = lim->max_text_bytes ? lim->max_text_bytes : UINT64_MAX;
     og_status st = og_docs_run(argv, POPPLER, cap, lim->timeout_seconds, &res, err);
     if (st != OG_OK) {
+        bool over = st == OG_ERR_NOMEM && res.over_cap;
         og_docs_proc_free(&res);
+        if (over)
+            return og_error_set(err, st, "%s: extracted text passes the limit of %llu bytes", path,
+                                (unsigned long long)cap);
         og_error_prefix(err, "%s", path);
         return st;
     }

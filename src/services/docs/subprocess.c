@@ -213,6 +213,7 @@ og_status og_docs_run(const char *const argv[], const char *package, uint64_t ma
     while (open_fds > 0 && st == OG_OK) {
         int64_t left = deadline - now_ms();
         if (left <= 0) {
+            res->timed_out = true;
             st = og_error_set(err, OG_ERR_NOMEM, "%s ran past the time limit of %d s (timeout) and was stopped",
                               argv[0], timeout_seconds);
             break;
@@ -245,8 +246,9 @@ og_status og_docs_run(const char *const argv[], const char *package, uint64_t ma
                 continue;
             }
             if ((uint64_t)res->out_len + (uint64_t)got > max_out) {
-                st = og_error_set(err, OG_ERR_NOMEM, "%s printed more than the limit of %llu MiB", argv[0],
-                                  (unsigned long long)(max_out >> 20));
+                res->over_cap = true;
+                st = og_error_set(err, OG_ERR_NOMEM, "%s printed more than the limit of %llu bytes", argv[0],
+                                  (unsigned long long)max_out);
                 break;
             }
             if (res->out_len + (size_t)got + 1 > cap) {
@@ -289,6 +291,7 @@ og_status og_docs_run(const char *const argv[], const char *package, uint64_t ma
         }
         if (now_ms() >= deadline) {
             reap(pid, true, res);
+            res->timed_out = true;
             return og_error_set(err, OG_ERR_NOMEM, "%s ran past the time limit of %d s (timeout) and was stopped",
                                 argv[0], timeout_seconds);
         }

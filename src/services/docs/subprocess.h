@@ -20,6 +20,8 @@ typedef struct og_docs_proc {
     size_t out_len;
     char err_text[1024]; /* the first bytes of stderr, NUL-terminated */
     int exit_code;       /* the exit status; -1 when a signal ended it */
+    bool over_cap;       /* stopped for printing more than max_out */
+    bool timed_out;      /* stopped at the time limit */
 } og_docs_proc;
 
 /* Runs argv[0] (looked up in PATH, never through a shell) with argv,
