@@ -21,7 +21,7 @@ ok() { pass=$((pass + 1)); }
 ko() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
 
 expect "evaluate self-test" 0 "15 passed, 0 failed" -- $py "$D/evaluate.py" --self-test
-expect "ask_eval self-test" 0 "11 passed, 0 failed" -- $py "$D/ask_eval.py" --self-test
+expect "ask_eval self-test" 0 "12 passed, 0 failed" -- $py "$D/ask_eval.py" --self-test
 expect "evaluate --help" 0 "--results-from" -- $py "$D/evaluate.py" --help
 expect "ask_eval --help" 0 "--model" -- $py "$D/ask_eval.py" --help
 expect "fetch.sh --help" 0 "apt-get download" -- bash "$D/fetch.sh" --help
@@ -109,6 +109,19 @@ expect "require fails below the bar" 1 "short of the bar" -- \
     $py "$D/evaluate.py" --questions "$tmp/q.jsonl" --results-from "$tmp/res.json" --require
 expect "CLI failure is reported" 2 "collection 'nope' does not exist" -- $py "$D/evaluate.py" \
     --offgrid "$D/fake_offgrid.py" --questions "$tmp/q.jsonl" --collection nope --skip-add
+# docs add exits 1 when one file fails and indexes the rest: scored anyway
+# (with a warning and add_error), unless --strict-add.
+cp -r "$c" "$tmp/corpus2"
+printf 'not a pdf\n' >"$tmp/corpus2/broken.pdf"
+expect "a failed file is scored around" 0 "docs add reported failures" -- $py "$D/evaluate.py" \
+    --offgrid "$D/fake_offgrid.py" --corpus "$tmp/corpus2" --questions "$tmp/q.jsonl" --collection t2 --json
+if $py - "$tmp/out" <<'PY'; then ok; else ko "scores after a failed file"; fi
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "broken.pdf" in r["add_error"] and r["modes"]["bm25"]["recall"] == 0.75, r
+PY
+expect "--strict-add stops" 2 "broken.pdf" -- $py "$D/evaluate.py" --offgrid "$D/fake_offgrid.py" \
+    --corpus "$tmp/corpus2" --questions "$tmp/q.jsonl" --collection t3 --strict-add
 expect "ask_eval end to end" 0 '"accuracy"' -- $py "$D/ask_eval.py" --offgrid "$D/fake_offgrid.py" \
     --questions "$tmp/q.jsonl" --collection t --json -m m1
 cp "$tmp/out" "$tmp/ask.json"

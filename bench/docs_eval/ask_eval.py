@@ -55,6 +55,9 @@ def judge(question, ask, hits, require_cited=True):
     if not isinstance(answer, str) or not isinstance(sources, list):
         out["reason"] = "ask output lacks answer/sources"
         return out
+    if ask.get("nothing_relevant") is True:
+        out["reason"] = "said nothing relevant was found"
+        return out
     cited = cited_numbers(answer)
     at_place = [s for s in sources if isinstance(s, dict) and evalset.place_matches(s, question)]
     if not at_place:
@@ -121,6 +124,8 @@ def self_test():
         ({"answer": "x [2]", "sources": [src]}, [other], True, False, "excerpt not in search"),
         ({"answer": "x [2]", "sources": [src]}, [dict(hit, text="nothing")], True, False, "excerpt lacks it"),
         ({"answer": "x [2]"}, [hit], True, False, "no sources field"),
+        ({"answer": "x [2]", "sources": [src], "nothing_relevant": True}, [hit], True, False,
+         "nothing relevant"),
     ]
     bad = []
     for ask, hits, req, want, name in cases:

@@ -63,19 +63,27 @@ def chunks_of(text, size=80, step=60):
 
 
 def add(collection, paths):
-    docs = []
+    """Indexes every file; exit status 1 when one failed (the rest are in)."""
+    docs, failed = [], 0
     for root in paths:
         files = [root] if os.path.isfile(root) else sorted(
             os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
         if not files:
             die(f"{root}: no such file or folder", 1)
         for f in files:
-            for page, text in pages_of(f):
+            try:
+                pages = pages_of(f)
+            except (OSError, subprocess.CalledProcessError) as e:
+                failed += 1  # like the real CLI: report the file, index the rest
+                print(f"offgrid (fake): {f}: cannot read ({e})", file=sys.stderr)
+                continue
+            for page, text in pages:
                 for s, e in chunks_of(text):
                     docs.append({"doc": os.path.abspath(f), "page": page, "start": s, "end": e,
                                  "text": text[s:e]})
     with open(state_path(collection), "w", encoding="utf-8") as fh:
         json.dump(docs, fh)
+    return 1 if failed else 0
 
 
 def ranked(chunks, query, mode):
@@ -122,8 +130,7 @@ def main(argv):
             i += 1
     collection = opts.get("--collection", "default")
     if sub == "add":
-        add(collection, pos)
-        return 0
+        return add(collection, pos)
     if sub not in ("search", "ask") or len(pos) != 1:
         die(f"unknown command or missing query: docs {sub}")
     try:
