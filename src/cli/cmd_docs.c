@@ -76,7 +76,7 @@ static const cli_option ask_options[] = {
     CLI_OPT_CTX(docs_opts, n_ctx, "the chat model's context", "4096"),
     CLI_OPT_MAX_TOKENS(docs_opts, max_tokens, "longest answer", "512"),
     { NULL, "--min-cosine", CLI_FLOAT, CLI_AT(docs_opts, min_cosine, float), "X",
-      .help = "below this similarity of the best excerpt, no answer\n(0: the calibrated default; -1: always answer)",
+      .help = "below this similarity of the best excerpt, no answer\n(0: the calibrated default, 0.28; -1: always answer)",
       .min = -1, .max = 1 },
     { NULL, NULL, CLI_POSITIONAL, CLI_AT(docs_opts, arg, const char *), "QUESTION", .required = true,
       .missing = "what is the question? (QUESTION)" },
