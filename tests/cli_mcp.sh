@@ -33,6 +33,9 @@ else
     echo "FAIL mcp stdout holds only protocol" >&2
     head -c 400 "$tmp/proto" "$tmp/log" >&2
 fi
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"ping"}' '{"jsonrpc":"2.0","id":2,"method":"x"}' >"$tmp/two"
+expect "mcp --log --json" 0 '{"method":"x","code":-32601,' -- \
+    "$og" mcp --home "$tmp" --log --json <"$tmp/two"
 finish cli_mcp || exit 1
 
 py=${OFFGRID_MCP_PYTHON:-python3}

@@ -58,7 +58,8 @@ static int take_stdout(void)
     return proto;
 }
 
-static int run(const mcp_opts *o)
+/* Resolves the models and the passphrase, then serves on proto. */
+static int serve(const mcp_opts *o, int proto)
 {
     char chat_buf[4096], embed_buf[4096], classify_buf[4096], cache[4096];
     og_mcp_params p = og_mcp_default_params();
@@ -82,14 +83,6 @@ static int run(const mcp_opts *o)
         return 1;
     p.passphrase = pass ? pass : getenv("OFFGRID_DOCS_PASSPHRASE");
 
-    int proto = take_stdout();
-    if (proto < 0) {
-        free(pass);
-        return 1;
-    }
-    /* A client that goes away makes write fail with EPIPE, which ends
-     * the loop, instead of killing the process mid-message. */
-    signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "offgrid mcp: serving on stdio (tools:%s%s%s)\n", p.embed_model_path ? " embed" : "",
             p.classify_model_path ? " classify" : "", p.embed_model_path ? " search" : "");
     og_error err = { 0 };
@@ -98,12 +91,26 @@ static int run(const mcp_opts *o)
         memset(pass, 0, strlen(pass));
         free(pass);
     }
-    close(proto);
     if (st != OG_OK) {
         fprintf(stderr, "offgrid mcp: %s\n", err.message);
         return 1;
     }
     return 0;
+}
+
+static int run(const mcp_opts *o)
+{
+    /* First of all, so that not even resolving a model (which may talk
+     * about the store) can write to the client. */
+    int proto = take_stdout();
+    if (proto < 0)
+        return 1;
+    /* A client that goes away makes write fail with EPIPE, which ends
+     * the loop, instead of killing the process mid-message. */
+    signal(SIGPIPE, SIG_IGN);
+    int rc = serve(o, proto);
+    close(proto);
+    return rc;
 }
 
 static int start(int argc, char **argv)
