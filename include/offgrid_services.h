@@ -323,6 +323,13 @@ OG_API og_status og_docs_add(og_docs *docs, const char *const *paths, int32_t n_
                              og_docs_progress_fn progress, og_docs_file_error_fn on_error, void *user,
                              int32_t *n_failed, og_error *err);
 
+/* og_docs_add, and then removes the documents under paths whose files
+ * are gone: what `docs watch` runs each time it looks. *n_removed
+ * (optional) counts those removed. */
+OG_API og_status og_docs_sync(og_docs *docs, const char *const *paths, int32_t n_paths,
+                              og_docs_progress_fn progress, og_docs_file_error_fn on_error, void *user,
+                              int32_t *n_failed, int32_t *n_removed, og_error *err);
+
 /* Removes a document (or every document under a folder) by its path as
  * added (made absolute); *n_removed (optional) counts them; OG_ERR_ARG
  * when none matched. Costs only the removed documents' chunks. */
@@ -362,6 +369,44 @@ typedef struct og_docs_hit {
 OG_API og_status og_docs_search(og_docs *docs, const char *query, int32_t k, og_docs_mode mode,
                                 og_docs_hit **out, int32_t *n, og_error *err);
 OG_API void og_docs_hits_free(og_docs_hit *hits, int32_t n);
+
+/* A source an answer cites: excerpt n of the prompt. */
+typedef struct og_docs_source {
+    int32_t n;          /* the excerpt's number in the answer, [n] */
+    char *doc;
+    int32_t page;       /* 1-based; 0 for kinds without pages */
+    int64_t start, end; /* code points in the page's text */
+} og_docs_source;
+
+typedef struct og_docs_answer {
+    char *answer;              /* the answer, invented citations removed */
+    og_docs_source *sources;   /* the excerpts it cites, by n */
+    int32_t n_sources;
+    int32_t n_invented;        /* citations that named no excerpt (dropped) */
+    int32_t invented[16];      /* their numbers (the first 16) */
+    bool nothing_relevant;     /* no excerpt passed the relevance threshold: no answer was generated */
+    double best_cosine;        /* the best excerpt's cosine similarity to the question */
+    og_gen_result gen;         /* the generation's figures (its text pointer is not kept) */
+} og_docs_answer;
+
+typedef struct og_docs_ask_params {
+    int32_t k;              /* excerpts given to the model; 0: 5 */
+    int32_t max_tokens;     /* of the answer; 0: 512 */
+    double min_cosine;      /* the relevance threshold on the best excerpt; < 0: none; 0: the default */
+    og_token_fn on_token;   /* streams the answer (checked text, in og_gen_token.text); may be NULL */
+    void *user;
+} og_docs_ask_params;
+
+OG_API og_docs_ask_params og_docs_default_ask_params(void);
+
+/* Answers question from the collection: retrieves the k best chunks
+ * (hybrid), and unless none is relevant, has chat_model (through
+ * chat_ctx, a context of it) answer from them as numbered excerpts (greedy, with the model's chat
+ * template), checking each citation "[n]" as it streams: one naming no
+ * excerpt is dropped and counted. og_docs_answer_free *out. */
+OG_API og_status og_docs_ask(og_docs *docs, const og_model *chat_model, og_context *chat_ctx, const char *question,
+                             const og_docs_ask_params *params, og_docs_answer *out, og_error *err);
+OG_API void og_docs_answer_free(og_docs_answer *answer);
 
 /* -------------------------------------------------------------------- mcp */
 /* A Model Context Protocol server on a pair of file descriptors (stdio for

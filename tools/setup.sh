@@ -11,7 +11,7 @@
 set -euo pipefail
 [ "${BASH_SOURCE[0]}" != "$0" ] || cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev libxml2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng poppler-utils img2pdf chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static clang libclang-rt-14-dev"
+APT_PACKAGES="build-essential cmake pkg-config libpcre2-dev libutf8proc-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libzip-dev libmicrohttpd-dev libxml2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng poppler-utils img2pdf sqlite3 chromium chromium-driver python3 python3-pip unzip gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static clang libclang-rt-14-dev"
 
 install_deps() {
     local missing=()

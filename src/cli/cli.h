@@ -124,7 +124,7 @@ extern const cli_command cli_cmd_synth, cli_cmd_convert, cli_cmd_calibrate, cli_
 #ifdef OG_WITH_SERVICES
 extern const cli_command cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm, cli_cmd_verify, cli_cmd_rollback;
 extern const cli_command cli_cmd_prune, cli_cmd_keygen, cli_cmd_sign, cli_cmd_update, cli_cmd_recommend;
-extern const cli_command cli_cmd_catalog, cli_cmd_search, cli_cmd_verify_signature;
+extern const cli_command cli_cmd_catalog, cli_cmd_search, cli_cmd_verify_signature, cli_cmd_docs;
 
 /* Opens the store in $OFFGRID_HOME (or the default); prints its error. */
 og_store *cli_open_store(const char *cmd);

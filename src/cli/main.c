@@ -19,7 +19,7 @@ static const cli_command *const commands[] = {
 #ifdef OG_WITH_SERVICES
     &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm, &cli_cmd_verify, &cli_cmd_rollback, &cli_cmd_prune,
     &cli_cmd_keygen, &cli_cmd_sign, &cli_cmd_verify_signature, &cli_cmd_update, &cli_cmd_recommend,
-    &cli_cmd_catalog, &cli_cmd_search,
+    &cli_cmd_catalog, &cli_cmd_search, &cli_cmd_docs,
 #endif
 #ifdef OG_WITH_SERVICES
     &cli_cmd_serve, &cli_cmd_mcp,
