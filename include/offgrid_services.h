@@ -415,11 +415,11 @@ OG_API void og_docs_answer_free(og_docs_answer *answer);
  * stateless 2026-07-28 with server/discover and a protocol version in
  * every request's _meta). Tools: embed, classify (each listed only when
  * its model is given), search (needs embed_model_path, which the
- * collection was indexed with); the collection's documents are
- * resources. See docs/mcp.md. */
+ * collection was indexed with), ask (og_docs_ask: chat_model_path too);
+ * the collection's documents are resources. See docs/mcp.md. */
 
 typedef struct og_mcp_params {
-    const char *chat_model_path;     /* for `ask` (not served yet); NULL: none */
+    const char *chat_model_path;     /* the ask tool's chat model (with embed_model_path); NULL: no ask */
     const char *embed_model_path;    /* sentence encoder: the embed and search tools; NULL: neither */
     const char *classify_model_path; /* encoder with a classification head: the classify tool; NULL: none */
     const char *home;                /* the documents' store folder; NULL: og_store_default_home() */

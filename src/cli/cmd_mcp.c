@@ -23,7 +23,7 @@ typedef struct mcp_opts {
 
 static const cli_option options[] = {
     { "-m", "--model", CLI_STRING, CLI_AT(mcp_opts, model, const char *), "CHAT_MODEL",
-      .help = "generation model for the ask tool (a file or an installed\nmodel's name; ask is not served yet)" },
+      .help = "chat model for the ask tool (a file or an installed\nmodel's name; ask also needs --embed-model)" },
     { NULL, "--embed-model", CLI_STRING, CLI_AT(mcp_opts, embed_model, const char *), "M",
       .help = "sentence encoder: the embed tool, and search in the\ncollection (which it must have indexed)" },
     { NULL, "--classify-model", CLI_STRING, CLI_AT(mcp_opts, classify_model, const char *), "M",
@@ -70,8 +70,6 @@ static int serve(const mcp_opts *o, int proto)
         !cli_find_model("mcp", &p.embed_model_path, embed_buf, sizeof embed_buf) ||
         !cli_find_model("mcp", &p.classify_model_path, classify_buf, sizeof classify_buf))
         return 1;
-    if (o->model)
-        fprintf(stderr, "offgrid mcp: the ask tool is not served yet; -m %s is not loaded\n", o->model);
     p.home = o->home;
     p.collection = o->collection;
     p.n_threads = o->n_threads;
@@ -83,8 +81,9 @@ static int serve(const mcp_opts *o, int proto)
         return 1;
     p.passphrase = pass ? pass : getenv("OFFGRID_DOCS_PASSPHRASE");
 
-    fprintf(stderr, "offgrid mcp: serving on stdio (tools:%s%s%s)\n", p.embed_model_path ? " embed" : "",
-            p.classify_model_path ? " classify" : "", p.embed_model_path ? " search" : "");
+    fprintf(stderr, "offgrid mcp: serving on stdio (tools:%s%s%s%s)\n", p.embed_model_path ? " embed" : "",
+            p.classify_model_path ? " classify" : "", p.embed_model_path ? " search" : "",
+            p.embed_model_path && p.chat_model_path ? " ask" : "");
     og_error err = { 0 };
     og_status st = og_mcp_serve(STDIN_FILENO, proto, &p, &err);
     if (pass) {
@@ -125,8 +124,8 @@ const cli_command cli_cmd_mcp = {
     "Serves MCP over stdin/stdout (one JSON-RPC message per line) until stdin\n"
     "ends, for clients that start it as a child process. Tools: embed\n"
     "(--embed-model), classify (--classify-model), search in the documents\n"
-    "collection (--embed-model, the one the collection was indexed with); the\n"
-    "collection's documents are resources. Speaks the 2025-11-25 handshake and\n"
+    "collection (--embed-model, the one the collection was indexed with) and\n"
+    "ask (-m CHAT_MODEL too); the collection's documents are resources. Speaks the 2025-11-25 handshake and\n"
     "the stateless 2026-07-28 revision. Only protocol messages reach stdout;\n"
     "everything else goes to stderr. See docs/mcp.md.",
     options, NULL, start,

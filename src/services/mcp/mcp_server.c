@@ -25,7 +25,8 @@ static const char *const supported[] = { OG_MCP_MODERN, OG_MCP_HANDSHAKE, "2025-
 
 static const char instructions[] =
     "offgrid runs models on this device, offline. Tools: embed (sentence vectors), classify (labels with "
-    "probabilities) and search (passages from the user's indexed documents, with their file and page); "
+    "probabilities), search (passages from the user's indexed documents, with their file and page) and ask "
+    "(a cited answer from those documents); "
     "resources: the indexed documents.";
 
 og_mcp_params og_mcp_default_params(void)
@@ -90,6 +91,24 @@ static og_status load_encoder(const og_mcp_params *p, const char *path, bool cla
     return st;
 }
 
+/* The ask tool's model and context (4096 tokens: the excerpts, the
+ * question and a 512-token answer, as `offgrid docs ask` sizes it). */
+static og_status load_chat(og_mcp *s, og_error *err)
+{
+    og_model_params mp = og_model_default_params();
+    mp.n_threads = s->p.n_threads;
+    mp.cache_dir = s->p.cache_dir;
+    og_status st = og_model_load(s->p.chat_model_path, &mp, &s->chat_model, err);
+    og_context_params cp = og_context_default_params();
+    cp.n_ctx = 4096;
+    cp.n_threads = s->p.n_threads;
+    if (st == OG_OK)
+        st = og_context_new(s->chat_model, &cp, &s->chat_ctx, err);
+    if (st != OG_OK)
+        og_error_prefix(err, "%s", s->p.chat_model_path);
+    return st;
+}
+
 og_status og_mcp_new(const og_mcp_params *params, og_mcp **out, og_error *err)
 {
     *out = NULL;
@@ -108,6 +127,8 @@ og_status og_mcp_new(const og_mcp_params *params, og_mcp **out, og_error *err)
         st = load_encoder(params, params->embed_model_path, false, &s->embed, err);
     if (st == OG_OK && params->classify_model_path)
         st = load_encoder(params, params->classify_model_path, true, &s->classify, err);
+    if (st == OG_OK && params->chat_model_path)
+        st = load_chat(s, err);
     if (st != OG_OK) {
         og_mcp_free(s);
         return st;
@@ -122,6 +143,8 @@ void og_mcp_free(og_mcp *s)
         return;
     free_encoder(&s->embed);
     free_encoder(&s->classify);
+    og_context_free(s->chat_ctx);
+    og_model_free(s->chat_model);
     og_docs_free(s->docs);
     free(s);
 }

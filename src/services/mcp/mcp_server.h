@@ -27,6 +27,8 @@ typedef struct og_mcp {
     og_mcp_params p;
     char home[4096], collection[64];
     og_mcp_encoder embed, classify;
+    og_model *chat_model; /* the ask tool's, with its one context */
+    og_context *chat_ctx;
     /* The collection last opened (open on first use, kept while its name
      * stays the one asked for): opening loads its encoder. */
     og_docs *docs;

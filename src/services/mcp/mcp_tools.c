@@ -1,7 +1,7 @@
 /*
  * mcp_tools.c - the MCP server's tools: embed and classify (the core's
- * encoder API on the models the server loaded) and search (the documents
- * collection through og_docs_search). Each tool has a JSON Schema for its
+ * encoder API on the models the server loaded), search and ask (the
+ * documents collection through og_docs_search and og_docs_ask). Each tool has a JSON Schema for its
  * arguments, checked here before it runs (a bad argument is a -32602
  * protocol error); a tool that runs and fails answers a normal result with
  * isError true and why. structuredContent mirrors what the CLI prints
@@ -19,6 +19,7 @@
 #define EMBED_MAX_TEXTS 256
 #define SEARCH_MAX_K 50
 #define SEARCH_DEFAULT_K 5
+#define ASK_MAX_K 20
 
 typedef struct tool_error {
     bool set;
@@ -234,8 +235,8 @@ static json_t *call_search(og_mcp *s, json_t *args, og_mcp_fail *f, tool_error *
     json_t *results = json_array();
     for (int32_t i = 0; results && i < n; i++) {
         const og_docs_hit *h = &hits[i];
-        json_t *r = json_pack("{s:o, s:i, s:I, s:I, s:o, s:o, s:o, s:o}", "doc", og_rpc_string(h->doc), "page",
-                              (int)h->page, "start", (json_int_t)h->start, "end", (json_int_t)h->end, "score",
+        json_t *r = json_pack("{s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o}", "doc", og_rpc_string(h->doc), "page",
+                              h->page > 0 ? json_integer(h->page) : json_null(), "start", (json_int_t)h->start, "end", (json_int_t)h->end, "score",
                               num(h->score), "cosine", num(h->cosine), "heading", og_rpc_string(h->heading), "text",
                               og_rpc_string(h->text));
         if (json_array_append_new(results, r) != 0) {
@@ -246,6 +247,57 @@ static json_t *call_search(og_mcp *s, json_t *args, og_mcp_fail *f, tool_error *
     og_docs_hits_free(hits, n);
     json_t *out = json_pack("{s:o, s:o, s:s, s:o}", "query", json_incref(q), "collection", og_rpc_string(collection),
                             "mode", mode_names[mode], "results", results);
+    return out ? out : og_mcp_failf(f, OG_RPC_INTERNAL_ERROR, "out of memory");
+}
+
+/* -------------------------------------------------------------------- ask */
+
+/* Asking needs the chat model and the collection's encoder. */
+static bool has_ask(const og_mcp *s)
+{
+    return s->chat_ctx != NULL && s->p.embed_model_path != NULL;
+}
+
+static json_t *call_ask(og_mcp *s, json_t *args, og_mcp_fail *f, tool_error *te)
+{
+    static const char *const names[] = { "question", "k", "collection", NULL };
+    if (!known_args(args, names, f, "ask"))
+        return NULL;
+    json_t *q = json_object_get(args, "question"), *jk = json_object_get(args, "k");
+    json_t *jc = json_object_get(args, "collection");
+    if (!json_is_string(q) || json_string_length(q) == 0)
+        return og_mcp_failf(f, OG_RPC_INVALID_PARAMS, "ask: 'question' (a non-empty string) is required");
+    if (jk && (!json_is_integer(jk) || json_integer_value(jk) < 1 || json_integer_value(jk) > ASK_MAX_K))
+        return og_mcp_failf(f, OG_RPC_INVALID_PARAMS, "ask: 'k' must be an integer from 1 to %d", ASK_MAX_K);
+    if (jc && !json_is_string(jc))
+        return og_mcp_failf(f, OG_RPC_INVALID_PARAMS, "ask: 'collection' must be a string");
+    const char *collection = jc ? json_string_value(jc) : s->collection;
+    og_docs_ask_params ap = og_docs_default_ask_params();
+    if (jk)
+        ap.k = (int32_t)json_integer_value(jk);
+    og_docs_answer a;
+    og_error err = { 0 };
+    og_docs *docs = og_mcp_docs(s, collection, &err);
+    if (!docs || og_docs_ask(docs, s->chat_model, s->chat_ctx, json_string_value(q), &ap, &a, &err) != OG_OK) {
+        te->set = true;
+        snprintf(te->message, sizeof te->message, "ask in collection '%.63s': %s", collection, err.message);
+        return NULL;
+    }
+    /* As `offgrid docs ask --json` prints it. */
+    json_t *sources = json_array(), *invented = json_array();
+    for (int32_t i = 0; sources && i < a.n_sources; i++) {
+        const og_docs_source *src = &a.sources[i];
+        json_array_append_new(sources, json_pack("{s:i, s:o, s:o, s:I, s:I}", "n", (int)src->n, "doc",
+                                                 og_rpc_string(src->doc), "page",
+                                                 src->page > 0 ? json_integer(src->page) : json_null(), "start",
+                                                 (json_int_t)src->start, "end", (json_int_t)src->end));
+    }
+    for (int32_t i = 0; invented && i < a.n_invented && i < 16; i++)
+        json_array_append_new(invented, json_integer(a.invented[i]));
+    json_t *out = json_pack("{s:o, s:o, s:o, s:b, s:o}", "answer", og_rpc_string(a.answer), "sources", sources,
+                            "invented", invented, "nothing_relevant", a.nothing_relevant, "best_cosine",
+                            num(a.best_cosine));
+    og_docs_answer_free(&a);
     return out ? out : og_mcp_failf(f, OG_RPC_INTERNAL_ERROR, "out of memory");
 }
 
@@ -273,10 +325,15 @@ static const tool tools[] = {
       "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"bm25\",\"dense\"],\"default\":\"hybrid\"}},"
       "\"required\":[\"query\"],\"additionalProperties\":false}",
       has_search, call_search },
-    /* ASK: the `ask` tool goes here once og_docs_ask lands (the lead's
-     * part): {question, collection, k} -> the answer with its cited
-     * sources; available when chat_model_path and embed_model_path are
-     * both set. */
+    { "ask", "Ask the documents",
+      "An answer to a question from the user's indexed documents, written by the local chat model from the best "
+      "matching passages and citing them as [n]; every citation is checked against the passages (invented ones "
+      "are dropped). When no passage is relevant it says so instead of answering.",
+      "{\"type\":\"object\",\"properties\":{\"question\":{\"type\":\"string\",\"minLength\":1},\"k\":{\"type\":"
+      "\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5,\"description\":\"how many passages the model "
+      "reads\"},\"collection\":{\"type\":\"string\",\"description\":\"the collection (default: the server's)\"}},"
+      "\"required\":[\"question\"],\"additionalProperties\":false}",
+      has_ask, call_ask },
 };
 #define N_TOOLS (sizeof tools / sizeof tools[0])
 
