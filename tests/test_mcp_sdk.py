@@ -60,10 +60,16 @@ def cosine(a, b):
     return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
+_cli_cache = {}
+
+
 def cli_json(*args):
-    env = dict(os.environ, OFFGRID_HOME=HOME)
-    return json.loads(subprocess.run([OG, *args, "--json"], check=True, capture_output=True, text=True,
-                                     env=env).stdout)
+    """What `offgrid ARGS --json` prints (run once per ARGS: answers are greedy)."""
+    if args not in _cli_cache:
+        env = dict(os.environ, OFFGRID_HOME=HOME)
+        _cli_cache[args] = json.loads(subprocess.run([OG, *args, "--json"], check=True, capture_output=True,
+                                                     text=True, env=env).stdout)
+    return _cli_cache[args]
 
 
 def make_collection():
