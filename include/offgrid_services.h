@@ -408,6 +408,41 @@ OG_API og_status og_docs_ask(og_docs *docs, const og_model *chat_model, og_conte
                              const og_docs_ask_params *params, og_docs_answer *out, og_error *err);
 OG_API void og_docs_answer_free(og_docs_answer *answer);
 
+/* -------------------------------------------------------------------- mcp */
+/* A Model Context Protocol server on a pair of file descriptors (stdio for
+ * `offgrid mcp`): newline-delimited JSON-RPC 2.0, both protocol eras a
+ * client may speak (2025-11-25 with the initialize handshake, and the
+ * stateless 2026-07-28 with server/discover and a protocol version in
+ * every request's _meta). Tools: embed, classify (each listed only when
+ * its model is given), search (needs embed_model_path, which the
+ * collection was indexed with), ask (og_docs_ask: chat_model_path too);
+ * the collection's documents are resources. See docs/mcp.md. */
+
+typedef struct og_mcp_params {
+    const char *chat_model_path;     /* the ask tool's chat model (with embed_model_path); NULL: no ask */
+    const char *embed_model_path;    /* sentence encoder: the embed and search tools; NULL: neither */
+    const char *classify_model_path; /* encoder with a classification head: the classify tool; NULL: none */
+    const char *home;                /* the documents' store folder; NULL: og_store_default_home() */
+    const char *collection;          /* the collection served by default; NULL: "default" */
+    const char *passphrase;          /* an encrypted collection's passphrase, or NULL */
+    const char *cache_dir;           /* og_model_params.cache_dir for the models (NULL: none) */
+    int32_t n_threads;               /* encoder threads; 0: all cores */
+    size_t max_message;              /* longest message line in bytes; 0: 8 MiB */
+    int log_fd;                      /* one line per request goes here (stderr: 2); -1: no log */
+    bool log_json;                   /* log lines are JSON objects */
+} og_mcp_params;
+
+OG_API og_mcp_params og_mcp_default_params(void); /* all NULL/0, log_fd -1 */
+
+/* Loads the configured models (failing before anything is served when one
+ * cannot be loaded or a classify model has no classification head), then
+ * answers the messages read from in_fd on out_fd, one line each, until
+ * in_fd ends. Only protocol messages are written to out_fd; malformed
+ * input gets a JSON-RPC error and the server reads on. Returns OG_OK at
+ * end of input, OG_ERR_IO when in_fd cannot be read or out_fd written
+ * (the client went away). Neither descriptor is closed. */
+OG_API og_status og_mcp_serve(int in_fd, int out_fd, const og_mcp_params *params, og_error *err);
+
 /* ----------------------------------------------------------------- server */
 /* An OpenAI-compatible HTTP server: /v1/chat/completions,
  * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat

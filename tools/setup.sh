@@ -28,10 +28,11 @@ install_deps() {
 }
 
 # The server's tests drive it with the official openai SDK and its chat
-# page with selenium (headless Chromium from apt, above).
-PY_PACKAGES="openai>=1.40 selenium>=4.10"
+# page with selenium (headless Chromium from apt, above); `offgrid mcp`'s
+# with the official MCP SDK (tests/cli_mcp.sh).
+PY_PACKAGES="openai>=1.40 selenium>=4.10 mcp==2.3.0"
 install_py() {
-    python3 -c "import openai, selenium" 2>/dev/null && return 0
+    python3 -c "import openai, selenium, mcp" 2>/dev/null && return 0
     echo "setup: installing $PY_PACKAGES (pip)" >&2
     # A Debian python3 refuses global installs (PEP 668) unless told.
     python3 -m pip install --quiet $PY_PACKAGES ||

@@ -145,7 +145,7 @@ void cli_store_progress_end(void);
 bool cli_store_resolve_model(const char *cmd, const char *ref, char *buf, size_t cap);
 #endif
 #ifdef OG_WITH_SERVICES
-extern const cli_command cli_cmd_serve;
+extern const cli_command cli_cmd_serve, cli_cmd_mcp;
 #endif
 
 #endif

@@ -22,7 +22,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_catalog, &cli_cmd_search, &cli_cmd_docs,
 #endif
 #ifdef OG_WITH_SERVICES
-    &cli_cmd_serve,
+    &cli_cmd_serve, &cli_cmd_mcp,
 #endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
