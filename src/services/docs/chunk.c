@@ -340,10 +340,14 @@ static og_status add_sentence(chunker *c, size_t bs, size_t be, bool by_lines)
     trim(c, &bs, &be);
     if (bs >= be)
         return OG_OK;
-    if ((s = count(c, bs, be, &tok)) != OG_OK)
-        return s;
-    if (fits(c, bs, be, tok))
-        return push_unit(c, bs, be, tok, false);
+    /* text over the byte bound cannot fit: not counted whole (a paragraph
+     * of megabytes without a stop would cost its size in memory again) */
+    if (be - bs <= (size_t)c->p.max_tokens * BYTES_PER_TOKEN) {
+        if ((s = count(c, bs, be, &tok)) != OG_OK)
+            return s;
+        if (fits(c, bs, be, tok))
+            return push_unit(c, bs, be, tok, false);
+    }
     const char *nl = by_lines ? memchr(c->text + bs, '\n', be - bs) : NULL;
     if (!nl)
         return split_words(c, bs, be);
