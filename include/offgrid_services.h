@@ -345,6 +345,12 @@ typedef struct og_docs_doc {
     char *error;           /* why the last attempt failed, or NULL */
 } og_docs_doc;
 
+/* The extracted text of the document at path (absolute, as og_docs_list
+ * gives it): its pages in order, separated by '\f'. *text is malloc'd and
+ * NUL-terminated (free it); *len (optional) its bytes. OG_ERR_ARG when
+ * the collection has no such document. */
+OG_API og_status og_docs_read_text(og_docs *docs, const char *path, char **text, size_t *len, og_error *err);
+
 /* The collection's documents, by path. og_docs_docs_free them. */
 OG_API og_status og_docs_list(og_docs *docs, og_docs_doc **out, int32_t *n, og_error *err);
 OG_API void og_docs_docs_free(og_docs_doc *list, int32_t n);

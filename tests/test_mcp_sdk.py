@@ -282,6 +282,13 @@ async def documents(c, era):
     want = {"offgrid://docs/default" + os.path.join(CORPUS, n).replace(" ", "%20") for n in DOCS}
     check(era + " resources are the documents", {str(x.uri) for x in res} == want and
           {x.name for x in res} == set(DOCS), [(str(x.uri), x.name) for x in res])
+    clinic = [x for x in res if x.name == "clinic notes.md"]
+    if clinic:
+        got = (await c.read_resource(clinic[0].uri)).contents
+        text = got[0].text if got else ""
+        check(era + " read a document's text", "paracetamol" in text and
+              text == open(os.path.join(CORPUS, "clinic notes.md"), encoding="utf-8").read().replace("\r\n", "\n"),
+              text[:200])
 
 
 async def sdk_cases():

@@ -263,3 +263,49 @@ void og_docs_docs_free(og_docs_doc *list, int32_t n)
     }
     free(list);
 }
+
+og_status og_docs_read_text(og_docs *d, const char *path, char **text, size_t *len, og_error *err)
+{
+    *text = NULL;
+    if (len)
+        *len = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(d->db,
+                           "SELECT p.text, d.id FROM documents d LEFT JOIN pages p ON p.doc_id = d.id WHERE d.path = ? "
+                           "ORDER BY p.idx",
+                           -1, &st, NULL) != SQLITE_OK)
+        return og_db_error(d->db, OG_DOCS_LABEL, "reading a document", err);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+    char *out = NULL;
+    size_t n = 0;
+    int32_t rows = 0, rc;
+    og_status s = OG_OK;
+    while (s == OG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *page = (const char *)sqlite3_column_text(st, 0);
+        const size_t add = (size_t)sqlite3_column_bytes(st, 0);
+        char *grown = realloc(out, n + add + 2);
+        if (!grown) {
+            s = og_error_set(err, OG_ERR_NOMEM, "out of memory for %zu bytes of text", n + add);
+            break;
+        }
+        out = grown;
+        if (rows++ && page)
+            out[n++] = '\f';
+        if (page)
+            memcpy(out + n, page, add), n += add;
+        out[n] = 0;
+    }
+    if (s == OG_OK && rc != SQLITE_DONE)
+        s = og_db_error(d->db, OG_DOCS_LABEL, "reading a document", err);
+    sqlite3_finalize(st);
+    if (s == OG_OK && rows == 0)
+        s = og_error_set(err, OG_ERR_ARG, "%s is not in collection '%s'", path, d->name);
+    if (s != OG_OK) {
+        free(out);
+        return s;
+    }
+    *text = out;
+    if (len)
+        *len = n;
+    return OG_OK;
+}

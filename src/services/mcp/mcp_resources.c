@@ -132,15 +132,20 @@ json_t *og_mcp_resources_read(og_mcp *s, json_t *params, og_mcp_fail *f)
         for (int32_t i = 0; i < n && found < 0; i++)
             if (!strcmp(d[i].path, path))
                 found = i;
-    free(path);
     og_docs_docs_free(d, n);
-    if (found < 0)
+    if (found < 0) {
+        free(path);
         return og_mcp_failf(f, OG_RPC_INVALID_PARAMS, "unknown resource: %.300s", uri);
-    /* TEXT: the public API has no call yet that returns a document's
-     * extracted text (og_docs_list gives paths and counts, og_docs_search
-     * chunks); once it has one, the contents go here as
-     * {"contents": [{"uri", "mimeType": "text/plain", "text"}]}, pages
-     * separated by '\f'. */
-    return og_mcp_failf(f, OG_RPC_INTERNAL_ERROR,
-                        "%.300s: reading a document's text is not in the documents API yet", uri);
+    }
+    /* The extracted text, pages separated by '\f'. */
+    char *text = NULL;
+    size_t len = 0;
+    og_status st = og_docs_read_text(docs, path, &text, &len, &err);
+    free(path);
+    if (st != OG_OK)
+        return og_mcp_failf(f, OG_RPC_INTERNAL_ERROR, "%.300s: %s", uri, err.message);
+    json_t *contents = json_pack("{s:[{s:s, s:s, s:s%}]}", "contents", "uri", uri, "mimeType", "text/plain", "text",
+                                 text, len);
+    free(text);
+    return contents ? contents : og_mcp_failf(f, OG_RPC_INTERNAL_ERROR, "out of memory");
 }
