@@ -61,10 +61,11 @@ typedef struct crypt_file {
     const char *db_name;     /* main files: the name SQLite opened, the identity its WAL finds */
     struct crypt_file *next; /* the open main files */
     uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-    _Alignas(16) uint8_t page[PAGE];
+    uint8_t page[PAGE];
 } crypt_file;
 
-#define REAL_OFFSET ((sizeof(crypt_file) + 15) & ~(size_t)15)
+/* SQLite aligns file objects to 8 bytes; the unix file after ours too. */
+#define REAL_OFFSET ((sizeof(crypt_file) + 7) & ~(size_t)7)
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *base;
