@@ -24,7 +24,7 @@ og_status og_db_exec(sqlite3 *db, const char *label, const char *sql, og_error *
     return OG_ERR_IO;
 }
 
-static og_status migrate(sqlite3 *db, const char *label, const char *const *migrations, int n, og_error *err)
+og_status og_db_migrate(sqlite3 *db, const char *label, const char *const *migrations, int n, og_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
@@ -69,7 +69,7 @@ og_status og_db_open(const char *path, const char *label, const char *const *mig
     og_status s = og_db_exec(db, label, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
                              err);
     if (s == OG_OK)
-        s = migrate(db, label, migrations, n, err);
+        s = og_db_migrate(db, label, migrations, n, err);
     if (s != OG_OK) {
         og_error_prefix(err, "%s", path);
         sqlite3_close(db);

@@ -23,6 +23,12 @@
 og_status og_db_open(const char *path, const char *label, const char *const *migrations, int n, sqlite3 **out,
                      og_error *err);
 
+/* The migration step of og_db_open, for a connection opened another way
+ * (the documents service's encrypted databases): applies migrations[v..n)
+ * in one transaction as described there. OG_ERR_UNSUPPORTED for a newer
+ * schema, OG_ERR_IO otherwise; the message starts with label. */
+og_status og_db_migrate(sqlite3 *db, const char *label, const char *const *migrations, int n, og_error *err);
+
 /* Runs sql (one or more statements, no rows wanted). OG_ERR_IO with
  * SQLite's message after label. */
 og_status og_db_exec(sqlite3 *db, const char *label, const char *sql, og_error *err);
