@@ -136,6 +136,19 @@ expect "watch --once indexes a new file" 0 '"indexed": 1, "removed": 0' -- "$og"
 rm "$corpus/malaria.txt"
 expect "watch --once removes a deleted file" 0 '"indexed": 0, "removed": 1' -- "$og" docs watch "${D[@]}" --once --json "$corpus"
 
+# Encrypted at rest: nothing readable on disk, the wrong passphrase refused.
+export OFFGRID_DOCS_KDF=fast
+mkdir -p "$tmp/secret"
+echo "The zyxwvutqplonk protocol needs two signatures before release." >"$tmp/secret/memo.txt"
+echo "correct horse battery" >"$tmp/pass"
+echo "wrong horse" >"$tmp/wrong"
+expect "add --encrypt" 0 "1 indexed" -- "$og" docs add "${D[@]}" -C sealed --encrypt --passphrase-file "$tmp/pass" "$tmp/secret"
+expect "search an encrypted collection" 0 "zyxwvutqplonk" -- "$og" docs search "${D[@]}" -C sealed --passphrase-file "$tmp/pass" "signatures before release"
+expect "wrong passphrase" 1 "wrong passphrase" -- "$og" docs search "${D[@]}" -C sealed --passphrase-file "$tmp/wrong" x
+expect "no passphrase" 1 "is encrypted" -- "$og" docs list "${D[@]}" -C sealed </dev/null
+if grep -rqa "zyxwvutqplonk" "$OFFGRID_HOME/docs/sealed"; then fail=$((fail + 1)); echo "FAIL: marker on disk" >&2; else pass=$((pass + 1)); fi
+expect "--encrypt on a plain collection" 1 "exists unencrypted" -- "$og" docs add "${D[@]}" --encrypt --passphrase-file "$tmp/pass" "$tmp/secret"
+
 # kill -9 during ingestion at random moments, then again: every file once.
 big=$tmp/big
 mkdir -p "$big"
