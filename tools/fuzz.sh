@@ -49,8 +49,8 @@ OG_VOCAB_DIR="$shared/vocab" ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_tokenize -ma
     -max_len=4096 -print_final_stats=1 corpus-tok 2>&1 | tail -n 12
 ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_json_grammar -max_total_time="$secs" -max_len=4096 \
     -print_final_stats=1 corpus-json 2>&1 | tail -n 12
-# The service parsers run half as long: CI's time is counted.
-ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_docs_extract -max_total_time="$((secs / 2))" -max_len=65536 -rss_limit_mb=4096 \
+# The service parsers run a third as long: CI's time is counted.
+ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_docs_extract -max_total_time="$((secs / 3))" -max_len=65536 -rss_limit_mb=4096 \
     -print_final_stats=1 corpus-docs 2>&1 | tail -n 12
-ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_mcp -max_total_time="$((secs / 2))" -max_len=16384 -rss_limit_mb=4096 \
+ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_mcp -max_total_time="$((secs / 3))" -max_len=16384 -rss_limit_mb=4096 \
     -print_final_stats=1 corpus-mcp 2>&1 | tail -n 12
