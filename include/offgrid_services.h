@@ -391,6 +391,8 @@ typedef struct og_docs_answer {
     int32_t n_invented;        /* citations that named no excerpt (dropped) */
     int32_t invented[16];      /* their numbers (the first 16) */
     bool nothing_relevant;     /* no excerpt passed the relevance threshold: no answer was generated */
+    bool attributed;           /* the model cited nothing; the source is the excerpt sharing the most
+                                  words with the answer, cited as " [n]" appended to it */
     double best_cosine;        /* the best excerpt's cosine similarity to the question */
     og_gen_result gen;         /* the generation's figures (its text pointer is not kept) */
 } og_docs_answer;

@@ -553,7 +553,8 @@ static void print_answer_json(const og_docs_answer *a)
     printf("], \"invented\": [");
     for (int32_t i = 0; i < a->n_invented && i < 16; i++)
         printf("%s%d", i ? ", " : "", a->invented[i]);
-    printf("], \"nothing_relevant\": %s, \"best_cosine\": ", a->nothing_relevant ? "true" : "false");
+    printf("], \"nothing_relevant\": %s, \"attributed\": %s, \"best_cosine\": ", a->nothing_relevant ? "true" : "false",
+           a->attributed ? "true" : "false");
     cli_json_num(a->best_cosine);
     printf("}\n");
 }

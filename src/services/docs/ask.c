@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "docs/citations.h"
 #include "docs/extract.h"
@@ -84,6 +85,60 @@ static int32_t prompt_tokens(const og_model *m, const char *user)
     int32_t n = og_tokenize(m, buf, (size_t)need, NULL, 0, true, true);
     free(buf);
     return n;
+}
+
+/* Small models often answer from the excerpts without citing them. The
+ * excerpt sharing the most distinct words of four letters or more with
+ * the answer (at least MIN_SHARED, and a third of the answer's) is then
+ * its source: checked against the excerpts like a written citation. */
+#define MIN_SHARED 3
+
+static bool word_char(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Whether text holds word w (n bytes) as a whole word, ignoring ASCII case. */
+static bool has_word(const char *text, const char *w, size_t n)
+{
+    for (const char *p = text; *p; p++) {
+        if ((p > text && word_char((unsigned char)p[-1])) || strncasecmp(p, w, n) != 0)
+            continue;
+        if (!word_char((unsigned char)p[n]))
+            return true;
+    }
+    return false;
+}
+
+/* The 1-based excerpt that best supports answer, or 0. */
+static int32_t attribute(const char *answer, const og_docs_hit *hits, int32_t n)
+{
+    int32_t best = 0, best_shared = 0, n_words = 0;
+    int32_t shared[OG_CITE_MAX_EXCERPTS] = { 0 };
+    for (const char *p = answer; *p;) {
+        while (*p && !word_char((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (*p && word_char((unsigned char)*p))
+            p++;
+        const size_t len = (size_t)(p - w);
+        if (len < 4 || len > 64)
+            continue;
+        /* distinct words only: skip one seen earlier in the answer */
+        bool seen = false;
+        for (const char *q = answer; q < w && !seen; q++)
+            seen = (q == answer || !word_char((unsigned char)q[-1])) && !strncasecmp(q, w, len) &&
+                   !word_char((unsigned char)q[len]);
+        if (seen)
+            continue;
+        n_words++;
+        for (int32_t i = 0; i < n && i < OG_CITE_MAX_EXCERPTS; i++)
+            shared[i] += has_word(hits[i].text, w, len);
+    }
+    for (int32_t i = 0; i < n && i < OG_CITE_MAX_EXCERPTS; i++)
+        if (shared[i] > best_shared)
+            best_shared = shared[i], best = i + 1;
+    return best_shared >= MIN_SHARED && 3 * best_shared >= n_words ? best : 0;
 }
 
 typedef struct stream {
@@ -215,6 +270,27 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
         s = generate(m, ctx, user.data, &p, n_used, out, &filter, err);
     free(user.data);
     if (s == OG_OK) {
+        int32_t n_cited0 = 0;
+        for (int32_t i = 1; i <= n_used; i++)
+            n_cited0 += filter.cited[i];
+        const int32_t source = n_cited0 ? 0 : attribute(out->answer, hits, n_used);
+        if (source) {
+            char mark[16];
+            const int len = snprintf(mark, sizeof mark, " [%d]", source);
+            char *longer = realloc(out->answer, strlen(out->answer) + (size_t)len + 1);
+            if (!longer) {
+                s = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+            } else {
+                out->answer = longer;
+                strcat(out->answer, mark);
+                filter.cited[source] = true;
+                out->attributed = true;
+                if (p.on_token) {
+                    og_gen_token t = { -1, "", 0, 0.0f, mark, (size_t)len };
+                    p.on_token(p.user, &t);
+                }
+            }
+        }
         out->n_invented = filter.n_invented;
         memcpy(out->invented, filter.invented, sizeof out->invented);
         int32_t n_cited = 0;
