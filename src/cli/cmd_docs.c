@@ -27,6 +27,7 @@ typedef struct docs_opts {
     int32_t n_ctx, max_tokens;
     float min_cosine;
     int32_t interval; /* watch */
+    bool once;
 } docs_opts;
 
 #define DOCS_COMMON_OPTIONS                                                                                          \
@@ -87,7 +88,7 @@ static const cli_option watch_options[] = {
     DOCS_COMMON_OPTIONS,
     { NULL, "--interval", CLI_INT, CLI_AT(docs_opts, interval, int32_t), "S", .help = "seconds between looks",
       .def = "5", .min = 1, .max = 86400 },
-    { NULL, "--once", CLI_FLAG, CLI_AT(docs_opts, quiet, bool), NULL, .help = "look once and exit (for cron jobs)" },
+    { NULL, "--once", CLI_FLAG, CLI_AT(docs_opts, once, bool), NULL, .help = "look once and exit (for cron jobs)" },
     { 0 },
 };
 
@@ -313,23 +314,38 @@ static int32_t take_paths(int *argc, char **argv, const cli_option *table, const
     return n;
 }
 
+/* add and watch: options (o holds the defaults), at least one PATH, and
+ * the collection opened (created when missing). Returns CLI_PARSED with
+ * *paths (free it) and *d set, or the exit code. */
+static int parse_paths_and_open(const cli_command *cmd, int argc, char **argv, docs_opts *o, const char ***paths,
+                                int32_t *n_paths, og_docs **d)
+{
+    *d = NULL;
+    if (!(*paths = malloc((size_t)argc * sizeof **paths)))
+        return 1;
+    *n_paths = take_paths(&argc, argv, cmd->options, *paths, argc);
+    int rc = cli_parse(cmd, argc, argv, o);
+    if (rc == CLI_PARSED && *n_paths <= 0)
+        rc = cli_usage_error(cmd, "which files or folders? (PATH...)");
+    if (rc == CLI_PARSED && !(*d = open_collection(cmd->name, o, false)))
+        rc = 1;
+    if (rc != CLI_PARSED) {
+        free(*paths);
+        *paths = NULL;
+    }
+    return rc;
+}
+
 static int add_main(int argc, char **argv)
 {
     const cli_command *cmd = &subcommands[0];
-    const int32_t cap = argc;
-    const char **paths = malloc((size_t)cap * sizeof *paths);
-    if (!paths)
-        return 1;
-    int32_t n_paths = take_paths(&argc, argv, add_options, paths, cap);
     docs_opts o = { 0 };
-    int rc = cli_parse(cmd, argc, argv, &o);
-    if (rc == CLI_PARSED && n_paths <= 0)
-        rc = cli_usage_error(cmd, "which files or folders? (PATH...)");
-    og_docs *d = rc == CLI_PARSED ? open_collection(cmd->name, &o, false) : NULL;
-    if (rc != CLI_PARSED || !d) {
-        free(paths);
-        return rc != CLI_PARSED ? rc : 1;
-    }
+    const char **paths;
+    int32_t n_paths;
+    og_docs *d;
+    int rc = parse_paths_and_open(cmd, argc, argv, &o, &paths, &n_paths, &d);
+    if (rc != CLI_PARSED)
+        return rc;
     add_state a = { .tty = isatty(STDERR_FILENO) != 0, .quiet = o.quiet, .json = o.json };
     int32_t n_failed = 0;
     og_error e = { 0 };
@@ -632,22 +648,14 @@ static void on_interrupt(int sig)
 static int watch_main(int argc, char **argv)
 {
     const cli_command *cmd = &subcommands[5];
-    const int32_t cap = argc;
-    const char **paths = malloc((size_t)cap * sizeof *paths);
-    if (!paths)
-        return 1;
-    int32_t n_paths = take_paths(&argc, argv, watch_options, paths, cap);
     docs_opts o = { .interval = 5 };
-    int rc = cli_parse(cmd, argc, argv, &o);
-    if (rc == CLI_PARSED && n_paths <= 0)
-        rc = cli_usage_error(cmd, "which files or folders? (PATH...)");
-    const bool once = o.quiet;
-    o.quiet = false;
-    og_docs *d = rc == CLI_PARSED ? open_collection(cmd->name, &o, false) : NULL;
-    if (rc != CLI_PARSED || !d) {
-        free(paths);
-        return rc != CLI_PARSED ? rc : 1;
-    }
+    const char **paths;
+    int32_t n_paths;
+    og_docs *d;
+    int rc = parse_paths_and_open(cmd, argc, argv, &o, &paths, &n_paths, &d);
+    if (rc != CLI_PARSED)
+        return rc;
+    const bool once = o.once;
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
     og_status s = OG_OK;
