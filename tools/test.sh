@@ -36,10 +36,10 @@ cmake --build "$inst/cmake-build" >/dev/null
 unset PKG_CONFIG_PATH
 rm -rf "$inst"
 
-echo "== Core-only build (OG_CORE_ONLY): the core tier alone, no jansson, SQLite, libsodium, libcurl, libzip or libmicrohttpd"
+echo "== Core-only build (OG_CORE_ONLY): the core tier alone, no jansson, SQLite, libsodium, libcurl, libzip, libmicrohttpd, libxml2 or Tesseract"
 cmake -S . -B build-core -DCMAKE_BUILD_TYPE=Release -DOG_CORE_ONLY=ON -DOG_BUILD_TESTS=OFF >/dev/null
 cmake --build build-core -j"$jobs" --target offgrid offgrid_internal offgrid_cli
-if nm build-core/liboffgrid_internal.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|MHD_|og_convert_|og_st_|og_store_|og_registry_|og_blob_|og_server_|og_srv_|og_synth_)'; then
+if nm build-core/liboffgrid_internal.a | grep -E ' [UT] (json_|sqlite3_|sodium_|crypto_|curl_|zip_|MHD_|og_convert_|og_st_|og_store_|og_registry_|og_blob_|og_server_|og_srv_|og_synth_|og_docs_|og_mcp_|xml[A-Z]|html[A-Z]|Tess|pix[A-Z])'; then
     echo "test.sh: the core-only library still has transform, service or outer-library symbols" >&2
     exit 1
 fi
