@@ -390,6 +390,8 @@ typedef struct og_docs_answer {
     int32_t n_sources;
     int32_t n_invented;        /* citations that named no excerpt (dropped) */
     int32_t invented[16];      /* their numbers (the first 16) */
+    int32_t n_repointed;       /* citations re-pointed: the cited excerpt shared under half the words of the
+                                  text before it that another one did, which it now names */
     bool nothing_relevant;     /* no excerpt passed the relevance threshold: no answer was generated */
     bool attributed;           /* the model cited nothing; the source is the excerpt sharing the most
                                   words with the answer, cited as " [n]" appended to it */

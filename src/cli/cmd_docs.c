@@ -122,9 +122,12 @@ static const cli_command subcommands[] = {
       "Retrieves the K best excerpts, streams the chat model's answer from\n"
       "them and prints the sources it cites as [n] file, page p. Every\n"
       "citation is checked against the excerpts: an invented one is dropped\n"
-      "and reported. When no excerpt is relevant enough, it says so instead\n"
-      "of answering. --json: {\"answer\", \"sources\": [{\"n\", \"doc\", \"page\",\n"
-      "\"start\", \"end\"}], \"invented\": [...], \"nothing_relevant\": B}",
+      "and reported, and one whose excerpt plainly does not hold the text\n"
+      "before it is re-pointed to the excerpt that does. When no excerpt is\n"
+      "relevant enough, it says so instead of answering. --json: {\"answer\",\n"
+      "\"sources\": [{\"n\", \"doc\", \"page\", \"start\", \"end\"}], \"invented\":\n"
+      "[...], \"repointed\": N, \"nothing_relevant\": B, \"attributed\": B,\n"
+      "\"best_cosine\": X}",
       ask_options, NULL, ask_main },
     { "docs watch", "keep a collection in step with folders",
       "Looks at PATH... every --interval seconds: new and changed files are\n"
@@ -569,8 +572,8 @@ static void print_answer_json(const og_docs_answer *a)
     printf("], \"invented\": [");
     for (int32_t i = 0; i < a->n_invented && i < 16; i++)
         printf("%s%d", i ? ", " : "", a->invented[i]);
-    printf("], \"nothing_relevant\": %s, \"attributed\": %s, \"best_cosine\": ", a->nothing_relevant ? "true" : "false",
-           a->attributed ? "true" : "false");
+    printf("], \"repointed\": %d, \"nothing_relevant\": %s, \"attributed\": %s, \"best_cosine\": ", a->n_repointed,
+           a->nothing_relevant ? "true" : "false", a->attributed ? "true" : "false");
     cli_json_num(a->best_cosine);
     printf("}\n");
 }
@@ -628,6 +631,9 @@ static int ask_main(int argc, char **argv)
         }
         for (int32_t i = 0; i < a.n_invented && i < 16; i++)
             fprintf(stderr, "offgrid docs ask: dropped the citation [%d], which names no excerpt\n", a.invented[i]);
+        if (a.n_repointed)
+            fprintf(stderr, "offgrid docs ask: re-pointed %d citation%s to the excerpt the text comes from\n",
+                    a.n_repointed, a.n_repointed == 1 ? "" : "s");
         og_docs_answer_free(&a);
     }
     og_context_free(ctx);

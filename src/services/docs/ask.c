@@ -1,6 +1,7 @@
 /*
  * ask.c - og_docs_ask: retrieval, then an answer from the chat model over
- * numbered excerpts, its citations checked as it streams (citations.c).
+ * numbered excerpts, its citations checked as it streams (citations.c)
+ * against what the excerpts hold (support.c).
  * When the best excerpt is not similar enough to the question, it says so
  * instead of answering; when the excerpts do not fit the context with
  * room for the answer, the least relevant ones are left out.
@@ -10,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "docs/citations.h"
 #include "docs/extract.h"
+#include "docs/support.h"
 
 /* Calibrated on bench/docs_eval: the best of the five excerpts' MiniLM
  * cosines to the question is at least 0.323 for 69 of the 70 answerable
@@ -87,63 +88,12 @@ static int32_t prompt_tokens(const og_model *m, const char *user)
     return n;
 }
 
-/* Small models often answer from the excerpts without citing them. The
- * excerpt sharing the most distinct words of four letters or more with
- * the answer (at least MIN_SHARED, and a third of the answer's) is then
- * its source: checked against the excerpts like a written citation. */
-#define MIN_SHARED 3
-
-static bool word_char(unsigned char c)
-{
-    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
-/* Whether text holds word w (n bytes) as a whole word, ignoring ASCII case. */
-static bool has_word(const char *text, const char *w, size_t n)
-{
-    for (const char *p = text; *p; p++) {
-        if ((p > text && word_char((unsigned char)p[-1])) || strncasecmp(p, w, n) != 0)
-            continue;
-        if (!word_char((unsigned char)p[n]))
-            return true;
-    }
-    return false;
-}
-
-/* The 1-based excerpt that best supports answer, or 0. */
-static int32_t attribute(const char *answer, const og_docs_hit *hits, int32_t n)
-{
-    int32_t best = 0, best_shared = 0, n_words = 0;
-    int32_t shared[OG_CITE_MAX_EXCERPTS] = { 0 };
-    for (const char *p = answer; *p;) {
-        while (*p && !word_char((unsigned char)*p))
-            p++;
-        const char *w = p;
-        while (*p && word_char((unsigned char)*p))
-            p++;
-        const size_t len = (size_t)(p - w);
-        if (len < 4 || len > 64)
-            continue;
-        /* distinct words only: skip one seen earlier in the answer */
-        bool seen = false;
-        for (const char *q = answer; q < w && !seen; q++)
-            seen = (q == answer || !word_char((unsigned char)q[-1])) && !strncasecmp(q, w, len) &&
-                   !word_char((unsigned char)q[len]);
-        if (seen)
-            continue;
-        n_words++;
-        for (int32_t i = 0; i < n && i < OG_CITE_MAX_EXCERPTS; i++)
-            shared[i] += has_word(hits[i].text, w, len);
-    }
-    for (int32_t i = 0; i < n && i < OG_CITE_MAX_EXCERPTS; i++)
-        if (shared[i] > best_shared)
-            best_shared = shared[i], best = i + 1;
-    return best_shared >= MIN_SHARED && 3 * best_shared >= n_words ? best : 0;
-}
-
 typedef struct stream {
     og_cite_filter filter;
     og_docs_buf answer;
+    size_t since_marker; /* where in answer the text after the last citation starts */
+    const og_docs_hit *hits;
+    int32_t n_hits;
     og_status status;
     og_error *err;
     og_token_fn on_token;
@@ -164,6 +114,24 @@ static void emit(void *user, const char *text, size_t n)
     }
 }
 
+/* Small models often cite a wrong excerpt number: each citation names
+ * the excerpt that best supports the text since the previous one when
+ * the cited excerpt plainly does not (support.c). */
+static int32_t recheck(void *user, int32_t *numbers, int32_t count)
+{
+    stream *st = user;
+    const char *text = st->answer.data ? st->answer.data + st->since_marker : "";
+    const size_t len = st->answer.len - st->since_marker;
+    int32_t changed = 0;
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t to = og_docs_recheck(text, len, numbers[i], st->hits, st->n_hits);
+        changed += to != numbers[i];
+        numbers[i] = to;
+    }
+    st->since_marker = st->answer.len;
+    return changed;
+}
+
 static bool on_token(void *user, const og_gen_token *t)
 {
     stream *st = user;
@@ -177,7 +145,8 @@ static bool on_token(void *user, const og_gen_token *t)
 }
 
 static og_status generate(const og_model *m, og_context *ctx, const char *user_text, const og_docs_ask_params *p,
-                          int32_t n_excerpts, og_docs_answer *out, og_cite_filter *filter, og_error *err)
+                          const og_docs_hit *hits, int32_t n_excerpts, og_docs_answer *out, og_cite_filter *filter,
+                          og_error *err)
 {
     og_chat *chat = NULL;
     og_sampler *sampler = NULL;
@@ -188,7 +157,9 @@ static og_status generate(const og_model *m, og_context *ctx, const char *user_t
     st.err = err;
     st.on_token = p->on_token;
     st.user = p->user;
-    og_cite_init(&st.filter, n_excerpts, emit, &st);
+    st.hits = hits;
+    st.n_hits = n_excerpts;
+    og_cite_init(&st.filter, n_excerpts, emit, recheck, &st);
     og_status s = og_sampler_new(&sp, og_vocab_size(m), &sampler, err);
     if (s == OG_OK)
         s = og_chat_new(ctx, &chat, err);
@@ -267,13 +238,13 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
                          og_context_n_ctx(ctx), p.max_tokens);
     og_cite_filter filter;
     if (s == OG_OK)
-        s = generate(m, ctx, user.data, &p, n_used, out, &filter, err);
+        s = generate(m, ctx, user.data, &p, hits, n_used, out, &filter, err);
     free(user.data);
     if (s == OG_OK) {
         int32_t n_cited0 = 0;
         for (int32_t i = 1; i <= n_used; i++)
             n_cited0 += filter.cited[i];
-        const int32_t source = n_cited0 ? 0 : attribute(out->answer, hits, n_used);
+        const int32_t source = n_cited0 ? 0 : og_docs_attribute(out->answer, hits, n_used);
         if (source) {
             char mark[16];
             const int len = snprintf(mark, sizeof mark, " [%d]", source);
@@ -291,6 +262,7 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
                 }
             }
         }
+        out->n_repointed = filter.n_repointed;
         out->n_invented = filter.n_invented;
         memcpy(out->invented, filter.invented, sizeof out->invented);
         int32_t n_cited = 0;

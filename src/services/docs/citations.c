@@ -7,13 +7,15 @@
  */
 #include "docs/citations.h"
 
+#include <stdio.h>
 #include <string.h>
 
-void og_cite_init(og_cite_filter *f, int32_t n_excerpts, og_cite_emit_fn emit, void *user)
+void og_cite_init(og_cite_filter *f, int32_t n_excerpts, og_cite_emit_fn emit, og_cite_check_fn check, void *user)
 {
     memset(f, 0, sizeof *f);
     f->n_excerpts = n_excerpts < OG_CITE_MAX_EXCERPTS ? n_excerpts : OG_CITE_MAX_EXCERPTS;
     f->emit = emit;
+    f->check = check;
     f->user = user;
 }
 
@@ -26,10 +28,9 @@ static void emit(og_cite_filter *f, const char *s, size_t n)
 /* Decides the held marker "[...]" (complete, ']' included). */
 static void decide(og_cite_filter *f)
 {
-    char out[OG_CITE_HOLD + 8];
-    size_t n_out = 0;
-    int32_t kept = 0;
-    out[n_out++] = '[';
+    /* A marker of OG_CITE_HOLD bytes holds at most half as many numbers. */
+    int32_t nums[OG_CITE_HOLD / 2 + 1];
+    int32_t count = 0;
     for (size_t i = 1; i + 1 < f->n_held;) {
         if (f->held[i] < '0' || f->held[i] > '9') {
             i++;
@@ -40,11 +41,7 @@ static void decide(og_cite_filter *f)
         for (; j + 1 < f->n_held && f->held[j] >= '0' && f->held[j] <= '9'; j++)
             v = v < 1000000 ? v * 10 + (f->held[j] - '0') : v; /* saturates: past any excerpt */
         if (v >= 1 && v <= f->n_excerpts) {
-            f->cited[v] = true;
-            if (kept++)
-                out[n_out++] = ',', out[n_out++] = ' ';
-            memcpy(out + n_out, f->held + i, j - i);
-            n_out += j - i;
+            nums[count++] = (int32_t)v;
         } else {
             if (f->n_invented < (int32_t)(sizeof f->invented / sizeof f->invented[0]))
                 f->invented[f->n_invented] = (int32_t)(v > 0x7fffffff ? 0x7fffffff : v);
@@ -52,10 +49,27 @@ static void decide(og_cite_filter *f)
         }
         i = j;
     }
+    f->n_held = 0;
+    if (count && f->check)
+        f->n_repointed += f->check(f->user, nums, count);
+    char out[(OG_CITE_HOLD / 2 + 1) * 4 + 2]; /* each number ", NN" at most */
+    size_t n_out = 0;
+    int32_t kept = 0;
+    out[n_out++] = '[';
+    for (int32_t k = 0; k < count; k++) {
+        bool dup = false; /* two numbers re-pointed to one excerpt: cite it once */
+        for (int32_t e = 0; e < k && !dup; e++)
+            dup = nums[e] == nums[k];
+        if (dup || nums[k] < 1 || nums[k] > f->n_excerpts)
+            continue;
+        f->cited[nums[k]] = true;
+        if (kept++)
+            out[n_out++] = ',', out[n_out++] = ' ';
+        n_out += (size_t)snprintf(out + n_out, sizeof out - n_out, "%d", (int)nums[k]);
+    }
     out[n_out++] = ']';
     if (kept)
         emit(f, out, n_out);
-    f->n_held = 0;
 }
 
 void og_cite_feed(og_cite_filter *f, const char *text, size_t n)

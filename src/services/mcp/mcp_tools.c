@@ -294,9 +294,9 @@ static json_t *call_ask(og_mcp *s, json_t *args, og_mcp_fail *f, tool_error *te)
     }
     for (int32_t i = 0; invented && i < a.n_invented && i < 16; i++)
         json_array_append_new(invented, json_integer(a.invented[i]));
-    json_t *out = json_pack("{s:o, s:o, s:o, s:b, s:b, s:o}", "answer", og_rpc_string(a.answer), "sources", sources,
-                            "invented", invented, "nothing_relevant", a.nothing_relevant, "attributed",
-                            a.attributed, "best_cosine", num(a.best_cosine));
+    json_t *out = json_pack("{s:o, s:o, s:o, s:i, s:b, s:b, s:o}", "answer", og_rpc_string(a.answer), "sources",
+                            sources, "invented", invented, "repointed", (int)a.n_repointed, "nothing_relevant",
+                            a.nothing_relevant, "attributed", a.attributed, "best_cosine", num(a.best_cosine));
     og_docs_answer_free(&a);
     return out ? out : og_mcp_failf(f, OG_RPC_INTERNAL_ERROR, "out of memory");
 }
