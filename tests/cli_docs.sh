@@ -37,6 +37,7 @@ printf 'Les crêpes se font avec de la farine, des œufs et du lait. 日本語�
 printf 'secret' >"$corpus/.hidden/skip.txt"
 printf '\x00\x01\x02binary\x00' >"$corpus/notes/binary.txt"
 printf 'bad \xff\xfe utf8\n' >"$corpus/notes/latin.txt"
+truncate -s 1G "$corpus/notes/huge.txt" # sparse: no disk used, but 1 GiB to read
 
 for c in add list rm search ask watch; do
     expect "docs $c --help" 0 "usage: offgrid docs $c" -- "$og" docs "$c" --help
@@ -48,9 +49,11 @@ expect "search a missing collection" 1 "no collection named 'nope'" -- "$og" doc
 expect "bad collection name" 1 "invalid collection name" -- "$og" docs add -C ../x "${D[@]}" "$corpus"
 
 # Per-file errors: exit 1, each named, the others indexed.
-expect "add: two bad files" 1 "binary.txt" -- "$og" docs add "${D[@]}" "$corpus"
+expect "add: three bad files" 1 "binary.txt" -- "$og" docs add "${D[@]}" "$corpus"
 cp "$tmp/err" "$tmp/add.err"
 grep -qF "latin.txt" "$tmp/add.err" || { fail=$((fail + 1)); echo "FAIL: latin.txt not reported" >&2; }
+grep -q "huge.txt: 1024 MiB, over the limit of 256 MiB per file" "$tmp/add.err" ||
+    { fail=$((fail + 1)); echo "FAIL: the 1 GiB file not reported" >&2; }
 expect "add: the summary" 0 "3 indexed" -- cat "$tmp/add.err"
 "$og" docs list "${D[@]}" --json >"$tmp/list.json"
 python3 - "$tmp/list.json" "$corpus" <<'P' || fail=$((fail + 1))
@@ -61,7 +64,7 @@ assert not any(".hidden" in p for p in docs), "hidden entries skipped"
 for good in ("clinic.md", "notes/plant.txt", "notes/unicode.txt"):
     d = docs[root + "/" + good]
     assert d["error"] is None and d["chunks"] >= 1, d
-for bad in ("notes/binary.txt", "notes/latin.txt"):
+for bad in ("notes/binary.txt", "notes/latin.txt", "notes/huge.txt"):
     assert docs[root + "/" + bad]["error"], docs[root + "/" + bad]
 P
 pass=$((pass + 1))
@@ -94,9 +97,10 @@ pass=$((pass + 1))
 expect "search: odd query syntax is text" 0 "results" -- "$og" docs search "${D[@]}" --json 'AND OR "NEAR(" -* :'
 
 # Incremental: unchanged files skipped; an edit re-indexes that file alone.
-rm "$corpus/notes/binary.txt" "$corpus/notes/latin.txt"
-"$og" docs rm "${D[@]}" "$corpus/notes/binary.txt" >/dev/null 2>&1
-"$og" docs rm "${D[@]}" "$corpus/notes/latin.txt" >/dev/null 2>&1
+rm "$corpus/notes/binary.txt" "$corpus/notes/latin.txt" "$corpus/notes/huge.txt"
+for bad in binary latin huge; do
+    "$og" docs rm "${D[@]}" "$corpus/notes/$bad.txt" >/dev/null 2>&1
+done
 expect "add again: all unchanged" 0 "3 unchanged" -- "$og" docs add "${D[@]}" "$corpus"
 before=$(sqlite3 "$OFFGRID_HOME/docs/default/docs.db" "SELECT group_concat(id) FROM chunks WHERE doc_id IN (SELECT id FROM documents WHERE path LIKE '%clinic.md')")
 echo "The gasket is made of graphite." >>"$corpus/notes/plant.txt"
