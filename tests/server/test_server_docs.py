@@ -33,6 +33,7 @@ KEY = "docs-key-0123456789"
 HARBOR = b"# Zorblax harbor\n\nThe zorblax lighthouse at Quillmere harbor was painted teal in 1931 by the keeper Ondrea Vask.\n"
 GARDEN = b"Gardening notes\n\nThe frimbleberry bush needs acidic soil and blooms in late October with violet flowers.\n"
 NOTES = b"Bakery ledger\n\nThe glimmerloaf bread at the Pennwick bakery is baked with smoked barley flour every Tuesday.\n"
+CELLO = b"Before the recital, the cellist carefully tuned each string of her cello backstage.\n"
 NOTHING = "I could not find anything about this in the documents."
 passed = failed = 0
 
@@ -137,6 +138,11 @@ def wait_indexed(port, names, timeout=180):
     return j
 
 
+def cello_id(port):
+    _, _, j = request(port, "GET", "/v1/documents")
+    return next(d["id"] for d in j["data"] if d["name"] == "cello.txt")
+
+
 def ask_stream(port, question):
     """The SSE of a streamed ask: (status, deltas joined, the last JSON event, all data lines)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -199,6 +205,18 @@ def test_api(port, home):
     st, _, j = request(port, "POST", "/v1/documents/search", {"query": "Ondrea Vask lighthouse"})
     check("search default k", st == 200 and j["results"][0]["doc"].endswith("/harbor.md") and
           j["results"][0]["heading"] == "Zorblax harbor", j)
+
+    # A document indexed after the request side loaded its vectors (the
+    # searches above): dense search must see it (the indexer writes
+    # through its own connection), with a query sharing no word with it.
+    st, _, j = upload(port, "cello.txt", CELLO)
+    wait_indexed(port, ["cello.txt"])
+    st, _, j = request(port, "POST", "/v1/documents/search", {"query": "a musician preparing a violin-like "
+                                                              "instrument for a show", "k": 3, "mode": "dense"})
+    check("dense search sees a document indexed since its last search", st == 200 and
+          j["results"][0]["doc"].endswith("/cello.txt"), j)
+    st, _, j = request(port, "DELETE", "/v1/documents/" + cello_id(port))
+    check("delete cello", st == 200, (st, j))
 
     q = "What color was the zorblax lighthouse at Quillmere harbor painted?"
     st, _, whole = request(port, "POST", "/v1/documents/ask", {"question": q})
