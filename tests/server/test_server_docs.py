@@ -404,6 +404,35 @@ def test_cli_refusals(home):
           "--max-upload" in r.stdout and "--passphrase-file" in r.stdout, r.stdout[-400:])
 
 
+def test_encrypted(home, tmp):
+    """--passphrase-file: a new collection is created encrypted; without
+    the passphrase the server refuses to start."""
+    pf = os.path.join(tmp, "pass.txt")
+    with open(pf, "w") as f:
+        f.write("correct horse battery staple\n")
+    proc, port = start_server(home, "-C", "secret", "--passphrase-file", pf, models=("--embed-model", EMBED_MODEL))
+    try:
+        st, _, j = upload(port, "garden.txt", GARDEN)
+        check("encrypted: upload", st == 202, (st, j))
+        j = wait_indexed(port, ["garden.txt"])
+        check("encrypted: indexed", [d["status"] for d in j["data"]] == ["indexed"], j)
+        _, _, j = request(port, "POST", "/v1/documents/search", {"query": "frimbleberry", "k": 1})
+        check("encrypted: search", j["results"][0]["doc"].endswith("/garden.txt"), j)
+        st, _, j = request(port, "POST", "/v1/documents/ask", {"question": "What soil does the frimbleberry need?"})
+        check("encrypted: ask without a chat model 404", st == 404 and is_error(j, "model_not_found"), (st, j))
+    finally:
+        check("encrypted: clean exit", stop_server(proc) == 0, proc.returncode)
+    cdir = os.path.join(home, "docs", "secret")
+    db = open(os.path.join(cdir, "docs.db"), "rb").read()
+    check("encrypted: the database holds no plain text", os.path.exists(os.path.join(cdir, "docs.key")) and
+          b"frimbleberry" not in db and b"SQLite format" not in db, len(db))
+    env = dict(os.environ, OFFGRID_HOME=home)
+    env.pop("OFFGRID_DOCS_PASSPHRASE", None)
+    r = subprocess.run([OG, "serve", "--embed-model", EMBED_MODEL, "-C", "secret", "--port", "0"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    check("encrypted: no passphrase, no server", r.returncode == 1 and "encrypted" in r.stderr, r.stderr)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="og-serve-docs-")
     home = os.path.join(tmp, "home")
@@ -437,6 +466,7 @@ def main():
             check("restart: the left upload is found", j["results"][0]["doc"].endswith("/left.txt"), j)
         finally:
             check("clean exit after restart", stop_server(proc) == 0, proc.returncode)
+        test_encrypted(home, tmp)
         proc, port = start_server(home, models=("--embed-model", EMBED_MODEL))
         try:
             st, _, j = request(port, "GET", "/v1/documents")
