@@ -294,13 +294,18 @@ static enum MHD_Result list(og_server *s, struct MHD_Connection *c, og_srv_req *
     og_docs_doc *docs = NULL;
     int32_t n = 0;
     og_error err = { 0 };
+    /* The queue is held while the collection is read (the one place both
+     * are held: always qmu first), so that an upload the indexer finishes
+     * meanwhile is in one or the other, never in neither. */
+    pthread_mutex_lock(&d->qmu);
     pthread_mutex_lock(&d->mu);
     og_status st = og_docs_list(d->rd, &docs, &n, &err);
     pthread_mutex_unlock(&d->mu);
-    if (st != OG_OK)
+    if (st != OG_OK) {
+        pthread_mutex_unlock(&d->qmu);
         return og_srv_reply_error(s, c, r, 500, "server_error", NULL, "listing the documents: %s", err.message);
+    }
     json_t *data = json_array();
-    pthread_mutex_lock(&d->qmu);
     /* The queue first wins: an upload just stored may be in both a moment. */
     for (int32_t i = 0; data && i < n; i++)
         if (!in_queue(d, docs[i].path) &&
