@@ -183,8 +183,15 @@ bool og_srv_docs_enqueue(og_server *s, const char *path, int64_t bytes)
     return true;
 }
 
-og_status og_srv_docs_start(og_server *s, const char *embed_path, og_error *err)
+og_status og_srv_docs_start(og_server *s, og_error *err)
 {
+    /* The collection is indexed with the served encoder: -m when it is
+     * one (load_models in server.c), else --embed-model. */
+    const char *embed_path = s->p.embed_model_path ? s->p.embed_model_path : s->embed_model ? s->p.model_path : NULL;
+    if (!embed_path)
+        return og_error_set(err, OG_ERR_ARG,
+                            "serving documents needs the embedding model the collection is indexed with "
+                            "(--embed-model)");
     og_srv_docs *d = calloc(1, sizeof *d);
     if (!d)
         return og_error_set(err, OG_ERR_NOMEM, "out of memory");

@@ -93,21 +93,6 @@ enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv
     return og_srv_queue(c, r, status, resp);
 }
 
-json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
-{
-    json_error_t jerr;
-    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!root && !r->body)
-        snprintf(why, cap, "the body is not valid JSON: it is empty");
-    else if (!root && strstr(jerr.text, "\\u0000")) /* jansson names its flag here */
-        snprintf(why, cap, "request body: JSON strings may not contain \\u0000 (at line %d, column %d)", jerr.line,
-                 jerr.column);
-    else if (!root)
-        snprintf(why, cap, "the body is not valid JSON: %s (at line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
-    return root;
-}
-
 enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status,
                                    const char *type, const char *code, const char *fmt, ...)
 {
@@ -723,21 +708,8 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
     }
     if ((st = load_models(s, err)) != OG_OK || (st = og_srv_slots_start(s, err)) != OG_OK)
         goto fail;
-    if (s->p.docs_collection) {
-        /* The collection is indexed with the served encoder: -m when it
-         * is one (load_models), else --embed-model. */
-        const char *embed_path = s->p.embed_model_path ? s->p.embed_model_path
-                                 : s->embed_model      ? s->p.model_path
-                                                       : NULL;
-        if (!embed_path) {
-            st = og_error_set(err, OG_ERR_ARG,
-                              "serving documents needs the embedding model the collection is indexed with "
-                              "(--embed-model)");
-            goto fail;
-        }
-        if ((st = og_srv_docs_start(s, embed_path, err)) != OG_OK)
-            goto fail;
-    }
+    if (s->p.docs_collection && (st = og_srv_docs_start(s, err)) != OG_OK)
+        goto fail;
     /* libmicrohttpd listens on nothing: the gate accepts, waits for whole
      * headers and hands connections over (gate.c). The gate also keeps the
      * limits on connections, all and per address, and answers 503 past

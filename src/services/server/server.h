@@ -255,10 +255,10 @@ typedef enum og_srv_docs_op {
 } og_srv_docs_op;
 
 typedef struct og_srv_docs og_srv_docs;
-/* Opens the collection params name (both handles), then starts the
- * indexer, which first indexes what an earlier run left unindexed in the
- * uploads folder. The embedding model is embed_path. */
-og_status og_srv_docs_start(og_server *s, const char *embed_path, og_error *err);
+/* Opens the collection params name (both handles) with the served
+ * encoder's file, then starts the indexer, which first indexes what an
+ * earlier run left unindexed in the uploads folder. */
+og_status og_srv_docs_start(og_server *s, og_error *err);
 /* Stops the indexer (after the file it is reading); then, once no
  * connection thread is left, og_srv_docs_free closes the collection.
  * Both do nothing when no collection is served. */
