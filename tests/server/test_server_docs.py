@@ -223,7 +223,8 @@ def test_api(port, home):
     check("ask whole", st == 200 and isinstance(whole.get("answer"), str) and whole["answer"].strip() and
           whole["sources"] and whole["sources"][0]["doc"].endswith("/harbor.md") and
           set(whole["sources"][0]) == {"n", "doc", "page", "start", "end"} and
-          isinstance(whole["dropped_citations"], int) and whole["nothing_relevant"] is False and
+          isinstance(whole["dropped_citations"], int) and isinstance(whole["repointed"], int) and
+          whole["nothing_relevant"] is False and
           whole["usage"]["completion_tokens"] > 0, (st, whole))
     st, ctype, deltas, last, data = ask_stream(port, q)
     check("ask stream: SSE", st == 200 and ctype == "text/event-stream", (st, ctype))

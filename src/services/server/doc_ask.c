@@ -138,10 +138,10 @@ static json_t *result_json(const og_srv_job *job)
     for (int32_t i = 0; invented && i < a->n_invented && i < 16; i++)
         json_array_append_new(invented, json_integer(a->invented[i]));
     const char *text = a->answer ? a->answer : "";
-    return json_pack("{s:s,s:o,s:o,s:i,s:o,s:b,s:b,s:f,s:o}", "object", "documents.answer", "answer",
+    return json_pack("{s:s,s:o,s:o,s:i,s:o,s:i,s:b,s:b,s:f,s:o}", "object", "documents.answer", "answer",
                      og_srv_json_text(text, strlen(text)), "sources", sources, "dropped_citations", a->n_invented,
-                     "invented", invented, "nothing_relevant", a->nothing_relevant, "attributed", a->attributed,
-                     "best_cosine", a->best_cosine, "usage", og_srv_usage(job));
+                     "invented", invented, "repointed", a->n_repointed, "nothing_relevant", a->nothing_relevant,
+                     "attributed", a->attributed, "best_cosine", a->best_cosine, "usage", og_srv_usage(job));
 }
 
 /* ------------------------------------------------------------- stream */
