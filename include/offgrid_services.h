@@ -405,6 +405,9 @@ typedef struct og_docs_ask_params {
     double min_cosine;      /* the relevance threshold on the best excerpt; < 0: none; 0: the default */
     og_token_fn on_token;   /* streams the answer (checked text, in og_gen_token.text); may be NULL */
     void *user;
+    og_cancel_fn cancel;    /* polled during the generation (og_gen_params.cancel); may be NULL */
+    void *cancel_user;
+    double max_seconds;     /* the generation's wall-clock limit (og_gen_params.max_seconds); 0: none */
 } og_docs_ask_params;
 
 OG_API og_docs_ask_params og_docs_default_ask_params(void);
@@ -417,6 +420,17 @@ OG_API og_docs_ask_params og_docs_default_ask_params(void);
 OG_API og_status og_docs_ask(og_docs *docs, const og_model *chat_model, og_context *chat_ctx, const char *question,
                              const og_docs_ask_params *params, og_docs_answer *out, og_error *err);
 OG_API void og_docs_answer_free(og_docs_answer *answer);
+
+/* og_docs_ask's second half, for a collection shared between threads:
+ * the caller retrieves under its own lock (og_docs_search(docs, question,
+ * k, OG_DOCS_HYBRID, ...): og_docs_ask's retrieval) and answers from the
+ * hits without it, since answering needs no collection. The first
+ * params->k (0: 5) of the n_hits hits are the excerpts; the relevance
+ * threshold, context fitting, citation checks and attribution are
+ * og_docs_ask's. The hits stay the caller's. */
+OG_API og_status og_docs_ask_hits(const og_model *chat_model, og_context *chat_ctx, const char *question,
+                                  const og_docs_hit *hits, int32_t n_hits, const og_docs_ask_params *params,
+                                  og_docs_answer *out, og_error *err);
 
 /* -------------------------------------------------------------------- mcp */
 /* A Model Context Protocol server on a pair of file descriptors (stdio for
@@ -455,7 +469,8 @@ OG_API og_status og_mcp_serve(int in_fd, int out_fd, const og_mcp_params *params
 
 /* ----------------------------------------------------------------- server */
 /* An OpenAI-compatible HTTP server: /v1/chat/completions,
- * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics and a chat
+ * /v1/completions, /v1/embeddings, /v1/models, /health, /metrics, a
+ * documents collection at /v1/documents when one is given, and a chat
  * page at /. The models are loaded once and shared by n_parallel slots,
  * each with its own context (KV cache); requests beyond them wait in a
  * bounded queue, and past it get 503 with Retry-After. See docs/server.md. */
@@ -485,6 +500,15 @@ typedef struct og_server_params {
     const char *draft_model_path; /* speculative decoding: a smaller model with model_path's vocabulary;
                                      each slot gets its own context of it (og_context_set_draft); NULL: none */
     int32_t draft_max;            /* the draft's longest proposal, 1..16; 0: 16 */
+    /* Documents (/v1/documents: upload, list, delete, search, ask; see
+     * docs/documents.md): served when docs_collection is set. The
+     * collection is indexed with the served encoder (embed_model_path,
+     * or model_path when that is one); ask needs the generation model
+     * too. Uploads are stored in <home>/docs/<collection>/files. */
+    const char *docs_collection;  /* the collection's name (opened, or created); NULL: no documents */
+    const char *docs_home;        /* the store folder; NULL: og_store_default_home() */
+    const char *docs_passphrase;  /* an encrypted collection's passphrase (a new one is created encrypted); NULL: plain */
+    size_t max_upload;            /* bytes of one uploaded document; 0: 256 MiB */
 } og_server_params;
 
 OG_API og_server_params og_server_default_params(void);

@@ -16,6 +16,8 @@
 /* NULL or 0 when not given: og_server_default_params decides. */
 typedef struct serve_opts {
     const char *model, *embed_model, *host, *api_key, *api_key_file, *cors;
+    const char *collection, *passphrase_file; /* documents */
+    int32_t max_upload_mib;
     int32_t port; /* -1 when not given */
     int32_t n_parallel, n_ctx, n_threads, queue, max_tokens, max_body_kib, timeout;
     bool insecure, log, json;
@@ -53,6 +55,15 @@ static const cli_option options[] = {
       .help = "longest a request may generate, seconds", .def = "300", .min = 1, .max = 86400 },
     { NULL, "--log", CLI_FLAG, CLI_AT(serve_opts, log, bool), NULL,
       .help = "one line per request on stderr:\nmethod, path, status, seconds" },
+    { "-C", "--collection", CLI_STRING, CLI_AT(serve_opts, collection, const char *), "NAME",
+      .help = "serve this documents collection at /v1/documents and on\n"
+              "the page ($OFFGRID_HOME/docs/NAME; created when missing);\n"
+              "needs the --embed-model it is indexed with, asking needs -m" },
+    { NULL, "--passphrase-file", CLI_STRING, CLI_AT(serve_opts, passphrase_file, const char *), "FILE",
+      .help = "an encrypted collection's passphrase (first line); else\n"
+              "$OFFGRID_DOCS_PASSPHRASE (a new collection is then encrypted)" },
+    { NULL, "--max-upload", CLI_INT, CLI_AT(serve_opts, max_upload_mib, int32_t), "MIB",
+      .help = "largest uploaded document in MiB", .def = "256", .min = 1, .max = 1 << 20 },
     CLI_OPT_GROUP(serve_opts, draft, cli_draft_opts, cli_draft_options),
     CLI_OPT_JSON(serve_opts, json, "once listening, one JSON line on stdout: url, host,\nport, model, embed_model, draft_model\n"
                                    "(for scripts; --port 0 picks a free port)"),
@@ -69,9 +80,26 @@ static int run(const serve_opts *o)
         fprintf(stderr, "offgrid serve: give --api-key or --api-key-file, not both\n");
         return 2;
     }
+    if ((o->passphrase_file || o->max_upload_mib) && !o->collection) {
+        fprintf(stderr, "offgrid serve: --passphrase-file and --max-upload go with --collection NAME\n");
+        return 2;
+    }
+    if (o->collection && !o->embed_model && !o->model) {
+        fprintf(stderr, "offgrid serve: --collection needs --embed-model (the encoder it is indexed with)\n");
+        return 2;
+    }
     char *key_buf = o->api_key_file ? cli_read_key_line("serve", o->api_key_file, "a key file") : NULL;
     if (o->api_key_file && !key_buf)
         return 1;
+    char *pass = NULL;
+    if (o->passphrase_file) {
+        if (!(pass = cli_read_key_line("serve", o->passphrase_file, "a passphrase file"))) {
+            free(key_buf);
+            return 1;
+        }
+    } else if (o->collection && getenv("OFFGRID_DOCS_PASSPHRASE") && getenv("OFFGRID_DOCS_PASSPHRASE")[0]) {
+        pass = strdup(getenv("OFFGRID_DOCS_PASSPHRASE"));
+    }
     /* Either model may be an installed model's name, as run's -m. */
     char model_buf[4096], embed_buf[4096];
     og_server_params p = og_server_default_params();
@@ -80,18 +108,21 @@ static int run(const serve_opts *o)
     if (!cli_find_model("serve", &p.model_path, model_buf, sizeof model_buf) ||
         !cli_find_model("serve", &p.embed_model_path, embed_buf, sizeof embed_buf)) {
         free(key_buf);
+        free(pass);
         return 1;
     }
     char draft_buf[4096];
     if (o->draft.max > 0 && !o->draft.model) {
         fprintf(stderr, "offgrid serve: --draft-max needs --draft MODEL\n");
         free(key_buf);
+        free(pass);
         return 2;
     }
     p.draft_model_path = o->draft.model;
     p.draft_max = o->draft.max;
     if (!cli_find_model("serve", &p.draft_model_path, draft_buf, sizeof draft_buf)) {
         free(key_buf);
+        free(pass);
         return 1;
     }
     p.model_id = o->model && p.model_path != o->model ? o->model : NULL;
@@ -111,6 +142,9 @@ static int run(const serve_opts *o)
     p.timeout_seconds = o->timeout;
     p.max_body = (size_t)o->max_body_kib * 1024;
     p.log_requests = o->log;
+    p.docs_collection = o->collection;
+    p.docs_passphrase = pass;
+    p.max_upload = (size_t)o->max_upload_mib << 20;
     char cache[4096];
     p.cache_dir = cli_pack_cache_dir(cache, sizeof cache);
 
@@ -130,6 +164,10 @@ static int run(const serve_opts *o)
         memset(key_buf, 0, strlen(key_buf));
         free(key_buf);
     }
+    if (pass) {
+        memset(pass, 0, strlen(pass));
+        free(pass);
+    }
     if (st != OG_OK) {
         fprintf(stderr, "offgrid serve: %s\n", err.message);
         return 1;
@@ -147,6 +185,7 @@ static int run(const serve_opts *o)
         cli_json_field("model", p.model_path, 0);
         cli_json_field("embed_model", p.embed_model_path, 0);
         cli_json_field("draft_model", p.draft_model_path, 0);
+        cli_json_field("collection", p.docs_collection, 0);
         printf("}\n");
         fflush(stdout);
     }
@@ -168,6 +207,8 @@ const cli_command cli_cmd_serve = {
     "serve", "OpenAI-compatible HTTP server with a chat page",
     "Serves POST /v1/chat/completions, /v1/completions and /v1/embeddings,\n"
     "GET /v1/models, /health, /metrics (Prometheus) and a chat page at /.\n"
+    "With --collection NAME, also the documents endpoints (/v1/documents:\n"
+    "upload, list, delete, search, ask) and a Documents tab on the page.\n"
     "The models are loaded once; N slots generate at the same time, each with\n"
     "its own KV cache, and further requests wait in a queue (503 when full).\n"
     "Give -m MODEL and/or --embed-model M. Stops on SIGINT or SIGTERM.\n"

@@ -169,6 +169,9 @@ static og_status generate(const og_model *m, og_context *ctx, const char *user_t
         s = og_chat_add(chat, "user", user_text, err);
     og_gen_params gp = og_gen_default_params();
     gp.max_tokens = p->max_tokens;
+    gp.cancel = p->cancel;
+    gp.cancel_user = p->cancel_user;
+    gp.max_seconds = p->max_seconds;
     if (s == OG_OK)
         s = og_chat_respond(chat, sampler, &gp, on_token, &st, &out->gen, err);
     if (s == OG_OK && st.filter.n_held) /* a cancelled answer: what is held is text */
@@ -190,12 +193,9 @@ static og_status generate(const og_model *m, og_context *ctx, const char *user_t
     return s;
 }
 
-og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char *question,
-                      const og_docs_ask_params *params, og_docs_answer *out, og_error *err)
+/* params with og_docs_ask's defaults filled in. */
+static og_docs_ask_params resolved(const og_docs_ask_params *params)
 {
-    memset(out, 0, sizeof *out);
-    if (!d || !m || !ctx || !question)
-        return og_error_set(err, OG_ERR_ARG, "og_docs_ask: a collection, a chat model, its context and a question");
     og_docs_ask_params p = params ? *params : og_docs_default_ask_params();
     if (p.k <= 0)
         p.k = 5;
@@ -205,11 +205,35 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
         p.max_tokens = 512;
     if (p.min_cosine == 0.0)
         p.min_cosine = DEFAULT_MIN_COSINE;
+    return p;
+}
+
+og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char *question,
+                      const og_docs_ask_params *params, og_docs_answer *out, og_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!d || !m || !ctx || !question)
+        return og_error_set(err, OG_ERR_ARG, "og_docs_ask: a collection, a chat model, its context and a question");
+    const og_docs_ask_params p = resolved(params);
     og_docs_hit *hits = NULL;
     int32_t n = 0;
     og_status s = og_docs_search(d, question, p.k, OG_DOCS_HYBRID, &hits, &n, err);
-    if (s != OG_OK)
-        return s;
+    if (s == OG_OK)
+        s = og_docs_ask_hits(m, ctx, question, hits, n, &p, out, err);
+    og_docs_hits_free(hits, n);
+    return s;
+}
+
+og_status og_docs_ask_hits(const og_model *m, og_context *ctx, const char *question, const og_docs_hit *hits,
+                           int32_t n, const og_docs_ask_params *params, og_docs_answer *out, og_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || !ctx || !question || (n > 0 && !hits) || n < 0)
+        return og_error_set(err, OG_ERR_ARG, "og_docs_ask_hits: a chat model, its context, a question and its hits");
+    const og_docs_ask_params p = resolved(params);
+    if (n > p.k)
+        n = p.k;
+    og_status s = OG_OK;
     out->best_cosine = -1.0;
     for (int32_t i = 0; i < n; i++)
         if (hits[i].cosine > out->best_cosine)
@@ -217,7 +241,6 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
     if (n == 0 || (p.min_cosine > 0.0 && out->best_cosine < p.min_cosine)) {
         out->nothing_relevant = true;
         out->answer = strdup(NOTHING_FOUND);
-        og_docs_hits_free(hits, n);
         return out->answer ? OG_OK : og_error_set(err, OG_ERR_NOMEM, "out of memory");
     }
     /* As many excerpts as fit with room for the answer. */
@@ -284,7 +307,6 @@ og_status og_docs_ask(og_docs *d, const og_model *m, og_context *ctx, const char
                 s = og_error_set(err, OG_ERR_NOMEM, "out of memory");
         }
     }
-    og_docs_hits_free(hits, n);
     if (s != OG_OK)
         og_docs_answer_free(out);
     return s;

@@ -27,6 +27,10 @@ struct og_docs {
     int64_t *vec_ids;
     int64_t n_vecs;
     bool vecs_fresh;
+    /* PRAGMA data_version when they were loaded: it changes when another
+     * connection (another og_docs on the collection, another process)
+     * commits, which leaves vecs_fresh untouched. */
+    int64_t vecs_version;
 };
 
 /* Opens the database at path (key NULL: a plain one) with the schema up

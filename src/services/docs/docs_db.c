@@ -126,10 +126,23 @@ void og_docs_db_rollback(og_docs *d)
         sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The database's data_version (see collection.h); -1 when unreadable. */
+static int64_t data_version(og_docs *d)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(d->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 og_status og_docs_dense_load(og_docs *d, og_error *err)
 {
-    if (d->vecs_fresh)
+    const int64_t version = data_version(d);
+    if (d->vecs_fresh && version >= 0 && version == d->vecs_version)
         return OG_OK;
+    d->vecs_version = version;
     sqlite3_stmt *st = NULL;
     int64_t n = 0;
     if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM chunks", -1, &st, NULL) != SQLITE_OK)

@@ -99,6 +99,10 @@ void og_srv_run_job(og_srv_slot *slot, og_srv_job *job)
     pthread_mutex_lock(&job->mu);
     job->state = OG_SRV_JOB_RUNNING;
     pthread_mutex_unlock(&job->mu);
+    if (job->run) {
+        job->run(slot, job);
+        return;
+    }
     if (job->n_prompt <= 0 || job->n_prompt >= og_context_n_ctx(ctx)) {
         publish_done(s, job, NULL, OG_ERR_CONTEXT_FULL, "the prompt does not fit in the context");
         return;

@@ -12,7 +12,7 @@
 #include "server/server.h"
 
 static const char *const ep_names[OG_SRV_EP_COUNT] = {
-    "chat_completions", "completions", "embeddings", "models", "health", "metrics", "page", "other",
+    "chat_completions", "completions", "embeddings", "models", "health", "metrics", "page", "documents", "other",
 };
 
 /* Upper bounds in seconds; the last bucket is +Inf. */

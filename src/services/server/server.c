@@ -93,21 +93,6 @@ enum MHD_Result og_srv_reply_json(og_server *s, struct MHD_Connection *c, og_srv
     return og_srv_queue(c, r, status, resp);
 }
 
-json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
-{
-    json_error_t jerr;
-    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!root && !r->body)
-        snprintf(why, cap, "the body is not valid JSON: it is empty");
-    else if (!root && strstr(jerr.text, "\\u0000")) /* jansson names its flag here */
-        snprintf(why, cap, "request body: JSON strings may not contain \\u0000 (at line %d, column %d)", jerr.line,
-                 jerr.column);
-    else if (!root)
-        snprintf(why, cap, "the body is not valid JSON: %s (at line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
-    return root;
-}
-
 enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_srv_req *r, int status,
                                    const char *type, const char *code, const char *fmt, ...)
 {
@@ -143,16 +128,16 @@ enum MHD_Result og_srv_reply_error(og_server *s, struct MHD_Connection *c, og_sr
 #define BODY_MIN_SECONDS 30.0
 #define BODY_MIN_RATE 32768.0 /* bytes per second */
 
-static double body_seconds(const og_server *s)
+static double body_seconds(const og_srv_req *r)
 {
-    double t = (double)s->p.max_body / BODY_MIN_RATE;
+    double t = (double)r->limit / BODY_MIN_RATE;
     return t > BODY_MIN_SECONDS ? t : BODY_MIN_SECONDS;
 }
 
 /* The most body bytes read, kept or dropped, before the connection is cut. */
-static uint64_t drain_limit(const og_server *s)
+static uint64_t drain_limit(const og_srv_req *r)
 {
-    uint64_t max = (uint64_t)s->p.max_body;
+    uint64_t max = (uint64_t)r->limit;
     return max > UINT64_MAX - DRAIN_BYTES ? UINT64_MAX : max + DRAIN_BYTES;
 }
 
@@ -173,7 +158,8 @@ static bool start_draining(struct MHD_Connection *c, og_srv_req *r)
 static enum MHD_Result reply_too_large(og_server *s, struct MHD_Connection *c, og_srv_req *r)
 {
     return og_srv_reply_error(s, c, r, 413, "invalid_request_error", "request_too_large",
-                              "the body is larger than %zu bytes", s->p.max_body);
+                              "the body is larger than %zu bytes%s", r->limit,
+                              r->upload || r->docs_op == OG_SRV_DOCS_UPLOAD ? " (--max-upload)" : "");
 }
 
 /* A Content-Length over the limit starts the draining (see above), unless
@@ -184,13 +170,13 @@ static bool refuse_declared_size(og_server *s, struct MHD_Connection *c, og_srv_
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-    if (declared <= s->p.max_body)
+    if (declared <= r->limit)
         return false;
     /* A client that asked for "100 Continue" waits for it before sending
      * anything, so it reads this 413 with no body to drain. */
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
     bool waits = expect && !strcasecmp(expect, "100-continue");
-    if (!waits && declared <= drain_limit(s) && start_draining(c, r))
+    if (!waits && declared <= drain_limit(r) && start_draining(c, r))
         return false;
     *ret = reply_too_large(s, c, r);
     return true;
@@ -203,16 +189,16 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
                                    size_t n)
 {
     r->seen += n;
-    if (!r->too_big && og_srv_now() - r->t0 > body_seconds(s)) {
+    if (!r->too_big && og_srv_now() - r->t0 > body_seconds(r)) {
         /* libmicrohttpd cannot queue an answer during a body: written here */
         char msg[80];
-        snprintf(msg, sizeof msg, "the request body did not arrive within %.0f s", body_seconds(s));
+        snprintf(msg, sizeof msg, "the request body did not arrive within %.0f s", body_seconds(r));
         og_srv_send_error(r->fd, 408, "request_timeout", msg, r->origin);
         og_srv_linger(r->fd);
         r->status = 408;
         return MHD_NO;
     }
-    if (!r->too_big && r->len + n > s->p.max_body) {
+    if (!r->too_big && r->len + n > r->limit) {
         if (!start_draining(c, r))
             return MHD_NO;
         if (r->chunked) {
@@ -222,14 +208,14 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
              * The rest is still dropped within the drain bounds so that a
              * client that sends everything first reads it too. */
             char msg[96];
-            snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->p.max_body);
+            snprintf(msg, sizeof msg, "the body is larger than %zu bytes", r->limit);
             og_srv_send_error(r->fd, 413, "request_too_large", msg, r->origin);
             r->answered = true;
             r->status = 413;
         }
     }
     if (r->too_big) {
-        if (r->seen > drain_limit(s) || og_srv_now() - r->t_drain > DRAIN_SECONDS) {
+        if (r->seen > drain_limit(r) || og_srv_now() - r->t_drain > DRAIN_SECONDS) {
             if (r->answered)
                 og_srv_linger(r->fd); /* let the 413 written earlier be read */
             r->status = 413; /* refused, though no answer can be sent now */
@@ -237,10 +223,15 @@ static enum MHD_Result take_upload(og_server *s, struct MHD_Connection *c, og_sr
         }
         return MHD_YES;
     }
+    if (r->upload) { /* streamed to its file, never kept here */
+        r->len += n;
+        og_srv_upload_feed(r, upload, n);
+        return MHD_YES;
+    }
     if (r->len + n + 1 > r->cap) {
         size_t cap = (r->len + n + 1) * 2;
-        if (cap > s->p.max_body + 1)
-            cap = s->p.max_body + 1;
+        if (cap > r->limit + 1)
+            cap = r->limit + 1;
         char *bigger = realloc(r->body, cap);
         if (!bigger)
             return MHD_NO;
@@ -368,16 +359,21 @@ typedef struct route {
     const char *path, *method;
     og_srv_endpoint ep;
     bool public; /* served without the API key */
+    int docs_op; /* og_srv_docs_op of OG_SRV_EP_DOCUMENTS */
 } route;
 
 static const route routes[] = {
-    { "/v1/chat/completions", "POST", OG_SRV_EP_CHAT, false },
-    { "/v1/completions", "POST", OG_SRV_EP_COMPLETIONS, false },
-    { "/v1/embeddings", "POST", OG_SRV_EP_EMBEDDINGS, false },
-    { "/v1/models", "GET", OG_SRV_EP_MODELS, false },
-    { "/health", "GET", OG_SRV_EP_HEALTH, true },
-    { "/metrics", "GET", OG_SRV_EP_METRICS, false },
-    { "/", "GET", OG_SRV_EP_PAGE, true },
+    { "/v1/chat/completions", "POST", OG_SRV_EP_CHAT, false, 0 },
+    { "/v1/completions", "POST", OG_SRV_EP_COMPLETIONS, false, 0 },
+    { "/v1/embeddings", "POST", OG_SRV_EP_EMBEDDINGS, false, 0 },
+    { "/v1/models", "GET", OG_SRV_EP_MODELS, false, 0 },
+    { "/health", "GET", OG_SRV_EP_HEALTH, true, 0 },
+    { "/metrics", "GET", OG_SRV_EP_METRICS, false, 0 },
+    { "/", "GET", OG_SRV_EP_PAGE, true, 0 },
+    { "/v1/documents", "GET", OG_SRV_EP_DOCUMENTS, false, OG_SRV_DOCS_LIST },
+    { "/v1/documents", "POST", OG_SRV_EP_DOCUMENTS, false, OG_SRV_DOCS_UPLOAD },
+    { "/v1/documents/search", "POST", OG_SRV_EP_DOCUMENTS, false, OG_SRV_DOCS_SEARCH },
+    { "/v1/documents/ask", "POST", OG_SRV_EP_DOCUMENTS, false, OG_SRV_DOCS_ASK },
 };
 
 /* The first call for a request: everything decided from its headers.
@@ -411,7 +407,7 @@ static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv
         /* A CORS preflight: allowed origins learn what they may send. */
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (resp) {
-            MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
             MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
             MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
         }
@@ -428,12 +424,20 @@ static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv
         if (!strcmp(routes[i].method, method) || (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET")))
             rt = &routes[i];
     }
-    static const route model_route = { "/v1/models/", "GET", OG_SRV_EP_MODELS, false };
+    static const route model_route = { "/v1/models/", "GET", OG_SRV_EP_MODELS, false, 0 };
     if (!rt && n_url > 11 && !strncmp(url, "/v1/models/", 11)) {
         path_known = true;
         if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
             rt = &model_route;
             r->model_ref = url + 11;
+        }
+    }
+    static const route doc_route = { "/v1/documents/", "DELETE", OG_SRV_EP_DOCUMENTS, false, OG_SRV_DOCS_DELETE };
+    if (!rt && n_url > 14 && !strncmp(url, "/v1/documents/", 14)) {
+        path_known = true;
+        if (!strcmp(method, "DELETE")) {
+            rt = &doc_route;
+            r->doc_ref = url + 14;
         }
     }
     if (!rt) {
@@ -446,6 +450,9 @@ static const route *check_headers(og_server *s, struct MHD_Connection *c, og_srv
         return NULL;
     }
     r->ep = rt->ep;
+    r->docs_op = rt->docs_op;
+    if (rt->ep == OG_SRV_EP_DOCUMENTS && rt->docs_op == OG_SRV_DOCS_UPLOAD && s->docs)
+        r->limit = s->p.max_upload; /* streamed to a file (doc_upload.c), not kept in memory */
     if (!rt->public && !authorized(s, c)) {
         r->www_auth = true;
         *ret = og_srv_reply_error(s, c, r, 401, "authentication_error", "invalid_api_key",
@@ -489,6 +496,8 @@ static enum MHD_Result dispatch(og_server *s, struct MHD_Connection *c, og_srv_r
     }
     case OG_SRV_EP_PAGE:
         return og_srv_page(s, c, r);
+    case OG_SRV_EP_DOCUMENTS:
+        return r->upload ? og_srv_upload_finish(s, c, r) : og_srv_documents(s, c, r);
     default:
         return og_srv_reply_error(s, c, r, 404, "invalid_request_error", "not_found", "no such endpoint");
     }
@@ -506,6 +515,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->t0 = og_srv_now();
         r->ep = OG_SRV_EP_OTHER;
         r->fd = -1;
+        r->limit = s->p.max_body;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci)
             r->fd = ci->connect_fd;
@@ -520,6 +530,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!check_headers(s, c, r, url, method, version, &ret))
             return ret;
         r->checked = true;
+        if (r->ep == OG_SRV_EP_DOCUMENTS && r->docs_op == OG_SRV_DOCS_UPLOAD && s->docs) {
+            og_srv_upload_begin(s, c, r);
+            if (!r->upload)
+                r->limit = s->p.max_body; /* out of memory: the body is refused at max_body */
+        }
         return MHD_YES;
     }
     if (*upload_size) {
@@ -547,6 +562,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     if (s->p.log_requests)
         og_srv_log(s, "offgrid serve: %s %d %.3f s%s", r->line, status, og_srv_now() - r->t0,
                    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    og_srv_upload_free(r->upload);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -658,6 +674,7 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
     if (!s->p.queue_size) s->p.queue_size = 32;
     if (!s->p.max_tokens) s->p.max_tokens = 4096;
     if (!s->p.max_body) s->p.max_body = 1 << 20;
+    if (!s->p.max_upload) s->p.max_upload = (size_t)256 << 20;
     if (!s->p.timeout_seconds) s->p.timeout_seconds = 300;
     if (!s->p.max_connections) s->p.max_connections = 128;
     if (!s->p.n_ctx) s->p.n_ctx = 2048;
@@ -690,6 +707,8 @@ og_status og_server_start(const og_server_params *params, og_server **out, og_er
         goto fail;
     }
     if ((st = load_models(s, err)) != OG_OK || (st = og_srv_slots_start(s, err)) != OG_OK)
+        goto fail;
+    if (s->p.docs_collection && (st = og_srv_docs_start(s, err)) != OG_OK)
         goto fail;
     /* libmicrohttpd listens on nothing: the gate accepts, waits for whole
      * headers and hands connections over (gate.c). The gate also keeps the
@@ -741,11 +760,13 @@ void og_server_free(og_server *s)
      * daemon, which joins the connection threads. */
     og_srv_gate_stop(s);
     og_srv_slots_stop(s);
+    og_srv_docs_stop(s); /* joins the indexer (after the file it is reading) */
     for (int waited_ms = 0; s->daemon && atomic_load(&s->n_open) > 0 && waited_ms < SHUTDOWN_GRACE_MS; waited_ms += 10)
         nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     og_srv_gate_free(s);
+    og_srv_docs_free(s); /* no connection thread is left to use it */
     og_encoder_free(s->encoder);
     og_model_free(s->embed_model);
     og_model_free(s->model);

@@ -31,6 +31,7 @@ typedef enum og_srv_endpoint {
     OG_SRV_EP_HEALTH,
     OG_SRV_EP_METRICS,
     OG_SRV_EP_PAGE,
+    OG_SRV_EP_DOCUMENTS, /* every /v1/documents endpoint */
     OG_SRV_EP_OTHER,
     OG_SRV_EP_COUNT
 } og_srv_endpoint;
@@ -68,6 +69,8 @@ typedef enum og_srv_job_state { OG_SRV_JOB_QUEUED, OG_SRV_JOB_RUNNING, OG_SRV_JO
 
 #define OG_SRV_MAX_STOP 4
 
+struct og_srv_slot;
+
 typedef struct og_srv_job {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -86,6 +89,13 @@ typedef struct og_srv_job {
 
     /* Progress, under mu. text[0..ready) may be sent: it ends on a whole
      * UTF-8 character and holds no beginning of a stop string. */
+    /* A job that is not a plain generation (a documents answer): the
+     * slot's worker calls run instead of decoding prompt; ext is its own
+     * state, freed with the job by ext_free. */
+    void (*run)(struct og_srv_slot *slot, struct og_srv_job *job);
+    void *ext;
+    void (*ext_free)(void *ext);
+
     og_srv_job_state state;
     bool cancel;       /* the client went away or the server stops */
     char *text;
@@ -154,6 +164,7 @@ struct og_server {
     int port;
     bool loopback, wildcard; /* the bound address */
     og_srv_metrics metrics;
+    struct og_srv_docs *docs; /* the documents collection served (documents.c), or NULL */
 };
 
 /* ------------------------------------------------------------- requests */
@@ -174,6 +185,10 @@ typedef struct og_srv_req {
     const char *model_ref; /* GET /v1/models/{id}: the id (MHD's url), else NULL */
     bool chunked;      /* no Content-Length: the body's size is learnt as it comes */
     bool answered;     /* an answer was written to fd directly (og_srv_send_error) */
+    size_t limit;      /* largest body: max_body, or max_upload for an upload */
+    int docs_op;       /* og_srv_docs_op of an OG_SRV_EP_DOCUMENTS request */
+    const char *doc_ref; /* DELETE /v1/documents/{id}: the id (MHD's url), else NULL */
+    struct og_srv_upload *upload; /* POST /v1/documents: the file as it streams in (doc_upload.c) */
     char line[128];    /* "METHOD /path" for the log, unprintable bytes as '?' */
 } og_srv_req;
 
@@ -221,6 +236,57 @@ json_t *og_srv_usage(const og_srv_job *job);
 /* Streams the job as server-sent events; takes over a (and its job
  * reference) whatever it returns. */
 enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_answer *a);
+
+/* ----------------------------------------------------------- documents */
+
+/* The collection (documents.c) is used through two handles, because an
+ * og_docs is one SQLite connection and not safe for concurrent use: the
+ * indexer thread owns one (og_docs_add holds it for as long as a file
+ * takes, minutes for a large PDF), and request threads share the other
+ * under a mutex (list, search, delete and an ask's retrieval, which are
+ * short). SQLite's WAL lets the two read and write side by side; an ask's
+ * generation runs in a slot without the mutex (og_docs_ask_hits). */
+typedef enum og_srv_docs_op {
+    OG_SRV_DOCS_LIST,
+    OG_SRV_DOCS_UPLOAD,
+    OG_SRV_DOCS_DELETE,
+    OG_SRV_DOCS_SEARCH,
+    OG_SRV_DOCS_ASK
+} og_srv_docs_op;
+
+typedef struct og_srv_docs og_srv_docs;
+/* Opens the collection params name (both handles) with the served
+ * encoder's file, then starts the indexer, which first indexes what an
+ * earlier run left unindexed in the uploads folder. */
+og_status og_srv_docs_start(og_server *s, og_error *err);
+/* Stops the indexer (after the file it is reading); then, once no
+ * connection thread is left, og_srv_docs_free closes the collection.
+ * Both do nothing when no collection is served. */
+void og_srv_docs_stop(og_server *s);
+void og_srv_docs_free(og_server *s);
+/* Hands a stored upload to the indexer; false when out of memory. */
+bool og_srv_docs_enqueue(og_server *s, const char *path, int64_t bytes);
+/* A document's id: 16 hex digits hashed from its path. */
+void og_srv_doc_id(const char *path, char out[17]);
+/* The uploads folder (<home>/docs/<collection>/files). */
+const char *og_srv_docs_files_dir(const og_server *s);
+/* An OG_SRV_EP_DOCUMENTS request, body complete. */
+enum MHD_Result og_srv_documents(og_server *s, struct MHD_Connection *c, og_srv_req *r);
+/* POST /v1/documents/ask (doc_ask.c). */
+enum MHD_Result og_srv_docs_ask(og_server *s, struct MHD_Connection *c, og_srv_req *r);
+/* Runs og_docs_search on the requests' handle, under its mutex. */
+og_status og_srv_docs_search(og_server *s, const char *query, int32_t k, og_docs_mode mode, og_docs_hit **hits,
+                             int32_t *n, og_error *err);
+
+/* The upload of POST /v1/documents (doc_upload.c): begun with the
+ * headers, fed the body as it comes (never kept in memory: the file field
+ * goes to a temporary file in the uploads folder), finished once it is
+ * all there (stored under a safe name and queued: 202). */
+void og_srv_upload_begin(og_server *s, struct MHD_Connection *c, og_srv_req *r);
+void og_srv_upload_feed(og_srv_req *r, const char *data, size_t n);
+enum MHD_Result og_srv_upload_finish(og_server *s, struct MHD_Connection *c, og_srv_req *r);
+/* Frees the upload, removing its temporary file; NULL-safe. */
+void og_srv_upload_free(struct og_srv_upload *u);
 
 /* ---------------------------------------------------------------- gate */
 

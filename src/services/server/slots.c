@@ -49,6 +49,8 @@ void og_srv_job_release(og_srv_job *job)
         return;
     pthread_cond_destroy(&job->cv);
     pthread_mutex_destroy(&job->mu);
+    if (job->ext_free)
+        job->ext_free(job->ext);
     for (int i = 0; i < job->n_stop; i++)
         free(job->stop[i]);
     free(job->prompt);

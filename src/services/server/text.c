@@ -1,7 +1,10 @@
 /*
  * text.c - the byte-level helpers the server needs: making JSON strings
- * out of text that may not be valid UTF-8 (jansson refuses it), base64 for embeddings, and a constant-time key comparison.
+ * out of text that may not be valid UTF-8 (jansson refuses it), base64 for
+ * embeddings, a constant-time key comparison, and reading a request body
+ * as JSON.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,4 +114,19 @@ bool og_srv_secret_equal(const char *a, const char *b)
     for (size_t i = 0; i < lb; i++)
         diff |= (unsigned char)((i < la ? (unsigned char)a[i] : 0) ^ (unsigned char)b[i]);
     return diff == 0;
+}
+
+json_t *og_srv_parse_body(const og_srv_req *r, char *why, size_t cap)
+{
+    json_error_t jerr;
+    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!root && !r->body)
+        snprintf(why, cap, "the body is not valid JSON: it is empty");
+    else if (!root && strstr(jerr.text, "\\u0000")) /* jansson names its flag here */
+        snprintf(why, cap, "request body: JSON strings may not contain \\u0000 (at line %d, column %d)", jerr.line,
+                 jerr.column);
+    else if (!root)
+        snprintf(why, cap, "the body is not valid JSON: %s (at line %d, column %d)", jerr.text, jerr.line,
+                 jerr.column);
+    return root;
 }
