@@ -427,6 +427,15 @@ def test_encrypted(home, tmp):
     db = open(os.path.join(cdir, "docs.db"), "rb").read()
     check("encrypted: the database holds no plain text", os.path.exists(os.path.join(cdir, "docs.key")) and
           b"frimbleberry" not in db and b"SQLite format" not in db, len(db))
+    # Nor any file under the collection's folder: the upload itself is
+    # deleted once indexed (its text lives only in the database).
+    leaks = []
+    for dirpath, _, names in os.walk(cdir):
+        for name in names:
+            with open(os.path.join(dirpath, name), "rb") as f:
+                if b"frimbleberry" in f.read():
+                    leaks.append(os.path.join(dirpath, name))
+    check("encrypted: no file under the collection holds the text", not leaks, leaks)
     env = dict(os.environ, OFFGRID_HOME=home)
     env.pop("OFFGRID_DOCS_PASSPHRASE", None)
     r = subprocess.run([OG, "serve", "--embed-model", EMBED_MODEL, "-C", "secret", "--port", "0"],

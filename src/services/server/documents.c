@@ -11,6 +11,7 @@
  * collection says whether it is "indexed" or "failed" (og_docs_add
  * records a file's error).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct og_srv_docs {
     pthread_mutex_t mu;
     og_docs *idx;         /* the indexer's own */
     char files[PATH_MAX]; /* the uploads folder */
+    bool encrypted;       /* uploads are deleted once indexed: their text lives only in the encrypted database */
     pthread_t thread;
     bool started;
     pthread_mutex_t qmu;  /* guards what follows */
@@ -112,7 +114,9 @@ static void *indexer(void *arg)
      * documents of uploads deleted meanwhile. */
     const char *root = d->files;
     og_error err = { 0 };
-    if (og_docs_sync(d->idx, &root, 1, NULL, note_failure, NULL, NULL, NULL, &err) != OG_OK)
+    /* (An encrypted collection keeps no uploads to sync with: the ones
+     * left over were queued by og_srv_docs_start.) */
+    if (!d->encrypted && og_docs_sync(d->idx, &root, 1, NULL, note_failure, NULL, NULL, NULL, &err) != OG_OK)
         og_srv_log(s, "offgrid serve: documents: indexing %s: %s", root, err.message);
     for (;;) {
         pthread_mutex_lock(&d->qmu);
@@ -136,6 +140,9 @@ static void *indexer(void *arg)
         if (st == OG_OK) {
             const char *one = path;
             st = og_docs_add(d->idx, &one, 1, NULL, note_failure, NULL, NULL, &err);
+            /* Indexed or failed, a plain copy must not outlive it on disk. */
+            if (d->encrypted && unlink(path) != 0 && errno != ENOENT)
+                og_srv_log(s, "offgrid serve: documents: cannot delete the upload %s: %s", path, strerror(errno));
         }
         free(path);
         pthread_mutex_lock(&d->qmu);
@@ -181,6 +188,33 @@ bool og_srv_docs_enqueue(og_server *s, const char *path, int64_t bytes)
     pthread_cond_broadcast(&d->qcv);
     pthread_mutex_unlock(&d->qmu);
     return true;
+}
+
+/* An encrypted collection's uploads folder after a crash: partial
+ * uploads (hidden) are deleted, whole ones queued to be indexed and then
+ * deleted. Runs before the server listens, so no upload is in flight. */
+static og_status requeue_leftovers(og_server *s, og_error *err)
+{
+    og_srv_docs *d = s->docs;
+    DIR *dir = opendir(d->files);
+    if (!dir)
+        return og_error_set(err, OG_ERR_IO, "%s: %s", d->files, strerror(errno));
+    og_status st = OG_OK;
+    for (struct dirent *e; st == OG_OK && (e = readdir(dir));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[PATH_MAX];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s", d->files, e->d_name) >= (int)sizeof path ||
+            lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (e->d_name[0] == '.')
+            unlink(path);
+        else if (!og_srv_docs_enqueue(s, path, (int64_t)sb.st_size))
+            st = og_error_set(err, OG_ERR_NOMEM, "out of memory");
+    }
+    closedir(dir);
+    return st;
 }
 
 og_status og_srv_docs_start(og_server *s, og_error *err)
@@ -232,6 +266,9 @@ og_status og_srv_docs_start(og_server *s, og_error *err)
     if (!realpath(d->files, real))
         return og_error_set(err, OG_ERR_IO, "%s: %s", d->files, strerror(errno));
     snprintf(d->files, sizeof d->files, "%s", real);
+    d->encrypted = s->p.docs_passphrase != NULL;
+    if (d->encrypted && (st = requeue_leftovers(s, err)) != OG_OK)
+        return st;
     if (pthread_create(&d->thread, NULL, indexer, s) != 0)
         return og_error_set(err, OG_ERR_NOMEM, "cannot start the documents' indexer");
     d->started = true;
