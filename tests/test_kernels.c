@@ -473,6 +473,93 @@ static void test_gemms(void)
     (void)tested;
 }
 
+/* The plain float product C = A.B (attention's): on every ISA, each
+ * element equals the in-order fmaf chain bit for bit, over shapes that
+ * exercise every register tile and the columns past the last multiple of
+ * 8, with padded strides whose padding must stay unwritten. */
+static void test_matmul_f32(int64_t m, int64_t n, int64_t k)
+{
+    const size_t lda = (size_t)k + 3, ldb = (size_t)n + 5, ldc = (size_t)n + 7;
+    float *a = malloc(sizeof(float) * lda * (size_t)m), *b = malloc(sizeof(float) * ldb * (size_t)k);
+    float *c = malloc(sizeof(float) * ldc * (size_t)m);
+    for (size_t i = 0; i < lda * (size_t)m; i++)
+        a[i] = rnd_value();
+    for (size_t i = 0; i < ldb * (size_t)k; i++)
+        b[i] = rnd_value();
+    for (int v = 0; v < n_isas; v++) {
+        fill_sentinel(c, ldc * (size_t)m);
+        isas[v]->matmul_f32(m, n, k, a, lda, b, ldb, c, ldc);
+        int bad = 0, bad_range = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < (int64_t)ldc; j++) {
+                const float got = c[(size_t)i * ldc + (size_t)j];
+                if (j >= n) {
+                    bad_range += !is_sentinel(got);
+                    continue;
+                }
+                float want = 0.0f;
+                for (int64_t l = 0; l < k; l++)
+                    want = fmaf(a[(size_t)i * lda + (size_t)l], b[(size_t)l * ldb + (size_t)j], want);
+                bad += memcmp(&got, &want, sizeof want) != 0;
+            }
+        CHECK(!bad && !bad_range, "%s matmul_f32 %lldx%lldx%lld: %d differ from the fmaf chain, %d written outside",
+              isas[v]->isa, (long long)m, (long long)n, (long long)k, bad, bad_range);
+    }
+    free(a); free(b); free(c);
+}
+
+static void test_matmul_f32s(void)
+{
+    const int64_t ms[] = { 1, 2, 3, 4, 5, 7, 16 }, ns[] = { 1, 7, 8, 9, 16, 24, 31, 32, 33, 57, 220 },
+                  ks[] = { 1, 32, 64, 220 };
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+            for (size_t l = 0; l < sizeof ks / sizeof ks[0]; l++)
+                test_matmul_f32(ms[i], ns[j], ks[l]);
+    for (int v = 0; v < n_isas; v++)
+        CHECK(isas[v]->matmul_f32 != NULL, "%s has no matmul_f32", isas[v]->isa);
+}
+
+/* The encoder's row kernels: on every ISA the scalar table's bits, for
+ * lengths around the vector and chunk widths, inputs that send some lanes
+ * down the scalar exp (large |x|), and GELU within 5e-7 + 1e-7 |x| of
+ * the exact x (1 + erf(x / sqrt 2)) / 2 computed in double. */
+static void test_rowops(void)
+{
+    const int64_t lengths[] = { 1, 5, 8, 15, 16, 17, 31, 33, 220, 1536 };
+    float *in = malloc(sizeof(float) * 1536), *want = malloc(sizeof(float) * 1536), *got = malloc(sizeof(float) * 1536);
+    for (int op = 0; op < 2; op++)
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++)
+            for (int spread = 0; spread < 3; spread++) {
+                const int64_t n = lengths[l];
+                const float range = spread == 0 ? 3.0f : spread == 1 ? 12.0f : 120.0f;
+                for (int64_t i = 0; i < n; i++)
+                    in[i] = rnd_uniform() * range;
+                memcpy(want, in, sizeof(float) * (size_t)n);
+                (op ? isas[0]->gelu_erf_f32 : isas[0]->softmax_f32)(want, n);
+                for (int v = 1; v < n_isas; v++) {
+                    memcpy(got, in, sizeof(float) * (size_t)n);
+                    (op ? isas[v]->gelu_erf_f32 : isas[v]->softmax_f32)(got, n);
+                    CHECK(memcmp(got, want, sizeof(float) * (size_t)n) == 0, "%s %s n=%lld range %g differs from scalar",
+                          isas[v]->isa, op ? "gelu_erf_f32" : "softmax_f32", (long long)n, range);
+                }
+                double worst = 0.0, total = 0.0;
+                for (int64_t i = 0; i < n; i++) {
+                    const double x = in[i];
+                    const double exact = op ? 0.5 * x * (1.0 + erf(x * 0.70710678118654752)) : 0.0;
+                    /* the formula's 1.5e-7 times |x| / 2, some roundings, half an ulp of large results */
+                    const double off = fabs(want[i] - exact) / (5e-7 + 1e-7 * fabs(x));
+                    worst = op && off > worst ? off : worst;
+                    total += want[i];
+                }
+                if (op)
+                    CHECK(worst <= 1.0, "gelu_erf_f32 off by %g of its bound over +-%g", worst, range);
+                else
+                    CHECK(fabs(total - 1.0) < 1e-5, "softmax_f32 n=%lld sums to %.9g", (long long)n, total);
+            }
+    free(in); free(want); free(got);
+}
+
 /* Packed weights: every ISA's gemm equals the scalar reference on the
  * plain rows (Q4_0: llama.cpp's block-sum order of its repacked Q4_0;
  * Q4_1, Q8_0: their plain vec_dot), for whole groups, Q4_0's last group of
@@ -631,6 +718,8 @@ int main(void)
             if (og_type_row_bytes(weight_types[t], row_lengths[l]))
                 test_type(weight_types[t], row_lengths[l]);
     test_gemms();
+    test_matmul_f32s();
+    test_rowops();
     test_packeds();
     return og_test_finish("test_kernels");
 }

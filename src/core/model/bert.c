@@ -207,8 +207,9 @@ static og_status bert_load(og_model *m, og_error *err)
 typedef struct row_step {
     og_encoder *enc;
     const og_bert_layer *L;
-    enum { EMBED, ATTN_OUT, FFN_ACT, FFN_OUT } what;
+    enum { EMBED, QKV_BIAS, ATTN_OUT, FFN_ACT, FFN_OUT } what;
     const og_token *tokens;
+    int32_t n; /* tokens in the batch: the row length of enc->kt */
 } row_step;
 
 static void step_row(void *arg, int32_t t)
@@ -234,6 +235,15 @@ static void step_row(void *arg, int32_t t)
         og_ops_layer_norm(x, xb, b->embd_norm->data, b->embd_norm_b->data, n_embd, eps);
         break;
     }
+    case QKV_BIAS: { /* biases, and K transposed for attention's score product */
+        float *q = enc->q + t * n_embd, *k = enc->k + t * n_embd, *v = enc->v + t * n_embd;
+        og_ops_add_bias(q, s->L->bq->data, 1, n_embd);
+        og_ops_add_bias(k, s->L->bk->data, 1, n_embd);
+        og_ops_add_bias(v, s->L->bv->data, 1, n_embd);
+        for (int64_t i = 0; i < n_embd; i++)
+            enc->kt[i * s->n + t] = k[i];
+        break;
+    }
     case ATTN_OUT: /* x = LayerNorm(x + attn @ Wo + bo) */
         og_ops_add_bias(xb, s->L->bo->data, 1, n_embd);
         for (int64_t i = 0; i < n_embd; i++)
@@ -243,7 +253,7 @@ static void step_row(void *arg, int32_t t)
     case FFN_ACT: {
         float *h = enc->hb + t * n_ff;
         og_ops_add_bias(h, s->L->b_up->data, 1, n_ff);
-        og_ops_gelu_erf(h, n_ff);
+        enc->exec.kern->gelu_erf_f32(h, n_ff);
         break;
     }
     case FFN_OUT: /* x = LayerNorm(x + gelu(...) @ Wdown + bdown) */
@@ -257,7 +267,7 @@ static void step_row(void *arg, int32_t t)
 
 static void run_step(og_encoder *enc, int what, const og_bert_layer *L, const og_token *tokens, int32_t n)
 {
-    row_step s = { enc, L, what, tokens };
+    row_step s = { enc, L, what, tokens, n };
     og_ops_for_rows(&enc->exec, n, step_row, &s);
 }
 
@@ -270,36 +280,47 @@ typedef struct attn_job {
 
 /* Bidirectional attention: each token attends to every token of its own
  * sequence, so packed sequences need no mask and no padding. Work is
- * split by query token; each thread has its own row of scores. */
+ * split by query token; a thread takes its queries in blocks of up to
+ * OG_BERT_QUERY_BLOCK of one sequence and, per head, computes the block's
+ * scores as one product with the keys (K transposed, enc->kt) and its
+ * outputs as one product of the probabilities with the values. Each
+ * score and output is a fixed chain over the head's features or the
+ * keys (og_matmul_f32_fn), so no result depends on the blocks, the
+ * threads or the other sequences of the batch. */
 static void attn_worker(void *arg, int ith, int nth)
 {
     const attn_job *job = arg;
     og_encoder *enc = job->enc;
     const og_model *m = enc->model;
-    const int32_t n_head = m->hp.n_head, hd = m->hp.head_dim;
+    const int32_t n_head = m->hp.n_head, hd = m->hp.head_dim, n = job->n_tokens;
     const int64_t n_embd = m->hp.n_embd;
     const float scale = 1.0f / sqrtf((float)hd);
-    og_vec_dot_fn dot = enc->exec.kern->vec_dot[OG_TYPE_F32];
-    float *scores = enc->scores + (size_t)ith * (size_t)enc->max_tokens;
+    og_matmul_f32_fn matmul = enc->exec.kern->matmul_f32;
+    void (*softmax)(float *, int64_t) = enc->exec.kern->softmax_f32;
+    const size_t ld = (size_t)enc->max_tokens;
+    float *scores = enc->scores + (size_t)ith * OG_BERT_QUERY_BLOCK * ld;
     int64_t begin, end;
-    og_pool_split(job->n_tokens, ith, nth, &begin, &end);
-    for (int64_t t = begin; t < end; t++) {
-        const int32_t first = job->seq_start[enc->seq[t]], n_keys = job->seq_start[enc->seq[t] + 1] - first;
+    og_pool_split(n, ith, nth, &begin, &end);
+    for (int64_t t = begin; t < end;) {
+        const int32_t s = enc->seq[t], first = job->seq_start[s], last = job->seq_start[s + 1];
+        const int32_t n_keys = last - first;
+        int64_t t_end = t + OG_BERT_QUERY_BLOCK;
+        t_end = t_end < end ? t_end : end;
+        t_end = t_end < last ? t_end : last;
+        const int64_t n_q = t_end - t;
         for (int32_t h = 0; h < n_head; h++) {
-            const float *q = enc->q + t * n_embd + h * hd;
-            for (int32_t j = 0; j < n_keys; j++) {
-                dot(hd, &scores[j], enc->k + (first + j) * n_embd + h * hd, q);
-                scores[j] *= scale;
+            matmul(n_q, n_keys, hd, enc->q + t * n_embd + h * hd, (size_t)n_embd,
+                   enc->kt + (size_t)h * (size_t)hd * (size_t)n + (size_t)first, (size_t)n, scores, ld);
+            for (int64_t i = 0; i < n_q; i++) {
+                float *row = scores + (size_t)i * ld;
+                for (int32_t j = 0; j < n_keys; j++)
+                    row[j] *= scale;
+                softmax(row, n_keys);
             }
-            og_ops_softmax(scores, n_keys);
-            float *out = enc->attn + t * n_embd + h * hd;
-            memset(out, 0, (size_t)hd * sizeof *out);
-            for (int32_t j = 0; j < n_keys; j++) {
-                const float *v = enc->v + (first + j) * n_embd + h * hd, p = scores[j];
-                for (int32_t i = 0; i < hd; i++)
-                    out[i] += p * v[i];
-            }
+            matmul(n_q, hd, n_keys, scores, ld, enc->v + (int64_t)first * n_embd + h * hd, (size_t)n_embd,
+                   enc->attn + t * n_embd + h * hd, (size_t)n_embd);
         }
+        t = t_end;
     }
 }
 
@@ -307,7 +328,6 @@ void og_bert_encode(og_encoder *enc, const og_token *tokens, const int32_t *seq_
 {
     const og_model *m = enc->model;
     const int32_t n = seq_start[n_seqs];
-    const int64_t n_embd = m->hp.n_embd;
     for (int32_t s = 0; s < n_seqs; s++)
         for (int32_t t = seq_start[s]; t < seq_start[s + 1]; t++) {
             enc->seq[t] = s;
@@ -320,9 +340,7 @@ void og_bert_encode(og_encoder *enc, const og_token *tokens, const int32_t *seq_
         const og_gguf_tensor *qkv_w[3] = { L->wq, L->wk, L->wv };
         float *qkv_out[3] = { enc->q, enc->k, enc->v };
         og_ops_matmul_many(ex, qkv_w, qkv_out, 3, enc->x, n);
-        og_ops_add_bias(enc->q, L->bq->data, n, n_embd);
-        og_ops_add_bias(enc->k, L->bk->data, n, n_embd);
-        og_ops_add_bias(enc->v, L->bv->data, n, n_embd);
+        run_step(enc, QKV_BIAS, L, NULL, n);
         attn_job job = { enc, L, seq_start, n };
         og_pool_run(ex->pool, attn_worker, &job);
         og_ops_matmul(ex, L->wo, enc->attn, n, enc->xb);

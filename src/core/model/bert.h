@@ -42,6 +42,9 @@ struct og_bert {
     int32_t max_tokens; /* OG_KEY_ENCODER_MAX_TOKENS, or 0 when absent */
 };
 
+/* Queries whose attention scores a thread holds at once (bert.c). */
+#define OG_BERT_QUERY_BLOCK 16
+
 /* The encoder: buffers for n_batch tokens of packed sequences of at most
  * max_tokens each. `exec` lends og_ops_* what they use of a context (the
  * pool, the kernels and the activation buffer); its other fields stay
@@ -52,7 +55,8 @@ struct og_encoder {
     int32_t n_batch, max_tokens;
     bool normalize;
     float *x, *xb, *q, *k, *v, *attn, *hb; /* [token][feature] */
-    float *scores;                         /* [thread][max_tokens] */
+    float *kt;                             /* K transposed: [feature][token] */
+    float *scores;                         /* [thread][OG_BERT_QUERY_BLOCK][max_tokens] */
     float *logits;                         /* [n_batch][n_labels] */
     int32_t *pos, *seq;                    /* position and sequence of each token */
     og_token *tokens, *staging;            /* packed batch; one text being tokenized */

@@ -35,6 +35,7 @@ void og_encoder_free(og_encoder *enc)
     free(enc->v);
     free(enc->attn);
     free(enc->hb);
+    free(enc->kt);
     free(enc->scores);
     free(enc->logits);
     free(enc->pos);
@@ -98,14 +99,16 @@ og_status og_encoder_new(og_model *model, const og_encoder_params *params, og_en
     enc->v = malloc(T * E * sizeof(float));
     enc->attn = malloc(T * E * sizeof(float));
     enc->hb = malloc(T * F * sizeof(float));
-    enc->scores = malloc((size_t)enc->exec.n_threads * (size_t)enc->max_tokens * sizeof(float));
+    enc->kt = malloc(T * E * sizeof(float));
+    enc->scores =
+        malloc((size_t)enc->exec.n_threads * OG_BERT_QUERY_BLOCK * (size_t)enc->max_tokens * sizeof(float));
     enc->logits = malloc(T * n_labels * sizeof(float));
     enc->pos = malloc(T * sizeof(int32_t));
     enc->seq = malloc(T * sizeof(int32_t));
     enc->tokens = malloc(T * sizeof(og_token));
     enc->staging = malloc((size_t)enc->max_tokens * sizeof(og_token));
     enc->seq_start = malloc((T + 1) * sizeof(int32_t));
-    if (!enc->exec.acts || !enc->x || !enc->xb || !enc->q || !enc->k || !enc->v || !enc->attn || !enc->hb ||
+    if (!enc->exec.acts || !enc->x || !enc->xb || !enc->q || !enc->k || !enc->v || !enc->attn || !enc->hb || !enc->kt ||
         !enc->scores || !enc->logits || !enc->pos || !enc->seq || !enc->tokens || !enc->staging || !enc->seq_start) {
         og_encoder_free(enc);
         return og_error_set(err, OG_ERR_NOMEM, "out of memory for an encoder of %d tokens", (int)T);

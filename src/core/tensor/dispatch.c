@@ -90,6 +90,9 @@ static void init_tables(void)
     scalar->isa = level_names[LEVEL_SCALAR];
     og_ref_install(scalar);
     og_ref_k_install(scalar);
+    scalar->matmul_f32 = og_matmul_f32_ref;
+    scalar->softmax_f32 = og_softmax_f32_ref;
+    scalar->gelu_erf_f32 = og_gelu_erf_f32_ref;
     available[LEVEL_SCALAR] = 1;
     best_level = LEVEL_SCALAR;
 

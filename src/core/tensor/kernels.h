@@ -30,6 +30,15 @@ typedef void (*og_to_float_fn)(const void *src, float *dst, int64_t n);
 typedef void (*og_gemm_fn)(int64_t n, const void *w, size_t row_bytes, int64_t r0, int64_t r1,
                            const void *acts, size_t act_stride, int32_t n_tokens, float *y, size_t y_stride);
 
+/* A plain float matrix product C = A.B, for attention over a sequence:
+ * c[i * ldc + j] = sum over l < k of a[i * lda + l] * b[l * ldb + j] for
+ * i < m, j < n. Each element is one chain of fused multiply-adds in order
+ * l = 0, 1, ..., k - 1 starting from 0, so every ISA gives the same bits
+ * and an element never depends on m, n, the tiling or the thread that
+ * computes it. Strides are in floats; c must not overlap a or b. */
+typedef void (*og_matmul_f32_fn)(int64_t m, int64_t n, int64_t k, const float *a, size_t lda, const float *b,
+                                 size_t ldb, float *c, size_t ldc);
+
 typedef struct og_kernels {
     const char *isa;                            /* "scalar", "avx2", "avx512", "neon" */
     og_vec_dot_fn vec_dot[OG_KERNEL_TYPES];       /* by weight type; NULL if unsupported */
@@ -44,6 +53,16 @@ typedef struct og_kernels {
      * results are the same either way (tensor/packed.h). Q4_0 is always
      * repacked, for llama.cpp's order, and is not listed here. */
     bool repack_faster[OG_TYPE_COUNT];
+    og_matmul_f32_fn matmul_f32; /* never NULL */
+    /* The encoder's row operations, never NULL, the same bits on every
+     * ISA. softmax_f32: softmax in place over x[0..n) in llama.cpp's
+     * AVX-512 order (og_ops_softmax's default: exp by og_expf_poly, sums
+     * of chunks of 16 in og_reduce16's tree added in double, then one
+     * scale by the reciprocal). gelu_erf_f32: x (1 + erf(x / sqrt 2)) / 2
+     * in place, erf by Abramowitz and Stegun 7.1.26 (absolute error about
+     * 2e-7; tensor/rowops_f32.h). */
+    void (*softmax_f32)(float *x, int64_t n);
+    void (*gelu_erf_f32)(float *x, int64_t n);
 } og_kernels;
 
 /* The activation type a weight type is multiplied with (ggml's choice). */

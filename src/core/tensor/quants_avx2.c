@@ -7,4 +7,7 @@
 void og_avx2_install(og_kernels *k)
 {
     x86_install_common(k);
+    k->matmul_f32 = og_matmul_f32_avx2;
+    k->softmax_f32 = og_softmax_f32_avx2;
+    k->gelu_erf_f32 = og_gelu_erf_f32_avx2;
 }

@@ -161,13 +161,8 @@ static inline x86_v16 x86_v16_add(x86_v16 a, x86_v16 b)
 {
     return (x86_v16){ _mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi) };
 }
-static inline float x86_v16_reduce(x86_v16 v)
-{
-    float lanes[16];
-    _mm256_storeu_ps(lanes, v.lo);
-    _mm256_storeu_ps(lanes + 8, v.hi);
-    return og_reduce16(lanes);
-}
+/* og_reduce16's tree: halves of 8 added, then x86_hsum_ps's 4, 2, 1. */
+static inline float x86_v16_reduce(x86_v16 v) { return x86_hsum_ps(_mm256_add_ps(v.lo, v.hi)); }
 #endif
 
 /* The first np (a multiple of 64) elements: 4 accumulators, folded. */
@@ -211,9 +206,24 @@ static void x86_vec_dot_f16(int64_t n, float *out, const void *w_row, const void
 
 /* Batched F32/F16 in tinyBLAS order: one 16-lane chain per output, in
  * tiles of X86_FT_ROWS rows x X86_FT_TOKENS tokens that share loads (12
- * zmm or 8 ymm accumulators: AVX2 has only 16 registers); rows not a
- * multiple of 16 long take vec_dot, as in the reference. */
-enum { X86_FT_ROWS = X86_WIDE ? 4 : 2, X86_FT_TOKENS = X86_WIDE ? 3 : 2 };
+ * accumulators: zmm, or with AVX2 ymm halves, ftile_halves_x86.h); rows
+ * not a multiple of 16 long take vec_dot, as in the reference. The tiles
+ * go over blocks of rows whose weights stay
+ * in L2 (X86_FT_BLOCK bytes), each block taking every token in turn, so a
+ * long batch does not stream a thread's whole share of the weights from
+ * L3 or memory once for every three tokens. Tiling changes no output: each is its own chain. */
+enum { X86_FT_ROWS = 4, X86_FT_TOKENS = 3, X86_FT_BLOCK = 96 << 10 };
+
+#if X86_WIDE
+#define X86_FTILE_FULL(name, n, w, row_bytes, a, act_stride, y, y_stride) \
+    x86_ftile_##name(n, w, row_bytes, X86_FT_ROWS, a, act_stride, X86_FT_TOKENS, y, y_stride)
+#else
+#include "tensor/ftile_halves_x86.h"
+X86_FTILE_HALVES(f32, float, x86_load8_f32)
+X86_FTILE_HALVES(f16, og_fp16, x86_load_f16)
+#define X86_FTILE_FULL(name, n, w, row_bytes, a, act_stride, y, y_stride) \
+    x86_ftile43_##name(n, w, row_bytes, a, act_stride, y, y_stride)
+#endif
 
 #define X86_GEMM_FLOAT(name, elem, load)                                                                       \
     X86_INLINE void x86_ftile_##name(int64_t n, const uint8_t *w, size_t row_bytes, int R, const uint8_t *a,   \
@@ -249,19 +259,24 @@ enum { X86_FT_ROWS = X86_WIDE ? 4 : 2, X86_FT_TOKENS = X86_WIDE ? 3 : 2 };
                                        ab + (size_t)t * act_stride);                                           \
             return;                                                                                            \
         }                                                                                                      \
-        for (int32_t t = 0; t < n_tokens; t += X86_FT_TOKENS) {                                                \
-            const int T = n_tokens - t < X86_FT_TOKENS ? n_tokens - t : X86_FT_TOKENS;                         \
-            const uint8_t *a = ab + (size_t)t * act_stride;                                                    \
-            float *yt = y + (size_t)t * y_stride;                                                              \
-            int64_t r = r0;                                                                                    \
-            if (T == X86_FT_TOKENS)                                                                            \
-                for (; r + X86_FT_ROWS <= r1; r += X86_FT_ROWS)                                                \
-                    x86_ftile_##name(n, wb + (size_t)r * row_bytes, row_bytes, X86_FT_ROWS, a, act_stride,     \
-                                     X86_FT_TOKENS, yt + r, y_stride);                                         \
-            for (; r < r1; r++)                                                                                \
-                for (int k = 0; k < T; k++)                                                                    \
-                    x86_ftile_##name(n, wb + (size_t)r * row_bytes, row_bytes, 1, a + (size_t)k * act_stride,  \
-                                     act_stride, 1, yt + (size_t)k * y_stride + r, y_stride);                  \
+        const int64_t fit = (int64_t)(X86_FT_BLOCK / ((size_t)n * sizeof(elem)));                              \
+        const int64_t row_block = fit > X86_FT_ROWS ? fit - fit % X86_FT_ROWS : X86_FT_ROWS;                   \
+        for (int64_t rb = r0; rb < r1; rb += row_block) {                                                      \
+            const int64_t re = rb + row_block < r1 ? rb + row_block : r1;                                      \
+            for (int32_t t = 0; t < n_tokens; t += X86_FT_TOKENS) {                                            \
+                const int T = n_tokens - t < X86_FT_TOKENS ? n_tokens - t : X86_FT_TOKENS;                     \
+                const uint8_t *a = ab + (size_t)t * act_stride;                                                \
+                float *yt = y + (size_t)t * y_stride;                                                          \
+                int64_t r = rb;                                                                                \
+                if (T == X86_FT_TOKENS)                                                                        \
+                    for (; r + X86_FT_ROWS <= re; r += X86_FT_ROWS)                                            \
+                        X86_FTILE_FULL(name, n, wb + (size_t)r * row_bytes, row_bytes, a, act_stride, yt + r,  \
+                                       y_stride);                                                              \
+                for (; r < re; r++)                                                                            \
+                    for (int k = 0; k < T; k++)                                                                \
+                        x86_ftile_##name(n, wb + (size_t)r * row_bytes, row_bytes, 1, a + (size_t)k * act_stride, \
+                                         act_stride, 1, yt + (size_t)k * y_stride + r, y_stride);              \
+            }                                                                                                  \
         }                                                                                                      \
     }
 
