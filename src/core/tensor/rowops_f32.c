@@ -7,7 +7,9 @@
 #include "tensor/kernels_impl.h"
 #include "tensor/rowops_f32.h"
 
-OG_CLONES void og_softmax_f32_ref(float *x, int64_t n)
+/* Cloned functions are static: GCC exports the resolver of an extern
+ * one whatever -fvisibility says. */
+OG_CLONES static void softmax_cloned(float *x, int64_t n)
 {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++)
@@ -26,8 +28,18 @@ OG_CLONES void og_softmax_f32_ref(float *x, int64_t n)
         x[i] *= inv;
 }
 
-OG_CLONES void og_gelu_erf_f32_ref(float *x, int64_t n)
+OG_CLONES static void gelu_erf_cloned(float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] = og_gelu_erf_one(x[i]);
+}
+
+void og_softmax_f32_ref(float *x, int64_t n)
+{
+    softmax_cloned(x, n);
+}
+
+void og_gelu_erf_f32_ref(float *x, int64_t n)
+{
+    gelu_erf_cloned(x, n);
 }
