@@ -3,7 +3,7 @@
 # then one under AddressSanitizer and UndefinedBehaviorSanitizer (with a
 # core-only build in between, checked free of outer modules), and the
 # multi-threaded forward pass and the generation loop under ThreadSanitizer,
-# then every fuzzer for a bounded time (OG_FUZZ_SECONDS, default 45),
+# then every fuzzer for a bounded time (OG_FUZZ_SECONDS, default 35),
 # after checking the layers (include rules, exported symbols). Needs
 # tools/setup.sh to have run (dependencies and models).
 set -euo pipefail
@@ -76,6 +76,6 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOG_TSAN=ON >/dev/nu
 cmake --build build-tsan -j"$jobs" --target test_pool test_llama test_generate
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_(pool|llama|generate)$'
 
-fuzz_secs=${OG_FUZZ_SECONDS:-45}
+fuzz_secs=${OG_FUZZ_SECONDS:-35}
 echo "== Fuzzers (libFuzzer with ASan + UBSan), $fuzz_secs s each: a finding fails the run"
 tools/fuzz.sh "$fuzz_secs"
