@@ -151,48 +151,21 @@ typedef struct stream {
     int fd;
     size_t sent;
     bool finished;
-    char *out;
-    size_t out_len, out_pos, out_cap;
+    og_srv_events ev; /* events not yet handed to libmicrohttpd */
 } stream;
-
-static bool put_raw(stream *st, const char *p, size_t n)
-{
-    if (st->out_len + n > st->out_cap) {
-        size_t cap = (st->out_len + n) * 2;
-        char *bigger = realloc(st->out, cap);
-        if (!bigger)
-            return false;
-        st->out = bigger;
-        st->out_cap = cap;
-    }
-    memcpy(st->out + st->out_len, p, n);
-    st->out_len += n;
-    return true;
-}
-
-/* Appends "data: <json>\n\n"; json is consumed. */
-static bool put_event(stream *st, json_t *json)
-{
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    json_decref(json);
-    if (!text)
-        return false;
-    bool ok = put_raw(st, "data: ", 6) && put_raw(st, text, strlen(text)) && put_raw(st, "\n\n", 2);
-    free(text);
-    return ok;
-}
 
 /* Waits for more of the answer or its end and turns it into events;
  * false when the client went away or memory ran out. */
-static bool fill(stream *st)
+static bool fill(void *arg)
 {
+    stream *st = arg;
     og_srv_job *job = st->job;
     const double t_wait = og_srv_now();
     pthread_mutex_lock(&job->mu);
     while (job->ready == st->sent && job->state != OG_SRV_JOB_DONE) {
         if (og_srv_now() - t_wait > KEEPALIVE_SECONDS) {
             pthread_mutex_unlock(&job->mu);
-            return put_raw(st, ": keep-alive\n\n", 14);
+            return og_srv_events_raw(&st->ev, ": keep-alive\n\n", 14);
         }
         og_srv_wait_tick(&job->cv, &job->mu);
         if (job->ready == st->sent && job->state != OG_SRV_JOB_DONE && og_srv_peer_gone(st->fd)) {
@@ -205,7 +178,7 @@ static bool fill(stream *st)
     st->sent = job->ready;
     const bool done = job->state == OG_SRV_JOB_DONE;
     pthread_mutex_unlock(&job->mu);
-    if (delta && !put_event(st, json_pack("{s:o}", "delta", delta)))
+    if (delta && !og_srv_events_put(&st->ev, json_pack("{s:o}", "delta", delta)))
         return false;
     if (!done)
         return true;
@@ -214,24 +187,14 @@ static bool fill(stream *st)
     json_t *last = job->status == OG_OK
                        ? result_json(job)
                        : json_pack("{s:{s:s,s:s,s:n}}", "error", "message", job->error, "type", "server_error", "code");
-    return put_event(st, last) && put_raw(st, "data: [DONE]\n\n", 14);
+    return og_srv_events_put(&st->ev, last) && og_srv_events_raw(&st->ev, "data: [DONE]\n\n", 14);
 }
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     stream *st = cls;
-    while (st->out_pos == st->out_len) {
-        if (st->finished)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        st->out_len = st->out_pos = 0;
-        if (!fill(st))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    size_t n = st->out_len - st->out_pos < max ? st->out_len - st->out_pos : max;
-    memcpy(buf, st->out + st->out_pos, n);
-    st->out_pos += n;
-    return (ssize_t)n;
+    return og_srv_events_read(&st->ev, buf, max, &st->finished, fill, st);
 }
 
 static void release(void *cls)
@@ -239,7 +202,7 @@ static void release(void *cls)
     stream *st = cls;
     og_srv_job_cancel(st->job); /* harmless when done; stops it when the client left */
     og_srv_job_release(st->job);
-    free(st->out);
+    free(st->ev.data);
     free(st);
 }
 

@@ -237,6 +237,21 @@ json_t *og_srv_usage(const og_srv_job *job);
  * reference) whatever it returns. */
 enum MHD_Result og_srv_stream(struct MHD_Connection *c, og_srv_req *r, og_srv_answer *a);
 
+/* Server-sent events waiting to be handed to libmicrohttpd (stream.c),
+ * shared by the completion and the documents streams. */
+typedef struct og_srv_events {
+    char *data; /* free()d by the stream's owner */
+    size_t len, pos, cap;
+} og_srv_events;
+/* Appends n raw bytes; false when out of memory. */
+bool og_srv_events_raw(og_srv_events *e, const char *p, size_t n);
+/* Appends "data: <json>\n\n"; json is consumed (NULL: false). */
+bool og_srv_events_put(og_srv_events *e, json_t *json);
+/* A content reader's body: hands out what is queued, and while nothing
+ * is, calls fill(st) for more (false: the stream fails) until *finished. */
+ssize_t og_srv_events_read(og_srv_events *e, char *buf, size_t max, const bool *finished, bool (*fill)(void *),
+                           void *st);
+
 /* ----------------------------------------------------------- documents */
 
 /* The collection (documents.c) is used through two handles, because an

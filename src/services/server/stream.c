@@ -14,40 +14,55 @@
 
 #define KEEPALIVE_SECONDS 10.0
 
-typedef struct stream {
-    og_srv_answer a;
-    size_t sent;      /* bytes of the job's text already sent */
-    bool role_sent, finished;
-    char *out;        /* events not yet handed to libmicrohttpd */
-    size_t out_len, out_pos, out_cap;
-} stream;
-
-static bool put_raw(stream *st, const char *p, size_t n)
+bool og_srv_events_raw(og_srv_events *e, const char *p, size_t n)
 {
-    if (st->out_len + n > st->out_cap) {
-        size_t cap = (st->out_len + n) * 2;
-        char *bigger = realloc(st->out, cap);
+    if (e->len + n > e->cap) {
+        size_t cap = (e->len + n) * 2;
+        char *bigger = realloc(e->data, cap);
         if (!bigger)
             return false;
-        st->out = bigger;
-        st->out_cap = cap;
+        e->data = bigger;
+        e->cap = cap;
     }
-    memcpy(st->out + st->out_len, p, n);
-    st->out_len += n;
+    memcpy(e->data + e->len, p, n);
+    e->len += n;
     return true;
 }
 
-/* Appends "data: <json>\n\n"; json is consumed. */
-static bool put_event(stream *st, json_t *json)
+bool og_srv_events_put(og_srv_events *e, json_t *json)
 {
     char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
     json_decref(json);
     if (!text)
         return false;
-    bool ok = put_raw(st, "data: ", 6) && put_raw(st, text, strlen(text)) && put_raw(st, "\n\n", 2);
+    bool ok = og_srv_events_raw(e, "data: ", 6) && og_srv_events_raw(e, text, strlen(text)) &&
+              og_srv_events_raw(e, "\n\n", 2);
     free(text);
     return ok;
 }
+
+ssize_t og_srv_events_read(og_srv_events *e, char *buf, size_t max, const bool *finished, bool (*fill)(void *),
+                           void *st)
+{
+    while (e->pos == e->len) {
+        if (*finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        e->len = e->pos = 0;
+        if (!fill(st))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = e->len - e->pos < max ? e->len - e->pos : max;
+    memcpy(buf, e->data + e->pos, n);
+    e->pos += n;
+    return (ssize_t)n;
+}
+
+typedef struct stream {
+    og_srv_answer a;
+    size_t sent;      /* bytes of the job's text already sent */
+    bool role_sent, finished;
+    og_srv_events ev; /* events not yet handed to libmicrohttpd */
+} stream;
 
 /* One chunk: text (may be NULL), role on the first chat chunk, and the
  * finish reason on the last. */
@@ -75,8 +90,9 @@ static json_t *chunk(stream *st, const char *text, size_t len, const char *finis
 
 /* Waits for more text or the end, then turns it into events. False when
  * the client went away or memory ran out: the stream ends. */
-static bool fill(stream *st)
+static bool fill(void *arg)
 {
+    stream *st = arg;
     og_srv_job *job = st->a.job;
     const double t_wait = og_srv_now();
     pthread_mutex_lock(&job->mu);
@@ -85,7 +101,7 @@ static bool fill(stream *st)
          * connection active, or libmicrohttpd's idle timeout closes it. */
         if (og_srv_now() - t_wait > KEEPALIVE_SECONDS) {
             pthread_mutex_unlock(&job->mu);
-            return put_raw(st, ": keep-alive\n\n", 14);
+            return og_srv_events_raw(&st->ev, ": keep-alive\n\n", 14);
         }
         og_srv_wait_tick(&job->cv, &job->mu);
         if (job->ready == st->sent && job->state != OG_SRV_JOB_DONE && og_srv_peer_gone(st->a.fd)) {
@@ -105,7 +121,7 @@ static bool fill(stream *st)
         return false;
     bool ok = true;
     if (n || (st->a.chat && !st->role_sent))
-        ok = put_event(st, chunk(st, text, n, NULL));
+        ok = og_srv_events_put(&st->ev, chunk(st, text, n, NULL));
     free(text);
     if (!ok || !done)
         return ok;
@@ -113,32 +129,22 @@ static bool fill(stream *st)
     st->finished = true;
     if (job->status != OG_OK) {
         json_t *err = json_pack("{s:{s:s,s:s,s:n}}", "error", "message", job->error, "type", "server_error", "code");
-        return put_event(st, err) && put_raw(st, "data: [DONE]\n\n", 14);
+        return og_srv_events_put(&st->ev, err) && og_srv_events_raw(&st->ev, "data: [DONE]\n\n", 14);
     }
-    ok = put_event(st, chunk(st, NULL, 0, job->finish ? job->finish : "stop"));
+    ok = og_srv_events_put(&st->ev, chunk(st, NULL, 0, job->finish ? job->finish : "stop"));
     if (ok && st->a.include_usage)
-        ok = put_event(st, json_pack("{s:s,s:s,s:I,s:s,s:[],s:o}", "id", st->a.id, "object",
+        ok = og_srv_events_put(&st->ev, json_pack("{s:s,s:s,s:I,s:s,s:[],s:o}", "id", st->a.id, "object",
                                      st->a.chat ? "chat.completion.chunk" : "text_completion", "created",
                                      (json_int_t)st->a.created, "model", st->a.model, "choices", "usage",
                                      og_srv_usage(job)));
-    return ok && put_raw(st, "data: [DONE]\n\n", 14);
+    return ok && og_srv_events_raw(&st->ev, "data: [DONE]\n\n", 14);
 }
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     stream *st = cls;
-    while (st->out_pos == st->out_len) {
-        if (st->finished)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        st->out_len = st->out_pos = 0;
-        if (!fill(st))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    size_t n = st->out_len - st->out_pos < max ? st->out_len - st->out_pos : max;
-    memcpy(buf, st->out + st->out_pos, n);
-    st->out_pos += n;
-    return (ssize_t)n;
+    return og_srv_events_read(&st->ev, buf, max, &st->finished, fill, st);
 }
 
 static void release(void *cls)
@@ -147,7 +153,7 @@ static void release(void *cls)
     /* Harmless when the job is done; stops it when the client left. */
     og_srv_job_cancel(st->a.job);
     og_srv_job_release(st->a.job);
-    free(st->out);
+    free(st->ev.data);
     free(st);
 }
 
