@@ -26,6 +26,19 @@ og_status og_fs_path(char *buf, size_t cap, og_error *err, const char *fmt, ...)
     return OG_OK;
 }
 
+og_status og_fs_parent(const char *path, char *dir, size_t cap, og_error *err)
+{
+    og_status st = og_fs_path(dir, cap, err, "%s", path);
+    if (st != OG_OK)
+        return st;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = 0;
+    return OG_OK;
+}
+
 static og_status make_one(const char *path, og_error *err)
 {
     if (mkdir(path, 0755) != 0 && errno != EEXIST)

@@ -18,6 +18,10 @@
 og_status og_fs_path(char *buf, size_t cap, og_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The folder holding path, into dir[0..cap): "." for a bare name, "/"
+ * for a file at the root. OG_ERR_ARG when it does not fit. */
+og_status og_fs_parent(const char *path, char *dir, size_t cap, og_error *err);
+
 /* mkdir -p: creates path and its missing parents (mode 0755); a folder
  * already there is fine. OG_ERR_ARG when path is too long, OG_ERR_IO when
  * a folder cannot be created. */

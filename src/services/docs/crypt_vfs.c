@@ -519,19 +519,6 @@ static int open_conn(const char *path, const uint8_t *key, int flags, sqlite3 **
     return rc;
 }
 
-static og_status folder_of(const char *path, char *dir, size_t cap, og_error *err)
-{
-    og_status st = og_fs_path(dir, cap, err, "%s", path);
-    if (st != OG_OK)
-        return st;
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        slash[slash == dir ? 1 : 0] = 0;
-    return OG_OK;
-}
-
 static void remove_db_files(const char *path)
 {
     char name[OG_FS_PATH_MAX];
@@ -552,7 +539,7 @@ static og_status create_db(const char *path, const uint8_t *key, int replace, co
     char tmp[OG_FS_PATH_MAX], dir[OG_FS_PATH_MAX];
     og_status st = og_fs_path(tmp, sizeof tmp, err, "%s.new-%ld", path, (long)getpid());
     if (st == OG_OK)
-        st = folder_of(path, dir, sizeof dir, err);
+        st = og_fs_parent(path, dir, sizeof dir, err);
     if (st != OG_OK)
         return st;
     remove_db_files(tmp); /* a leftover of a crashed run of this pid */

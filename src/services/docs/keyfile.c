@@ -107,14 +107,9 @@ static og_status write_new(const char *path, const uint8_t *data, size_t n, og_e
     char tmp[OG_FS_PATH_MAX], dir[OG_FS_PATH_MAX];
     og_status st = og_fs_path(tmp, sizeof tmp, err, "%s.tmp-%ld", path, (long)getpid());
     if (st == OG_OK)
-        st = og_fs_path(dir, sizeof dir, err, "%s", path);
+        st = og_fs_parent(path, dir, sizeof dir, err);
     if (st != OG_OK)
         return st;
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        slash[slash == dir ? 1 : 0] = 0;
     unlink(tmp); /* a leftover of a crashed run of this pid */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
